@@ -1,0 +1,259 @@
+//! `hexsmith inspect`: text and JSON rendering of the library's reports.
+
+use crate::Outcome;
+use anyhow::Result;
+use hexsmith::input::{self, Input};
+use hexsmith::inspect::{self, ImageReport, ModuleChecks, ModuleReport};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Module binaries (.bin), Intel HEX images (.hex) or ELF files (.elf).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One JSON document on standard output: a report object for one file, an array for several.
+    #[arg(long)]
+    json: bool,
+}
+
+enum FileReport {
+    Module(ModuleReport),
+    Image(ImageReport),
+}
+
+pub fn run(args: &Args) -> Result<Outcome> {
+    let mut outcome = Outcome::Pass;
+    let mut documents = Vec::new();
+    let mut text = String::new();
+    for path in &args.files {
+        let name = path.display().to_string();
+        match input::read(path) {
+            Ok(input) => {
+                let report = match input {
+                    Input::Module { module, .. } => {
+                        FileReport::Module(inspect::inspect_module(&module))
+                    }
+                    Input::Image { format, image } => {
+                        FileReport::Image(inspect::inspect_image(&image, format.name()))
+                    }
+                };
+                let passes = match &report {
+                    FileReport::Module(m) => m.passes(),
+                    FileReport::Image(i) => i.passes(),
+                };
+                if !passes {
+                    outcome = outcome.max(Outcome::CheckFailed);
+                }
+                if args.json {
+                    documents.push(to_json(&name, &report)?);
+                } else {
+                    render(&mut text, &name, &report);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                outcome = Outcome::BadInput;
+                if args.json {
+                    documents.push(json!({ "file": name, "error": e.to_string() }));
+                }
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let doc = if documents.len() == 1 {
+            documents.pop().expect("one")
+        } else {
+            Value::Array(documents)
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(outcome)
+}
+
+fn to_json(name: &str, report: &FileReport) -> Result<Value> {
+    let mut value = match report {
+        FileReport::Module(m) => json!({ "kind": "module", "format": "module", "modules": [m] }),
+        FileReport::Image(i) => {
+            let mut v = serde_json::to_value(i)?;
+            v["kind"] = json!("image");
+            v
+        }
+    };
+    let map = value.as_object_mut().expect("reports are objects");
+    map.insert("file".into(), json!(name));
+    map.sort_keys();
+    Ok(value)
+}
+
+fn render(out: &mut String, name: &str, report: &FileReport) {
+    match report {
+        FileReport::Module(m) => {
+            let _ = writeln!(out, "{name}: module");
+            render_module(out, m, "  ");
+        }
+        FileReport::Image(i) => render_image(out, name, i),
+    }
+    out.push('\n');
+}
+
+fn field(out: &mut String, indent: &str, label: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "{indent}{label:<14}{value}");
+}
+
+fn platform_text(id: Option<u16>, name: Option<&str>) -> String {
+    match (id, name) {
+        (Some(id), Some(name)) => format!("{id} ({name})"),
+        (Some(id), None) => format!("{id} (unknown)"),
+        _ => "none in flash (prefix dropped)".to_string(),
+    }
+}
+
+fn version_text(m: &ModuleReport) -> String {
+    match &m.known_as {
+        Some(k) => format!("{} ({k})", m.module_version),
+        None => m.module_version.to_string(),
+    }
+}
+
+fn ok_text(ok: Option<bool>, value: Option<&str>) -> String {
+    let verdict = match ok {
+        Some(true) => "ok",
+        Some(false) => "MISMATCH",
+        None => "not checkable",
+    };
+    match value {
+        Some(v) => format!("{verdict} ({v})"),
+        None => verdict.to_string(),
+    }
+}
+
+fn render_module(out: &mut String, m: &ModuleReport, indent: &str) {
+    field(
+        out,
+        indent,
+        "function",
+        format!("{} {}", m.function, m.index),
+    );
+    field(
+        out,
+        indent,
+        "platform",
+        platform_text(m.platform_id, m.platform.as_deref()),
+    );
+    field(out, indent, "version", version_text(m));
+    field(
+        out,
+        indent,
+        "address",
+        format!("{:#010x}-{:#010x}", m.start_address, m.end_address),
+    );
+    if let Some(offset) = m.prefix_offset {
+        field(out, indent, "prefix at", format!("{offset:#x}"));
+    }
+    let flags = if m.flag_names.is_empty() {
+        format!("{:#04x}", m.flags)
+    } else {
+        format!("{:#04x} ({})", m.flags, m.flag_names.join(", "))
+    };
+    field(out, indent, "flags", flags);
+    if m.dependencies.is_empty() {
+        field(out, indent, "depends on", "nothing");
+    }
+    for (i, d) in m.dependencies.iter().enumerate() {
+        let mut text = format!("{} {} version {}", d.function, d.index, d.version);
+        if let Some(r) = &d.release {
+            let _ = write!(text, " (Device OS {r})");
+        }
+        if let Some(s) = d.status {
+            let _ = write!(text, ": {s}");
+        }
+        field(out, indent, if i == 0 { "depends on" } else { "" }, text);
+    }
+    if m.product_id.is_some() || m.product_version.is_some() {
+        let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        field(
+            out,
+            indent,
+            "product",
+            format!(
+                "id {}, version {}",
+                show(m.product_id.map(|v| v.to_string())),
+                show(m.product_version.map(|v| v.to_string()))
+            ),
+        );
+    }
+    if let Some(size) = m.suffix_size {
+        field(out, indent, "suffix", format!("{size} bytes"));
+    }
+    if !m.extensions.is_empty() {
+        let list: Vec<String> = m
+            .extensions
+            .iter()
+            .map(|e| format!("{} ({} bytes)", e.kind, e.length))
+            .collect();
+        field(out, indent, "extensions", list.join(", "));
+    }
+    if m.crc.is_some() || m.crc_ok.is_some() {
+        field(out, indent, "CRC", ok_text(m.crc_ok, m.crc.as_deref()));
+    }
+    field(
+        out,
+        indent,
+        "SHA-256",
+        ok_text(m.sha256_ok, m.sha256.as_deref()),
+    );
+    if let Some(c) = &m.checks {
+        field(out, indent, "checks", checks_text(c));
+    }
+    for note in &m.notes {
+        field(out, indent, "note", note);
+    }
+}
+
+fn checks_text(c: &ModuleChecks) -> String {
+    format!(
+        "integrity {}, address range {}, platform {}, dependencies {}",
+        c.integrity.label(),
+        c.range.label(),
+        c.platform.label(),
+        c.dependencies.label()
+    )
+}
+
+fn render_image(out: &mut String, name: &str, i: &ImageReport) {
+    let platform = match (i.platform_id, &i.platform) {
+        (Some(id), Some(n)) => format!(", platform {id} ({n})"),
+        _ => String::new(),
+    };
+    let _ = writeln!(out, "{name}: {} image{platform}", i.format);
+    for (n, s) in i.segments.iter().enumerate() {
+        field(
+            out,
+            "  ",
+            if n == 0 { "segments" } else { "" },
+            format!("{:#010x}-{:#010x} ({} bytes)", s.start, s.end, s.size),
+        );
+    }
+    for m in &i.modules {
+        let _ = writeln!(out, "  module {} {}", m.function, m.index);
+        render_module(out, m, "    ");
+    }
+    for r in &i.regions {
+        let mark = if r.recognized { "" } else { " (!)" };
+        let _ = writeln!(
+            out,
+            "  other bytes   {:#010x}-{:#010x} {}: {}{mark}",
+            r.start, r.end, r.kind, r.what
+        );
+    }
+    field(out, "  ", "checks", checks_text(&i.checks));
+    for w in &i.warnings {
+        field(out, "  ", "warning", w);
+    }
+}

@@ -1,0 +1,46 @@
+//! The `hexsmith` command line: argument parsing, output and exit codes on top of the
+//! library. Exit status: 0 everything passes, 1 a check fails, 2 an input is unusable.
+
+mod inspect;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hexsmith",
+    version,
+    about = "Build, check and program Particle Device OS images"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show what modules, images and ELF files hold, checked as a device checks itself at boot.
+    Inspect(inspect::Args),
+}
+
+/// The outcome of a command, ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Pass = 0,
+    CheckFailed = 1,
+    BadInput = 2,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+    };
+    match outcome {
+        Ok(outcome) => ExitCode::from(outcome as u8),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(Outcome::BadInput as u8)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Reading a file as whatever it is: a module binary, an Intel HEX image or an ELF file.
+//! The content decides; the extension only breaks ties, so a misnamed file still reads.
+
+use crate::memory::{MemoryImage, elf, hex};
+use crate::module::{Module, ModuleError};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Module,
+    Hex,
+    Elf,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Module => "module",
+            Format::Hex => "hex",
+            Format::Elf => "elf",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Input {
+    Module { bytes: Vec<u8>, module: Module },
+    Image { format: Format, image: MemoryImage },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a Particle module: {source}")]
+    Module { path: PathBuf, source: ModuleError },
+    #[error("{path}: malformed Intel HEX: {source}")]
+    Hex {
+        path: PathBuf,
+        source: hex::HexError,
+    },
+    #[error("{path}: {source}")]
+    Elf {
+        path: PathBuf,
+        source: elf::ElfError,
+    },
+}
+
+impl InputError {
+    pub fn path(&self) -> &Path {
+        match self {
+            InputError::Io { path, .. }
+            | InputError::Module { path, .. }
+            | InputError::Hex { path, .. }
+            | InputError::Elf { path, .. } => path,
+        }
+    }
+}
+
+pub fn sniff(path: &Path, bytes: &[u8]) -> Format {
+    if bytes.starts_with(b"\x7fELF") {
+        return Format::Elf;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("hex" | "ihex" | "ihx") => Format::Hex,
+        Some("elf") => Format::Elf,
+        _ if bytes.first() == Some(&b':') => Format::Hex,
+        _ => Format::Module,
+    }
+}
+
+pub fn read(path: &Path) -> Result<Input, InputError> {
+    let bytes = std::fs::read(path).map_err(|source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, bytes)
+}
+
+pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Input, InputError> {
+    let path_buf = || path.to_path_buf();
+    match sniff(path, &bytes) {
+        Format::Module => match Module::parse(&bytes) {
+            Ok(module) => Ok(Input::Module { bytes, module }),
+            Err(source) => Err(InputError::Module {
+                path: path_buf(),
+                source,
+            }),
+        },
+        Format::Hex => {
+            let (image, _) = hex::parse(&bytes).map_err(|source| InputError::Hex {
+                path: path_buf(),
+                source,
+            })?;
+            Ok(Input::Image {
+                format: Format::Hex,
+                image,
+            })
+        }
+        Format::Elf => {
+            let image = elf::load(&bytes).map_err(|source| InputError::Elf {
+                path: path_buf(),
+                source,
+            })?;
+            Ok(Input::Image {
+                format: Format::Elf,
+                image,
+            })
+        }
+    }
+}

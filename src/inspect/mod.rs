@@ -1,0 +1,552 @@
+//! Checking modules and images the way a device checks itself at boot, and the way
+//! `particle serial inspect` reports it: integrity, address range, platform, dependencies.
+
+mod report;
+pub mod softdevice;
+
+pub use report::{
+    CheckStatus, DependencyReport, ExtensionReport, ImageChecks, ImageReport, ModuleChecks,
+    ModuleReport, RegionReport, SegmentReport,
+};
+
+use crate::memory::MemoryImage;
+use crate::module::{
+    Module, ModuleFlags, ModuleFunction, ModuleInfo, PREFIX_LEN, PREFIX_OFFSETS,
+    PREFIX_SEARCH_LIMIT, SUFFIX_BASE_LEN,
+};
+use crate::platform::{self, Platform, releases};
+use sha2::{Digest, Sha256};
+use softdevice::{SOFTDEVICE_START, SoftDeviceInfo};
+
+/// A module found in an image, with where it sits.
+#[derive(Debug, Clone)]
+pub struct PlacedModule {
+    pub module: Module,
+    /// First address past the module's CRC.
+    pub end: u64,
+}
+
+/// A radio stack found in an image by its SoftDevice info structure.
+#[derive(Debug, Clone)]
+pub struct PlacedRadioStack {
+    pub info: SoftDeviceInfo,
+    pub start: u32,
+    /// End of the payload: from the known radio stack table, or the end of contiguous data.
+    pub end: u64,
+    /// `Some(ok)` when the payload could be compared with a known radio stack's SHA-256.
+    pub sha256_ok: Option<bool>,
+}
+
+/// Finds every module in an image by its prefix, wherever it is, in address order.
+///
+/// A candidate prefix must be consistent with the bytes around it: its module's whole
+/// range (start to CRC) present in one segment, the prefix at a plausible offset from
+/// the start, and a plausible suffix size. Integrity is judged afterwards, so a corrupt
+/// module is still found and reported as such.
+pub fn find_modules(image: &MemoryImage) -> Vec<PlacedModule> {
+    let mut found = Vec::new();
+    for seg in image.segments() {
+        let base = u64::from(seg.start);
+        let first = (4 - base % 4) % 4;
+        let mut off = first as usize;
+        while off + PREFIX_LEN <= seg.data.len() {
+            if let Some(placed) = candidate_at(&seg.data, base, off) {
+                found.push(placed);
+            }
+            off += 4;
+        }
+    }
+    found.sort_by_key(|p| p.module.info.start);
+    found
+}
+
+fn candidate_at(data: &[u8], base: u64, off: usize) -> Option<PlacedModule> {
+    let info = ModuleInfo::read(data, off)?;
+    let address = base + off as u64;
+    let start = u64::from(info.start);
+    let prefix_offset = address.checked_sub(start)? as usize;
+    let plausible_offset = PREFIX_OFFSETS.contains(&prefix_offset)
+        || (prefix_offset < PREFIX_SEARCH_LIMIT && prefix_offset.is_multiple_of(4));
+    if !plausible_offset || start < base {
+        return None;
+    }
+    let from = (start - base) as usize;
+    let to = from.checked_add(usize::try_from(info.file_len()).ok()?)?;
+    let bytes = data.get(from..to)?;
+    let suffix_size = usize::from(u16::from_le_bytes([
+        bytes[bytes.len() - 6],
+        bytes[bytes.len() - 5],
+    ]));
+    if suffix_size < SUFFIX_BASE_LEN || suffix_size > bytes.len() - prefix_offset - PREFIX_LEN - 4 {
+        return None;
+    }
+    let module = Module::parse_at(bytes, prefix_offset).ok()?;
+    Some(PlacedModule {
+        end: start + module.len(),
+        module,
+    })
+}
+
+/// Finds a radio stack placed without its prefix (as it must be) at 0x1000.
+pub fn find_radio_stack(image: &MemoryImage) -> Option<PlacedRadioStack> {
+    let info = SoftDeviceInfo::read(image)?;
+    let start = SOFTDEVICE_START;
+    let known = releases().radio_stack(info.firmware_id);
+    let seg = image.segment_at(u64::from(start))?;
+    let contiguous_end = seg
+        .end()
+        .min(u64::from(info.region_end).max(u64::from(start)));
+    let (end, sha256_ok) = match known {
+        Some(k) => {
+            let end = u64::from(start) + u64::from(k.payload_size);
+            let ok = image
+                .read(u64::from(start), k.payload_size as usize)
+                .map(|payload| hex_lower(&Sha256::digest(payload)) == k.sha256);
+            (end, Some(ok.unwrap_or(false)))
+        }
+        None => (contiguous_end, None),
+    };
+    Some(PlacedRadioStack {
+        info,
+        start,
+        end,
+        sha256_ok,
+    })
+}
+
+pub fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Reports on a single module file.
+pub fn inspect_module(module: &Module) -> ModuleReport {
+    ModuleReport::from_module(module)
+}
+
+/// Inspects a whole memory image: its modules, the checks a device would make at boot,
+/// and what the bytes outside any module are.
+pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
+    let placed = find_modules(image);
+    let radio = find_radio_stack(image);
+    let platform = image_platform(&placed);
+
+    // Ranges every module occupies, for the overlap check: (start, end, label).
+    let mut occupied: Vec<(u64, u64, String)> = placed
+        .iter()
+        .map(|p| {
+            (
+                u64::from(p.module.info.start),
+                p.end,
+                describe(&p.module.info),
+            )
+        })
+        .collect();
+    if let Some(r) = &radio {
+        occupied.push((u64::from(r.start), r.end, "radio-stack 0".to_string()));
+    }
+
+    let mut modules = Vec::new();
+    if let Some(r) = &radio {
+        modules.push(radio_stack_report(r, platform, &occupied));
+    }
+    for p in &placed {
+        modules.push(placed_module_report(
+            p,
+            platform,
+            &occupied,
+            &placed,
+            radio.as_ref(),
+        ));
+    }
+    modules.sort_by_key(|m| m.start_address);
+
+    let regions = classify_other_bytes(image, &occupied, platform, radio.as_ref());
+    let mut warnings = Vec::new();
+    if platform.is_some_and(Platform::is_nrf52840)
+        && !regions.iter().any(|r| r.kind == "nordic-mbr")
+    {
+        warnings.push(
+            "no Nordic MBR at 0x00000000-0x00000FFF: this image must never be written after a full chip erase"
+                .to_string(),
+        );
+    }
+    if placed.is_empty() && radio.is_none() {
+        warnings.push("no Particle module found".to_string());
+    }
+    let checks = ImageChecks::combine(modules.iter().filter_map(|m| m.checks.as_ref()));
+    ImageReport {
+        format: format.to_string(),
+        platform_id: platform.map(|p| p.id),
+        platform: platform.map(|p| p.name.clone()),
+        segments: image
+            .segments()
+            .iter()
+            .map(|s| SegmentReport {
+                start: s.start,
+                end: s.end(),
+                size: s.data.len() as u64,
+            })
+            .collect(),
+        modules,
+        regions,
+        checks,
+        warnings,
+    }
+}
+
+/// The platform most modules name; a disagreement shows up in the platform check.
+fn image_platform(placed: &[PlacedModule]) -> Option<&'static Platform> {
+    let mut counts: Vec<(u16, usize)> = Vec::new();
+    for p in placed {
+        let id = p.module.info.platform_id;
+        match counts.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((id, 1)),
+        }
+    }
+    let best = counts.iter().map(|(_, n)| *n).max()?;
+    let id = counts.iter().find(|(_, n)| *n == best)?.0;
+    platform::by_id(id)
+}
+
+fn describe(info: &ModuleInfo) -> String {
+    format!("{} {}", info.function, info.index)
+}
+
+/// The range check: inside the flash of the platform's MCU, inside its slot, and
+/// overlapping no other module.
+fn range_problems(
+    start: u64,
+    end: u64,
+    function: ModuleFunction,
+    index: u8,
+    platform: Option<&Platform>,
+    occupied: &[(u64, u64, String)],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(p) = platform {
+        if let Some(slot) = p.slot(function, index) {
+            if start < u64::from(slot.start) || end > u64::from(slot.end) {
+                problems.push(format!(
+                    "{start:#010x}-{end:#010x} is outside the {function} slot {:#010x}-{:#010x}",
+                    slot.start, slot.end
+                ));
+            }
+        } else {
+            let [lo, hi] = p.mcu().flash;
+            if start < u64::from(lo) || end > u64::from(hi) {
+                problems.push(format!(
+                    "{start:#010x}-{end:#010x} is outside flash {lo:#010x}-{hi:#010x}"
+                ));
+            }
+        }
+    }
+    for (s, e, label) in occupied {
+        let same = *s == start && *e == end;
+        if !same && *s < end && start < *e {
+            problems.push(format!("overlaps {label} at {s:#010x}-{e:#010x}"));
+        }
+    }
+    problems
+}
+
+fn placed_module_report(
+    p: &PlacedModule,
+    platform: Option<&Platform>,
+    occupied: &[(u64, u64, String)],
+    placed: &[PlacedModule],
+    radio: Option<&PlacedRadioStack>,
+) -> ModuleReport {
+    let info = &p.module.info;
+    let mut report = ModuleReport::from_module(&p.module);
+    let mut notes = Vec::new();
+    let mut range = range_problems(
+        u64::from(info.start),
+        p.end,
+        info.function,
+        info.index,
+        platform,
+        occupied,
+    );
+    if info.flags.contains(ModuleFlags::DROP_MODULE_INFO) {
+        range.push(
+            "placed with its module prefix, which must be dropped in flash: the payload sits 24 bytes late"
+                .to_string(),
+        );
+    }
+    let platform_ok = platform.is_some_and(|pl| pl.id == info.platform_id);
+    if !platform_ok {
+        notes.push(format!(
+            "platform {} differs from the image's {}",
+            info.platform_id,
+            platform.map_or("(unknown)".to_string(), |pl| pl.id.to_string())
+        ));
+    }
+    let mut deps_ok = true;
+    for dep in &mut report.dependencies {
+        let status = dependency_status(dep, placed, radio);
+        if status == "unmet" {
+            deps_ok = false;
+        }
+        dep.status = Some(status);
+    }
+    notes.extend(range.iter().cloned());
+    report.checks = Some(ModuleChecks {
+        integrity: CheckStatus::from(p.module.crc_ok() && p.module.sha256_ok()),
+        range: CheckStatus::from(range.is_empty()),
+        platform: CheckStatus::from(platform_ok),
+        dependencies: CheckStatus::from(deps_ok),
+    });
+    report.notes.extend(notes);
+    report
+}
+
+fn dependency_status(
+    dep: &DependencyReport,
+    placed: &[PlacedModule],
+    radio: Option<&PlacedRadioStack>,
+) -> &'static str {
+    if dep.function == ModuleFunction::Ncp.name() {
+        return "not-checkable";
+    }
+    let by_module = placed.iter().any(|p| {
+        p.module.info.function.name() == dep.function
+            && p.module.info.index == dep.index
+            && p.module.info.version >= dep.version
+    });
+    let by_radio = dep.function == ModuleFunction::RadioStack.name()
+        && dep.index == 0
+        && radio.is_some_and(|r| r.info.firmware_id >= dep.version);
+    if by_module || by_radio {
+        "met"
+    } else {
+        "unmet"
+    }
+}
+
+fn radio_stack_report(
+    r: &PlacedRadioStack,
+    platform: Option<&Platform>,
+    occupied: &[(u64, u64, String)],
+) -> ModuleReport {
+    let known = releases().radio_stack(r.info.firmware_id);
+    let mut notes = vec![format!(
+        "found by its SoftDevice info structure ({}); the Particle prefix is dropped in flash",
+        r.info.version_text()
+    )];
+    match r.sha256_ok {
+        Some(true) => notes.push("payload matches the known radio stack's SHA-256".to_string()),
+        Some(false) => {
+            notes.push("payload differs from the known radio stack's SHA-256".to_string())
+        }
+        None => notes.push("unknown radio stack: integrity not checkable".to_string()),
+    }
+    let range = range_problems(
+        u64::from(r.start),
+        r.end,
+        ModuleFunction::RadioStack,
+        0,
+        platform,
+        occupied,
+    );
+    notes.extend(range.iter().cloned());
+    ModuleReport {
+        function: ModuleFunction::RadioStack.name(),
+        index: 0,
+        platform_id: None,
+        platform: None,
+        module_version: r.info.firmware_id,
+        release: None,
+        known_as: Some(known.map_or_else(|| r.info.version_text(), |k| k.name.clone())),
+        start_address: r.start,
+        end_address: r.end,
+        flags: 0,
+        flag_names: Vec::new(),
+        prefix_offset: None,
+        dependencies: Vec::new(),
+        product_id: None,
+        product_version: None,
+        suffix_size: None,
+        extensions: Vec::new(),
+        crc: None,
+        crc_ok: None,
+        sha256: None,
+        sha256_ok: r.sha256_ok,
+        checks: Some(ModuleChecks {
+            integrity: CheckStatus::from(r.sha256_ok != Some(false)),
+            range: CheckStatus::from(range.is_empty()),
+            platform: CheckStatus::Pass,
+            dependencies: CheckStatus::Pass,
+        }),
+        notes,
+    }
+}
+
+/// Names every byte that belongs to no module: a region the platform's layout knows,
+/// the stray start of a radio stack's suffix, or unknown.
+fn classify_other_bytes(
+    image: &MemoryImage,
+    occupied: &[(u64, u64, String)],
+    platform: Option<&Platform>,
+    radio: Option<&PlacedRadioStack>,
+) -> Vec<RegionReport> {
+    let mut covered: Vec<(u64, u64)> = occupied.iter().map(|(s, e, _)| (*s, *e)).collect();
+    covered.sort();
+    let mut leftovers = Vec::new();
+    for seg in image.segments() {
+        let mut at = u64::from(seg.start);
+        let end = seg.end();
+        for (s, e) in &covered {
+            if *e <= at || *s >= end {
+                continue;
+            }
+            if *s > at {
+                leftovers.push((at, *s));
+            }
+            at = at.max(*e);
+        }
+        if at < end {
+            leftovers.push((at, end));
+        }
+    }
+
+    let mut reports = Vec::new();
+    let regions = platform.map_or(&[][..], Platform::regions);
+    for (start, end) in leftovers {
+        let mut at = start;
+        while at < end {
+            // The next named boundary inside [at, end).
+            let named = regions
+                .iter()
+                .find(|r| u64::from(r.start) <= at && at < u64::from(r.end));
+            let (piece_end, kind, what, ok) = if let Some(r) = named {
+                let piece_end = end.min(u64::from(r.end));
+                let bytes = image.read(at, (piece_end - at) as usize).unwrap_or(&[]);
+                let (what, ok) = describe_region(r, at, piece_end, bytes, image, platform);
+                (piece_end, r.name.clone(), what, ok)
+            } else {
+                let next_region = regions
+                    .iter()
+                    .map(|r| u64::from(r.start))
+                    .filter(|s| *s > at)
+                    .min()
+                    .unwrap_or(u64::MAX);
+                let piece_end = end.min(next_region);
+                match suffix_remnant(at, piece_end, image, radio) {
+                    Some(remnant_end) => (
+                        remnant_end,
+                        "radio-stack-suffix-remnant".to_string(),
+                        "first 4 bytes of the radio stack's suffix, as Particle's published images carry".to_string(),
+                        true,
+                    ),
+                    None => (piece_end, "unknown".to_string(), "unknown bytes".to_string(), false),
+                }
+            };
+            reports.push(RegionReport {
+                start: at,
+                end: piece_end,
+                size: piece_end - at,
+                kind,
+                what,
+                recognized: ok,
+            });
+            at = piece_end;
+        }
+    }
+    reports
+}
+
+fn describe_region(
+    region: &platform::Region,
+    start: u64,
+    end: u64,
+    bytes: &[u8],
+    image: &MemoryImage,
+    platform: Option<&Platform>,
+) -> (String, bool) {
+    let whole = start == u64::from(region.start) && end == u64::from(region.end);
+    if let Some(fill) = region.fill {
+        let ok = bytes.iter().all(|b| *b == fill);
+        let what = if ok {
+            region.what.clone()
+        } else {
+            format!(
+                "{} expected, but not all bytes are {fill:#04x}",
+                region.what
+            )
+        };
+        return (what, ok);
+    }
+    match region.name.as_str() {
+        "nordic-mbr" if whole => {
+            let sha = hex_lower(&Sha256::digest(bytes));
+            match releases().known_mbr(&sha) {
+                Some(name) => (format!("Nordic MBR: {name}"), true),
+                None => (
+                    "Nordic MBR region (contents not recognised)".to_string(),
+                    false,
+                ),
+            }
+        }
+        "uicr" => {
+            let expected = platform.and_then(Platform::uicr);
+            match expected {
+                Some(u) if whole => {
+                    let mismatch = u.words.iter().find(|[addr, value]| {
+                        image.read(u64::from(*addr), 4) != Some(&value.to_le_bytes()[..])
+                    });
+                    let others_ff = (0..bytes.len()).step_by(4).all(|i| {
+                        let addr = start + i as u64;
+                        u.words.iter().any(|[a, _]| u64::from(*a) == addr)
+                            || bytes[i..(i + 4).min(bytes.len())]
+                                .iter()
+                                .all(|b| *b == 0xFF)
+                    });
+                    match mismatch {
+                        None if others_ff => (
+                            "UICR, as Particle's restore images set it".to_string(),
+                            true,
+                        ),
+                        Some([addr, value]) => (
+                            format!(
+                                "UICR, but word {addr:#010x} is not {value:#010x} as in Particle's restore images"
+                            ),
+                            false,
+                        ),
+                        None => (
+                            "UICR, with words Particle's restore images leave erased".to_string(),
+                            false,
+                        ),
+                    }
+                }
+                _ => ("UICR".to_string(), true),
+            }
+        }
+        _ => (format!("{} (partial)", region.what), whole),
+    }
+}
+
+/// Particle's published images keep the first 4 bytes of the radio stack's suffix:
+/// reserved (0x0000) and the first two bytes of its SHA-256.
+fn suffix_remnant(
+    start: u64,
+    end: u64,
+    image: &MemoryImage,
+    radio: Option<&PlacedRadioStack>,
+) -> Option<u64> {
+    let r = radio?;
+    if start != r.end || end < start + 4 {
+        return None;
+    }
+    let known = releases().radio_stack(r.info.firmware_id)?;
+    let sha_prefix = known.sha256.get(0..4)?;
+    let expected = format!("0000{sha_prefix}");
+    let bytes = image.read(start, 4)?;
+    (hex_lower(bytes) == expected).then_some(start + 4)
+}

@@ -1,0 +1,189 @@
+//! Intel HEX: read with the `ihex` crate, one line at a time so that every error can
+//! name its line; written as 16-byte data records with type-04 address records.
+
+use super::{Chunk, MemoryError, MemoryImage, Origin};
+use ihex::Record;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HexError {
+    #[error("line {line}: {reason}")]
+    Record { line: usize, reason: String },
+    #[error("no end-of-file record: the file is truncated")]
+    MissingEof,
+    #[error("line {line}: data after the end-of-file record")]
+    AfterEof { line: usize },
+    #[error("not text: byte {offset} is not ASCII")]
+    NotText { offset: usize },
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+}
+
+/// What an Intel HEX file holds besides its data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HexExtras {
+    /// From a type-05 (or type-03, as CS:IP) record.
+    pub entry_point: Option<u32>,
+}
+
+/// Parses Intel HEX text: upper or lower case, LF or CRLF, record types 00 to 05.
+pub fn parse(bytes: &[u8]) -> Result<(MemoryImage, HexExtras), HexError> {
+    if let Some(offset) = bytes.iter().position(|b| !b.is_ascii()) {
+        return Err(HexError::NotText { offset });
+    }
+    let text = std::str::from_utf8(bytes).expect("ASCII is UTF-8");
+    let mut chunks = Vec::new();
+    let mut extras = HexExtras::default();
+    let mut base: u64 = 0;
+    let mut eof_line = None;
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = i + 1;
+        let record_text = raw
+            .strip_suffix('\r')
+            .unwrap_or(raw)
+            .trim_end_matches([' ', '\t']);
+        if record_text.is_empty() {
+            continue;
+        }
+        if eof_line.is_some() {
+            return Err(HexError::AfterEof { line });
+        }
+        let record = Record::from_record_string(record_text).map_err(|e| HexError::Record {
+            line,
+            reason: e.to_string(),
+        })?;
+        match record {
+            Record::Data { offset, value } => chunks.push(Chunk {
+                start: base + u64::from(offset),
+                data: value,
+                origin: Origin::Line(line),
+            }),
+            Record::EndOfFile => eof_line = Some(line),
+            Record::ExtendedSegmentAddress(segment) => base = u64::from(segment) << 4,
+            Record::ExtendedLinearAddress(upper) => base = u64::from(upper) << 16,
+            Record::StartSegmentAddress { cs, ip } => {
+                extras.entry_point = Some((u32::from(cs) << 4).wrapping_add(u32::from(ip)))
+            }
+            Record::StartLinearAddress(address) => extras.entry_point = Some(address),
+        }
+    }
+    if eof_line.is_none() {
+        return Err(HexError::MissingEof);
+    }
+    Ok((MemoryImage::from_chunks(chunks)?, extras))
+}
+
+const RECORD_LEN: u64 = 16;
+
+/// Writes the image as Intel HEX: upper case, LF line ends, data records of 16 bytes
+/// aligned to 16-byte addresses, a type-04 record whenever the upper 16 address bits
+/// change, and an end-of-file record. The same image always gives the same text.
+pub fn write(image: &MemoryImage) -> String {
+    let mut out = String::with_capacity((image.len() as usize / 16 + 8) * 44);
+    let mut upper: Option<u16> = None;
+    for seg in image.segments() {
+        let mut addr = u64::from(seg.start);
+        let mut rest = &seg.data[..];
+        while !rest.is_empty() {
+            let hi = (addr >> 16) as u16;
+            if upper != Some(hi) {
+                push_record(&mut out, &Record::ExtendedLinearAddress(hi));
+                upper = Some(hi);
+            }
+            let n = (RECORD_LEN - addr % RECORD_LEN).min(rest.len() as u64) as usize;
+            push_record(
+                &mut out,
+                &Record::Data {
+                    offset: addr as u16,
+                    value: rest[..n].to_vec(),
+                },
+            );
+            rest = &rest[n..];
+            addr += n as u64;
+        }
+    }
+    push_record(&mut out, &Record::EndOfFile);
+    out
+}
+
+fn push_record(out: &mut String, record: &Record) {
+    let text = record
+        .to_record_string()
+        .expect("records of at most 16 bytes always format");
+    out.push_str(&text);
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_lower_case_and_crlf() {
+        let text = ":020000040001f9\r\n:0400100001020304e2\r\n:00000001ff\r\n";
+        let (img, _) = parse(text.as_bytes()).unwrap();
+        assert_eq!(img.segments()[0].start, 0x0001_0010);
+        assert_eq!(img.segments()[0].data, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let bad_checksum = ":0400100001020304E3\n:00000001FF\n";
+        let err = parse(bad_checksum.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with("line 1: invalid checksum"), "{err}");
+        let garbage = ":00000001FF\nhello\n";
+        assert_eq!(
+            parse(garbage.as_bytes()).unwrap_err(),
+            HexError::AfterEof { line: 2 }
+        );
+        let garbage = "hello\n:00000001FF\n";
+        assert!(
+            parse(garbage.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .starts_with("line 1:")
+        );
+        assert_eq!(
+            parse(b":0400100001020304E2\n").unwrap_err(),
+            HexError::MissingEof
+        );
+    }
+
+    #[test]
+    fn overlap_inside_one_file_names_both_lines() {
+        let text = ":0400100001020304E2\n:020012000506E1\n:00000001FF\n";
+        let err = parse(text.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "line 2 overlaps data from line 1 at address 0x00000012"
+        );
+    }
+
+    #[test]
+    fn past_four_gib_is_refused() {
+        let text = ":02000004FFFFFC\n:10FFF800000102030405060708090A0B0C0D0E0F81\n:00000001FF\n";
+        let err = parse(text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, HexError::Memory(MemoryError::PastAddressSpace { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn writes_aligned_records_with_address_records() {
+        let mut img = MemoryImage::new();
+        img.write(0x0000_FFF8, &[0xAB; 20]);
+        let text = write(&img);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                ":020000040000FA",
+                ":08FFF800ABABABABABABABABA9",
+                ":020000040001F9",
+                ":0C000000ABABABABABABABABABABABABF0",
+                ":00000001FF",
+            ]
+        );
+        assert_eq!(parse(text.as_bytes()).unwrap().0, img);
+    }
+}

@@ -1,0 +1,137 @@
+//! Module info extensions: `{type: u16, length: u16, data}` records, where `length`
+//! counts the 4-byte header too. Newer Device OS puts them in front of the suffix (and,
+//! with flag 0x10, after the prefix).
+
+use super::ModuleError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionKind {
+    End,
+    ProductData,
+    DynamicLocation,
+    Dependency,
+    Hash,
+    Name,
+    AssetDependency,
+    SecurityMode,
+    AssetType,
+    Invalid,
+    Unknown(u16),
+}
+
+impl ExtensionKind {
+    pub fn from_code(code: u16) -> Self {
+        match code {
+            0x0000 => Self::End,
+            0x0001 => Self::ProductData,
+            0x0002 => Self::DynamicLocation,
+            0x0003 => Self::Dependency,
+            0x0010 => Self::Hash,
+            0x0011 => Self::Name,
+            0x0012 => Self::AssetDependency,
+            0x0013 => Self::SecurityMode,
+            0x0014 => Self::AssetType,
+            0xffff => Self::Invalid,
+            other => Self::Unknown(other),
+        }
+    }
+
+    pub fn code(self) -> u16 {
+        match self {
+            Self::End => 0x0000,
+            Self::ProductData => 0x0001,
+            Self::DynamicLocation => 0x0002,
+            Self::Dependency => 0x0003,
+            Self::Hash => 0x0010,
+            Self::Name => 0x0011,
+            Self::AssetDependency => 0x0012,
+            Self::SecurityMode => 0x0013,
+            Self::AssetType => 0x0014,
+            Self::Invalid => 0xffff,
+            Self::Unknown(code) => code,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::End => "end",
+            Self::ProductData => "product-data",
+            Self::DynamicLocation => "dynamic-location",
+            Self::Dependency => "dependency",
+            Self::Hash => "hash",
+            Self::Name => "name",
+            Self::AssetDependency => "asset-dependency",
+            Self::SecurityMode => "security-mode",
+            Self::AssetType => "asset-type",
+            Self::Invalid => "invalid",
+            Self::Unknown(_) => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    pub kind: ExtensionKind,
+    /// Offset of the extension header from the start of the module.
+    pub offset: usize,
+    /// The extension's data, header excluded.
+    pub data: Vec<u8>,
+}
+
+impl Extension {
+    /// Product id (32-bit in this extension) and product version.
+    pub fn product_data(&self) -> Option<(u32, u16)> {
+        if self.kind != ExtensionKind::ProductData || self.data.len() < 6 {
+            return None;
+        }
+        let d = &self.data;
+        Some((
+            u32::from_le_bytes([d[0], d[1], d[2], d[3]]),
+            u16::from_le_bytes([d[4], d[5]]),
+        ))
+    }
+
+    /// The NUL-trimmed text of a name extension.
+    pub fn name_text(&self) -> Option<String> {
+        (self.kind == ExtensionKind::Name).then(|| {
+            let end = self
+                .data
+                .iter()
+                .position(|b| *b == 0)
+                .unwrap_or(self.data.len());
+            String::from_utf8_lossy(&self.data[..end]).into_owned()
+        })
+    }
+}
+
+/// Reads extensions from `bytes[from..to]`. A prefix list ends at its `End` record; a
+/// suffix list fills its space exactly (an `End` there is padding).
+pub(super) fn read_list(
+    bytes: &[u8],
+    from: usize,
+    to: usize,
+    stop_at_end: bool,
+) -> Result<Vec<Extension>, ModuleError> {
+    let mut list = Vec::new();
+    let mut at = from;
+    while at + 4 <= to {
+        let kind = ExtensionKind::from_code(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+        let length = usize::from(u16::from_le_bytes([bytes[at + 2], bytes[at + 3]]));
+        if length < 4 || at + length > to {
+            return Err(ModuleError::BadExtension { offset: at });
+        }
+        list.push(Extension {
+            kind,
+            offset: at,
+            data: bytes[at + 4..at + length].to_vec(),
+        });
+        at += length;
+        if stop_at_end && kind == ExtensionKind::End {
+            return Ok(list);
+        }
+    }
+    if at != to && !stop_at_end {
+        return Err(ModuleError::BadExtension { offset: at });
+    }
+    Ok(list)
+}

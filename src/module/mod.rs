@@ -1,0 +1,330 @@
+//! The Particle module format: a flat binary that carries a 24-byte prefix
+//! (`module_info_t`), a suffix with a SHA-256, and a big-endian CRC-32 at the end.
+//!
+//! Device OS decides whether a module may run by reading exactly these fields at boot,
+//! so everything here is parsed defensively: any byte string gives either a [`Module`]
+//! or a [`ModuleError`] that says what is wrong, never a panic.
+
+mod extension;
+mod prefix;
+mod seal;
+
+pub use extension::{Extension, ExtensionKind};
+pub use prefix::{Dependency, ModuleFlags, ModuleFunction, ModuleInfo, PREFIX_LEN};
+pub use seal::{SealError, seal};
+
+use sha2::{Digest, Sha256};
+
+/// CRC-32 as Device OS computes it (ISO-HDLC, the zlib polynomial), stored big-endian.
+pub const MODULE_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+/// Where the prefix may sit: at the start, or after the interrupt vector table of an
+/// nRF52840 (0x200) or STM32F2 (0x184) image. Tried first, in this order.
+pub const PREFIX_OFFSETS: [usize; 3] = [0, 0x200, 0x184];
+
+/// Beyond the well-known offsets, a prefix is searched at every 4-byte boundary below this.
+pub const PREFIX_SEARCH_LIMIT: usize = 8 * 1024;
+
+/// reserved (2) + SHA-256 (32) + size (2): the smallest suffix Device OS writes.
+pub const SUFFIX_BASE_LEN: usize = 36;
+const CRC_LEN: usize = 4;
+const SHA_LEN: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModuleError {
+    #[error("file is empty")]
+    Empty,
+    #[error(
+        "no valid module prefix found (tried offsets 0, 0x200, 0x184 and every 4-byte boundary below 8 KiB)"
+    )]
+    NoPrefix,
+    #[error(
+        "{found} bytes, but the prefix at offset {offset:#x} describes a module of {expected} bytes ({start:#010x}-{end:#010x}): truncated or padded"
+    )]
+    LengthMismatch {
+        offset: usize,
+        start: u32,
+        end: u32,
+        expected: u64,
+        found: usize,
+    },
+    #[error("suffix size {size} is impossible for a module of {len} bytes")]
+    BadSuffixSize { size: u16, len: usize },
+    #[error("suffix extension at offset {offset:#x} runs past the suffix")]
+    BadExtension { offset: usize },
+}
+
+/// The suffix that precedes the CRC: product data, extensions and the module's SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suffix {
+    pub size: u16,
+    pub sha256: [u8; SHA_LEN],
+    /// From the 40-byte legacy suffix (16-bit id) or the product-data extension (32-bit id).
+    pub product_id: Option<u32>,
+    pub product_version: Option<u16>,
+    pub extensions: Vec<Extension>,
+}
+
+/// A parsed module together with the outcome of its integrity checks.
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub info: ModuleInfo,
+    /// Offset of the prefix from the first byte of the module.
+    pub prefix_offset: usize,
+    /// Extensions that follow the prefix (flag 0x10).
+    pub prefix_extensions: Vec<Extension>,
+    pub suffix: Suffix,
+    pub crc_stored: u32,
+    pub crc_computed: u32,
+    pub sha256_computed: [u8; SHA_LEN],
+}
+
+impl Module {
+    /// Parses a module file, searching for its prefix the way a robust reader must.
+    pub fn parse(bytes: &[u8]) -> Result<Module, ModuleError> {
+        if bytes.is_empty() {
+            return Err(ModuleError::Empty);
+        }
+        let offset = find_prefix(bytes)?;
+        Module::parse_at(bytes, offset)
+    }
+
+    /// Parses a module whose prefix is known to sit at `prefix_offset`; `bytes` is the
+    /// whole module, from its start address to the end of its CRC.
+    pub fn parse_at(bytes: &[u8], prefix_offset: usize) -> Result<Module, ModuleError> {
+        let info = ModuleInfo::read(bytes, prefix_offset).ok_or(ModuleError::NoPrefix)?;
+        let expected = info.file_len();
+        if expected != bytes.len() as u64 {
+            return Err(ModuleError::LengthMismatch {
+                offset: prefix_offset,
+                start: info.start,
+                end: info.end,
+                expected,
+                found: bytes.len(),
+            });
+        }
+        let suffix = read_suffix(bytes, prefix_offset)?;
+        let prefix_extensions = if info.flags.contains(ModuleFlags::PREFIX_EXTENSIONS) {
+            let from = prefix_offset + PREFIX_LEN;
+            let to = bytes.len() - CRC_LEN - usize::from(suffix.size);
+            extension::read_list(bytes, from, to.max(from), true)?
+        } else {
+            Vec::new()
+        };
+
+        let crc_at = bytes.len() - CRC_LEN;
+        let crc_stored = u32::from_be_bytes(bytes[crc_at..].try_into().expect("4 bytes"));
+        let crc_computed = MODULE_CRC.checksum(&bytes[..crc_at]);
+        let sha256_computed = sha256_of_covered(bytes, prefix_offset, &info, &suffix);
+        Ok(Module {
+            info,
+            prefix_offset,
+            prefix_extensions,
+            suffix,
+            crc_stored,
+            crc_computed,
+            sha256_computed,
+        })
+    }
+
+    pub fn crc_ok(&self) -> bool {
+        self.crc_stored == self.crc_computed
+    }
+
+    pub fn sha256_ok(&self) -> bool {
+        self.suffix.sha256 == self.sha256_computed
+    }
+
+    /// Length of the whole file, CRC included.
+    pub fn len(&self) -> u64 {
+        self.info.file_len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// The bytes a module puts in flash. For a module flagged "drop module info" (the
+/// radio stack) that is the payload between prefix and suffix; otherwise the whole file.
+pub fn flash_payload<'a>(bytes: &'a [u8], module: &Module) -> &'a [u8] {
+    if module.info.flags.contains(ModuleFlags::DROP_MODULE_INFO) {
+        let from = module.prefix_offset + PREFIX_LEN;
+        let to = bytes.len() - CRC_LEN - usize::from(module.suffix.size);
+        &bytes[from..to.max(from)]
+    } else {
+        bytes
+    }
+}
+
+/// The SHA-256 in the suffix covers everything before it, except for "drop module
+/// info" modules, where it covers only what lands in flash (checked on real radio stacks).
+fn sha256_of_covered(
+    bytes: &[u8],
+    prefix_offset: usize,
+    info: &ModuleInfo,
+    suffix: &Suffix,
+) -> [u8; 32] {
+    let sha_at = bytes.len() - CRC_LEN - 2 - SHA_LEN;
+    let mut hasher = Sha256::new();
+    if info.flags.contains(ModuleFlags::DROP_MODULE_INFO) {
+        let payload_end = bytes.len() - CRC_LEN - usize::from(suffix.size);
+        let payload_start = prefix_offset + PREFIX_LEN;
+        hasher.update(&bytes[..prefix_offset]);
+        hasher.update(&bytes[payload_start..payload_end.max(payload_start)]);
+    } else {
+        hasher.update(&bytes[..sha_at]);
+    }
+    hasher.finalize().into()
+}
+
+fn find_prefix(bytes: &[u8]) -> Result<usize, ModuleError> {
+    let candidates = PREFIX_OFFSETS
+        .into_iter()
+        .chain((0..PREFIX_SEARCH_LIMIT).step_by(4));
+    let mut first_plausible = None;
+    for offset in candidates {
+        let Some(info) = ModuleInfo::read(bytes, offset) else {
+            continue;
+        };
+        if info.file_len() == bytes.len() as u64 {
+            return Ok(offset);
+        }
+        if first_plausible.is_none() && PREFIX_OFFSETS.contains(&offset) {
+            first_plausible = Some((offset, info));
+        }
+    }
+    match first_plausible {
+        Some((offset, info)) => Err(ModuleError::LengthMismatch {
+            offset,
+            start: info.start,
+            end: info.end,
+            expected: info.file_len(),
+            found: bytes.len(),
+        }),
+        None => Err(ModuleError::NoPrefix),
+    }
+}
+
+fn read_suffix(bytes: &[u8], prefix_offset: usize) -> Result<Suffix, ModuleError> {
+    let len = bytes.len();
+    let min_len = prefix_offset + PREFIX_LEN + SUFFIX_BASE_LEN + CRC_LEN;
+    let bad = |size| ModuleError::BadSuffixSize { size, len };
+    if len < min_len {
+        return Err(bad(0));
+    }
+    let size = u16::from_le_bytes([bytes[len - 6], bytes[len - 5]]);
+    let suffix_len = usize::from(size);
+    if suffix_len < SUFFIX_BASE_LEN || suffix_len > len - CRC_LEN - prefix_offset - PREFIX_LEN {
+        return Err(bad(size));
+    }
+    let sha_at = len - CRC_LEN - 2 - SHA_LEN;
+    let sha256: [u8; 32] = bytes[sha_at..sha_at + SHA_LEN]
+        .try_into()
+        .expect("32 bytes");
+    let suffix_start = len - CRC_LEN - suffix_len;
+    // What precedes the base suffix (reserved, SHA, size): legacy product data or extensions.
+    let extra = &bytes[suffix_start..len - CRC_LEN - SUFFIX_BASE_LEN];
+    let (mut product_id, mut product_version, extensions) = if extra.len() == 4 {
+        let id = u16::from_le_bytes([extra[0], extra[1]]);
+        let version = u16::from_le_bytes([extra[2], extra[3]]);
+        (Some(u32::from(id)), Some(version), Vec::new())
+    } else if extra.is_empty() {
+        (None, None, Vec::new())
+    } else {
+        let list = extension::read_list(bytes, suffix_start, suffix_start + extra.len(), false)?;
+        (None, None, list)
+    };
+    // Particle's own reader (and so its cloud) takes the product id and version from the
+    // 4 bytes before the base suffix, where the legacy suffix kept them; the product-data
+    // extension always ends there, its 32-bit id's upper half in the id's old place.
+    if let Some(ext) = extensions.iter().find(|e| e.product_data().is_some()) {
+        let ends_at_base = ext.offset + 4 + ext.data.len() == suffix_start + extra.len();
+        let (id, version) = ext.product_data().expect("checked");
+        product_id = Some(if ends_at_base { id >> 16 } else { id });
+        product_version = Some(version);
+    }
+    Ok(Suffix {
+        size,
+        sha256,
+        product_id,
+        product_version,
+        extensions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small synthetic module: enough to exercise the parser without real binaries.
+    pub(crate) fn synthetic(start: u32, body: usize, suffix_size: u16) -> Vec<u8> {
+        let len = PREFIX_LEN + body + usize::from(suffix_size) + CRC_LEN;
+        let end = start + (len - CRC_LEN) as u32;
+        let mut bytes = vec![0u8; len];
+        bytes[0..4].copy_from_slice(&start.to_le_bytes());
+        bytes[4..8].copy_from_slice(&end.to_le_bytes());
+        bytes[10..12].copy_from_slice(&7u16.to_le_bytes());
+        bytes[12..14].copy_from_slice(&13u16.to_le_bytes());
+        bytes[14] = 5;
+        bytes[15] = 1;
+        bytes[16] = 4;
+        bytes[17] = 1;
+        bytes[18..20].copy_from_slice(&4005u16.to_le_bytes());
+        let size_at = len - CRC_LEN - 2;
+        bytes[size_at..size_at + 2].copy_from_slice(&suffix_size.to_le_bytes());
+        seal(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn sealed_synthetic_module_verifies() {
+        let bytes = synthetic(0xD4000, 100, 40);
+        let m = Module::parse(&bytes).unwrap();
+        assert!(m.crc_ok() && m.sha256_ok());
+        assert_eq!(m.info.function, ModuleFunction::UserPart);
+        assert_eq!(m.suffix.product_id, Some(0));
+    }
+
+    #[test]
+    fn every_flipped_byte_is_caught() {
+        let bytes = synthetic(0xD4000, 64, 36);
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x5A;
+            if let Ok(m) = Module::parse(&b) {
+                assert!(!m.crc_ok(), "flip at {i} not caught by CRC");
+            }
+        }
+    }
+
+    #[test]
+    fn truncation_is_reported_with_sizes() {
+        let bytes = synthetic(0xD4000, 64, 36);
+        let err = Module::parse(&bytes[..bytes.len() - 10]).unwrap_err();
+        assert!(
+            matches!(err, ModuleError::LengthMismatch { offset: 0, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn garbage_has_no_prefix() {
+        assert_eq!(
+            Module::parse(&[0x42; 100]).unwrap_err(),
+            ModuleError::NoPrefix
+        );
+        assert_eq!(Module::parse(&[]).unwrap_err(), ModuleError::Empty);
+    }
+
+    #[test]
+    fn impossible_suffix_size_is_refused() {
+        let mut bytes = synthetic(0xD4000, 64, 36);
+        let n = bytes.len();
+        bytes[n - 6..n - 4].copy_from_slice(&0xFFFFu16.to_le_bytes());
+        assert!(matches!(
+            Module::parse(&bytes),
+            Err(ModuleError::BadSuffixSize { .. })
+        ));
+    }
+}

@@ -1,0 +1,19 @@
+//! Re-sealing: after a module's bytes are edited (a patched application, a changed
+//! product version), its SHA-256 and CRC must be recomputed or the device rejects it.
+
+use super::{CRC_LEN, MODULE_CRC, Module, ModuleError, SHA_LEN};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot re-seal: {0}")]
+pub struct SealError(#[from] pub ModuleError);
+
+/// Recomputes the suffix SHA-256 and the CRC of a whole module file, in place.
+pub fn seal(bytes: &mut [u8]) -> Result<Module, SealError> {
+    let module = Module::parse(bytes)?;
+    let len = bytes.len();
+    let sha_at = len - CRC_LEN - 2 - SHA_LEN;
+    bytes[sha_at..sha_at + SHA_LEN].copy_from_slice(&module.sha256_computed);
+    let crc = MODULE_CRC.checksum(&bytes[..len - CRC_LEN]);
+    bytes[len - CRC_LEN..].copy_from_slice(&crc.to_be_bytes());
+    Ok(Module::parse(bytes)?)
+}

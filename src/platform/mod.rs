@@ -1,0 +1,180 @@
+//! Platform and Device OS release knowledge, kept as data (`platforms.toml`,
+//! `releases.toml`) so that a new platform or release is an edit to a table, not code.
+
+mod releases;
+
+pub use releases::{RadioStackInfo, Releases, releases};
+
+use crate::module::ModuleFunction;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+#[derive(Debug, Deserialize)]
+pub struct Platform {
+    pub id: u16,
+    pub name: String,
+    pub display: String,
+    pub generation: u8,
+    pub mcu: String,
+    pub system_parts: u8,
+    layout: String,
+    pub user_part_max: u32,
+    #[serde(default)]
+    uicr: Option<String>,
+    /// Has a network co-processor whose firmware no hex image can hold.
+    #[serde(default)]
+    pub ncp: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Mcu {
+    pub chip: Option<String>,
+    pub flash: [u32; 2],
+}
+
+#[derive(Debug, Deserialize)]
+struct SlotEntry {
+    function: String,
+    index: Option<u8>,
+    start: Option<u32>,
+    end: u32,
+}
+
+/// A named range that is not a module but belongs in an image.
+#[derive(Debug, Deserialize)]
+pub struct Region {
+    pub name: String,
+    pub start: u32,
+    pub end: u32,
+    pub what: String,
+    /// Set when the region is only this byte repeated.
+    pub fill: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Layout {
+    slots: Vec<SlotEntry>,
+    #[serde(default)]
+    regions: Vec<Region>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Uicr {
+    pub address: u32,
+    /// (address, value) pairs; every other byte of the page is 0xFF.
+    pub words: Vec<[u32; 2]>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Table {
+    platform: Vec<Platform>,
+    mcu: BTreeMap<String, Mcu>,
+    layout: BTreeMap<String, Layout>,
+    uicr: BTreeMap<String, Uicr>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let table: Table = toml::from_str(include_str!("platforms.toml"))
+            .unwrap_or_else(|e| panic!("built-in platforms.toml is invalid: {e}"));
+        table
+    })
+}
+
+pub fn all() -> &'static [Platform] {
+    &table().platform
+}
+
+pub fn by_id(id: u16) -> Option<&'static Platform> {
+    all().iter().find(|p| p.id == id)
+}
+
+/// Looks a platform up by name or by id written as a number.
+pub fn by_name(name: &str) -> Option<&'static Platform> {
+    let lower = name.to_ascii_lowercase();
+    all()
+        .iter()
+        .find(|p| p.name == lower)
+        .or_else(|| lower.parse().ok().and_then(by_id))
+}
+
+impl Platform {
+    pub fn mcu(&self) -> &'static Mcu {
+        &table().mcu[&self.mcu]
+    }
+
+    fn layout(&self) -> &'static Layout {
+        &table().layout[&self.layout]
+    }
+
+    pub fn is_nrf52840(&self) -> bool {
+        self.mcu == "nrf52840"
+    }
+
+    /// Where a module of this function and index may live, if the layout knows.
+    pub fn slot(&self, function: ModuleFunction, index: u8) -> Option<Range<u32>> {
+        self.layout()
+            .slots
+            .iter()
+            .find(|s| s.function == function.name() && s.index.is_none_or(|i| i == index))
+            .map(|s| {
+                let start = s
+                    .start
+                    .unwrap_or_else(|| s.end.saturating_sub(self.user_part_max));
+                start..s.end
+            })
+    }
+
+    pub fn regions(&self) -> &'static [Region] {
+        &self.layout().regions
+    }
+
+    pub fn uicr(&self) -> Option<&'static Uicr> {
+        self.uicr.as_ref().map(|name| &table().uicr[name])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_consistent() {
+        for p in all() {
+            let _ = p.mcu();
+            let _ = p.layout();
+            let _ = p.uicr();
+            for s in &p.layout().slots {
+                assert!(
+                    ModuleFunction::from_name(&s.function).is_some(),
+                    "{}",
+                    s.function
+                );
+            }
+        }
+        assert_eq!(by_name("Boron").unwrap().id, 13);
+        assert_eq!(by_name("13").unwrap().name, "boron");
+    }
+
+    #[test]
+    fn user_part_slots_follow_maximum_size() {
+        let argon = by_name("argon").unwrap();
+        assert_eq!(
+            argon.slot(ModuleFunction::UserPart, 2),
+            Some(0xB4000..0xF4000)
+        );
+        let xenon = by_name("xenon").unwrap();
+        assert_eq!(
+            xenon.slot(ModuleFunction::UserPart, 1),
+            Some(0xD4000..0xF4000)
+        );
+        let electron = by_name("electron").unwrap();
+        assert_eq!(
+            electron.slot(ModuleFunction::SystemPart, 3),
+            Some(0x0806_0000..0x0808_0000)
+        );
+    }
+}
