@@ -6,7 +6,7 @@ pub mod softdevice;
 
 pub use report::{
     CheckStatus, DependencyReport, ExtensionReport, ImageChecks, ImageReport, ModuleChecks,
-    ModuleReport, RegionReport, SegmentReport,
+    ModuleReport, RegionReport, SegmentReport, known_as,
 };
 
 use crate::memory::MemoryImage;

@@ -4,6 +4,7 @@ use crate::Outcome;
 use anyhow::Result;
 use hexsmith::input::{self, Input};
 use hexsmith::inspect::{self, ImageReport, ModuleChecks, ModuleReport};
+use hexsmith::module::ModuleFunction;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -167,8 +168,9 @@ fn render_module(out: &mut String, m: &ModuleReport, indent: &str) {
     }
     for (i, d) in m.dependencies.iter().enumerate() {
         let mut text = format!("{} {} version {}", d.function, d.index, d.version);
-        if let Some(r) = &d.release {
-            let _ = write!(text, " (Device OS {r})");
+        let function = ModuleFunction::from_name(d.function).unwrap_or(ModuleFunction::None);
+        if let Some(k) = inspect::known_as(function, d.version) {
+            let _ = write!(text, " ({k})");
         }
         if let Some(s) = d.status {
             let _ = write!(text, ": {s}");

@@ -1,0 +1,77 @@
+//! Shared helpers for tests on real Device OS binaries. The binaries are fetched by
+//! `scripts/fetch-device-os` into a cache outside version control; a test that needs
+//! them fails loudly when they are missing rather than passing without looking.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn cache() -> PathBuf {
+    std::env::var_os("HEXSMITH_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".cache"))
+}
+
+/// The unpacked particle-cli assets, one folder per particle-cli version.
+pub fn device_os() -> PathBuf {
+    let dir = cache().join("device-os");
+    assert!(
+        dir.join("particle-cli-3.6.0/.complete").exists(),
+        "real Device OS binaries are missing from {}: run scripts/fetch-device-os first",
+        dir.display()
+    );
+    dir
+}
+
+/// A file from the cache, by its path below `device-os/`.
+pub fn real(relative: &str) -> PathBuf {
+    let path = device_os().join(relative);
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}
+
+pub fn read_real(relative: &str) -> Vec<u8> {
+    std::fs::read(real(relative)).unwrap()
+}
+
+/// Every .bin file in the cache, sorted.
+pub fn all_bins() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk(&device_os(), &mut out);
+    out.retain(|p| p.extension().is_some_and(|e| e == "bin"));
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Runs the hexsmith binary in `dir`.
+pub fn hexsmith(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("hexsmith runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
