@@ -5,8 +5,10 @@
 //! (platforms, flash layouts and releases, as data), [`inspect`] (the checks a device
 //! makes at boot). The `hexsmith` command-line tool is a thin layer on top.
 
+pub mod build;
 pub mod input;
 pub mod inspect;
 pub mod memory;
 pub mod module;
+pub mod output;
 pub mod platform;

@@ -1,6 +1,7 @@
 //! The `hexsmith` command line: argument parsing, output and exit codes on top of the
 //! library. Exit status: 0 everything passes, 1 a check fails, 2 an input is unusable.
 
+mod build;
 mod inspect;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Show what modules, images and ELF files hold, checked as a device checks itself at boot.
     Inspect(inspect::Args),
+    /// Build restore images: one Intel HEX per platform, as Particle publishes them.
+    Build(build::Args),
 }
 
 /// The outcome of a command, ordered by severity.
@@ -35,12 +38,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Build(args) => build::run(&args),
     };
     match outcome {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(Outcome::BadInput as u8)
+            let unreadable = e.chain().any(|c| c.is::<build::Unreadable>());
+            let outcome = if unreadable {
+                Outcome::BadInput
+            } else {
+                Outcome::CheckFailed
+            };
+            ExitCode::from(outcome as u8)
         }
     }
 }

@@ -1,0 +1,176 @@
+//! Restore-image catalogs (`restore-images/RELEASE.toml`): for each platform of a Device
+//! OS release, the files that make its restore image and their SHA-256. Building from a
+//! catalog refuses any file whose hash differs: the supply-chain check a manufacturer
+//! wants between a download and a programming station.
+
+use super::{BuildError, ModuleInput};
+use crate::inspect::hex_lower;
+use crate::platform::{self, Platform};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub release: String,
+    /// Where the files come from, for people.
+    #[serde(default)]
+    pub source: String,
+    pub platform: Vec<CatalogPlatform>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogPlatform {
+    pub name: String,
+    pub files: Vec<CatalogFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    pub name: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid catalog: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("{catalog}: {file} not found under {dir}")]
+    Missing {
+        catalog: String,
+        file: String,
+        dir: PathBuf,
+    },
+    #[error("{path}: SHA-256 {found} differs from the catalog's {expected}: refusing this input")]
+    HashMismatch {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+impl Catalog {
+    pub fn read(path: &Path) -> Result<Catalog, CatalogError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let catalog: Catalog = toml::from_str(&text).map_err(|e| CatalogError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.message().to_string(),
+        })?;
+        for p in &catalog.platform {
+            if platform::by_name(&p.name).is_none() {
+                return Err(CatalogError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!("unknown platform {:?}", p.name),
+                });
+            }
+        }
+        Ok(catalog)
+    }
+}
+
+/// Every file below a folder, at any depth, by file name.
+pub struct FileIndex {
+    dir: PathBuf,
+    files: BTreeMap<String, Vec<PathBuf>>,
+}
+
+impl FileIndex {
+    pub fn new(dir: &Path) -> Result<FileIndex, CatalogError> {
+        Ok(FileIndex {
+            dir: dir.to_path_buf(),
+            files: index_files(dir)?,
+        })
+    }
+}
+
+/// Finds each of a platform's files in the index and reads it, refusing a file whose
+/// SHA-256 differs from the catalog's.
+pub fn collect(
+    catalog_name: &str,
+    entry: &CatalogPlatform,
+    index: &FileIndex,
+) -> Result<(&'static Platform, Vec<ModuleInput>), CatalogError> {
+    let platform = platform::by_name(&entry.name).expect("checked when read");
+    let dir = &index.dir;
+    let index = &index.files;
+    let mut modules = Vec::new();
+    for file in &entry.files {
+        let candidates = index.get(&file.name).map(Vec::as_slice).unwrap_or(&[]);
+        let mut mismatch = None;
+        let mut chosen = None;
+        for path in candidates {
+            let bytes = std::fs::read(path).map_err(|source| CatalogError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let found = hex_lower(&Sha256::digest(&bytes));
+            if found == file.sha256 {
+                chosen = Some((path, bytes));
+                break;
+            }
+            mismatch.get_or_insert((path.clone(), found));
+        }
+        match (chosen, mismatch) {
+            (Some((path, bytes)), _) => {
+                modules.push(ModuleInput::from_bytes(path.display().to_string(), bytes)?)
+            }
+            (None, Some((path, found))) => {
+                return Err(CatalogError::HashMismatch {
+                    path,
+                    expected: file.sha256.clone(),
+                    found,
+                });
+            }
+            (None, None) => {
+                return Err(CatalogError::Missing {
+                    catalog: catalog_name.to_string(),
+                    file: file.name.clone(),
+                    dir: dir.to_path_buf(),
+                });
+            }
+        }
+    }
+    Ok((platform, modules))
+}
+
+fn index_files(dir: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>, CatalogError> {
+    let mut index: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| CatalogError::Io {
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let path = entry
+                .map_err(|source| CatalogError::Io {
+                    path: d.clone(),
+                    source,
+                })?
+                .path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                index.entry(name.to_string()).or_default().push(path);
+            }
+        }
+    }
+    for paths in index.values_mut() {
+        paths.sort();
+    }
+    Ok(index)
+}

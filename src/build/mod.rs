@@ -1,0 +1,565 @@
+//! Composing restore images: one memory image per platform holding everything a device
+//! needs, laid out as Particle's published "device restore" images are (spec section 3).
+//!
+//! Every input is checked before anything is composed, and a problem is an error that
+//! names the file: an image that would leave a device in safe mode is never produced
+//! unless the caller explicitly allows it.
+
+pub mod catalog;
+mod manifest;
+pub mod release_dir;
+
+pub use manifest::{Manifest, ManifestRegion};
+
+use crate::input::{self, Input, InputError};
+use crate::inspect;
+use crate::memory::{MemoryImage, hex};
+use crate::module::{Dependency, Module, ModuleFunction, flash_payload};
+use crate::platform::{self, Platform, releases};
+use std::path::Path;
+
+/// Size of the Nordic MBR at the bottom of nRF52840 flash.
+pub const MBR_LEN: usize = 0x1000;
+
+/// A module file given to `build`, with the name errors should use.
+#[derive(Debug, Clone)]
+pub struct ModuleInput {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub module: Module,
+}
+
+impl ModuleInput {
+    /// Reads a module from a `.bin`, or from a `.hex` / `.elf` that holds exactly one.
+    pub fn read(path: &Path) -> Result<ModuleInput, BuildError> {
+        let name = path.display().to_string();
+        match input::read(path)? {
+            Input::Module { bytes, module } => Ok(ModuleInput {
+                name,
+                bytes,
+                module,
+            }),
+            Input::Image { image, .. } => {
+                let found = inspect::find_modules(&image);
+                let [one] = found.as_slice() else {
+                    return Err(BuildError::NotOneModule {
+                        name,
+                        found: found.len(),
+                    });
+                };
+                let start = u64::from(one.module.info.start);
+                let bytes = image
+                    .read(start, (one.end - start) as usize)
+                    .expect("found modules lie in the image")
+                    .to_vec();
+                Ok(ModuleInput {
+                    name,
+                    bytes,
+                    module: one.module.clone(),
+                })
+            }
+        }
+    }
+
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<ModuleInput, BuildError> {
+        let name = name.into();
+        match Module::parse(&bytes) {
+            Ok(module) => Ok(ModuleInput {
+                name,
+                bytes,
+                module,
+            }),
+            Err(source) => Err(BuildError::Input(InputError::Module {
+                path: name.into(),
+                source,
+            })),
+        }
+    }
+
+    fn label(&self) -> String {
+        let info = &self.module.info;
+        format!("{} {}", info.function, info.index)
+    }
+
+    /// Where the module's bytes go in flash: a radio stack without its prefix and suffix.
+    fn placed_range(&self) -> (u64, u64) {
+        let start = u64::from(self.module.info.start);
+        (
+            start,
+            start + flash_payload(&self.bytes, &self.module).len() as u64,
+        )
+    }
+}
+
+/// The 4 KiB Nordic MBR, from a SoftDevice `.hex`, a 4 KiB `.bin` or an existing image.
+#[derive(Debug, Clone)]
+pub struct Mbr {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Mbr {
+    pub fn read(path: &Path) -> Result<Mbr, BuildError> {
+        let name = path.display().to_string();
+        let bad = |reason: String| BuildError::Mbr {
+            name: name.clone(),
+            reason,
+        };
+        let raw = std::fs::read(path).map_err(|source| {
+            BuildError::Input(InputError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        })?;
+        let image = match input::sniff(path, &raw) {
+            input::Format::Module => {
+                if raw.len() != MBR_LEN {
+                    return Err(bad(format!(
+                        "a binary MBR must be exactly 4096 bytes, this one is {}",
+                        raw.len()
+                    )));
+                }
+                return Ok(Mbr { name, bytes: raw });
+            }
+            _ => match input::parse(path, raw)? {
+                Input::Image { image, .. } => image,
+                Input::Module { .. } => unreachable!("sniffed as an image"),
+            },
+        };
+        let bytes = image
+            .read(0, MBR_LEN)
+            .ok_or_else(|| bad("does not hold every byte of 0x00000000-0x00000FFF".to_string()))?;
+        Ok(Mbr {
+            name,
+            bytes: bytes.to_vec(),
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct BuildOptions {
+    pub mbr: Option<Mbr>,
+    /// Leave out the UICR page even where Particle's images carry one.
+    pub no_uicr: bool,
+    /// When set, every module must be for this platform.
+    pub platform: Option<&'static Platform>,
+    /// Build even when a dependency is unmet (the device would start in safe mode).
+    pub allow_safe_mode: bool,
+    /// Use this application instead of any user part among the inputs.
+    pub user: Option<ModuleInput>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{name}: holds {found} modules; a module input must hold exactly one")]
+    NotOneModule { name: String, found: usize },
+    #[error(
+        "{name}: {what} mismatch (stored {stored}, computed {computed}): the module is corrupt"
+    )]
+    Integrity {
+        name: String,
+        what: &'static str,
+        stored: String,
+        computed: String,
+    },
+    #[error("{name}: module is for {found}, not {expected}")]
+    WrongPlatform {
+        name: String,
+        found: String,
+        expected: String,
+    },
+    #[error("{name}: {function} modules cannot be part of a restore image")]
+    NotPlaceable {
+        name: String,
+        function: ModuleFunction,
+    },
+    #[error("{second}: {what} given twice (also {first})")]
+    Duplicate {
+        first: String,
+        second: String,
+        what: String,
+    },
+    #[error(
+        "{name}: {what} at {start:#010x}-{end:#010x} lies outside its slot {slot_start:#010x}-{slot_end:#010x}"
+    )]
+    OutsideSlot {
+        name: String,
+        what: String,
+        start: u64,
+        end: u64,
+        slot_start: u32,
+        slot_end: u32,
+    },
+    #[error(
+        "{second}: {second_what} at {start:#010x}-{end:#010x} overlaps {first_what} from {first}"
+    )]
+    Overlap {
+        first: String,
+        first_what: String,
+        second: String,
+        second_what: String,
+        start: u64,
+        end: u64,
+    },
+    #[error("{name}: {message}")]
+    UnmetDependency { name: String, message: String },
+    #[error("no modules given")]
+    NoModules,
+    #[error("{name}: not a usable MBR: {reason}")]
+    Mbr { name: String, reason: String },
+    #[error("{name}: not an application: it is a {function} module")]
+    NotAnApplication {
+        name: String,
+        function: ModuleFunction,
+    },
+}
+
+/// A composed restore image and what went into it.
+#[derive(Debug, Clone)]
+pub struct RestoreImage {
+    pub platform: &'static Platform,
+    /// The Device OS release of the system part, where the release table knows it.
+    pub release: Option<String>,
+    pub image: MemoryImage,
+    pub regions: Vec<ManifestRegion>,
+    pub warnings: Vec<String>,
+}
+
+impl RestoreImage {
+    pub fn to_hex(&self) -> String {
+        hex::write(&self.image)
+    }
+}
+
+/// Checks every input and composes the restore image, or says what is wrong.
+pub fn build(inputs: Vec<ModuleInput>, opts: &BuildOptions) -> Result<RestoreImage, BuildError> {
+    let mut modules = inputs;
+    if let Some(user) = &opts.user {
+        if user.module.info.function != ModuleFunction::UserPart {
+            return Err(BuildError::NotAnApplication {
+                name: user.name.clone(),
+                function: user.module.info.function,
+            });
+        }
+        modules.retain(|m| m.module.info.function != ModuleFunction::UserPart);
+        modules.push(user.clone());
+    }
+    if modules.is_empty() {
+        return Err(BuildError::NoModules);
+    }
+    for m in &modules {
+        check_integrity(m)?;
+    }
+    let platform = common_platform(&modules, opts.platform)?;
+    check_placeable(&modules)?;
+    check_slots_and_overlaps(&modules, platform)?;
+    let release_module = system_version(&modules);
+    let unmet = unmet_dependencies(&modules);
+    let mut warnings = Vec::new();
+    if let Some((m, dep)) = unmet.first() {
+        let message = dependency_message(m, dep, &modules, release_module);
+        if !opts.allow_safe_mode {
+            return Err(BuildError::UnmetDependency {
+                name: m.name.clone(),
+                message,
+            });
+        }
+        for (m, dep) in &unmet {
+            warnings.push(format!(
+                "{}: {} (allowed by --allow-safe-mode)",
+                m.name,
+                dependency_message(m, dep, &modules, release_module)
+            ));
+        }
+    }
+    modules.sort_by_key(|m| m.module.info.start);
+    Ok(compose(&modules, platform, release_module, opts, warnings))
+}
+
+fn check_integrity(m: &ModuleInput) -> Result<(), BuildError> {
+    let module = &m.module;
+    if !module.crc_ok() {
+        return Err(BuildError::Integrity {
+            name: m.name.clone(),
+            what: "CRC",
+            stored: format!("{:08x}", module.crc_stored),
+            computed: format!("{:08x}", module.crc_computed),
+        });
+    }
+    if !module.sha256_ok() {
+        return Err(BuildError::Integrity {
+            name: m.name.clone(),
+            what: "SHA-256",
+            stored: inspect::hex_lower(&module.suffix.sha256),
+            computed: inspect::hex_lower(&module.sha256_computed),
+        });
+    }
+    Ok(())
+}
+
+fn platform_label(id: u16) -> String {
+    match platform::by_id(id) {
+        Some(p) => format!("{} (platform {id})", p.name),
+        None => format!("platform {id}"),
+    }
+}
+
+fn common_platform(
+    modules: &[ModuleInput],
+    wanted: Option<&'static Platform>,
+) -> Result<&'static Platform, BuildError> {
+    let first = &modules[0];
+    let expected_id = wanted.map_or(first.module.info.platform_id, |p| p.id);
+    for m in modules {
+        if m.module.info.platform_id != expected_id {
+            let expected = match wanted {
+                Some(_) => platform_label(expected_id),
+                None => format!("{} like {}", platform_label(expected_id), first.name),
+            };
+            return Err(BuildError::WrongPlatform {
+                name: m.name.clone(),
+                found: platform_label(m.module.info.platform_id),
+                expected,
+            });
+        }
+    }
+    Ok(platform::by_id(expected_id).expect("modules only parse with a known platform"))
+}
+
+fn check_placeable(modules: &[ModuleInput]) -> Result<(), BuildError> {
+    for (i, m) in modules.iter().enumerate() {
+        let f = m.module.info.function;
+        let placeable = matches!(
+            f,
+            ModuleFunction::Bootloader
+                | ModuleFunction::SystemPart
+                | ModuleFunction::UserPart
+                | ModuleFunction::RadioStack
+        );
+        if !placeable {
+            return Err(BuildError::NotPlaceable {
+                name: m.name.clone(),
+                function: f,
+            });
+        }
+        if let Some(earlier) = modules[..i]
+            .iter()
+            .find(|o| o.module.info.function == f && o.module.info.index == m.module.info.index)
+        {
+            return Err(BuildError::Duplicate {
+                first: earlier.name.clone(),
+                second: m.name.clone(),
+                what: m.label(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_slots_and_overlaps(
+    modules: &[ModuleInput],
+    platform: &Platform,
+) -> Result<(), BuildError> {
+    for m in modules {
+        let info = &m.module.info;
+        let (start, end) = (u64::from(info.start), u64::from(info.end) + 4);
+        let slot = platform.slot(info.function, info.index).unwrap_or_else(|| {
+            let [lo, hi] = platform.mcu().flash;
+            lo..hi
+        });
+        if start < u64::from(slot.start) || end > u64::from(slot.end) {
+            return Err(BuildError::OutsideSlot {
+                name: m.name.clone(),
+                what: m.label(),
+                start,
+                end,
+                slot_start: slot.start,
+                slot_end: slot.end,
+            });
+        }
+    }
+    for (i, a) in modules.iter().enumerate() {
+        for b in &modules[i + 1..] {
+            let (a0, a1) = a.placed_range();
+            let (b0, b1) = b.placed_range();
+            if a0 < b1 && b0 < a1 {
+                let (first, second) = if a0 <= b0 { (a, b) } else { (b, a) };
+                let (s0, s1) = second.placed_range();
+                return Err(BuildError::Overlap {
+                    first: first.name.clone(),
+                    first_what: first.label(),
+                    second: second.name.clone(),
+                    second_what: second.label(),
+                    start: s0,
+                    end: s1,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The version of system part 1, which names the image's Device OS release.
+fn system_version(modules: &[ModuleInput]) -> Option<u16> {
+    modules
+        .iter()
+        .filter(|m| m.module.info.function == ModuleFunction::SystemPart)
+        .map(|m| m.module.info.version)
+        .min()
+}
+
+fn unmet_dependencies(modules: &[ModuleInput]) -> Vec<(&ModuleInput, Dependency)> {
+    let mut unmet = Vec::new();
+    for m in modules {
+        for dep in m.module.info.active_dependencies() {
+            if dep.function == ModuleFunction::Ncp {
+                continue;
+            }
+            let met = modules.iter().any(|o| {
+                o.module.info.function == dep.function
+                    && o.module.info.index == dep.index
+                    && o.module.info.version >= dep.version
+            });
+            if !met {
+                unmet.push((m, *dep));
+            }
+        }
+    }
+    unmet
+}
+
+fn release_text(version: u16) -> String {
+    match releases().system_release(version) {
+        Some(r) => format!("Device OS {r} or later (system module {version})"),
+        None => format!("system module {version} or later"),
+    }
+}
+
+fn dependency_message(
+    m: &ModuleInput,
+    dep: &Dependency,
+    modules: &[ModuleInput],
+    system: Option<u16>,
+) -> String {
+    let what = m.module.info.function.name().replace('-', " ");
+    if dep.function == ModuleFunction::SystemPart {
+        let has = match system {
+            Some(v) => match releases().system_release(v) {
+                Some(r) => format!("the image has {r} ({v})"),
+                None => format!("the image has system module {v}"),
+            },
+            None => "the image has no system part".to_string(),
+        };
+        return format!(
+            "{what} needs {}; {has}: the device would start in safe mode",
+            release_text(dep.version)
+        );
+    }
+    let present = modules
+        .iter()
+        .find(|o| o.module.info.function == dep.function && o.module.info.index == dep.index);
+    let has = match present {
+        Some(o) => format!("the image's is version {}", o.module.info.version),
+        None => "the image has none".to_string(),
+    };
+    format!(
+        "{what} needs {} {} version {} or later; {has}: the device would start in safe mode",
+        dep.function, dep.index, dep.version
+    )
+}
+
+fn compose(
+    modules: &[ModuleInput],
+    platform: &'static Platform,
+    system: Option<u16>,
+    opts: &BuildOptions,
+    mut warnings: Vec<String>,
+) -> RestoreImage {
+    let mut image = MemoryImage::new();
+    let mut regions = Vec::new();
+    if platform.is_nrf52840() {
+        if let Some(uicr) = platform.uicr().filter(|_| !opts.no_uicr) {
+            let mut page = vec![0xFF; 0x1000];
+            for [addr, value] in &uicr.words {
+                let at = (addr - uicr.address) as usize;
+                page[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            }
+            image.write(uicr.address, &page);
+            regions.push(ManifestRegion::new("uicr", None, uicr.address, &page));
+        }
+        match &opts.mbr {
+            Some(mbr) => {
+                image.write(0, &mbr.bytes);
+                regions.push(ManifestRegion::new("nordic-mbr", None, 0, &mbr.bytes));
+            }
+            None => warnings.push(
+                "no MBR given (--mbr): the image carries no Nordic MBR and must never be written after a full chip erase"
+                    .to_string(),
+            ),
+        }
+        if let Some(fill) = compatibility_fill(modules, platform, system) {
+            let bytes = vec![0xFF; fill.len()];
+            image.write(fill.start, &bytes);
+            regions.push(ManifestRegion::new(
+                "compatibility-fill",
+                None,
+                fill.start,
+                &bytes,
+            ));
+        }
+    }
+    for m in modules {
+        let payload = flash_payload(&m.bytes, &m.module);
+        let start = m.module.info.start;
+        image.write(start, payload);
+        regions.push(ManifestRegion::new(
+            m.module.info.function.name(),
+            Some(m),
+            start,
+            payload,
+        ));
+    }
+    regions.sort_by_key(|r| r.start);
+    RestoreImage {
+        platform,
+        release: system.and_then(|v| releases().system_release(v).map(str::to_string)),
+        image,
+        regions,
+        warnings,
+    }
+}
+
+pub(crate) fn file_name(name: &str) -> String {
+    Path::new(name)
+        .file_name()
+        .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// From Device OS 3.1.0 on (tracker excepted), Particle's images blank the first 1 KiB of
+/// the old 128 KiB user-part slot so a stale application there is no longer found; not
+/// when a module of the image (its own 128 KiB application) lies there.
+fn compatibility_fill(
+    modules: &[ModuleInput],
+    platform: &Platform,
+    system: Option<u16>,
+) -> Option<std::ops::Range<u32>> {
+    let region = platform
+        .regions()
+        .iter()
+        .find(|r| r.name == "compatibility-fill")?;
+    let since = releases()
+        .system
+        .iter()
+        .find(|r| r.release == "3.1.0")?
+        .module;
+    if platform.name == "tracker" || system? < since {
+        return None;
+    }
+    let touched = modules.iter().any(|m| {
+        let (s, e) = m.placed_range();
+        s < u64::from(region.end) && u64::from(region.start) < e
+    });
+    (!touched).then_some(region.start..region.end)
+}

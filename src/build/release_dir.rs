@@ -1,0 +1,74 @@
+//! A folder of release binaries laid out as Particle names them
+//! (`boron-system-part1@4.0.1.bin`, `boron-bootloader@4.0.1.bin`, ...), sorted into one
+//! set of modules per platform. The module headers decide, not the file names.
+
+use super::{BuildError, ModuleInput};
+use crate::input::InputError;
+use crate::module::ModuleFunction;
+use crate::platform::{self, Platform};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The modules of one platform found in a release folder.
+#[derive(Debug)]
+pub struct PlatformSet {
+    pub platform: &'static Platform,
+    pub modules: Vec<ModuleInput>,
+}
+
+#[derive(Debug, Default)]
+pub struct ReleaseDir {
+    pub platforms: Vec<PlatformSet>,
+    /// Files left out, each with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// Reads every `.bin` file directly in `dir`, in name order so output is deterministic.
+pub fn scan(dir: &Path) -> Result<ReleaseDir, BuildError> {
+    let io = |source| {
+        BuildError::Input(InputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?
+        .into_iter()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "bin"))
+        .collect();
+    paths.sort();
+    let mut by_platform: BTreeMap<u16, Vec<ModuleInput>> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let module = match ModuleInput::read(&path) {
+            Ok(m) => m,
+            Err(BuildError::Input(InputError::Module { source, .. })) => {
+                skipped.push(format!("{name}: not a Particle module ({source})"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if module.module.info.function == ModuleFunction::Ncp {
+            skipped.push(format!(
+                "{name}: NCP firmware runs on a separate chip and is not part of a hex image"
+            ));
+            continue;
+        }
+        by_platform
+            .entry(module.module.info.platform_id)
+            .or_default()
+            .push(module);
+    }
+    let platforms = by_platform
+        .into_iter()
+        .map(|(id, modules)| PlatformSet {
+            platform: platform::by_id(id).expect("modules only parse with a known platform"),
+            modules,
+        })
+        .collect();
+    Ok(ReleaseDir { platforms, skipped })
+}
