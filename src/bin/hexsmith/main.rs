@@ -23,7 +23,7 @@ enum Command {
     /// Show what modules, images and ELF files hold, checked as a device checks itself at boot.
     Inspect(inspect::Args),
     /// Build restore images: one Intel HEX per platform, as Particle publishes them.
-    Build(build::Args),
+    Build(Box<build::Args>),
 }
 
 /// The outcome of a command, ordered by severity.
