@@ -44,10 +44,6 @@ impl Memory {
         (cell != ABSENT).then_some(cell as u8)
     }
 
-    fn len(&self) -> usize {
-        self.0.values().flatten().filter(|c| **c != ABSENT).count()
-    }
-
     fn has_from(&self, addr: u32) -> bool {
         self.0
             .range(addr >> 12..)
