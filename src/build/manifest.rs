@@ -26,16 +26,18 @@ pub struct ManifestRegion {
 }
 
 impl ManifestRegion {
-    pub(super) fn new(kind: &str, module: Option<&ModuleInput>, start: u32, bytes: &[u8]) -> Self {
+    /// A region whose SHA-256 is filled in when a manifest is asked for: most builds
+    /// never need one, and hashing is a pass over the whole image.
+    pub(super) fn new(kind: &str, module: Option<&ModuleInput>, start: u32, len: usize) -> Self {
         ManifestRegion {
             kind: kind.to_string(),
             index: module.map(|m| m.module.info.index),
             module_version: module.map(|m| m.module.info.version),
             file: module.map(|m| file_name(&m.name)),
             start,
-            end: u64::from(start) + bytes.len() as u64,
-            size: bytes.len() as u64,
-            sha256: hex_lower(&Sha256::digest(bytes)),
+            end: u64::from(start) + len as u64,
+            size: len as u64,
+            sha256: String::new(),
         }
     }
 }
@@ -61,7 +63,20 @@ impl RestoreImage {
             platform: self.platform.name.clone(),
             platform_id: self.platform.id,
             release: self.release.clone(),
-            regions: self.regions.clone(),
+            regions: self
+                .regions
+                .iter()
+                .map(|r| {
+                    let bytes = self
+                        .image
+                        .read(u64::from(r.start), r.size as usize)
+                        .expect("regions lie in the image");
+                    ManifestRegion {
+                        sha256: hex_lower(&Sha256::digest(bytes)),
+                        ..r.clone()
+                    }
+                })
+                .collect(),
             bytes: self.image.len(),
             sha256: hex_lower(&self.image.sha256()),
             warnings: self.warnings.clone(),

@@ -231,6 +231,11 @@ impl RestoreImage {
     pub fn to_hex(&self) -> String {
         hex::write(&self.image)
     }
+
+    /// Writes the image as Intel HEX to `path`, atomically.
+    pub fn write_hex(&self, path: &Path) -> std::io::Result<()> {
+        crate::output::write_atomic_with(path, |file| hex::write_to(&self.image, file))
+    }
 }
 
 /// Checks every input and composes the restore image, or says what is wrong.
@@ -487,12 +492,12 @@ fn compose(
                 page[at..at + 4].copy_from_slice(&value.to_le_bytes());
             }
             image.write(uicr.address, &page);
-            regions.push(ManifestRegion::new("uicr", None, uicr.address, &page));
+            regions.push(ManifestRegion::new("uicr", None, uicr.address, page.len()));
         }
         match &opts.mbr {
             Some(mbr) => {
                 image.write(0, &mbr.bytes);
-                regions.push(ManifestRegion::new("nordic-mbr", None, 0, &mbr.bytes));
+                regions.push(ManifestRegion::new("nordic-mbr", None, 0, mbr.bytes.len()));
             }
             None => warnings.push(
                 "no MBR given (--mbr): the image carries no Nordic MBR and must never be written after a full chip erase"
@@ -506,7 +511,7 @@ fn compose(
                 "compatibility-fill",
                 None,
                 fill.start,
-                &bytes,
+                bytes.len(),
             ));
         }
     }
@@ -518,7 +523,7 @@ fn compose(
             m.module.info.function.name(),
             Some(m),
             start,
-            payload,
+            payload.len(),
         ));
     }
     regions.sort_by_key(|r| r.start);

@@ -16,7 +16,8 @@ pub use seal::{SealError, seal};
 use sha2::{Digest, Sha256};
 
 /// CRC-32 as Device OS computes it (ISO-HDLC, the zlib polynomial), stored big-endian.
-pub const MODULE_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+pub const MODULE_CRC: crc::Crc<u32, crc::Table<16>> =
+    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Where the prefix may sit: at the start, or after the interrupt vector table of an
 /// nRF52840 (0x200) or STM32F2 (0x184) image. Tried first, in this order.

@@ -121,7 +121,9 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<Outcome>
         .map_err(refusal)?;
     let built = build::build(inputs, &options).map_err(refusal)?;
     warn(&built);
-    write_atomic(out, built.to_hex().as_bytes()).with_context(|| out.display().to_string())?;
+    built
+        .write_hex(out)
+        .with_context(|| out.display().to_string())?;
     if let Some(path) = &args.manifest {
         write_manifest(path, &built)?;
     }
@@ -160,7 +162,9 @@ fn many(
     for image in &built {
         warn(image);
         let hex = out_dir.join(format!("{}.hex", image.platform.name));
-        write_atomic(&hex, image.to_hex().as_bytes()).with_context(|| hex.display().to_string())?;
+        image
+            .write_hex(&hex)
+            .with_context(|| hex.display().to_string())?;
         write_manifest(
             &out_dir.join(format!("{}.json", image.platform.name)),
             image,
