@@ -73,6 +73,9 @@ fn candidate_at(data: &[u8], base: u64, off: usize) -> Option<PlacedModule> {
     let from = (start - base) as usize;
     let to = from.checked_add(usize::try_from(info.file_len()).ok()?)?;
     let bytes = data.get(from..to)?;
+    if bytes.len() < prefix_offset + PREFIX_LEN + SUFFIX_BASE_LEN + 4 {
+        return None;
+    }
     let suffix_size = usize::from(u16::from_le_bytes([
         bytes[bytes.len() - 6],
         bytes[bytes.len() - 5],

@@ -73,7 +73,7 @@ impl MemoryImage {
     /// Merges loaded pieces; any byte claimed twice is an error naming both pieces.
     pub fn from_chunks(mut chunks: Vec<Chunk>) -> Result<Self, MemoryError> {
         for c in &chunks {
-            let end = c.start + c.data.len() as u64;
+            let end = c.start.saturating_add(c.data.len() as u64);
             if end > 1 << 32 {
                 return Err(MemoryError::PastAddressSpace {
                     origin: c.origin.clone(),
