@@ -8,6 +8,7 @@
 pub mod catalog;
 mod manifest;
 pub mod release_dir;
+pub mod replace;
 
 pub use manifest::{Manifest, ManifestRegion};
 
@@ -76,13 +77,13 @@ impl ModuleInput {
         }
     }
 
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let info = &self.module.info;
         format!("{} {}", info.function, info.index)
     }
 
     /// Where the module's bytes go in flash: a radio stack without its prefix and suffix.
-    fn placed_range(&self) -> (u64, u64) {
+    pub(crate) fn placed_range(&self) -> (u64, u64) {
         let start = u64::from(self.module.info.start);
         (
             start,
@@ -214,6 +215,16 @@ pub enum BuildError {
         name: String,
         function: ModuleFunction,
     },
+    #[error("{name}: holds no Particle module, so its platform and user-part slot are unknown")]
+    NoModulesInBase { name: String },
+    #[error("{name}: holds modules of two platforms ({first} and {second})")]
+    MixedBase {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("{name}: {platform} images have no user-part slot")]
+    NoUserSlot { name: String, platform: String },
 }
 
 /// A composed restore image and what went into it.
@@ -261,29 +272,18 @@ pub fn build(inputs: Vec<ModuleInput>, opts: &BuildOptions) -> Result<RestoreIma
     check_placeable(&modules)?;
     check_slots_and_overlaps(&modules, platform)?;
     let release_module = system_version(&modules);
-    let unmet = unmet_dependencies(&modules);
-    let mut warnings = Vec::new();
-    if let Some((m, dep)) = unmet.first() {
-        let message = dependency_message(m, dep, &modules, release_module);
-        if !opts.allow_safe_mode {
-            return Err(BuildError::UnmetDependency {
-                name: m.name.clone(),
-                message,
-            });
-        }
-        for (m, dep) in &unmet {
-            warnings.push(format!(
-                "{}: {} (allowed by --allow-safe-mode)",
-                m.name,
-                dependency_message(m, dep, &modules, release_module)
-            ));
-        }
-    }
+    let present = present_of(&modules);
+    let warnings = check_dependencies(
+        modules.iter().map(|m| (m.name.as_str(), &m.module)),
+        &present,
+        release_module,
+        opts.allow_safe_mode,
+    )?;
     modules.sort_by_key(|m| m.module.info.start);
     Ok(compose(&modules, platform, release_module, opts, warnings))
 }
 
-fn check_integrity(m: &ModuleInput) -> Result<(), BuildError> {
+pub(crate) fn check_integrity(m: &ModuleInput) -> Result<(), BuildError> {
     let module = &m.module;
     if !module.crc_ok() {
         return Err(BuildError::Integrity {
@@ -304,7 +304,7 @@ fn check_integrity(m: &ModuleInput) -> Result<(), BuildError> {
     Ok(())
 }
 
-fn platform_label(id: u16) -> String {
+pub(crate) fn platform_label(id: u16) -> String {
     match platform::by_id(id) {
         Some(p) => format!("{} (platform {id})", p.name),
         None => format!("platform {id}"),
@@ -406,33 +406,76 @@ fn check_slots_and_overlaps(
     Ok(())
 }
 
-/// The version of system part 1, which names the image's Device OS release.
+/// The version of the system parts, which names the image's Device OS release.
 fn system_version(modules: &[ModuleInput]) -> Option<u16> {
-    modules
+    system_version_of(&present_of(modules))
+}
+
+pub(crate) fn system_version_of(present: &[Present]) -> Option<u16> {
+    present
         .iter()
-        .filter(|m| m.module.info.function == ModuleFunction::SystemPart)
-        .map(|m| m.module.info.version)
+        .filter(|p| p.function == ModuleFunction::SystemPart)
+        .map(|p| p.version)
         .min()
 }
 
-fn unmet_dependencies(modules: &[ModuleInput]) -> Vec<(&ModuleInput, Dependency)> {
-    let mut unmet = Vec::new();
-    for m in modules {
-        for dep in m.module.info.active_dependencies() {
-            if dep.function == ModuleFunction::Ncp {
-                continue;
+/// A module an image holds, as far as dependencies are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Present {
+    pub function: ModuleFunction,
+    pub index: u8,
+    pub version: u16,
+}
+
+fn present_of(modules: &[ModuleInput]) -> Vec<Present> {
+    modules
+        .iter()
+        .map(|m| Present {
+            function: m.module.info.function,
+            index: m.module.info.index,
+            version: m.module.info.version,
+        })
+        .collect()
+}
+
+/// The dependencies of `module` that nothing present meets. NCP firmware lives on
+/// another chip, so a dependency on it cannot be checked from an image.
+fn unmet(module: &Module, present: &[Present]) -> Vec<Dependency> {
+    module
+        .info
+        .active_dependencies()
+        .filter(|dep| dep.function != ModuleFunction::Ncp)
+        .filter(|dep| {
+            !present.iter().any(|p| {
+                p.function == dep.function && p.index == dep.index && p.version >= dep.version
+            })
+        })
+        .copied()
+        .collect()
+}
+
+/// Refuses the first unmet dependency, or with `allow_safe_mode` turns every one into a
+/// warning.
+pub(crate) fn check_dependencies<'a>(
+    modules: impl Iterator<Item = (&'a str, &'a Module)>,
+    present: &[Present],
+    system: Option<u16>,
+    allow_safe_mode: bool,
+) -> Result<Vec<String>, BuildError> {
+    let mut warnings = Vec::new();
+    for (name, module) in modules {
+        for dep in unmet(module, present) {
+            let message = dependency_message(module.info.function, &dep, present, system);
+            if !allow_safe_mode {
+                return Err(BuildError::UnmetDependency {
+                    name: name.to_string(),
+                    message,
+                });
             }
-            let met = modules.iter().any(|o| {
-                o.module.info.function == dep.function
-                    && o.module.info.index == dep.index
-                    && o.module.info.version >= dep.version
-            });
-            if !met {
-                unmet.push((m, *dep));
-            }
+            warnings.push(format!("{name}: {message} (allowed by --allow-safe-mode)"));
         }
     }
-    unmet
+    Ok(warnings)
 }
 
 fn release_text(version: u16) -> String {
@@ -443,12 +486,12 @@ fn release_text(version: u16) -> String {
 }
 
 fn dependency_message(
-    m: &ModuleInput,
+    dependent: ModuleFunction,
     dep: &Dependency,
-    modules: &[ModuleInput],
+    present: &[Present],
     system: Option<u16>,
 ) -> String {
-    let what = m.module.info.function.name().replace('-', " ");
+    let what = dependent.name().replace('-', " ");
     if dep.function == ModuleFunction::SystemPart {
         let has = match system {
             Some(v) => match releases().system_release(v) {
@@ -462,11 +505,11 @@ fn dependency_message(
             release_text(dep.version)
         );
     }
-    let present = modules
+    let has = match present
         .iter()
-        .find(|o| o.module.info.function == dep.function && o.module.info.index == dep.index);
-    let has = match present {
-        Some(o) => format!("the image's is version {}", o.module.info.version),
+        .find(|p| p.function == dep.function && p.index == dep.index)
+    {
+        Some(p) => format!("the image's is version {}", p.version),
         None => "the image has none".to_string(),
     };
     format!(
@@ -504,7 +547,8 @@ fn compose(
                     .to_string(),
             ),
         }
-        if let Some(fill) = compatibility_fill(modules, platform, system) {
+        let occupied: Vec<(u64, u64)> = modules.iter().map(ModuleInput::placed_range).collect();
+        if let Some(fill) = compatibility_fill(&occupied, platform, system) {
             let bytes = vec![0xFF; fill.len()];
             image.write(fill.start, &bytes);
             regions.push(ManifestRegion::new(
@@ -545,8 +589,8 @@ pub(crate) fn file_name(name: &str) -> String {
 /// From Device OS 3.1.0 on (tracker excepted), Particle's images blank the first 1 KiB of
 /// the old 128 KiB user-part slot so a stale application there is no longer found; not
 /// when a module of the image (its own 128 KiB application) lies there.
-fn compatibility_fill(
-    modules: &[ModuleInput],
+pub(crate) fn compatibility_fill(
+    occupied: &[(u64, u64)],
     platform: &Platform,
     system: Option<u16>,
 ) -> Option<std::ops::Range<u32>> {
@@ -562,9 +606,8 @@ fn compatibility_fill(
     if platform.name == "tracker" || system? < since {
         return None;
     }
-    let touched = modules.iter().any(|m| {
-        let (s, e) = m.placed_range();
-        s < u64::from(region.end) && u64::from(region.start) < e
-    });
+    let touched = occupied
+        .iter()
+        .any(|(s, e)| *s < u64::from(region.end) && u64::from(region.start) < *e);
     (!touched).then_some(region.start..region.end)
 }

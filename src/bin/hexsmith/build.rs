@@ -225,7 +225,7 @@ fn report(image: &RestoreImage, out: &Path) {
 }
 
 /// A refused build exits 1; an unreadable input 2 (see `main`).
-fn refusal(e: BuildError) -> anyhow::Error {
+pub fn refusal(e: BuildError) -> anyhow::Error {
     match e {
         BuildError::Input(input) => anyhow::Error::new(Unreadable(input.to_string())),
         other => anyhow::Error::new(other),

@@ -3,6 +3,7 @@
 
 mod build;
 mod inspect;
+mod replace_user;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Build restore images: one Intel HEX per platform, as Particle publishes them.
     Build(Box<build::Args>),
+    /// Put an application into a restore image in place of the one it holds.
+    ReplaceUser(replace_user::Args),
 }
 
 /// The outcome of a command, ordered by severity.
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::ReplaceUser(args) => replace_user::run(&args),
     };
     match outcome {
         Ok(outcome) => ExitCode::from(outcome as u8),

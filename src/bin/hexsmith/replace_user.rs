@@ -1,0 +1,83 @@
+//! `hexsmith replace-user`: a customer's application in place of the one a restore
+//! image holds.
+
+use crate::Outcome;
+use crate::build::{Unreadable, refusal};
+use anyhow::{Context, Result};
+use hexsmith::build::ModuleInput;
+use hexsmith::build::replace::{ReplaceOptions, replace_user};
+use hexsmith::input::{self, Input, InputError};
+use hexsmith::inspect::hex_lower;
+use hexsmith::memory::hex;
+use hexsmith::module::ModuleError;
+use hexsmith::output::write_atomic_with;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The restore image whose application is replaced (.hex or .elf).
+    #[arg(long, value_name = "IMAGE")]
+    base: PathBuf,
+    /// The new application (.bin, or .hex/.elf holding it).
+    #[arg(long, value_name = "APP")]
+    user: PathBuf,
+    /// Output Intel HEX file.
+    #[arg(short, long, value_name = "OUT.hex")]
+    output: PathBuf,
+    /// Accept an application whose dependencies the image does not meet: the device
+    /// would start in safe mode.
+    #[arg(long)]
+    allow_safe_mode: bool,
+}
+
+pub fn run(args: &Args) -> Result<Outcome> {
+    let base_name = args.base.display().to_string();
+    let base = match input::read(&args.base) {
+        Ok(Input::Image { image, .. }) => image,
+        Ok(Input::Module { .. }) => {
+            return Err(Unreadable(format!(
+                "{base_name}: a module file, not an image: give a restore image (.hex or .elf) as --base"
+            ))
+            .into());
+        }
+        Err(
+            e @ InputError::Module {
+                source: ModuleError::NoPrefix,
+                ..
+            },
+        ) => {
+            return Err(Unreadable(format!("{e} (--base takes an Intel HEX or ELF image)")).into());
+        }
+        Err(e) => return Err(Unreadable(e.to_string()).into()),
+    };
+    let app = ModuleInput::read(&args.user).map_err(refusal)?;
+    let options = ReplaceOptions {
+        allow_safe_mode: args.allow_safe_mode,
+    };
+    let replaced = replace_user(&base_name, &base, &app, options).map_err(refusal)?;
+    for w in &replaced.warnings {
+        eprintln!("warning: {w}");
+    }
+    write_atomic_with(&args.output, |file| hex::write_to(&replaced.image, file))
+        .with_context(|| args.output.display().to_string())?;
+    let removed: Vec<String> = replaced
+        .removed
+        .iter()
+        .map(|(s, e)| format!("{s:#010x}-{e:#010x}"))
+        .collect();
+    println!(
+        "{}: {} (user part {:#010x}-{:#010x} in place of {}, {} bytes, sha256 {})",
+        replaced.platform.name,
+        args.output.display(),
+        app.module.info.start,
+        u64::from(app.module.info.end) + 4,
+        if removed.is_empty() {
+            "none".to_string()
+        } else {
+            removed.join(", ")
+        },
+        replaced.image.len(),
+        hex_lower(&replaced.image.sha256())
+    );
+    Ok(Outcome::Pass)
+}

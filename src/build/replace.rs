@@ -1,0 +1,175 @@
+//! Putting a customer's application into an existing restore image in place of the one
+//! it holds (what Particle's web "hex file generator" does), so that the result is the
+//! image `build` would make from scratch with that application.
+
+use super::{
+    BuildError, ModuleInput, Present, check_dependencies, check_integrity, compatibility_fill,
+    system_version_of,
+};
+use crate::inspect::{self, PlacedModule};
+use crate::memory::MemoryImage;
+use crate::module::ModuleFunction;
+use crate::platform::{self, Platform};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReplaceOptions {
+    /// Accept an application whose dependencies the image does not meet.
+    pub allow_safe_mode: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    pub platform: &'static Platform,
+    pub image: MemoryImage,
+    /// The user parts taken out: (start, first address past the CRC).
+    pub removed: Vec<(u64, u64)>,
+    pub warnings: Vec<String>,
+}
+
+/// Replaces the user part of `base` (found by its prefix, wherever it is) with `app`.
+pub fn replace_user(
+    base_name: &str,
+    base: &MemoryImage,
+    app: &ModuleInput,
+    opts: ReplaceOptions,
+) -> Result<Replaced, BuildError> {
+    let info = &app.module.info;
+    if info.function != ModuleFunction::UserPart {
+        return Err(BuildError::NotAnApplication {
+            name: app.name.clone(),
+            function: info.function,
+        });
+    }
+    check_integrity(app)?;
+
+    let found = inspect::find_modules(base);
+    let radio = inspect::find_radio_stack(base);
+    let platform = base_platform(base_name, &found)?;
+    if info.platform_id != platform.id {
+        return Err(BuildError::WrongPlatform {
+            name: app.name.clone(),
+            found: super::platform_label(info.platform_id),
+            expected: format!("{} like {base_name}", super::platform_label(platform.id)),
+        });
+    }
+    let slot = platform
+        .slot(ModuleFunction::UserPart, info.index)
+        .ok_or_else(|| BuildError::NoUserSlot {
+            name: base_name.to_string(),
+            platform: platform.name.clone(),
+        })?;
+    let (start, end) = app.placed_range();
+    if start < u64::from(slot.start) || end > u64::from(slot.end) {
+        return Err(BuildError::OutsideSlot {
+            name: app.name.clone(),
+            what: app.label(),
+            start,
+            end,
+            slot_start: slot.start,
+            slot_end: slot.end,
+        });
+    }
+
+    let (old, kept): (Vec<&PlacedModule>, Vec<&PlacedModule>) = found
+        .iter()
+        .partition(|p| p.module.info.function == ModuleFunction::UserPart);
+    let mut occupied: Vec<(u64, u64, String)> = kept
+        .iter()
+        .map(|p| {
+            let i = &p.module.info;
+            (
+                u64::from(i.start),
+                p.end,
+                format!("{} {}", i.function, i.index),
+            )
+        })
+        .collect();
+    if let Some(r) = &radio {
+        occupied.push((u64::from(r.start), r.end, "radio-stack 0".to_string()));
+    }
+    if let Some((s, e, what)) = occupied.iter().find(|(s, e, _)| *s < end && start < *e) {
+        return Err(BuildError::Overlap {
+            first: base_name.to_string(),
+            first_what: format!("{what} at {s:#010x}-{e:#010x}"),
+            second: app.name.clone(),
+            second_what: app.label(),
+            start,
+            end,
+        });
+    }
+
+    let mut present: Vec<Present> = kept
+        .iter()
+        .map(|p| Present {
+            function: p.module.info.function,
+            index: p.module.info.index,
+            version: p.module.info.version,
+        })
+        .collect();
+    if let Some(r) = &radio {
+        present.push(Present {
+            function: ModuleFunction::RadioStack,
+            index: 0,
+            version: r.info.firmware_id,
+        });
+    }
+    let system = system_version_of(&present);
+    let warnings = check_dependencies(
+        std::iter::once((app.name.as_str(), &app.module)),
+        &present,
+        system,
+        opts.allow_safe_mode,
+    )?;
+
+    let mut image = base.clone();
+    let removed: Vec<(u64, u64)> = old
+        .iter()
+        .map(|p| (u64::from(p.module.info.start), p.end))
+        .collect();
+    for (s, e) in &removed {
+        image.remove(*s, *e);
+    }
+    // The compatibility fill depends on where the application starts: drop the old one
+    // (bytes of 0xFF outside any module) and decide afresh, as `build` does.
+    if let Some(region) = platform
+        .regions()
+        .iter()
+        .find(|r| r.name == "compatibility-fill")
+    {
+        let (s, e) = (u64::from(region.start), u64::from(region.end));
+        let is_fill = image
+            .read(s, (e - s) as usize)
+            .is_some_and(|b| b.iter().all(|x| *x == 0xFF));
+        let in_module = occupied.iter().any(|(os, oe, _)| *os < e && s < *oe);
+        if is_fill && !in_module {
+            image.remove(s, e);
+        }
+        let mut taken: Vec<(u64, u64)> = occupied.iter().map(|(s, e, _)| (*s, *e)).collect();
+        taken.push((start, end));
+        if let Some(fill) = compatibility_fill(&taken, platform, system) {
+            image.write(fill.start, &vec![0xFF; fill.len()]);
+        }
+    }
+    image.write(info.start, &app.bytes);
+    Ok(Replaced {
+        platform,
+        image,
+        removed,
+        warnings,
+    })
+}
+
+fn base_platform(base_name: &str, found: &[PlacedModule]) -> Result<&'static Platform, BuildError> {
+    let first = found.first().ok_or_else(|| BuildError::NoModulesInBase {
+        name: base_name.to_string(),
+    })?;
+    let id = first.module.info.platform_id;
+    if let Some(other) = found.iter().find(|p| p.module.info.platform_id != id) {
+        return Err(BuildError::MixedBase {
+            name: base_name.to_string(),
+            first: super::platform_label(id),
+            second: super::platform_label(other.module.info.platform_id),
+        });
+    }
+    Ok(platform::by_id(id).expect("modules only parse with a known platform"))
+}
