@@ -6,6 +6,7 @@
 //! makes at boot). The `hexsmith` command-line tool is a thin layer on top.
 
 pub mod build;
+pub mod flash;
 pub mod input;
 pub mod inspect;
 pub mod memory;

@@ -30,8 +30,41 @@ pub struct Platform {
 
 #[derive(Debug, Deserialize)]
 pub struct Mcu {
+    /// The probe-rs target name; none where probe-rs has no built-in target.
     pub chip: Option<String>,
     pub flash: [u32; 2],
+    #[serde(default)]
+    pub erase_units: Vec<EraseUnitRun>,
+    #[serde(default)]
+    pub program_us_per_word: u32,
+    #[serde(default)]
+    pub chip_erase_ms: u32,
+    #[serde(default)]
+    pub attach_under_reset: bool,
+    /// An erase unit that may be write-protected (Gen 2's bootloader sector).
+    pub protected_unit: Option<u32>,
+    /// Regions a full chip erase destroys beyond main flash, by layout region name.
+    #[serde(default)]
+    pub chip_erase_clears: Vec<String>,
+    pub device_id: Option<DeviceIdSource>,
+}
+
+/// `count` erase units of `size` bytes from `start` on.
+#[derive(Debug, Deserialize)]
+pub struct EraseUnitRun {
+    pub start: u32,
+    pub size: u32,
+    pub count: u32,
+    pub erase_ms: u32,
+}
+
+/// Where the Particle device ID is read: `prefix` followed by these bytes as lower-case hex.
+#[derive(Debug, Deserialize)]
+pub struct DeviceIdSource {
+    pub address: u32,
+    pub length: u32,
+    #[serde(default)]
+    pub prefix: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +119,10 @@ fn table() -> &'static Table {
 
 pub fn all() -> &'static [Platform] {
     &table().platform
+}
+
+pub fn mcu(name: &str) -> Option<&'static Mcu> {
+    table().mcu.get(name)
 }
 
 pub fn by_id(id: u16) -> Option<&'static Platform> {

@@ -1,0 +1,199 @@
+//! Carrying out a flash plan: read each touched unit, leave alone those that already hold
+//! the image's bytes, write the others whole (keeping the device's bytes the image does
+//! not cover, so nothing the user did not ask to lose is lost), verify, reset.
+
+use super::{FlashPlan, FlashTarget, TargetError, UnitWrite};
+use crate::inspect::hex_lower;
+use crate::memory::MemoryImage;
+use crate::platform::Mcu;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Debug, Clone, Default)]
+pub struct FlashOptions {
+    pub verify: bool,
+    pub reset: bool,
+    /// Set from elsewhere (Ctrl-C) to stop between units.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// How many units to hand the target at once.
+    pub batch_units: usize,
+}
+
+/// Progress, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Units compared with the image so far, of all.
+    Compared { done: usize, total: usize },
+    /// Bytes erased and programmed so far, of all that need it.
+    Written { done: u64, total: u64 },
+    /// Bytes read back and checked so far.
+    Verified { done: u64, total: u64 },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FlashReport {
+    pub units_written: usize,
+    pub units_skipped: usize,
+    /// Bytes of the erase units written (whole units).
+    pub bytes_written: u64,
+    /// Bytes of the units left alone because they already held the image.
+    pub bytes_skipped: u64,
+    /// Units written, as `[start, end]`.
+    pub written: Vec<[u64; 2]>,
+    pub verified: bool,
+    pub interrupted: bool,
+}
+
+/// A failure, with what had been done before it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{error}")]
+pub struct FlashFailure {
+    pub error: FlashError,
+    pub report: FlashReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlashError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("verify failed at {address:#010x}: wrote {expected:#04x}, read back {found:#04x}")]
+    Verify {
+        address: u64,
+        expected: u8,
+        found: u8,
+    },
+}
+
+/// Runs a plan against a target.
+pub fn execute(
+    plan: &FlashPlan,
+    image: &MemoryImage,
+    target: &mut dyn FlashTarget,
+    options: &FlashOptions,
+    progress: &mut dyn FnMut(Event),
+) -> Result<FlashReport, FlashFailure> {
+    let mut report = FlashReport::default();
+    let fail = |error: FlashError, report: &FlashReport| FlashFailure {
+        error,
+        report: report.clone(),
+    };
+    let cancelled = || {
+        options
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+    };
+
+    // What each touched unit must hold afterwards, and whether it does already.
+    let mut pending: Vec<(usize, Vec<u8>)> = Vec::new();
+    if plan.chip_erase {
+        target.erase_chip().map_err(|e| fail(e.into(), &report))?;
+    }
+    for (i, unit) in plan.units.iter().enumerate() {
+        let mut current = vec![0xFF; unit.len()];
+        if !plan.chip_erase {
+            target
+                .read(unit.start, &mut current)
+                .map_err(|e| fail(e.into(), &report))?;
+        }
+        let mut wanted = current.clone();
+        overlay(image, unit.start, &mut wanted);
+        if wanted == current && !plan.chip_erase {
+            report.units_skipped += 1;
+            report.bytes_skipped += unit.len() as u64;
+        } else {
+            pending.push((i, wanted));
+        }
+        progress(Event::Compared {
+            done: i + 1,
+            total: plan.units.len(),
+        });
+    }
+
+    let total: u64 = pending
+        .iter()
+        .map(|(i, _)| plan.units[*i].len() as u64)
+        .sum();
+    let batch = options.batch_units.max(1);
+    for chunk in pending.chunks(batch) {
+        if cancelled() {
+            report.interrupted = true;
+            return Ok(report);
+        }
+        let writes: Vec<UnitWrite<'_>> = chunk
+            .iter()
+            .map(|(i, data)| UnitWrite {
+                unit: plan.units[*i],
+                data,
+            })
+            .collect();
+        target
+            .write_units(&writes)
+            .map_err(|e| fail(e.into(), &report))?;
+        for w in &writes {
+            report.units_written += 1;
+            report.bytes_written += w.unit.len() as u64;
+            report.written.push([u64::from(w.unit.start), w.unit.end]);
+        }
+        progress(Event::Written {
+            done: report.bytes_written,
+            total,
+        });
+    }
+
+    if options.verify {
+        let mut done = 0;
+        for (i, wanted) in &pending {
+            let unit = plan.units[*i];
+            let mut back = vec![0; unit.len()];
+            target
+                .read(unit.start, &mut back)
+                .map_err(|e| fail(e.into(), &report))?;
+            if let Some(at) = back.iter().zip(wanted).position(|(a, b)| a != b) {
+                let error = FlashError::Verify {
+                    address: u64::from(unit.start) + at as u64,
+                    expected: wanted[at],
+                    found: back[at],
+                };
+                return Err(fail(error, &report));
+            }
+            done += unit.len() as u64;
+            progress(Event::Verified { done, total });
+        }
+        report.verified = true;
+    }
+    if options.reset {
+        target.reset().map_err(|e| fail(e.into(), &report))?;
+    }
+    Ok(report)
+}
+
+/// Puts the image's bytes that fall in `[start, start + buf.len())` into `buf`.
+fn overlay(image: &MemoryImage, start: u32, buf: &mut [u8]) {
+    let lo = u64::from(start);
+    let hi = lo + buf.len() as u64;
+    for seg in image.segments() {
+        let (s, e) = (u64::from(seg.start), seg.end());
+        if e <= lo || s >= hi {
+            continue;
+        }
+        let from = s.max(lo);
+        let to = e.min(hi);
+        buf[(from - lo) as usize..(to - lo) as usize]
+            .copy_from_slice(&seg.data[(from - s) as usize..(to - s) as usize]);
+    }
+}
+
+/// The Particle device ID: a fixed prefix and the chip's unique bytes, as lower-case hex.
+pub fn read_device_id(
+    target: &mut dyn FlashTarget,
+    mcu: &Mcu,
+) -> Result<Option<String>, TargetError> {
+    let Some(source) = &mcu.device_id else {
+        return Ok(None);
+    };
+    let mut buf = vec![0; source.length as usize];
+    target.read(source.address, &mut buf)?;
+    Ok(Some(format!("{}{}", source.prefix, hex_lower(&buf))))
+}

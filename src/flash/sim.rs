@@ -1,0 +1,146 @@
+//! A simulated flash with a real chip's geometry and NOR flash's rules: erased bytes read
+//! 0xFF, programming can only clear bits, erasing works on whole units. Faults can be
+//! injected (a corrupted write, a run cut short, a write-protected unit) so that every
+//! path of planning and verification is tested without a device.
+
+use super::geometry::{EraseUnit, Geometry};
+use super::{FlashTarget, TargetError, UnitWrite};
+use crate::platform::Mcu;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct SimulatedFlash {
+    geometry: Geometry,
+    /// Contents by unit start; a unit not here is erased.
+    units: BTreeMap<u32, Vec<u8>>,
+    /// Bytes outside the erase units (FICR, the STM32 unique ID): readable, never written.
+    rom: BTreeMap<u32, u8>,
+    pub erase_count: BTreeMap<u32, usize>,
+    pub chip_erases: usize,
+    pub resets: usize,
+    pub write_calls: usize,
+    /// After this many more units written, every write fails (a cable pulled mid-run).
+    pub fail_after_units: Option<usize>,
+    /// The next program of this address clears one bit too many.
+    pub corrupt_at: Option<u32>,
+    pub protected: Vec<u32>,
+}
+
+impl SimulatedFlash {
+    /// An erased chip of this MCU's geometry.
+    pub fn new(mcu: &Mcu) -> SimulatedFlash {
+        SimulatedFlash {
+            geometry: Geometry::of(mcu),
+            units: BTreeMap::new(),
+            rom: BTreeMap::new(),
+            erase_count: BTreeMap::new(),
+            chip_erases: 0,
+            resets: 0,
+            write_calls: 0,
+            fail_after_units: None,
+            corrupt_at: None,
+            protected: Vec::new(),
+        }
+    }
+
+    /// Factory-programmed read-only bytes, such as a device's unique ID.
+    pub fn set_rom(&mut self, address: u32, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            self.rom.insert(address + i as u32, *b);
+        }
+    }
+
+    /// Puts bytes in flash directly, as if programmed earlier.
+    pub fn preload(&mut self, address: u32, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            let a = u64::from(address) + i as u64;
+            let unit = self.geometry.unit_at(a).expect("preload inside flash");
+            let data = self.unit_mut(unit);
+            data[(a - u64::from(unit.start)) as usize] = *b;
+        }
+    }
+
+    fn unit_mut(&mut self, unit: EraseUnit) -> &mut Vec<u8> {
+        self.units
+            .entry(unit.start)
+            .or_insert_with(|| vec![0xFF; unit.len()])
+    }
+
+    pub fn byte(&self, address: u64) -> Option<u8> {
+        if let Some(unit) = self.geometry.unit_at(address) {
+            let at = (address - u64::from(unit.start)) as usize;
+            return Some(self.units.get(&unit.start).map_or(0xFF, |d| d[at]));
+        }
+        self.rom.get(&u32::try_from(address).ok()?).copied()
+    }
+
+    fn erase(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
+        if self.protected.contains(&unit.start) {
+            return Err(TargetError::WriteProtected {
+                start: unit.start,
+                end: unit.end,
+            });
+        }
+        self.units.remove(&unit.start);
+        *self.erase_count.entry(unit.start).or_default() += 1;
+        Ok(())
+    }
+
+    /// NOR programming: each bit can only go from 1 to 0.
+    fn program(&mut self, unit: EraseUnit, data: &[u8]) {
+        let corrupt = self.corrupt_at.filter(|a| unit.contains(u64::from(*a)));
+        let cells = self.unit_mut(unit);
+        for (cell, b) in cells.iter_mut().zip(data) {
+            *cell &= *b;
+        }
+        if let Some(a) = corrupt {
+            // A weak cell: one bit fails to clear (or, in an erased byte, clears wrongly).
+            let at = (a - unit.start) as usize;
+            let v = cells[at];
+            cells[at] = if v == 0xFF {
+                0xFE
+            } else {
+                v | (!v & (!v).wrapping_neg())
+            };
+            self.corrupt_at = None;
+        }
+    }
+}
+
+impl FlashTarget for SimulatedFlash {
+    fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError> {
+        for (i, b) in buf.iter_mut().enumerate() {
+            let a = u64::from(address) + i as u64;
+            *b = self
+                .byte(a)
+                .ok_or_else(|| TargetError::Probe(format!("no memory at {a:#010x}")))?;
+        }
+        Ok(())
+    }
+
+    fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError> {
+        self.write_calls += 1;
+        for w in writes {
+            if let Some(left) = self.fail_after_units.as_mut() {
+                if *left == 0 {
+                    return Err(TargetError::Probe("probe disconnected".to_string()));
+                }
+                *left -= 1;
+            }
+            self.erase(w.unit)?;
+            self.program(w.unit, w.data);
+        }
+        Ok(())
+    }
+
+    fn erase_chip(&mut self) -> Result<(), TargetError> {
+        self.units.clear();
+        self.chip_erases += 1;
+        Ok(())
+    }
+
+    fn reset(&mut self) -> Result<(), TargetError> {
+        self.resets += 1;
+        Ok(())
+    }
+}
