@@ -283,6 +283,29 @@ pub fn build(inputs: Vec<ModuleInput>, opts: &BuildOptions) -> Result<RestoreIma
     Ok(compose(&modules, platform, release_module, opts, warnings))
 }
 
+/// Module files placed where they go in flash (a radio stack without its prefix), after
+/// the checks that concern the modules themselves: integrity, one platform, slots, no
+/// overlaps. No UICR, MBR or fill, and no dependency check: this is what writing a few
+/// modules to a device (say, a new application alone) needs.
+pub fn place_modules(
+    inputs: &[ModuleInput],
+) -> Result<(&'static Platform, MemoryImage), BuildError> {
+    if inputs.is_empty() {
+        return Err(BuildError::NoModules);
+    }
+    for m in inputs {
+        check_integrity(m)?;
+    }
+    let platform = common_platform(inputs, None)?;
+    check_placeable(inputs)?;
+    check_slots_and_overlaps(inputs, platform)?;
+    let mut image = MemoryImage::new();
+    for m in inputs {
+        image.write(m.module.info.start, flash_payload(&m.bytes, &m.module));
+    }
+    Ok((platform, image))
+}
+
 pub(crate) fn check_integrity(m: &ModuleInput) -> Result<(), BuildError> {
     let module = &m.module;
     if !module.crc_ok() {

@@ -2,6 +2,7 @@
 //! library. Exit status: 0 everything passes, 1 a check fails, 2 an input is unusable.
 
 mod build;
+mod flash;
 mod inspect;
 mod replace_user;
 
@@ -27,6 +28,12 @@ enum Command {
     Build(Box<build::Args>),
     /// Put an application into a restore image in place of the one it holds.
     ReplaceUser(replace_user::Args),
+    /// List the attached debug probes.
+    Probes(flash::ProbesArgs),
+    /// Write an image to a device over SWD: only the erase units that change, verified.
+    Flash(Box<flash::Args>),
+    /// Read a device's flash over SWD into an Intel HEX file.
+    Read(flash::ReadArgs),
 }
 
 /// The outcome of a command, ordered by severity.
@@ -43,12 +50,17 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Build(args) => build::run(&args),
         Command::ReplaceUser(args) => replace_user::run(&args),
+        Command::Probes(args) => flash::probes(&args),
+        Command::Flash(args) => flash::run(&args),
+        Command::Read(args) => flash::read(&args),
     };
     match outcome {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(e) => {
             eprintln!("error: {e:#}");
-            let unreadable = e.chain().any(|c| c.is::<build::Unreadable>());
+            let unreadable = e
+                .chain()
+                .any(|c| c.is::<build::Unreadable>() || c.is::<flash::NoProbe>());
             let outcome = if unreadable {
                 Outcome::BadInput
             } else {
