@@ -11,7 +11,9 @@ mod plan;
 pub mod probe;
 pub mod sim;
 
-pub use execute::{Event, FlashFailure, FlashOptions, FlashReport, execute, read_device_id};
+pub use execute::{
+    Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device_id,
+};
 pub use geometry::{EraseUnit, Geometry};
 pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions};
 

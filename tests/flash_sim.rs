@@ -1,0 +1,390 @@
+//! Programming, tested against a simulated flash with the real geometries (erased bytes
+//! read 0xFF, programming only clears bits, erase works on whole units), on real images:
+//! plans, skip-unchanged, verification, refusals, interrupted runs, several devices.
+
+mod common;
+
+use common::{device_os, hexsmith, read_real, repo, stderr, stdout};
+use hexsmith::build::catalog::{Catalog, FileIndex, collect};
+use hexsmith::build::replace::{ReplaceOptions, replace_user};
+use hexsmith::build::{BuildOptions, Mbr, ModuleInput, build};
+use hexsmith::flash::sim::SimulatedFlash;
+use hexsmith::flash::{
+    FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError, execute,
+    read_device_id,
+};
+use hexsmith::memory::{MemoryImage, hex};
+use hexsmith::platform::{self, Platform};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+fn stand_in_mbr() -> Mbr {
+    Mbr {
+        name: "stand-in".into(),
+        bytes: (0..4096u32).map(|i| (i * 31 + 7) as u8).collect(),
+    }
+}
+
+fn restore_image(release: &str, name: &str) -> (&'static Platform, MemoryImage) {
+    let index = FileIndex::new(&device_os()).unwrap();
+    let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
+    let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
+    let (platform, modules) = collect(release, entry, &index).unwrap();
+    let opts = BuildOptions {
+        mbr: Some(stand_in_mbr()),
+        ..BuildOptions::default()
+    };
+    (platform, build(modules, &opts).unwrap().image)
+}
+
+fn options() -> FlashOptions {
+    FlashOptions {
+        verify: true,
+        reset: true,
+        cancel: None,
+        batch_units: 8,
+    }
+}
+
+fn plan(
+    image: &MemoryImage,
+    platform: &Platform,
+    chip_erase: bool,
+) -> Result<FlashPlan, PlanError> {
+    FlashPlan::new(image, platform, platform.mcu(), PlanOptions { chip_erase })
+}
+
+fn flash(sim: &mut SimulatedFlash, image: &MemoryImage, platform: &Platform) -> FlashReport {
+    let p = plan(image, platform, false).unwrap();
+    execute(&p, image, sim, &options(), &mut |_| {}).unwrap()
+}
+
+/// Every byte of the image is on the device.
+fn holds(sim: &SimulatedFlash, image: &MemoryImage) -> bool {
+    image.segments().iter().all(|s| {
+        s.data
+            .iter()
+            .enumerate()
+            .all(|(i, b)| sim.byte(u64::from(s.start) + i as u64) == Some(*b))
+    })
+}
+
+#[test]
+fn dry_run_plans_for_each_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, boron) = restore_image("4.0.1", "boron");
+    let (_, electron) = restore_image("2.3.1", "electron");
+    std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    std::fs::write(dir.path().join("electron.hex"), hex::write(&electron)).unwrap();
+    let plan_of = |args: &[&str]| -> serde_json::Value {
+        let mut full = vec!["flash", "--dry-run", "--json"];
+        full.extend_from_slice(args);
+        let out = hexsmith(dir.path(), &full);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+
+    let v = plan_of(&["boron.hex"]);
+    assert_eq!(v["chip"], "nRF52840_xxAA");
+    assert_eq!(v["bytes"], boron.len());
+    let sectors = v["sectors"].as_array().unwrap();
+    // 4 KiB pages throughout flash, and the UICR page on its own at the end.
+    assert!(
+        sectors[..sectors.len() - 1]
+            .iter()
+            .all(|s| s[1].as_u64().unwrap() - s[0].as_u64().unwrap() == 0x1000)
+    );
+    assert_eq!(
+        sectors.last().unwrap(),
+        &serde_json::json!([0x1000_1000u32, 0x1000_2000u32])
+    );
+    assert_eq!(sectors[0], serde_json::json!([0, 0x1000]));
+    assert_eq!(sectors.len(), 39 + 125 + 3 + 12 + 1);
+
+    let v = plan_of(&["electron.hex"]);
+    assert_eq!(v["chip"], "STM32F205RG");
+    assert_eq!(v["attach_under_reset"], true);
+    // Bootloader: the first 16 KiB sector; system parts 1-3 and the application: 128 KiB sectors.
+    assert_eq!(
+        v["sectors"],
+        serde_json::json!([
+            [0x0800_0000u32, 0x0800_4000u32],
+            [0x0802_0000u32, 0x0804_0000u32],
+            [0x0804_0000u32, 0x0806_0000u32],
+            [0x0806_0000u32, 0x0808_0000u32],
+            [0x0808_0000u32, 0x080A_0000u32],
+        ])
+    );
+
+    let p2 = device_os().join("particle-cli-3.51.0/knownApps/p2/tinker/tinker-5.0.0-p2.bin");
+    let v = plan_of(&[p2.to_str().unwrap()]);
+    assert_eq!(v["chip"], serde_json::Value::Null);
+    assert_eq!(v["sectors"].as_array().unwrap().len(), 12);
+    let text = hexsmith(dir.path(), &["flash", "--dry-run", p2.to_str().unwrap()]);
+    assert!(stdout(&text).contains("none built in (give --chip-description and --chip)"));
+}
+
+#[test]
+fn skip_unchanged_and_a_new_application_touches_only_its_units() {
+    let (platform, image) = restore_image("4.0.1", "boron");
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    let first = flash(&mut sim, &image, platform);
+    assert_eq!(first.units_skipped, 0);
+    assert!(first.verified && holds(&sim, &image));
+    assert_eq!(sim.resets, 1);
+
+    let again = flash(&mut sim, &image, platform);
+    assert_eq!(
+        (again.units_written, again.units_skipped),
+        (0, first.units_written)
+    );
+    assert_eq!(again.bytes_written, 0);
+
+    // The same Device OS with a new, larger application at 0xB4000.
+    let tinker =
+        read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    let mut app = tinker.clone();
+    let m = hexsmith::module::Module::parse(&app).unwrap();
+    let len = m.info.end - m.info.start;
+    app[0..4].copy_from_slice(&0xB4000u32.to_le_bytes());
+    app[4..8].copy_from_slice(&(0xB4000 + len).to_le_bytes());
+    hexsmith::module::seal(&mut app).unwrap();
+    let app = ModuleInput::from_bytes("app.bin", app).unwrap();
+    let updated = replace_user("boron", &image, &app, ReplaceOptions::default())
+        .unwrap()
+        .image;
+    let report = flash(&mut sim, &updated, platform);
+    assert!(report.units_written > 0);
+    for [start, end] in &report.written {
+        // The new application's pages, the fill at 0xD4000 and the old application's
+        // pages (now only fill or untouched): all inside the user-part area.
+        assert!(
+            *start >= 0xB4000 && *end <= 0xF4000,
+            "{start:#x}-{end:#x} written"
+        );
+    }
+    assert!(holds(&sim, &updated));
+}
+
+#[test]
+fn bytes_the_image_does_not_cover_are_kept() {
+    let (platform, image) = restore_image("4.0.1", "boron");
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    // Something already on the device in the last page of the application's range.
+    let app_end = 0xD6C94u32;
+    sim.preload(app_end + 16, b"keep me");
+    flash(&mut sim, &image, platform);
+    let kept: Vec<u8> = (0..7)
+        .map(|i| sim.byte(u64::from(app_end + 16 + i)).unwrap())
+        .collect();
+    assert_eq!(kept, b"keep me");
+}
+
+#[test]
+fn verify_catches_a_corrupted_write() {
+    let (platform, image) = restore_image("2.3.1", "photon");
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    sim.corrupt_at = Some(0x0802_0321);
+    let p = plan(&image, platform, false).unwrap();
+    let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
+    let text = failure.error.to_string();
+    assert!(
+        text.starts_with("verify failed at 0x08020321: wrote "),
+        "{text}"
+    );
+    assert_eq!(sim.resets, 0, "no reset after a failed verify");
+    // Without verification the corruption would have gone unnoticed.
+    let mut unverified = SimulatedFlash::new(platform.mcu());
+    unverified.corrupt_at = Some(0x0802_0321);
+    let opts = FlashOptions {
+        verify: false,
+        ..options()
+    };
+    assert!(execute(&p, &image, &mut unverified, &opts, &mut |_| {}).is_ok());
+    assert!(!holds(&unverified, &image));
+}
+
+#[test]
+fn chip_erase_is_refused_without_mbr_and_uicr() {
+    let (platform, image) = restore_image("4.0.1", "boron");
+    let mut no_mbr = image.clone();
+    no_mbr.remove(0, 0x1000);
+    let err = plan(&no_mbr, platform, true).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "refusing --chip-erase: the image has no Nordic MBR (0x00000000-0x00000fff); a full chip erase \
+         also erases Nordic MBR and the UICR, and the device would not boot (flash without --chip-erase, \
+         or build the image with --mbr)"
+    );
+    let mut no_uicr = image.clone();
+    no_uicr.remove(0x1000_1000, 0x1000_2000);
+    assert!(
+        plan(&no_uicr, platform, true)
+            .unwrap_err()
+            .to_string()
+            .contains("no UICR")
+    );
+
+    // A complete image may erase the chip: everything is rewritten.
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    sim.preload(0xE0000, b"stale");
+    let p = plan(&image, platform, true).unwrap();
+    let report = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap();
+    assert_eq!(sim.chip_erases, 1);
+    assert_eq!(report.units_written, p.units.len());
+    assert_eq!(sim.byte(0xE0000), Some(0xFF));
+    assert!(holds(&sim, &image));
+
+    // Gen 2 has no MBR to lose.
+    let (photon, photon_image) = restore_image("2.3.1", "photon");
+    assert!(plan(&photon_image, photon, true).is_ok());
+}
+
+#[test]
+fn an_interrupted_run_is_finished_by_a_rerun() {
+    let (platform, image) = restore_image("4.0.1", "boron");
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    sim.fail_after_units = Some(20);
+    let p = plan(&image, platform, false).unwrap();
+    let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
+    assert_eq!(failure.error.to_string(), "probe disconnected");
+    assert_eq!(
+        failure.report.units_written, 16,
+        "the batches before the failing one"
+    );
+    assert!(!holds(&sim, &image));
+
+    sim.fail_after_units = None;
+    let rerun = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap();
+    assert!(rerun.verified && holds(&sim, &image));
+    // The 16 units of the finished batches, and the 4 the failing batch got through.
+    assert_eq!(
+        rerun.units_skipped, 20,
+        "what the first run finished is not written again"
+    );
+
+    // Ctrl-C: stops between batches and says what was written.
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    let cancel = Arc::new(AtomicBool::new(true));
+    let opts = FlashOptions {
+        cancel: Some(cancel),
+        ..options()
+    };
+    let report = execute(&p, &image, &mut sim, &opts, &mut |_| {}).unwrap();
+    assert!(report.interrupted);
+    assert_eq!(report.units_written, 0);
+    assert_eq!(sim.resets, 0);
+}
+
+#[test]
+fn several_devices_at_once() {
+    let (platform, image) = restore_image("2.2.0", "electron");
+    let p = plan(&image, platform, false).unwrap();
+    let mut sims: Vec<SimulatedFlash> = (0..4)
+        .map(|i| {
+            let mut s = SimulatedFlash::new(platform.mcu());
+            if i % 2 == 1 {
+                // Half of them already hold the image.
+                s.preload(0x0808_0000, &[0u8; 64]);
+            }
+            s
+        })
+        .collect();
+    flash(&mut sims[3], &image, platform);
+    let reports: Vec<FlashReport> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sims
+            .iter_mut()
+            .map(|sim| {
+                let (p, image) = (&p, &image);
+                scope.spawn(move || execute(p, image, sim, &options(), &mut |_| {}).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(sims.iter().all(|s| holds(s, &image)));
+    assert_eq!(reports[3].units_written, 0);
+    assert!(reports[0].units_written > 0);
+}
+
+#[test]
+fn write_protected_bootloader_sector_is_reported() {
+    let (platform, image) = restore_image("2.3.1", "electron");
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    sim.protected = vec![0x0800_0000];
+    let p = plan(&image, platform, false).unwrap();
+    let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
+    assert_eq!(
+        failure.error.to_string(),
+        "erase unit 0x08000000-0x08004000 is write-protected"
+    );
+    assert!(matches!(
+        failure.error,
+        hexsmith::flash::FlashError::Target(TargetError::WriteProtected { .. })
+    ));
+    assert_eq!(platform.mcu().protected_unit, Some(0x0800_0000));
+}
+
+#[test]
+fn device_ids_as_particle_prints_them() {
+    let boron = platform::by_name("boron").unwrap();
+    let mut sim = SimulatedFlash::new(boron.mcu());
+    sim.set_rom(
+        0x1000_0060,
+        &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0],
+    );
+    assert_eq!(
+        read_device_id(&mut sim, boron.mcu()).unwrap().unwrap(),
+        "e00fce68123456789abcdef0"
+    );
+    let photon = platform::by_name("photon").unwrap();
+    let mut sim = SimulatedFlash::new(photon.mcu());
+    sim.set_rom(
+        0x1FFF_7A10,
+        &[
+            0x31, 0x00, 0x2a, 0x00, 0x0b, 0x47, 0x34, 0x35, 0x33, 0x33, 0x35, 0x31,
+        ],
+    );
+    assert_eq!(
+        read_device_id(&mut sim, photon.mcu()).unwrap().unwrap(),
+        "31002a000b47343533333531"
+    );
+}
+
+#[test]
+fn an_image_outside_flash_is_refused() {
+    let boron = platform::by_name("boron").unwrap();
+    let mut image = MemoryImage::new();
+    image.write(0x0010_0000, &[1, 2, 3]);
+    assert_eq!(
+        plan(&image, boron, false).unwrap_err(),
+        PlanError::OutsideFlash {
+            address: 0x0010_0000
+        }
+    );
+}
+
+#[test]
+fn commands_that_need_a_probe_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, image) = restore_image("4.0.1", "boron");
+    std::fs::write(dir.path().join("boron.hex"), hex::write(&image)).unwrap();
+    let out = hexsmith(dir.path(), &["probes"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "no debug probe attached\n");
+    for args in [
+        &["flash", "boron.hex"][..],
+        &["flash", "--all-probes", "boron.hex"],
+        &["read", "--platform", "boron", "-o", "dump.hex"],
+    ] {
+        let out = hexsmith(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&out), "error: no debug probe attached\n", "{args:?}");
+    }
+    assert!(!dir.path().join("dump.hex").exists());
+    let mut no_mbr = image.clone();
+    no_mbr.remove(0, 0x1000);
+    std::fs::write(dir.path().join("no-mbr.hex"), hex::write(&no_mbr)).unwrap();
+    let out = hexsmith(dir.path(), &["flash", "--chip-erase", "no-mbr.hex"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: refusing --chip-erase: the image has no Nordic MBR"));
+}
