@@ -375,6 +375,7 @@ fn commands_that_need_a_probe_say_so() {
         &["flash", "boron.hex"][..],
         &["flash", "--all-probes", "boron.hex"],
         &["read", "--platform", "boron", "-o", "dump.hex"],
+        &["inspect", "--probe", "auto", "--platform", "boron"],
     ] {
         let out = hexsmith(dir.path(), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -13,8 +13,18 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Module binaries (.bin), Intel HEX images (.hex) or ELF files (.elf).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "probe")]
     files: Vec<PathBuf>,
+    /// Inspect the device on this probe instead (VID:PID[:SERIAL]; "auto" for the only one
+    /// attached): its flash is read over SWD and checked like an image file.
+    #[arg(long, value_name = "SEL")]
+    probe: Option<String>,
+    /// With --probe: the device's platform (sets the chip).
+    #[arg(long, value_name = "NAME", requires = "probe")]
+    platform: Option<String>,
+    /// With --probe: the probe-rs target name.
+    #[arg(long, value_name = "NAME", requires = "probe")]
+    chip: Option<String>,
     /// One JSON document on standard output: a report object for one file, an array for several.
     #[arg(long)]
     json: bool,
@@ -26,6 +36,9 @@ enum FileReport {
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
+    if let Some(selector) = &args.probe {
+        return run_on_device(args, selector);
+    }
     let mut outcome = Outcome::Pass;
     let mut documents = Vec::new();
     let mut text = String::new();
@@ -257,5 +270,39 @@ fn render_image(out: &mut String, name: &str, i: &ImageReport) {
     field(out, "  ", "checks", checks_text(&i.checks));
     for w in &i.warnings {
         field(out, "  ", "warning", w);
+    }
+}
+
+/// Reads the device's flash over SWD (erased units left out) and checks it as an image.
+fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
+    let (mcu, chip) = crate::flash::device_mcu(args.platform.as_deref(), args.chip.as_deref())?;
+    #[cfg(feature = "probe")]
+    {
+        let probe = crate::flash::ProbeArgs {
+            probe: (selector != "auto").then(|| selector.to_string()),
+            chip: chip.clone(),
+            chip_description: None,
+            speed: None,
+            connect_under_reset: false,
+        };
+        let mut target = crate::flash::connect_for_read(&probe, mcu, chip)?;
+        let name = format!("device on {}", target.probe);
+        let image = crate::flash::read_device(&mut target, mcu, None)?;
+        let report = inspect::inspect_image(&image, "swd");
+        let passes = report.passes();
+        let report = FileReport::Image(report);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&to_json(&name, &report)?)?);
+        } else {
+            let mut text = String::new();
+            render(&mut text, &name, &report);
+            print!("{text}");
+        }
+        Ok(if passes { Outcome::Pass } else { Outcome::CheckFailed })
+    }
+    #[cfg(not(feature = "probe"))]
+    {
+        let _ = (mcu, chip, selector);
+        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
