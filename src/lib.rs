@@ -13,3 +13,4 @@ pub mod memory;
 pub mod module;
 pub mod output;
 pub mod platform;
+pub mod upgrade;

@@ -4,14 +4,9 @@
 
 mod common;
 
-use common::{device_os, hexsmith, read_real, repo, stderr, stdout};
+use common::{device_os, hexsmith, read_real, relocated, repo, stand_in_mbr, stderr, stdout};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// Any 4 KiB stands in for Nordic's MBR, which the project must not carry.
-fn stand_in_mbr() -> Vec<u8> {
-    (0..4096u32).map(|i| (i * 13 + 5) as u8).collect()
-}
 
 /// Memory in 4 KiB pages; a cell holds a byte or `ABSENT`. Simple enough to be obviously
 /// right, fast enough to compare 26 whole images.
@@ -394,16 +389,6 @@ fn compatibility_fill_follows_the_application() {
     assert_eq!(mem.get(0xD4400), None);
     let m = std::fs::read_to_string(dir.path().join("m.json")).unwrap();
     assert!(m.contains("compatibility-fill"));
-}
-
-fn relocated(bytes: &[u8], start: u32) -> Vec<u8> {
-    let mut b = bytes.to_vec();
-    let m = hexsmith::module::Module::parse(&b).unwrap();
-    let end = start + (m.info.end - m.info.start);
-    b[0..4].copy_from_slice(&start.to_le_bytes());
-    b[4..8].copy_from_slice(&end.to_le_bytes());
-    hexsmith::module::seal(&mut b).unwrap();
-    b
 }
 
 /// Runs a build that must be refused: exit 1 (or 2), one line on stderr, and the output

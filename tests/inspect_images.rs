@@ -3,16 +3,11 @@
 
 mod common;
 
-use common::{hexsmith, read_real, stderr, stdout};
+use common::{hexsmith, read_real, relocated, stand_in_mbr, stderr, stdout};
 use hexsmith::inspect::{CheckStatus, ImageReport, inspect_image};
 use hexsmith::memory::{MemoryImage, hex};
-use hexsmith::module::{Module, flash_payload, seal};
+use hexsmith::module::{Module, flash_payload};
 use std::path::Path;
-
-/// Any 4 KiB stands in for Nordic's MBR, which the project must not carry.
-fn stand_in_mbr() -> Vec<u8> {
-    (0..4096u32).map(|i| (i * 7 + 3) as u8).collect()
-}
 
 fn place(image: &mut MemoryImage, bytes: &[u8]) {
     let m = Module::parse(bytes).unwrap();
@@ -230,18 +225,6 @@ fn modules_of_two_platforms_fail_the_platform_check() {
     );
     let r = inspect_image(&img, "hex");
     assert_eq!(r.checks.platform, CheckStatus::Fail);
-}
-
-/// Moves a real application to another start address and re-seals it, as a build for a
-/// 256 KiB slot would place it.
-fn relocated(bytes: &[u8], start: u32) -> Vec<u8> {
-    let mut b = bytes.to_vec();
-    let m = Module::parse(&b).unwrap();
-    let end = start + (m.info.end - m.info.start);
-    b[0..4].copy_from_slice(&start.to_le_bytes());
-    b[4..8].copy_from_slice(&end.to_le_bytes());
-    seal(&mut b).unwrap();
-    b
 }
 
 #[test]

@@ -392,21 +392,11 @@ fn check_slots_and_overlaps(
 ) -> Result<(), BuildError> {
     for m in modules {
         let info = &m.module.info;
-        let (start, end) = (u64::from(info.start), u64::from(info.end) + 4);
         let slot = platform.slot(info.function, info.index).unwrap_or_else(|| {
             let [lo, hi] = platform.mcu().flash;
             lo..hi
         });
-        if start < u64::from(slot.start) || end > u64::from(slot.end) {
-            return Err(BuildError::OutsideSlot {
-                name: m.name.clone(),
-                what: m.label(),
-                start,
-                end,
-                slot_start: slot.start,
-                slot_end: slot.end,
-            });
-        }
+        check_inside(m, (u64::from(info.start), u64::from(info.end) + 4), slot)?;
     }
     for (i, a) in modules.iter().enumerate() {
         for b in &modules[i + 1..] {
@@ -425,6 +415,25 @@ fn check_slots_and_overlaps(
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// Refuses a module whose bytes reach outside `slot`.
+pub(crate) fn check_inside(
+    m: &ModuleInput,
+    (start, end): (u64, u64),
+    slot: std::ops::Range<u32>,
+) -> Result<(), BuildError> {
+    if start < u64::from(slot.start) || end > u64::from(slot.end) {
+        return Err(BuildError::OutsideSlot {
+            name: m.name.clone(),
+            what: m.label(),
+            start,
+            end,
+            slot_start: slot.start,
+            slot_end: slot.end,
+        });
     }
     Ok(())
 }

@@ -59,16 +59,7 @@ pub fn replace_user(
             platform: platform.name.clone(),
         })?;
     let (start, end) = app.placed_range();
-    if start < u64::from(slot.start) || end > u64::from(slot.end) {
-        return Err(BuildError::OutsideSlot {
-            name: app.name.clone(),
-            what: app.label(),
-            start,
-            end,
-            slot_start: slot.start,
-            slot_end: slot.end,
-        });
-    }
+    super::check_inside(app, (start, end), slot)?;
 
     let (old, kept): (Vec<&PlacedModule>, Vec<&PlacedModule>) = found
         .iter()

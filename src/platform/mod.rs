@@ -3,7 +3,10 @@
 
 mod releases;
 
-pub use releases::{RadioStackInfo, Releases, releases};
+pub use releases::{
+    BootloaderRelease, FewerParts, KnownMbr, LineBound, Model, NcpFirmware, PlatformReleases,
+    Published, RadioStackInfo, ReleaseBound, Releases, StopRule, SystemRelease, releases,
+};
 
 use crate::module::ModuleFunction;
 use serde::Deserialize;

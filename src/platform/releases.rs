@@ -1,12 +1,86 @@
-//! Device OS releases and the module versions that stand for them.
+//! Device OS releases and the module versions that stand for them, and what the seeds
+//! (Particle's upgrade and downgrade guides) say about moving a device between them: the
+//! intermediate releases, the order components are written in, and per-platform facts.
+//! All of it is `releases.toml`; this file only loads and looks up.
 
+use semver::Version;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+/// One Device OS release: a line of the `system` table.
 #[derive(Debug, Deserialize)]
 pub struct SystemRelease {
     pub release: String,
+    /// The system module version its system parts carry.
     pub module: u16,
+    /// The bootloader module version Particle lists for it, where it lists one.
+    #[serde(default)]
+    pub bootloader: Option<u16>,
+    /// The platforms Particle published it for (a complete list), where its table names them.
+    #[serde(default)]
+    pub platforms: Option<Vec<String>>,
+    /// Past the published table: platforms whose binaries of it were seen (not complete).
+    #[serde(default)]
+    pub seen_on: Option<Vec<String>>,
+    /// The published table's note, where it has one instead of platforms.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// A release of a Long Term Support line.
+    #[serde(default)]
+    pub lts: bool,
+    #[serde(skip)]
+    version: Option<Version>,
+}
+
+/// Whether a release was made for a platform, as far as the table knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    Yes,
+    /// It was not; the text says what it was published for.
+    No(String),
+    /// The table cannot tell; the text says why.
+    Unknown(String),
+}
+
+impl SystemRelease {
+    /// The release as a semantic version (checked when the table is loaded).
+    pub fn version(&self) -> &Version {
+        self.version
+            .as_ref()
+            .expect("parsed when the table is loaded")
+    }
+
+    pub fn is_prerelease(&self) -> bool {
+        !self.version().pre.is_empty()
+    }
+
+    /// What the table's platform columns say about this release on `platform`.
+    pub fn published_for(&self, platform: &str) -> Published {
+        if let Some(list) = &self.platforms {
+            return if list.iter().any(|p| p == platform) {
+                Published::Yes
+            } else {
+                Published::No(format!(
+                    "Device OS {} was published for {} only",
+                    self.release,
+                    list.join(", ")
+                ))
+            };
+        }
+        match &self.seen_on {
+            Some(list) if list.iter().any(|p| p == platform) => Published::Yes,
+            Some(list) => Published::Unknown(format!(
+                "the table has Device OS {} from binaries seen for {} only",
+                self.release,
+                list.join(", ")
+            )),
+            None => Published::Unknown(format!(
+                "Particle's table names no platforms for Device OS {}",
+                self.release
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,29 +104,223 @@ pub struct KnownMbr {
     pub sha256: String,
 }
 
+/// Network co-processor firmware written on its own; a plan going up across `since` writes it.
+#[derive(Debug, Deserialize)]
+pub struct NcpFirmware {
+    pub platform: String,
+    pub module: u16,
+    pub file: String,
+    pub since: String,
+}
+
+/// How Particle names release files.
+#[derive(Debug, Default, Deserialize)]
+pub struct FileNames {
+    /// From this release on `PLATFORM-system-part1@VERSION.bin`, before it
+    /// `system-part1-VERSION-PLATFORM.bin`.
+    pub at_names_since: Option<String>,
+}
+
+/// The order one release's components are written in, by component name.
+#[derive(Debug, Default, Deserialize)]
+pub struct WriteOrder {
+    pub up: Vec<String>,
+    pub down: Vec<String>,
+}
+
+/// Intermediate releases a plan must pass through (one `[[stop]]` of the table).
+#[derive(Debug, Deserialize)]
+pub struct StopRule {
+    /// The rule's name.
+    pub rule: String,
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// `up` or `down`.
+    pub direction: String,
+    /// Ways of writing it holds for: `ota`, `serial`, `usb`, `swd`.
+    pub via: Vec<String>,
+    pub releases: Vec<String>,
+    /// Only for plans that start from this release or later.
+    #[serde(default)]
+    pub from_at_least: Option<String>,
+    pub why: String,
+    /// Where in the seeds the rule is.
+    pub seed: String,
+}
+
+/// A release bound with the reason for it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReleaseBound {
+    pub release: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LineBound {
+    pub major: u64,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FewerParts {
+    pub before: String,
+    pub parts: u8,
+    pub why: String,
+}
+
+/// What the seeds say about one platform's releases (see `releases.toml`).
+#[derive(Debug, Default, Deserialize)]
+pub struct PlatformReleases {
+    pub min_release: Option<ReleaseBound>,
+    pub advised_min: Option<ReleaseBound>,
+    pub last_line: Option<LineBound>,
+    pub modular_since: Option<ReleaseBound>,
+    pub direct_upgrade_since: Option<ReleaseBound>,
+    pub bootloader_in_system_parts_before: Option<ReleaseBound>,
+    pub fewer_system_parts: Option<FewerParts>,
+    pub dfu_only_before: Option<ReleaseBound>,
+}
+
+/// A model (SKU) with rules of its own.
+#[derive(Debug, Deserialize)]
+pub struct Model {
+    pub name: String,
+    pub platform: String,
+    pub display: String,
+    #[serde(default)]
+    pub min_release: Option<ReleaseBound>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Releases {
     pub system: Vec<SystemRelease>,
     pub bootloader: Vec<BootloaderRelease>,
     pub radio_stack: Vec<RadioStackInfo>,
     pub mbr: Vec<KnownMbr>,
+    #[serde(default)]
+    pub ncp: Vec<NcpFirmware>,
+    #[serde(default)]
+    pub files: FileNames,
+    #[serde(default)]
+    pub order: WriteOrder,
+    #[serde(default)]
+    pub stop: Vec<StopRule>,
+    #[serde(default)]
+    pub platform: BTreeMap<String, PlatformReleases>,
+    #[serde(default)]
+    pub model: Vec<Model>,
 }
 
 pub fn releases() -> &'static Releases {
     static RELEASES: OnceLock<Releases> = OnceLock::new();
     RELEASES.get_or_init(|| {
-        toml::from_str(include_str!("releases.toml"))
-            .unwrap_or_else(|e| panic!("built-in releases.toml is invalid: {e}"))
+        let mut r: Releases = toml::from_str(include_str!("releases.toml"))
+            .unwrap_or_else(|e| panic!("built-in releases.toml is invalid: {e}"));
+        for s in &mut r.system {
+            let v = Version::parse(&s.release)
+                .unwrap_or_else(|e| panic!("releases.toml: {}: {e}", s.release));
+            s.version = Some(v);
+        }
+        merge_bootloaders(&mut r);
+        r
     })
+}
+
+/// Adds the bootloader of every release line to the `bootloader` list, so that a
+/// bootloader module version names the releases it came with: its final releases, or
+/// only prereleases where no final release carries it (a one-line new release stays one
+/// line).
+fn merge_bootloaders(r: &mut Releases) {
+    let mut by_module: BTreeMap<u16, Vec<&SystemRelease>> = BTreeMap::new();
+    for s in &r.system {
+        if let Some(b) = s.bootloader {
+            by_module.entry(b).or_default().push(s);
+        }
+    }
+    for (module, lines) in by_module {
+        let finals: Vec<&SystemRelease> = lines
+            .iter()
+            .copied()
+            .filter(|s| !s.is_prerelease())
+            .collect();
+        let chosen = if finals.is_empty() { lines } else { finals };
+        let entry = match r.bootloader.iter().position(|b| b.module == module) {
+            Some(i) => &mut r.bootloader[i],
+            None => {
+                r.bootloader.push(BootloaderRelease {
+                    module,
+                    releases: Vec::new(),
+                });
+                r.bootloader.last_mut().expect("just pushed")
+            }
+        };
+        for s in chosen {
+            if !entry.releases.contains(&s.release) {
+                entry.releases.push(s.release.clone());
+            }
+        }
+    }
+    let order = |name: &str| {
+        r.system
+            .iter()
+            .position(|s| s.release == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut sorted: Vec<(u16, Vec<String>)> = r
+        .bootloader
+        .iter()
+        .map(|b| {
+            let mut names = b.releases.clone();
+            names.sort_by_key(|n| order(n));
+            (b.module, names)
+        })
+        .collect();
+    sorted.sort_by_key(|(m, _)| *m);
+    r.bootloader = sorted
+        .into_iter()
+        .map(|(module, releases)| BootloaderRelease { module, releases })
+        .collect();
+}
+
+/// The one release among `lines` a module version can be named by: the only line, or the
+/// only final release among them (0.5.0-rc.2 and 0.5.0 both carry 13: "0.5.0"). None when
+/// that is ambiguous (the six 0.4.4 release candidates all carry 4).
+fn one_of<'a>(lines: &[&'a SystemRelease]) -> Option<&'a SystemRelease> {
+    if let [only] = lines {
+        return Some(only);
+    }
+    let finals: Vec<_> = lines.iter().filter(|s| !s.is_prerelease()).collect();
+    match finals.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    }
 }
 
 impl Releases {
     /// The Device OS release whose system parts carry this module version.
     pub fn system_release(&self, module: u16) -> Option<&str> {
-        self.system
+        let lines: Vec<_> = self.system.iter().filter(|r| r.module == module).collect();
+        one_of(&lines).map(|r| r.release.as_str())
+    }
+
+    /// The release a system module version stands for on one platform, where module
+    /// versions are shared between platforms (312 is 0.8.0-rc.13 on Xenon and Argon,
+    /// 0.8.0-rc.14 on Gen 2).
+    pub fn system_release_on(&self, module: u16, platform: &str) -> Option<&SystemRelease> {
+        let lines: Vec<_> = self
+            .system
             .iter()
-            .find(|r| r.module == module)
-            .map(|r| r.release.as_str())
+            .filter(|r| r.module == module)
+            .filter(|r| !matches!(r.published_for(platform), Published::No(_)))
+            .collect();
+        one_of(&lines)
+    }
+
+    /// The table's line for a release, by its exact name.
+    pub fn release(&self, name: &str) -> Option<&SystemRelease> {
+        self.system.iter().find(|r| r.release == name)
     }
 
     pub fn bootloader_releases(&self, module: u16) -> Option<&[String]> {
@@ -66,11 +334,42 @@ impl Releases {
         self.radio_stack.iter().find(|r| r.module == module)
     }
 
+    /// The radio stack (SoftDevice) a release is known to carry.
+    pub fn radio_stack_of(&self, release: &str) -> Option<&RadioStackInfo> {
+        self.radio_stack
+            .iter()
+            .find(|r| r.releases.iter().any(|x| x == release))
+    }
+
     pub fn known_mbr(&self, sha256_hex: &str) -> Option<&str> {
         self.mbr
             .iter()
             .find(|m| m.sha256 == sha256_hex)
             .map(|m| m.name.as_str())
+    }
+
+    pub fn ncp_of(&self, platform: &str) -> Option<&NcpFirmware> {
+        self.ncp.iter().find(|n| n.platform == platform)
+    }
+
+    /// What the seeds say about a platform's releases (nothing, for most).
+    pub fn platform_facts(&self, platform: &str) -> &PlatformReleases {
+        static NONE: PlatformReleases = PlatformReleases {
+            min_release: None,
+            advised_min: None,
+            last_line: None,
+            modular_since: None,
+            direct_upgrade_since: None,
+            bootloader_in_system_parts_before: None,
+            fewer_system_parts: None,
+            dfu_only_before: None,
+        };
+        self.platform.get(platform).unwrap_or(&NONE)
+    }
+
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        let lower = name.to_ascii_lowercase();
+        self.model.iter().find(|m| m.name == lower)
     }
 }
 
@@ -83,13 +382,143 @@ mod tests {
         let r = releases();
         assert_eq!(r.system_release(4005), Some("4.0.1"));
         assert_eq!(r.system_release(1234), None);
-        let versions: Vec<semver::Version> = r
+        // Module versions never go down in table order.
+        assert!(r.system.windows(2).all(|w| w[0].module <= w[1].module));
+        // On every platform, table order is release order and module versions rise
+        // (but for 0.5.0-rc.2/0.5.0 and 0.5.1-rc.2/0.5.1, which share theirs).
+        let platforms: std::collections::BTreeSet<&String> = r
             .system
             .iter()
-            .map(|s| semver::Version::parse(&s.release).unwrap())
+            .flat_map(|s| s.platforms.iter().chain(s.seen_on.iter()).flatten())
             .collect();
-        assert!(versions.windows(2).all(|w| w[0] < w[1]));
-        assert!(r.system.windows(2).all(|w| w[0].module < w[1].module));
+        for p in platforms {
+            let lines: Vec<_> = r
+                .system
+                .iter()
+                .filter(|s| s.published_for(p) == Published::Yes)
+                .collect();
+            for w in lines.windows(2) {
+                assert!(w[0].version() < w[1].version(), "{p}: {}", w[1].release);
+                assert!(w[0].module <= w[1].module, "{p}: {}", w[1].release);
+            }
+        }
         assert_eq!(r.radio_stack(202).unwrap().name, "S140 7.0.1");
+    }
+
+    #[test]
+    fn carries_every_published_pair() {
+        let r = releases();
+        // 150 lines of Particle's system-versions.md (0.4.0 to 3.2.0), plus 2.3.1, 4.0.1
+        // and 6.3.4 seen in binaries.
+        assert_eq!(r.system.len(), 153);
+        for (release, module, bootloader) in [
+            ("0.4.0", 0, None),
+            ("0.4.9", 11, Some(7)),
+            ("0.5.5", 23, None),
+            ("0.6.4", 110, Some(11)),
+            ("0.7.0", 207, Some(101)),
+            ("0.8.0-rc.1", 300, Some(101)),
+            ("0.9.0", 403, Some(300)),
+            ("1.2.1", 1213, Some(311)),
+            ("1.4.4", 1406, Some(501)),
+            ("1.5.2", 1512, Some(502)),
+            ("2.0.0", 2008, Some(1003)),
+            ("3.0.0", 3005, Some(1005)),
+            ("3.2.0", 3201, Some(1100)),
+            ("4.0.1", 4005, Some(1101)),
+            ("6.3.4", 6305, None),
+        ] {
+            let line = r.release(release).unwrap();
+            assert_eq!(
+                (line.module, line.bootloader),
+                (module, bootloader),
+                "{release}"
+            );
+        }
+    }
+
+    #[test]
+    fn shared_module_versions_are_named_only_when_one_release_fits() {
+        let r = releases();
+        assert_eq!(r.system_release(13), Some("0.5.0"));
+        assert_eq!(r.system_release(15), Some("0.5.1"));
+        assert_eq!(r.system_release(4), None);
+        assert_eq!(r.system_release(312), None);
+        assert_eq!(r.system_release(313), None);
+        assert_eq!(
+            r.system_release_on(312, "argon").unwrap().release,
+            "0.8.0-rc.13"
+        );
+        assert_eq!(
+            r.system_release_on(312, "photon").unwrap().release,
+            "0.8.0-rc.14"
+        );
+        assert_eq!(r.system_release(110), Some("0.6.4"));
+    }
+
+    #[test]
+    fn bootloaders_name_their_final_releases() {
+        let r = releases();
+        assert_eq!(r.bootloader_releases(502).unwrap(), ["1.5.2"]);
+        assert_eq!(
+            r.bootloader_releases(1006).unwrap(),
+            ["2.2.0", "2.3.0", "2.3.1"]
+        );
+        assert_eq!(r.bootloader_releases(1101).unwrap(), ["4.0.1"]);
+        assert_eq!(r.bootloader_releases(1003).unwrap(), ["2.0.0"]);
+        // Only prereleases carried 1000.
+        assert_eq!(
+            r.bootloader_releases(1000).unwrap(),
+            ["2.0.0-alpha.1", "2.0.0-alpha.2"]
+        );
+        assert!(r.bootloader.windows(2).all(|w| w[0].module < w[1].module));
+    }
+
+    #[test]
+    fn lts_lines_are_even_major_final_releases() {
+        let r = releases();
+        for s in &r.system {
+            if s.lts {
+                assert!(s.version().major % 2 == 0 && s.version().major >= 2);
+                assert!(!s.is_prerelease(), "{}", s.release);
+            }
+        }
+        assert!(!r.release("2.0.0").unwrap().lts);
+        assert!(r.release("2.0.1").unwrap().lts);
+        assert!(r.release("4.0.1").unwrap().lts);
+        assert!(!r.release("3.2.0").unwrap().lts);
+    }
+
+    #[test]
+    fn photon_and_p1_never_had_0_6_4() {
+        let line = releases().release("0.6.4").unwrap();
+        assert_eq!(line.published_for("electron"), Published::Yes);
+        assert!(matches!(line.published_for("photon"), Published::No(_)));
+        assert!(matches!(line.published_for("p1"), Published::No(_)));
+    }
+
+    #[test]
+    fn facts_name_known_platforms_and_releases() {
+        let r = releases();
+        for name in r.platform.keys() {
+            assert!(crate::platform::by_name(name).is_some(), "{name}");
+        }
+        for m in &r.model {
+            assert!(
+                crate::platform::by_name(&m.platform).is_some(),
+                "{}",
+                m.name
+            );
+            assert!(crate::platform::by_name(&m.name).is_none(), "{}", m.name);
+        }
+        for n in &r.ncp {
+            assert!(crate::platform::by_name(&n.platform).is_some());
+            Version::parse(&n.since).unwrap();
+        }
+        for rule in &r.stop {
+            for release in &rule.releases {
+                assert!(r.release(release).is_some(), "{}: {release}", rule.rule);
+            }
+        }
     }
 }

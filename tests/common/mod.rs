@@ -75,3 +75,20 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
+
+/// Any 4 KiB stands in for Nordic's MBR, which the project must not carry.
+pub fn stand_in_mbr() -> Vec<u8> {
+    (0..4096u32).map(|i| (i * 13 + 5) as u8).collect()
+}
+
+/// A real application moved to another start address and re-sealed, as a build for
+/// another slot would place it.
+pub fn relocated(bytes: &[u8], start: u32) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    let m = hexsmith::module::Module::parse(&b).unwrap();
+    let end = start + (m.info.end - m.info.start);
+    b[0..4].copy_from_slice(&start.to_le_bytes());
+    b[4..8].copy_from_slice(&end.to_le_bytes());
+    hexsmith::module::seal(&mut b).unwrap();
+    b
+}

@@ -292,13 +292,20 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         let passes = report.passes();
         let report = FileReport::Image(report);
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&to_json(&name, &report)?)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&to_json(&name, &report)?)?
+            );
         } else {
             let mut text = String::new();
             render(&mut text, &name, &report);
             print!("{text}");
         }
-        Ok(if passes { Outcome::Pass } else { Outcome::CheckFailed })
+        Ok(if passes {
+            Outcome::Pass
+        } else {
+            Outcome::CheckFailed
+        })
     }
     #[cfg(not(feature = "probe"))]
     {

@@ -4,7 +4,9 @@
 mod build;
 mod flash;
 mod inspect;
+mod plan;
 mod replace_user;
+mod versions;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +30,10 @@ enum Command {
     Build(Box<build::Args>),
     /// Put an application into a restore image in place of the one it holds.
     ReplaceUser(replace_user::Args),
+    /// List Device OS releases: system and bootloader module versions, LTS lines, the releases each platform runs.
+    Versions(versions::Args),
+    /// Plan an upgrade or downgrade: the releases to install on the way, what to write, in which order and mode, and why.
+    Plan(plan::Args),
     /// List the attached debug probes.
     Probes(flash::ProbesArgs),
     /// Write an image to a device over SWD: only the erase units that change, verified.
@@ -50,6 +56,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Build(args) => build::run(&args),
         Command::ReplaceUser(args) => replace_user::run(&args),
+        Command::Versions(args) => versions::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Probes(args) => flash::probes(&args),
         Command::Flash(args) => flash::run(&args),
         Command::Read(args) => flash::read(&args),

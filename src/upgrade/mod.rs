@@ -1,0 +1,487 @@
+//! Upgrade and downgrade plans: how a device gets from the Device OS it has to the one
+//! wanted, and what can go wrong on the way.
+//!
+//! A device checks at boot that its application's Device OS dependency is met, and a
+//! device whose isn't goes into safe mode, where the cloud upgrades it (never
+//! downgrades). Particle's guides (the seeds) turn that, and the history of the releases,
+//! into rules: intermediate releases over the air, the order system parts go in, when the
+//! bootloader, SoftDevice and NCP are written and in which device mode, the application
+//! first when going down. The release table and the intermediate releases are data
+//! (`src/platform/releases.toml`); the rules that are logic are named in [`rules`].
+//!
+//! An [`UpgradePlan`] is a list of [`Step`]s, one per release installed, each a list of
+//! [`Write`]s in order, each with its file, device mode, command and the rule behind it.
+
+mod device;
+mod names;
+mod restore;
+pub mod rules;
+mod steps;
+
+pub use device::{Device, Runs, device};
+
+use crate::platform::{StopRule, SystemRelease, releases};
+use semver::Version;
+use serde::Serialize;
+use std::fmt;
+
+/// How the device is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// Over the air (`particle flash DEVICE FILE`), the device online.
+    Ota,
+    /// Over USB serial in listening mode (YModem, `particle flash --serial`).
+    Serial,
+    /// Over USB: system parts and application in DFU mode, the rest in listening mode.
+    Usb,
+    /// A restore image written by an SWD/JTAG programmer.
+    Swd,
+}
+
+impl Via {
+    pub const ALL: [Via; 4] = [Via::Ota, Via::Serial, Via::Usb, Via::Swd];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Ota => "ota",
+            Via::Serial => "serial",
+            Via::Usb => "usb",
+            Via::Swd => "swd",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Via> {
+        Via::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Via::Ota => "over the air",
+            Via::Serial => "over USB serial (listening mode)",
+            Via::Usb => "over USB (DFU and listening mode)",
+            Via::Swd => "over SWD/JTAG",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+    /// Already there: nothing to do.
+    None,
+}
+
+impl Direction {
+    /// As the stop rules of the data name it.
+    fn data_name(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "up",
+            Direction::Downgrade => "down",
+            Direction::None => "none",
+        }
+    }
+}
+
+/// The state the device must be in for a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Online (breathing cyan), written over the air.
+    Ota,
+    /// Listening mode (blinking dark blue): `particle usb start-listening`.
+    Listening,
+    /// DFU mode (blinking yellow): `particle usb dfu`.
+    Dfu,
+    /// Attached to an SWD/JTAG programmer.
+    Swd,
+}
+
+impl Mode {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Ota => "online, over the air",
+            Mode::Listening => "listening mode (blinking dark blue): particle usb start-listening",
+            Mode::Dfu => "DFU mode (blinking yellow): particle usb dfu",
+            Mode::Swd => "SWD/JTAG programmer",
+        }
+    }
+
+    /// The Particle CLI command that writes a file in this mode.
+    fn command(self, file: &str) -> String {
+        match self {
+            Mode::Ota => format!("particle flash DEVICE {file}"),
+            Mode::Listening => format!("particle flash --serial {file}"),
+            Mode::Dfu => format!("particle flash --usb {file}"),
+            Mode::Swd => format!("write {file} with an SWD/JTAG programmer"),
+        }
+    }
+
+    /// Over the air every write reboots the device: the next waits for it.
+    fn then(self) -> Option<&'static str> {
+        (self == Mode::Ota).then_some(
+            "wait until the device is back online (spark/status online event) before the next write",
+        )
+    }
+}
+
+/// What a write puts on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Component {
+    UserPart,
+    SystemPart,
+    Bootloader,
+    Softdevice,
+    Ncp,
+    RestoreImage,
+}
+
+impl Component {
+    /// As `releases.toml`'s `[order]` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::UserPart => "user-part",
+            Component::SystemPart => "system-part",
+            Component::Bootloader => "bootloader",
+            Component::Softdevice => "softdevice",
+            Component::Ncp => "ncp",
+            Component::RestoreImage => "restore-image",
+        }
+    }
+}
+
+/// One file written to the device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Write {
+    pub component: Component,
+    /// The system part's number, as in its file name.
+    pub part: Option<u8>,
+    /// As Particle names the release file (`tinker`: Particle CLI's Tinker, or your
+    /// application built for the target release or earlier).
+    pub file: String,
+    pub mode: Mode,
+    pub command: String,
+    /// Write it only if the device needs it (the table cannot tell).
+    pub optional: bool,
+    /// The rule that puts this write here, and its reason.
+    pub rule: &'static str,
+    pub why: String,
+    /// What to do before the next write.
+    pub then: Option<&'static str>,
+}
+
+/// One release installed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The Device OS release installed.
+    pub version: &'static str,
+    pub module_version: u16,
+    /// Why the step is there: the stop rule that requires this release, or `target`.
+    pub rule: &'static str,
+    pub why: String,
+    /// Over SWD: the `hexsmith build` command that makes the restore image.
+    pub build: Option<String>,
+    /// In the order they are written.
+    pub writes: Vec<Write>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpgradePlan {
+    pub platform: &'static str,
+    pub model: Option<&'static str>,
+    pub from: &'static str,
+    pub from_module_version: u16,
+    pub to: &'static str,
+    pub to_module_version: u16,
+    pub via: Via,
+    pub direction: Direction,
+    pub steps: Vec<Step>,
+    pub warnings: Vec<String>,
+}
+
+/// Which release of a plan a fault is about, named as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    From,
+    To,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::From => "--from",
+            Role::To => "--to",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("unknown platform or model '{name}' (known: {known})")]
+    UnknownPlatform { name: String, known: String },
+    #[error(
+        "'{arg}' is not a Device OS version (like 1.5.2) or a system module version (like 1512)"
+    )]
+    BadVersion { arg: String },
+    #[error("Device OS {version} is not in hexsmith's release table{nearby}")]
+    UnknownRelease { version: String, nearby: String },
+    #[error(
+        "no Device OS release for {platform} in the table carries system module version {module}"
+    )]
+    UnknownModule { module: u16, platform: String },
+    #[error(
+        "system module version {module} stands for several releases on {platform} ({releases}): name the release"
+    )]
+    AmbiguousModule {
+        module: u16,
+        platform: String,
+        releases: String,
+    },
+    #[error("{role} {release}: {device} cannot run Device OS {release}: {why}")]
+    CannotRun {
+        role: Role,
+        device: String,
+        release: String,
+        why: String,
+    },
+    #[error("{role} {release}: Device OS {release} is not known to run on {device}: {why}")]
+    NotKnownToRun {
+        role: Role,
+        device: String,
+        release: String,
+        why: String,
+    },
+    #[error("{platform}: {}, so there is no Device OS to upgrade or downgrade", rules::CORE_MONOLITHIC.why)]
+    Monolithic { platform: String },
+    #[error("--from {from}: {why}: use --via usb")]
+    MonolithicOverTheAir { from: String, why: String },
+}
+
+fn parse(release: &str) -> Version {
+    Version::parse(release).expect("releases.toml bounds are semantic versions")
+}
+
+/// The plan that takes `device` from `from` to `to` by `via`.
+pub fn plan(
+    device: &Device,
+    from: &'static SystemRelease,
+    to: &'static SystemRelease,
+    via: Via,
+) -> Result<UpgradePlan, PlanError> {
+    let platform = device.platform;
+    if platform.system_parts == 0 {
+        return Err(PlanError::Monolithic {
+            platform: platform.name.clone(),
+        });
+    }
+    let mut warnings = Vec::new();
+    // The device has `from`: refuse it only if it cannot be so.
+    match device.runs(from) {
+        Runs::Yes => {}
+        Runs::No(why) => return Err(cannot_run(device, Role::From, from, why)),
+        Runs::Unknown(why) => warnings.push(format!("--from {}: {why}", from.release)),
+    }
+    // `to` is installed: it must be known to run.
+    match device.runs(to) {
+        Runs::Yes => {}
+        Runs::No(why) => return Err(cannot_run(device, Role::To, to, why)),
+        Runs::Unknown(why) => {
+            return Err(PlanError::NotKnownToRun {
+                role: Role::To,
+                device: device.name().to_string(),
+                release: to.release.clone(),
+                why,
+            });
+        }
+    }
+    let direction = match from.version().cmp(to.version()) {
+        std::cmp::Ordering::Less => Direction::Upgrade,
+        std::cmp::Ordering::Greater => Direction::Downgrade,
+        std::cmp::Ordering::Equal => Direction::None,
+    };
+    let facts = device.facts();
+    if let Some(b) = &facts.modular_since
+        && via == Via::Ota
+        && from.version() < &parse(&b.release)
+    {
+        return Err(PlanError::MonolithicOverTheAir {
+            from: from.release.clone(),
+            why: b.why.clone(),
+        });
+    }
+    if let Some(b) = &facts.direct_upgrade_since
+        && direction == Direction::Upgrade
+        && from.version() < &parse(&b.release)
+    {
+        warnings.push(format!(
+            "{} ({}): from {} the seeds do not say",
+            b.why,
+            rules::DIRECT_UPGRADE_SINCE.id,
+            from.release
+        ));
+    }
+    if let Some(b) = &facts.advised_min
+        && direction == Direction::Downgrade
+        && to.version() < &parse(&b.release)
+    {
+        warnings.push(format!(
+            "{} is below {}: {} ({})",
+            to.release,
+            b.release,
+            b.why,
+            rules::ADVISED_MINIMUM.id
+        ));
+    }
+    let mut plan = UpgradePlan {
+        platform: &platform.name,
+        model: device.model.map(|m| m.name.as_str()),
+        from: &from.release,
+        from_module_version: from.module,
+        to: &to.release,
+        to_module_version: to.module,
+        via,
+        direction,
+        steps: Vec::new(),
+        warnings,
+    };
+    if direction == Direction::None {
+        return Ok(plan);
+    }
+    let stops = stops(device, from, to, via, direction, &mut plan.warnings);
+    let mut releases_in_order: Vec<(&'static SystemRelease, &'static str, String)> = stops
+        .into_iter()
+        .map(|(r, rule)| (r, rule.rule.as_str(), rule.why.clone()))
+        .collect();
+    let target_why = match via {
+        Via::Usb if direction == Direction::Upgrade => format!(
+            "{}: over USB (DFU) Device OS is installed in one jump",
+            rules::TARGET.why
+        ),
+        _ => rules::TARGET.why.to_string(),
+    };
+    releases_in_order.push((to, rules::TARGET.id, target_why));
+    let context = steps::Context {
+        device,
+        via,
+        direction,
+        target: to,
+    };
+    let mut previous = from;
+    for (i, (release, rule, why)) in releases_in_order.into_iter().enumerate() {
+        let step = match via {
+            Via::Swd => restore::step(device, release, rule, why),
+            _ => context.step(previous, release, i == 0, rule, why),
+        };
+        plan.steps.push(step);
+        previous = release;
+    }
+    Ok(plan)
+}
+
+fn cannot_run(device: &Device, role: Role, release: &SystemRelease, why: String) -> PlanError {
+    PlanError::CannotRun {
+        role,
+        device: device.name().to_string(),
+        release: release.release.clone(),
+        why,
+    }
+}
+
+/// The intermediate releases the stop rules require between `from` and `to`, in the
+/// order the plan passes them, each with the rule that requires it. A rule for models
+/// of the platform, when no model was named, becomes a warning.
+fn stops(
+    device: &Device,
+    from: &SystemRelease,
+    to: &SystemRelease,
+    via: Via,
+    direction: Direction,
+    warnings: &mut Vec<String>,
+) -> Vec<(&'static SystemRelease, &'static StopRule)> {
+    let platform = &device.platform.name;
+    let between = |r: &SystemRelease| {
+        let v = r.version();
+        match direction {
+            Direction::Upgrade => from.version() < v && v < to.version(),
+            _ => to.version() < v && v < from.version(),
+        }
+    };
+    let mut found: Vec<(&'static SystemRelease, &'static StopRule)> = Vec::new();
+    for rule in &releases().stop {
+        if rule.direction != direction.data_name() || !rule.via.iter().any(|v| v == via.name()) {
+            continue;
+        }
+        if let Some(min) = &rule.from_at_least
+            && from.version() < &parse(min)
+        {
+            continue;
+        }
+        let lines: Vec<&'static SystemRelease> = rule
+            .releases
+            .iter()
+            .filter_map(|r| releases().release(r))
+            .filter(|r| between(r))
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let for_platform = rule.platforms.iter().any(|p| p == platform);
+        let for_model = device.model.is_some_and(|m| rule.models.contains(&m.name));
+        if !(for_platform || for_model) {
+            if device.model.is_none() {
+                warn_of_model_rule(rule, platform, &lines, warnings);
+            }
+            continue;
+        }
+        for line in lines {
+            match device.runs(line) {
+                Runs::Yes => found.push((line, rule)),
+                _ => warnings.push(format!(
+                    "{} names {}, which {} is not known to run: skipped",
+                    rule.rule,
+                    line.release,
+                    device.name()
+                )),
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.version().cmp(b.0.version()));
+    if direction == Direction::Downgrade {
+        found.reverse();
+    }
+    found.dedup_by(|a, b| a.0.release == b.0.release);
+    found
+}
+
+/// A stop rule for some models of a platform, when the plan names only the platform:
+/// the plan cannot know, so it says which models must stop where.
+fn warn_of_model_rule(
+    rule: &StopRule,
+    platform: &str,
+    lines: &[&SystemRelease],
+    warnings: &mut Vec<String>,
+) {
+    let models: Vec<_> = releases()
+        .model
+        .iter()
+        .filter(|m| m.platform == platform && rule.models.contains(&m.name))
+        .collect();
+    for m in models {
+        let at: Vec<&str> = lines.iter().map(|l| l.release.as_str()).collect();
+        warnings.push(format!(
+            "if this is a {}, plan for {} instead: it must stop at {} ({}: {})",
+            m.display,
+            m.name,
+            at.join(", "),
+            rule.rule,
+            rule.why
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests;

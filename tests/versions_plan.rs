@@ -1,0 +1,994 @@
+//! `hexsmith versions` and `hexsmith plan`, end to end: one test per rule of the seeds
+//! (Particle's upgrade and downgrade guides), named after the rule, asserting the exact
+//! releases a plan installs and the order and mode of its writes; snapshots of the
+//! release table and of a few plans.
+
+use serde_json::Value;
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn hexsmith(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(args)
+        .output()
+        .expect("hexsmith runs");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// `hexsmith plan ... --json`, which must succeed.
+fn plan(platform: &str, from: &str, to: &str, via: &str) -> Value {
+    let r = hexsmith(&[
+        "plan",
+        "--platform",
+        platform,
+        "--from",
+        from,
+        "--to",
+        to,
+        "--via",
+        via,
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+/// `hexsmith plan ...`, which must be refused: the one-line error.
+fn refused(platform: &str, from: &str, to: &str, via: &str) -> String {
+    let r = hexsmith(&[
+        "plan",
+        "--platform",
+        platform,
+        "--from",
+        from,
+        "--to",
+        to,
+        "--via",
+        via,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.is_empty());
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    r.stderr.trim_end().to_string()
+}
+
+/// The releases a plan installs, in order.
+fn versions(p: &Value) -> Vec<&str> {
+    p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["version"].as_str().unwrap())
+        .collect()
+}
+
+/// Why each step is there: its rule.
+fn step_rules(p: &Value) -> Vec<&str> {
+    p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rule"].as_str().unwrap())
+        .collect()
+}
+
+/// One step's writes as `component[part] mode`, e.g. `system-part3 ota`.
+fn writes(p: &Value, step: usize) -> Vec<String> {
+    p["steps"][step]["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let part = w["part"].as_u64().map_or(String::new(), |n| n.to_string());
+            let optional = if w["optional"] == true {
+                " optional"
+            } else {
+                ""
+            };
+            format!(
+                "{}{part} {}{optional}",
+                w["component"].as_str().unwrap(),
+                w["mode"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn files(p: &Value, step: usize) -> Vec<&str> {
+    p["steps"][step]["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["file"].as_str().unwrap())
+        .collect()
+}
+
+fn warnings(p: &Value) -> Vec<&str> {
+    p["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect()
+}
+
+// ---- Intermediate releases (the [[stop]] rules of releases.toml) ----
+
+/// Versions and upgrades, "Using OTA or Serial (YModem) on Electron": 0.5.5, 0.6.4,
+/// 0.7.0, 1.2.1, each if the device has less.
+#[test]
+fn electron_up_through_0_5_5_0_6_4_0_7_0_1_2_1() {
+    const RULE: &str = "electron-up-through-0.5.5-0.6.4-0.7.0-1.2.1";
+    for via in ["ota", "serial"] {
+        // The old factory default (the table's "Electron MFG Release") to 2.0.0.
+        let p = plan("electron", "0.4.8-rc.6", "2.0.0", via);
+        assert_eq!(versions(&p), ["0.5.5", "0.6.4", "0.7.0", "1.2.1", "2.0.0"]);
+        assert_eq!(step_rules(&p), [RULE, RULE, RULE, RULE, "target"]);
+    }
+    // Each step writes only what it must: 0.5.5 has two parts and its bootloader
+    // inside them; 0.7.0 brings the first separate bootloader.
+    let p = plan("electron", "0.4.8-rc.6", "2.0.0", "ota");
+    assert_eq!(writes(&p, 0), ["system-part1 ota", "system-part2 ota"]);
+    assert_eq!(
+        writes(&p, 1),
+        ["system-part1 ota", "system-part2 ota", "system-part3 ota"]
+    );
+    assert_eq!(
+        writes(&p, 2),
+        [
+            "system-part1 ota",
+            "system-part2 ota",
+            "system-part3 ota",
+            "bootloader ota"
+        ]
+    );
+    // "if the current version is less than that": only the stops ahead of the device.
+    assert_eq!(
+        versions(&plan("electron", "0.6.4", "2.0.0", "ota")),
+        ["0.7.0", "1.2.1", "2.0.0"]
+    );
+    assert_eq!(
+        versions(&plan("electron", "1.2.1", "2.0.0", "ota")),
+        ["2.0.0"]
+    );
+    // ... and only those below the target.
+    assert_eq!(
+        versions(&plan("electron", "0.4.8-rc.6", "1.0.1", "ota")),
+        ["0.5.5", "0.6.4", "0.7.0", "1.0.1"]
+    );
+    // The older guide's example (0.4.8 to 0.6.2 "first 0.5.3, then 0.6.2"); the newest
+    // page's first stop is 0.5.5, which we follow.
+    assert_eq!(
+        versions(&plan("electron", "0.4.8-rc.6", "0.6.2", "ota")),
+        ["0.5.5", "0.6.2"]
+    );
+    // The older guide let 0.5.3 and 0.5.4 go straight on; the newest stops them at 0.5.5.
+    assert_eq!(
+        versions(&plan("electron", "0.5.4", "0.6.2", "ota")),
+        ["0.5.5", "0.6.2"]
+    );
+}
+
+/// Versions and upgrades, "OTA - Downgrade": Electron 1.2.1, 0.7.0, 0.6.4, 0.5.5.
+#[test]
+fn electron_down_through_1_2_1_0_7_0_0_6_4_0_5_5() {
+    const RULE: &str = "electron-down-through-1.2.1-0.7.0-0.6.4-0.5.5";
+    // The guide's example: an Electron on 1.5.2 to 0.6.2 over the air.
+    let p = plan("electron", "1.5.2", "0.6.2", "ota");
+    assert_eq!(versions(&p), ["1.2.1", "0.7.0", "0.6.4", "0.6.2"]);
+    assert_eq!(step_rules(&p), [RULE, RULE, RULE, "target"]);
+    let p = plan("electron", "1.5.2", "0.6.2", "serial");
+    assert_eq!(versions(&p), ["1.2.1", "0.7.0", "0.6.4", "0.6.2"]);
+    // The older chart: 0.7.0 or later to 0.5.x through 0.5.5 (the newest adds 0.6.4);
+    // 0.6.x to 0.5.2 or earlier through 0.5.3, 0.5.4 or 0.5.5.
+    assert_eq!(
+        versions(&plan("electron", "0.7.0", "0.5.3", "ota")),
+        ["0.6.4", "0.5.5", "0.5.3"]
+    );
+    assert_eq!(
+        versions(&plan("electron", "0.6.2", "0.5.2", "ota")),
+        ["0.5.5", "0.5.2"]
+    );
+    // The guide's other example: 2.0.0 to 1.5.2 is one step.
+    assert_eq!(
+        versions(&plan("electron", "2.0.0", "1.5.2", "ota")),
+        ["1.5.2"]
+    );
+}
+
+/// "OTA - Downgrade" lists 0.6.4 for Photon and P1 too, but they never had 0.6.4 (it was
+/// published for the Electron only); the older chart's 0.6.3 ("only this version
+/// downgrades the bootloader") is the release the plan installs.
+#[test]
+fn photon_p1_down_through_1_2_1_0_7_0_0_6_3_0_5_5() {
+    const RULE: &str = "photon-p1-down-through-1.2.1-0.7.0-0.6.3-0.5.5";
+    for platform in ["photon", "p1"] {
+        for via in ["ota", "serial"] {
+            let p = plan(platform, "1.5.2", "0.6.2", via);
+            assert_eq!(versions(&p), ["1.2.1", "0.7.0", "0.6.3", "0.6.2"]);
+            assert_eq!(step_rules(&p), [RULE, RULE, RULE, "target"]);
+        }
+        // 0.7.0 or later to 0.6.x: 0.6.3 first; to 0.5.x: 0.5.5 first.
+        assert_eq!(
+            versions(&plan(platform, "0.7.0", "0.6.1", "ota")),
+            ["0.6.3", "0.6.1"]
+        );
+        assert_eq!(
+            versions(&plan(platform, "0.7.0", "0.5.3", "ota")),
+            ["0.6.3", "0.5.5", "0.5.3"]
+        );
+        let e = refused(platform, "1.5.2", "0.6.4", "ota");
+        assert_eq!(
+            e,
+            format!(
+                "error: --to 0.6.4: {platform} cannot run Device OS 0.6.4: Device OS 0.6.4 was published for electron only"
+            )
+        );
+    }
+}
+
+/// Versions and upgrades: a Boron LTE BRN402 or B402 going from 2.0.0 or later to 1.5.1
+/// or earlier installs 1.5.2 and lets it connect to cellular first (the modem keeps the
+/// 460800 baud rate of 2.0.0). A modem setting, so for every way of writing, SWD too.
+#[test]
+fn boron_lte_down_through_1_5_2() {
+    const RULE: &str = "boron-lte-down-through-1.5.2";
+    for model in ["brn402", "b402"] {
+        for via in ["ota", "serial", "usb", "swd"] {
+            let p = plan(model, "2.0.0", "1.4.4", via);
+            assert_eq!(versions(&p), ["1.5.2", "1.4.4"], "{model} {via}");
+            assert_eq!(step_rules(&p), [RULE, "target"]);
+        }
+        // From any 2.0.0 prerelease too; from 4.0.1 the same.
+        assert_eq!(
+            versions(&plan(model, "2.0.0-rc.4", "1.4.4", "usb")),
+            ["1.5.2", "1.4.4"]
+        );
+        assert_eq!(
+            versions(&plan(model, "4.0.1", "1.4.4", "usb")),
+            ["1.5.2", "1.4.4"]
+        );
+        // The older page said "from 1.5.3 or later"; the newest says 2.0.0 or later.
+        assert_eq!(
+            versions(&plan(model, "1.5.4-rc.2", "1.4.4", "usb")),
+            ["1.4.4"]
+        );
+        // To 1.5.2 itself, nothing in between.
+        assert_eq!(versions(&plan(model, "2.0.0", "1.5.2", "usb")), ["1.5.2"]);
+    }
+    // A Boron of unnamed model: the guide's own example (2.0.0 to 1.4.4 in one jump),
+    // with a warning naming the models that must stop.
+    let p = plan("boron", "2.0.0", "1.4.4", "usb");
+    assert_eq!(versions(&p), ["1.4.4"]);
+    assert_eq!(warnings(&p).len(), 1);
+    assert!(warnings(&p)[0].contains("plan for brn402 instead: it must stop at 1.5.2"));
+    let p = plan("bsom", "2.0.0", "1.4.4", "ota");
+    assert!(warnings(&p)[0].contains("plan for b402 instead"));
+}
+
+// ---- What each step writes, in which order and mode ----
+
+/// Downgrading, the application goes first (built for the target or earlier, or Tinker),
+/// or the safe mode healer upgrades the device again; once, at the start.
+#[test]
+fn user_firmware_first_when_downgrading() {
+    for (via, mode) in [("ota", "ota"), ("serial", "listening"), ("usb", "dfu")] {
+        let p = plan("electron", "1.5.2", "0.6.2", via);
+        assert_eq!(writes(&p, 0)[0], format!("user-part {mode}"));
+        assert_eq!(files(&p, 0)[0], "tinker");
+        assert_eq!(
+            p["steps"][0]["writes"][0]["rule"],
+            "user-firmware-first-when-downgrading"
+        );
+        for step in 1..versions(&p).len() {
+            assert!(!writes(&p, step).iter().any(|w| w.starts_with("user-part")));
+        }
+    }
+    // Never when going up.
+    let p = plan("electron", "1.5.2", "2.0.0", "ota");
+    assert!(!writes(&p, 0).iter().any(|w| w.starts_with("user-part")));
+}
+
+/// Going up, system parts in numerical order, all of the same release.
+#[test]
+fn system_parts_in_order_going_up() {
+    let p = plan("electron", "1.5.2", "2.2.0", "ota");
+    assert_eq!(
+        files(&p, 0),
+        [
+            "electron-system-part1@2.2.0.bin",
+            "electron-system-part2@2.2.0.bin",
+            "electron-system-part3@2.2.0.bin",
+            "electron-bootloader@2.2.0+lto.bin"
+        ]
+    );
+    let p = plan("photon", "1.5.2", "2.2.0", "usb");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "system-part1 dfu",
+            "system-part2 dfu",
+            "bootloader listening"
+        ]
+    );
+    assert_eq!(
+        p["steps"][0]["writes"][0]["rule"],
+        "system-parts-in-order-going-up"
+    );
+}
+
+/// Downgrading over the air or serial: system parts in reverse order, then the
+/// bootloader; the guide's "electron7" example, file for file.
+#[test]
+fn system_parts_in_reverse_going_down() {
+    let p = plan("electron", "2.0.0", "1.5.2", "ota");
+    assert_eq!(
+        files(&p, 0),
+        [
+            "tinker",
+            "electron-system-part3@1.5.2.bin",
+            "electron-system-part2@1.5.2.bin",
+            "electron-system-part1@1.5.2.bin",
+            "electron-bootloader@1.5.2+lto.bin"
+        ]
+    );
+    let commands: Vec<&str> = p["steps"][0]["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        commands[1],
+        "particle flash DEVICE electron-system-part3@1.5.2.bin"
+    );
+    let p = plan("photon", "2.2.0", "1.5.2", "serial");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "user-part listening",
+            "system-part2 listening",
+            "system-part1 listening",
+            "bootloader listening"
+        ]
+    );
+    assert_eq!(
+        p["steps"][0]["writes"][1]["rule"],
+        "system-parts-in-reverse-going-down"
+    );
+}
+
+/// Downgrading over DFU: one jump, the guide's "Boron from 2.0.0 back to 1.4.4":
+/// application and system part in DFU mode, bootloader and (not always required)
+/// SoftDevice in listening mode.
+#[test]
+fn system_parts_over_dfu_in_any_order() {
+    let p = plan("boron", "2.0.0", "1.4.4", "usb");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "user-part dfu",
+            "system-part1 dfu",
+            "bootloader listening",
+            "softdevice listening optional"
+        ]
+    );
+    assert_eq!(
+        files(&p, 0),
+        [
+            "tinker",
+            "boron-system-part1@1.4.4.bin",
+            "boron-bootloader@1.4.4.bin",
+            "boron-softdevice@1.4.4.bin"
+        ]
+    );
+    let p = plan("electron", "2.2.0", "1.5.2", "usb");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "user-part dfu",
+            "system-part1 dfu",
+            "system-part2 dfu",
+            "system-part3 dfu",
+            "bootloader listening"
+        ]
+    );
+}
+
+/// The bootloader is written after the system parts when the release's differs from the
+/// device's (the table's bootloader versions), never in DFU mode. The guides' "Upgrading
+/// a Boron to 2.0.0 by USB" and "Updating SoftDevice and Bootloader via OTA".
+#[test]
+fn bootloader_when_it_changes() {
+    let p = plan("boron", "1.5.2", "2.0.0", "usb");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "system-part1 dfu",
+            "bootloader listening",
+            "softdevice listening optional"
+        ]
+    );
+    // The older page's example names, for 2.0.0-rc.4.
+    let p = plan("boron", "1.5.2", "2.0.0-rc.4", "usb");
+    assert_eq!(
+        files(&p, 0),
+        [
+            "boron-system-part1@2.0.0-rc.4.bin",
+            "boron-bootloader@2.0.0-rc.4.bin",
+            "boron-softdevice@2.0.0-rc.4.bin"
+        ]
+    );
+    let p = plan("boron", "1.5.2", "2.0.0", "ota");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "system-part1 ota",
+            "bootloader ota",
+            "softdevice ota optional"
+        ]
+    );
+    // 2.2.0 and 2.3.0 share bootloader 1006: none to write (2.3.0's SoftDevice is not
+    // in the table, so that one is written if needed).
+    let p = plan("boron", "2.2.0", "2.3.0", "usb");
+    assert_eq!(
+        writes(&p, 0),
+        ["system-part1 dfu", "softdevice listening optional"]
+    );
+    // Photon/P1 crossing 0.7.0: "0.7.0 requires a bootloader upgrade".
+    let p = plan("photon", "0.6.3", "0.7.0", "ota");
+    assert_eq!(
+        files(&p, 0),
+        [
+            "system-part1-0.7.0-photon.bin",
+            "system-part2-0.7.0-photon.bin",
+            "bootloader-0.7.0-photon.bin"
+        ]
+    );
+    // Over USB, never in DFU mode.
+    for p in [
+        plan("photon", "0.6.3", "2.2.0", "usb"),
+        plan("electron", "2.2.0", "1.5.2", "usb"),
+    ] {
+        assert!(writes(&p, 0).contains(&"bootloader listening".to_string()));
+    }
+}
+
+/// Before 0.7.0 a Gen 2 release carries its bootloader inside its system parts (0.6.3 and
+/// 0.6.4 put the old one back): no bootloader file.
+#[test]
+fn gen2_bootloader_inside_system_parts_before_0_7_0() {
+    let p = plan("photon", "0.7.0", "0.6.3", "ota");
+    assert_eq!(
+        files(&p, 0),
+        [
+            "tinker",
+            "system-part2-0.6.3-photon.bin",
+            "system-part1-0.6.3-photon.bin"
+        ]
+    );
+    let note = p["steps"][0]["notes"][0].as_str().unwrap();
+    assert!(note.starts_with("no bootloader file: 0.6.3 puts its own bootloader back"));
+}
+
+/// The Electron had two system parts before 0.6.0 ("0.5.x has two parts").
+#[test]
+fn electron_two_system_parts_before_0_6_0() {
+    let p = plan("electron", "0.6.4", "0.5.5", "serial");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "user-part listening",
+            "system-part2 listening",
+            "system-part1 listening"
+        ]
+    );
+}
+
+/// Gen 3 only, and only when the release's SoftDevice differs from the device's or the
+/// table cannot tell ("not always required").
+#[test]
+fn softdevice_when_it_changes() {
+    // 2.2.0 and 4.0.1 both carry S140 7.0.1 (radio stack 202).
+    let p = plan("boron", "2.2.0", "4.0.1", "ota");
+    assert_eq!(writes(&p, 0), ["system-part1 ota", "bootloader ota"]);
+    // 2.0.0's is not in the table: written if needed.
+    let p = plan("argon", "2.0.0", "2.2.0", "ota");
+    assert_eq!(
+        writes(&p, 0),
+        [
+            "system-part1 ota",
+            "bootloader ota",
+            "softdevice ota optional"
+        ]
+    );
+    // Gen 2 has none.
+    let p = plan("photon", "1.5.2", "2.2.0", "ota");
+    assert!(!writes(&p, 0).iter().any(|w| w.starts_with("softdevice")));
+}
+
+/// The Tracker's NCP firmware came with 3.0.0: written going up across it (listening
+/// mode or over the air), never going down. The Argon's never changed.
+#[test]
+fn ncp_going_up_across_its_release() {
+    let p = plan("tracker", "2.2.0", "4.0.1", "usb");
+    assert_eq!(
+        writes(&p, 0),
+        ["system-part1 dfu", "bootloader listening", "ncp listening"]
+    );
+    assert_eq!(files(&p, 0)[2], "tracker-esp32-ncp@0.0.7.bin");
+    let p = plan("tracker", "4.0.1", "2.2.0", "ota");
+    assert!(!writes(&p, 0).iter().any(|w| w.starts_with("ncp")));
+    let p = plan("argon", "1.5.2", "4.0.1", "ota");
+    assert!(!writes(&p, 0).iter().any(|w| w.starts_with("ncp")));
+}
+
+/// Gen 3 devices on 0.8.0 release candidates can only upgrade Device OS in DFU mode;
+/// from 0.9.0 on, listening mode works too.
+#[test]
+fn gen3_0_8_0_rc_upgrades_over_dfu_only() {
+    let p = plan("boron", "0.8.0-rc.27", "1.5.2", "serial");
+    assert_eq!(writes(&p, 0)[0], "system-part1 dfu");
+    assert_eq!(
+        p["steps"][0]["writes"][0]["rule"],
+        "gen3-0.8.0-rc-upgrades-over-dfu-only"
+    );
+    let p = plan("boron", "0.9.0", "1.5.2", "serial");
+    assert_eq!(writes(&p, 0)[0], "system-part1 listening");
+}
+
+/// Over the air every write reboots the device: wait for it to come back online.
+#[test]
+fn ota_waits_for_the_device_after_each_write() {
+    let p = plan("electron", "2.0.0", "1.5.2", "ota");
+    for w in p["steps"][0]["writes"].as_array().unwrap() {
+        assert!(w["then"].as_str().unwrap().contains("back online"));
+    }
+    let p = plan("electron", "2.0.0", "1.5.2", "usb");
+    for w in p["steps"][0]["writes"].as_array().unwrap() {
+        assert!(w["then"].is_null());
+    }
+}
+
+// ---- USB and SWD ----
+
+/// "Using DFU over USB on Electron/Photon/P1: you may update Device OS to 2.0.0
+/// directly"; downgrading by USB "can generally be done in one version jump".
+#[test]
+fn usb_installs_device_os_in_one_jump() {
+    assert_eq!(
+        versions(&plan("electron", "0.4.8-rc.6", "2.0.0", "usb")),
+        ["2.0.0"]
+    );
+    assert_eq!(
+        versions(&plan("electron", "2.0.0", "0.6.2", "usb")),
+        ["0.6.2"]
+    );
+    assert_eq!(
+        versions(&plan("photon", "1.5.2", "0.6.2", "usb")),
+        ["0.6.2"]
+    );
+}
+
+/// Over SWD, one restore image upgrades and downgrades alike: a catalog of
+/// restore-images/ where one lists the platform, else the release's module files.
+#[test]
+fn swd_one_restore_image() {
+    let p = plan("electron", "0.4.8-rc.6", "2.0.0", "swd");
+    assert_eq!(versions(&p), ["2.0.0"]);
+    assert_eq!(writes(&p, 0), ["restore-image swd"]);
+    assert_eq!(
+        p["steps"][0]["build"],
+        "hexsmith build -o electron.hex electron-system-part1@2.0.0.bin electron-system-part2@2.0.0.bin electron-system-part3@2.0.0.bin electron-bootloader@2.0.0+lto.bin electron-tinker@2.0.0.bin"
+    );
+    let p = plan("boron", "4.0.1", "2.2.0", "swd");
+    assert_eq!(
+        p["steps"][0]["build"],
+        "hexsmith build --catalog restore-images/2.2.0.toml --from DIR --out-dir OUT --mbr FILE"
+    );
+    assert_eq!(files(&p, 0), ["OUT/boron.hex"]);
+    for (platform, from, to, catalog) in [
+        ("asom", "1.1.0", "1.4.4", "1.4.4"),
+        ("xenon", "1.4.4", "1.5.2", "1.5.2"),
+        ("photon", "2.2.0", "2.3.1", "2.3.1"),
+        ("esomx", "6.3.4", "4.0.1", "4.0.1"),
+    ] {
+        let p = plan(platform, from, to, "swd");
+        let build = p["steps"][0]["build"].as_str().unwrap();
+        assert!(
+            build.starts_with(&format!(
+                "hexsmith build --catalog restore-images/{catalog}.toml"
+            )),
+            "{build}"
+        );
+    }
+    // Electron 1.5.2 is in no catalog (its files came without a bootloader).
+    let p = plan("electron", "2.2.0", "1.5.2", "swd");
+    assert!(
+        p["steps"][0]["build"]
+            .as_str()
+            .unwrap()
+            .starts_with("hexsmith build -o electron.hex")
+    );
+    // Gen 3 images from module files: the MBR too.
+    let p = plan("boron", "2.2.0", "1.4.4", "swd");
+    assert_eq!(
+        p["steps"][0]["build"],
+        "hexsmith build --mbr FILE -o boron.hex boron-softdevice@1.4.4.bin boron-system-part1@1.4.4.bin boron-bootloader@1.4.4.bin boron-tinker@1.4.4.bin"
+    );
+}
+
+// ---- What a device can run ----
+
+/// Photon and P1 (factory 1.2.1), Electron and E Series (factory 2.2.0) must stay on 2.x.
+#[test]
+fn gen2_stays_on_2_x_lts() {
+    for platform in ["photon", "p1", "electron"] {
+        let e = refused(platform, "2.2.0", "4.0.1", "ota");
+        assert!(
+            e.starts_with(&format!(
+                "error: --to 4.0.1: {platform} cannot run Device OS 4.0.1: the "
+            )),
+            "{e}"
+        );
+        assert!(e.ends_with("must stay on the 2.x LTS line"), "{e}");
+    }
+}
+
+/// B404X, BRN404X and E404X need 4.0.0 or later; B404 2.3.0 or later.
+#[test]
+fn platform_and_model_minimum_releases() {
+    assert_eq!(
+        refused("b404x", "4.0.1", "2.2.0", "usb"),
+        "error: --to 2.2.0: b404x cannot run Device OS 2.2.0: the B404X requires Device OS 4.0.0 or later"
+    );
+    assert_eq!(
+        refused("brn404x", "4.0.1", "1.5.2", "swd"),
+        "error: --to 1.5.2: brn404x cannot run Device OS 1.5.2: the BRN404X requires Device OS 4.0.0 or later"
+    );
+    assert!(refused("b404", "4.0.1", "2.2.0", "usb").contains("2.3.0 or later"));
+    assert_eq!(versions(&plan("b404", "4.0.1", "2.3.0", "usb")), ["2.3.0"]);
+    // A device cannot be on a release it cannot run.
+    assert!(
+        refused("b404x", "2.2.0", "4.0.1", "usb")
+            .starts_with("error: --from 2.2.0: b404x cannot run Device OS 2.2.0")
+    );
+}
+
+/// A platform runs the releases published for it: the Photon never had 0.6.4, the Xenon
+/// stops at 1.5.x, the Electron had no 0.4.9.
+#[test]
+fn release_published_for_platform() {
+    assert!(refused("photon", "0.6.4", "1.5.2", "ota").contains("published for electron only"));
+    assert!(refused("xenon", "1.5.2", "2.2.0", "ota").contains("cannot run Device OS 2.2.0"));
+    assert!(
+        refused("electron", "1.5.2", "0.4.9", "usb")
+            .contains("published for core, photon, p1 only")
+    );
+    // No Gen 3 platform had 0.4.x.
+    assert!(refused("argon", "0.4.7", "1.5.2", "usb").contains(
+        "argon first appears in the table with 0.8.0-rc.13, and 0.4.9 was published without it"
+    ));
+}
+
+/// "This device can use older versions of Device OS but we do not recommend downgrading".
+#[test]
+fn advised_minimum_release() {
+    let p = plan("electron", "2.2.0", "1.5.2", "usb");
+    assert_eq!(warnings(&p).len(), 1);
+    assert!(warnings(&p)[0].starts_with("1.5.2 is below 2.2.0: recent Electrons"));
+    assert!(warnings(&plan("photon", "2.2.0", "1.2.1", "usb")).is_empty());
+    assert_eq!(warnings(&plan("photon", "2.2.0", "1.1.0", "usb")).len(), 1);
+    // Going up to it is not a downgrade.
+    assert!(warnings(&plan("electron", "1.5.2", "2.0.0", "usb")).is_empty());
+    // "0.9.0: Oldest recommended Gen 3 version".
+    let p = plan("boron", "1.5.2", "0.8.0-rc.27", "usb");
+    assert_eq!(
+        warnings(&p),
+        [
+            "0.8.0-rc.27 is below 0.9.0: 0.9.0 is the oldest recommended Gen 3 version (advised-minimum-release)"
+        ]
+    );
+}
+
+/// Photons on monolithic firmware (before 0.4.1) can only be switched to modular by USB.
+#[test]
+fn photon_monolithic_firmware_usb_only() {
+    let e = refused("photon", "0.4.0", "0.6.3", "ota");
+    assert!(e.starts_with("error: --from 0.4.0: a Photon running monolithic firmware"));
+    assert!(e.ends_with("use --via usb"));
+    let p = plan("photon", "0.4.0", "0.6.3", "usb");
+    assert_eq!(versions(&p), ["0.6.3"]);
+}
+
+/// "You should be able to upgrade any 0.4.6 or later directly to any version for
+/// Photon/P1": no stops; from older ones a warning.
+#[test]
+fn photon_p1_direct_upgrade_from_0_4_6() {
+    for platform in ["photon", "p1"] {
+        let p = plan(platform, "0.4.6", "2.2.0", "ota");
+        assert_eq!(versions(&p), ["2.2.0"]);
+        // 0.4.6 is not in Particle's platform columns: said so, not refused.
+        assert!(warnings(&p).iter().all(|w| !w.contains("seeds do not say")));
+    }
+    let p = plan("photon", "0.4.5", "2.2.0", "ota");
+    assert!(
+        warnings(&p)
+            .iter()
+            .any(|w| w.contains("photon-p1-direct-upgrade-from-0.4.6"))
+    );
+}
+
+/// The Spark Core runs monolithic firmware: nothing to plan.
+#[test]
+fn core_monolithic_no_device_os_to_plan() {
+    let e = refused("core", "1.0.0", "1.2.1", "ota");
+    assert!(e.starts_with("error: core: the Spark Core runs monolithic firmware"));
+}
+
+// ---- Input ----
+
+#[test]
+fn releases_are_named_by_version_or_by_the_module_version_a_device_reports() {
+    let p = plan("boron", "1406", "v2.2.0", "ota");
+    assert_eq!((&p["from"], &p["to"]), (&"1.4.4".into(), &"2.2.0".into()));
+    let p = plan("photon", "207", "1512", "ota");
+    assert_eq!((&p["from"], &p["to"]), (&"0.7.0".into(), &"1.5.2".into()));
+}
+
+#[test]
+fn bad_input_is_one_line_naming_the_fault() {
+    for (args, expected) in [
+        (
+            [
+                "--platform",
+                "photon3",
+                "--from",
+                "1.5.2",
+                "--to",
+                "2.0.0",
+                "--via",
+                "ota",
+            ],
+            "error: unknown platform or model 'photon3' (known: core, photon, p1, electron,",
+        ),
+        (
+            [
+                "--platform",
+                "photon",
+                "--from",
+                "1.5",
+                "--to",
+                "2.0.0",
+                "--via",
+                "ota",
+            ],
+            "error: --from 1.5: '1.5' is not a Device OS version (like 1.5.2) or a system module version (like 1512)",
+        ),
+        (
+            [
+                "--platform",
+                "electron",
+                "--from",
+                "0.4.8",
+                "--to",
+                "2.0.0",
+                "--via",
+                "ota",
+            ],
+            "error: --from 0.4.8: Device OS 0.4.8 is not in hexsmith's release table (it has 0.4.8-rc.1, 0.4.8-rc.6)",
+        ),
+        (
+            [
+                "--platform",
+                "photon",
+                "--from",
+                "1.5.2",
+                "--to",
+                "9.9.9",
+                "--via",
+                "ota",
+            ],
+            "error: --to 9.9.9: Device OS 9.9.9 is not in hexsmith's release table",
+        ),
+        (
+            [
+                "--platform",
+                "photon",
+                "--from",
+                "313",
+                "--to",
+                "2.0.0",
+                "--via",
+                "ota",
+            ],
+            "error: --from 313: no Device OS release for photon in the table carries system module version 313",
+        ),
+        (
+            [
+                "--platform",
+                "photon",
+                "--from",
+                "1.5.2",
+                "--to",
+                "2.0.0",
+                "--via",
+                "wifi",
+            ],
+            "error: --via wifi: not a way of writing a device (ota, serial, usb or swd)",
+        ),
+        (
+            [
+                "--platform",
+                "boron",
+                "--from",
+                "2.2.0",
+                "--to",
+                "2.3.1",
+                "--via",
+                "ota",
+            ],
+            "error: --to 2.3.1: Device OS 2.3.1 is not known to run on boron:",
+        ),
+    ] {
+        let mut full = vec!["plan"];
+        full.extend(args);
+        let r = hexsmith(&full);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.starts_with(expected), "{}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+    let r = hexsmith(&["versions", "--platform", "nope"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .starts_with("error: unknown platform or model 'nope'")
+    );
+}
+
+#[test]
+fn same_release_is_nothing_to_do() {
+    let p = plan("boron", "2.2.0", "2.2.0", "ota");
+    assert_eq!(p["direction"], "none");
+    assert!(versions(&p).is_empty());
+}
+
+// ---- versions ----
+
+fn versions_json(args: &[&str]) -> Value {
+    let mut full = vec!["versions", "--json"];
+    full.extend(args);
+    let r = hexsmith(&full);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+/// Every pair of Particle's system-versions.md (0.4.0 to 3.2.0, 150 lines) and the later
+/// ones seen in binaries, with bootloader versions, LTS lines and platforms.
+#[test]
+fn versions_carries_every_published_pair() {
+    let v = versions_json(&[]);
+    let system = v["system"].as_array().unwrap();
+    assert_eq!(system.len(), 153);
+    let find = |name: &str| system.iter().find(|s| s["version"] == name).unwrap();
+    assert_eq!(find("1.5.2")["module_version"], 1512);
+    assert_eq!(find("1.5.2")["bootloader_module_version"], 502);
+    assert_eq!(find("0.7.0")["module_version"], 207);
+    assert_eq!(find("0.6.4")["platforms"], serde_json::json!(["electron"]));
+    assert_eq!(find("4.0.1")["module_version"], 4005);
+    assert_eq!(find("6.3.4")["module_version"], 6305);
+    assert_eq!(find("2.0.0-rc.4")["prerelease"], true);
+    let lts: Vec<&str> = system
+        .iter()
+        .filter(|s| s["lts"] == true)
+        .map(|s| s["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        lts,
+        [
+            "2.0.1", "2.1.0", "2.2.0", "2.3.0", "2.3.1", "4.0.1", "6.3.4"
+        ]
+    );
+    // The releases of one platform only.
+    let photon = versions_json(&["--platform", "photon"]);
+    let names: Vec<&str> = photon["system"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["version"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"0.6.3") && !names.contains(&"0.6.4"));
+    assert_eq!(names.last(), Some(&"2.3.1"));
+    assert_eq!(photon["platforms"][0]["last_line"]["major"], 2);
+}
+
+#[test]
+fn snapshot_versions_json() {
+    let r = hexsmith(&["versions", "--json"]);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!("versions_json", r.stdout);
+}
+
+#[test]
+fn snapshot_versions_text_of_one_platform() {
+    let r = hexsmith(&["versions", "--platform", "electron"]);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!("versions_electron_text", r.stdout);
+}
+
+#[test]
+fn snapshot_plans() {
+    let text = |args: &[&str]| {
+        let mut full = vec!["plan"];
+        full.extend(args);
+        let r = hexsmith(&full);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    insta::assert_snapshot!(
+        "plan_electron_0.4.8-rc.6_to_2.0.0_ota_text",
+        text(&[
+            "--platform",
+            "electron",
+            "--from",
+            "0.4.8-rc.6",
+            "--to",
+            "2.0.0"
+        ])
+    );
+    insta::assert_snapshot!(
+        "plan_photon_1.5.2_to_0.6.2_ota_text",
+        text(&["--platform", "photon", "--from", "1.5.2", "--to", "0.6.2"])
+    );
+    insta::assert_snapshot!(
+        "plan_brn402_2.0.0_to_1.4.4_usb_json",
+        text(&[
+            "--platform",
+            "brn402",
+            "--from",
+            "2.0.0",
+            "--to",
+            "1.4.4",
+            "--via",
+            "usb",
+            "--json"
+        ])
+    );
+    insta::assert_snapshot!(
+        "plan_tracker_2.2.0_to_4.0.1_serial_json",
+        text(&[
+            "--platform",
+            "tracker",
+            "--from",
+            "2.2.0",
+            "--to",
+            "4.0.1",
+            "--via",
+            "serial",
+            "--json"
+        ])
+    );
+    insta::assert_snapshot!(
+        "plan_boron_4.0.1_to_2.2.0_swd_text",
+        text(&[
+            "--platform",
+            "boron",
+            "--from",
+            "4.0.1",
+            "--to",
+            "2.2.0",
+            "--via",
+            "swd"
+        ])
+    );
+}
