@@ -96,14 +96,20 @@ pub(super) fn module_files(device: &Device, release: &SystemRelease) -> Vec<Stri
     files
 }
 
-fn programmers(device: &Device) -> &'static str {
+/// How to write the image: `hexsmith flash` through a Particle Debugger, J-Link or
+/// ST-LINK (Gen 2: attached under reset, which it does by itself).
+fn flash_command(device: &Device, image: &str) -> String {
     let p = device.platform;
     if p.is_nrf52840() {
-        "a Particle Debugger or Segger J-Link"
+        format!("hexsmith flash {image} (Particle Debugger or Segger J-Link)")
     } else if p.generation == 2 {
-        "a Particle Debugger, Segger J-Link or ST-LINK/V2, attached under reset (Gen 2 Device OS disables SWD)"
+        format!(
+            "hexsmith flash {image} (Particle Debugger, Segger J-Link or ST-LINK/V2; attaches under reset, as Gen 2 Device OS disables SWD)"
+        )
     } else {
-        "an SWD programmer with an RTL872x flash algorithm (no probe-rs target is built in)"
+        format!(
+            "hexsmith flash --chip-description FILE --chip NAME {image} (no probe-rs target is built in for the RTL872x)"
+        )
     }
 }
 
@@ -152,7 +158,7 @@ pub(super) fn step(
     let write = Write {
         component: Component::RestoreImage,
         part: None,
-        command: format!("write {image} with {}", programmers(device)),
+        command: flash_command(device, &image),
         file: image,
         mode: Mode::Swd,
         optional: false,
