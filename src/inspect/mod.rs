@@ -132,6 +132,24 @@ pub fn inspect_module(module: &Module) -> ModuleReport {
     ModuleReport::from_module(module)
 }
 
+/// Particle's release file names can disagree with the headers they hold: the Electron's
+/// `system-part1` file holds index 3 (at 0x08060000), its `system-part2` index 1. The
+/// header is what counts; say so when a name says otherwise.
+pub fn file_name_note(file_name: &str, info: &ModuleInfo) -> Option<String> {
+    let at = file_name.find("system-part")? + "system-part".len();
+    let named: u8 = file_name[at..]
+        .chars()
+        .next()
+        .and_then(|c| c.to_digit(10))
+        .and_then(|d| u8::try_from(d).ok())?;
+    (info.function == ModuleFunction::SystemPart && named != info.index).then(|| {
+        format!(
+            "the file name says system part {named}, the header says index {}: the header is what a device goes by",
+            info.index
+        )
+    })
+}
+
 /// Inspects a whole memory image: its modules, the checks a device would make at boot,
 /// and what the bytes outside any module are.
 pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {

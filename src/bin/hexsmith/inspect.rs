@@ -48,7 +48,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
             Ok(input) => {
                 let report = match input {
                     Input::Module { module, .. } => {
-                        FileReport::Module(inspect::inspect_module(&module))
+                        let mut report = inspect::inspect_module(&module);
+                        let file_name = path.file_name().map(|n| n.to_string_lossy());
+                        if let Some(note) =
+                            file_name.and_then(|n| inspect::file_name_note(&n, &module.info))
+                        {
+                            report.notes.push(note);
+                        }
+                        FileReport::Module(report)
                     }
                     Input::Image { format, image } => {
                         FileReport::Image(inspect::inspect_image(&image, format.name()))
