@@ -52,8 +52,10 @@ pub struct Args {
     /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR).
     #[arg(long)]
     chip_erase: bool,
+    /// Skip reading the written units back.
     #[arg(long)]
     no_verify: bool,
+    /// Leave the device halted after writing.
     #[arg(long)]
     no_reset: bool,
     /// Print the plan; needs no probe.
