@@ -85,7 +85,7 @@ fn candidate_at(data: &[u8], base: u64, off: usize) -> Option<PlacedModule> {
     }
     let module = Module::parse_at(bytes, prefix_offset).ok()?;
     Some(PlacedModule {
-        end: start + module.len(),
+        end: start + module.info.file_len(),
         module,
     })
 }

@@ -136,14 +136,6 @@ impl Module {
         self.suffix.sha256 == self.sha256_computed
     }
 
-    /// Length of the whole file, CRC included.
-    pub fn len(&self) -> u64 {
-        self.info.file_len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
-    }
 }
 
 /// The bytes a module puts in flash. For a module flagged "drop module info" (the
