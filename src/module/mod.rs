@@ -135,7 +135,6 @@ impl Module {
     pub fn sha256_ok(&self) -> bool {
         self.suffix.sha256 == self.sha256_computed
     }
-
 }
 
 /// The bytes a module puts in flash. For a module flagged "drop module info" (the
