@@ -114,22 +114,36 @@ pub fn write_to(image: &MemoryImage, sink: &mut impl std::io::Write) -> std::io:
     sink.write_all(&out)
 }
 
-fn push_record(out: &mut Vec<u8>, kind: u8, offset: u16, data: &[u8]) {
+/// Upper-case hex digits of every byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [DIGITS[i >> 4], DIGITS[i & 0xF]];
+        i += 1;
+    }
+    table
+};
+
+/// Formats one record in a stack buffer and appends it: ':', length, address, type,
+/// data, checksum, LF. Records here hold at most 16 data bytes.
+fn push_record(out: &mut Vec<u8>, kind: u8, offset: u16, data: &[u8]) {
+    debug_assert!(data.len() <= RECORD_LEN as usize);
+    let mut line = [0u8; 1 + 2 * (4 + RECORD_LEN as usize + 1) + 1];
     let [hi, lo] = offset.to_be_bytes();
     let head = [data.len() as u8, hi, lo, kind];
     let mut sum = 0u8;
-    out.push(b':');
+    line[0] = b':';
+    let mut at = 1;
     for b in head.iter().chain(data) {
         sum = sum.wrapping_add(*b);
-        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xF)]]);
+        line[at..at + 2].copy_from_slice(&HEX_PAIRS[usize::from(*b)]);
+        at += 2;
     }
-    let check = sum.wrapping_neg();
-    out.extend_from_slice(&[
-        DIGITS[usize::from(check >> 4)],
-        DIGITS[usize::from(check & 0xF)],
-        b'\n',
-    ]);
+    line[at..at + 2].copy_from_slice(&HEX_PAIRS[usize::from(sum.wrapping_neg())]);
+    line[at + 2] = b'\n';
+    out.extend_from_slice(&line[..at + 3]);
 }
 
 #[cfg(test)]
