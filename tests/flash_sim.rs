@@ -11,7 +11,7 @@ use hexsmith::build::{BuildOptions, Mbr, ModuleInput, build};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::{
     FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError, execute,
-    read_device_id,
+    read_device, read_device_id,
 };
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::platform::{self, Platform};
@@ -388,4 +388,32 @@ fn commands_that_need_a_probe_say_so() {
     let out = hexsmith(dir.path(), &["flash", "--chip-erase", "no-mbr.hex"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).starts_with("error: refusing --chip-erase: the image has no Nordic MBR"));
+}
+
+#[test]
+fn reading_a_device_back_gives_what_was_flashed() {
+    let (platform, image) = restore_image("4.0.1", "boron");
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    flash(&mut sim, &image, platform);
+    let back = read_device(&mut sim, platform.mcu(), None).unwrap();
+    // Whole units come back, erased ones left out: the image's bytes are all there, and
+    // the rest of each written unit reads 0xFF.
+    assert!(
+        image
+            .segments()
+            .iter()
+            .all(|s| back.read(u64::from(s.start), s.data.len()) == Some(&s.data[..]))
+    );
+    assert_eq!(back.len(), 180 * 0x1000);
+    assert!(
+        back.read(0xE0000, 1).is_none(),
+        "an erased unit is left out"
+    );
+    let inspected = hexsmith::inspect::inspect_image(&back, "swd");
+    assert!(inspected.passes(), "{:#?}", inspected.checks);
+    assert_eq!(inspected.modules.len(), 4);
+
+    let part = read_device(&mut sim, platform.mcu(), Some((0x30100, 0x30200))).unwrap();
+    assert_eq!(part.len(), 0x100);
+    assert_eq!(part.read(0x30100, 0x100), image.read(0x30100, 0x100));
 }

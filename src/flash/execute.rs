@@ -197,3 +197,29 @@ pub fn read_device_id(
     target.read(source.address, &mut buf)?;
     Ok(Some(format!("{}{}", source.prefix, hex_lower(&buf))))
 }
+
+/// A device's flash as a memory image, read one erase unit at a time. Without a range,
+/// units that are entirely erased (0xFF) are left out, so the image shows what is
+/// programmed; with one, exactly `[start, end)` is read.
+pub fn read_device(
+    target: &mut dyn FlashTarget,
+    mcu: &Mcu,
+    range: Option<(u32, u64)>,
+) -> Result<MemoryImage, TargetError> {
+    let mut image = MemoryImage::new();
+    for unit in super::Geometry::of(mcu).units() {
+        let (lo, hi) = match range {
+            Some((s, e)) => (u64::from(unit.start).max(u64::from(s)), unit.end.min(e)),
+            None => (u64::from(unit.start), unit.end),
+        };
+        if lo >= hi {
+            continue;
+        }
+        let mut buf = vec![0; (hi - lo) as usize];
+        target.read(lo as u32, &mut buf)?;
+        if range.is_some() || buf.iter().any(|b| *b != 0xFF) {
+            image.write(lo as u32, &buf);
+        }
+    }
+    Ok(image)
+}

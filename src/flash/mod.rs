@@ -12,7 +12,8 @@ pub mod probe;
 pub mod sim;
 
 pub use execute::{
-    Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device_id,
+    Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device,
+    read_device_id,
 };
 pub use geometry::{EraseUnit, Geometry};
 pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions};

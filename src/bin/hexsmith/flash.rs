@@ -558,32 +558,6 @@ fn parse_range(text: &str) -> Result<(u32, u64)> {
     Ok((start as u32, end))
 }
 
-/// The erase units of a device's flash, read one by one; units that are entirely erased
-/// (0xFF) are left out so that the dump shows what is programmed.
-pub fn read_device(
-    target: &mut dyn FlashTarget,
-    mcu: &Mcu,
-    range: Option<(u32, u64)>,
-) -> Result<MemoryImage> {
-    let geometry = hexsmith::flash::Geometry::of(mcu);
-    let mut image = MemoryImage::new();
-    for unit in geometry.units() {
-        let (lo, hi) = match range {
-            Some((s, e)) => (u64::from(unit.start).max(u64::from(s)), unit.end.min(e)),
-            None => (u64::from(unit.start), unit.end),
-        };
-        if lo >= hi {
-            continue;
-        }
-        let mut buf = vec![0; (hi - lo) as usize];
-        target.read(lo as u32, &mut buf)?;
-        if range.is_some() || buf.iter().any(|b| *b != 0xFF) {
-            image.write(lo as u32, &buf);
-        }
-    }
-    Ok(image)
-}
-
 #[cfg(feature = "probe")]
 pub fn connect_for_read(
     probe: &ProbeArgs,
@@ -619,7 +593,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
         if let Some(id) = read_device_id(&mut target, mcu)? {
             eprintln!("device {id}");
         }
-        let image = read_device(&mut target, mcu, range)?;
+        let image = hexsmith::flash::read_device(&mut target, mcu, range)?;
         hexsmith::output::write_atomic_with(&args.output, |f| {
             hexsmith::memory::hex::write_to(&image, f)
         })

@@ -294,7 +294,7 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         };
         let mut target = crate::flash::connect_for_read(&probe, mcu, chip)?;
         let name = format!("device on {}", target.probe);
-        let image = crate::flash::read_device(&mut target, mcu, None)?;
+        let image = hexsmith::flash::read_device(&mut target, mcu, None)?;
         let report = inspect::inspect_image(&image, "swd");
         let passes = report.passes();
         let report = FileReport::Image(report);
