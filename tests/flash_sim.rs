@@ -417,3 +417,30 @@ fn reading_a_device_back_gives_what_was_flashed() {
     assert_eq!(part.len(), 0x100);
     assert_eq!(part.read(0x30100, 0x100), image.read(0x30100, 0x100));
 }
+
+#[test]
+fn a_broken_image_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut image) = restore_image("4.0.1", "boron");
+    let byte = image.read(0x40000, 1).unwrap()[0];
+    image.write(0x40000, &[!byte]);
+    std::fs::write(dir.path().join("corrupt.hex"), hex::write(&image)).unwrap();
+    let out = hexsmith(dir.path(), &["flash", "--dry-run", "corrupt.hex"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: corrupt.hex: refusing to write an image that fails its integrity check: system-part 1 at 0x00030000\n"
+    );
+
+    // An application alone relies on the Device OS already on the device: a warning.
+    let app = read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    let mut only_app = MemoryImage::new();
+    only_app.write(0xD4000, &app);
+    std::fs::write(dir.path().join("app.hex"), hex::write(&only_app)).unwrap();
+    let out = hexsmith(dir.path(), &["flash", "--dry-run", "app.hex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "warning: app.hex: user-part 1 needs system-part 1 version 326 or later, which the image does not hold: the device must already have it\n"
+    );
+}

@@ -16,7 +16,7 @@ pub use execute::{
     read_device_id,
 };
 pub use geometry::{EraseUnit, Geometry};
-pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions};
+pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing};
 
 /// One erase unit's complete new content.
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,7 @@
 //! would take, and the refusals that protect a device before anything is touched.
 
 use super::geometry::{EraseUnit, Geometry};
+use crate::inspect::ImageReport;
 use crate::memory::MemoryImage;
 use crate::platform::{Mcu, Platform};
 use serde::Serialize;
@@ -24,6 +25,41 @@ pub enum PlanError {
     ChipEraseLosesMbr { missing: String, what: String },
     #[error("{0} has no erase geometry: hexsmith cannot plan writes to it")]
     NoGeometry(String),
+    #[error("refusing to write an image that fails its {check} check: {detail}")]
+    BrokenImage { check: &'static str, detail: String },
+}
+
+/// The checks an image must pass before it is written: integrity, address range and
+/// platform. An unmet dependency only warns: an image holding an application alone
+/// relies on the Device OS already on the device, which hexsmith cannot see.
+pub fn check_before_writing(report: &ImageReport) -> Result<Vec<String>, PlanError> {
+    for m in &report.modules {
+        let Some(c) = &m.checks else { continue };
+        let failed = [
+            ("integrity", c.integrity),
+            ("address range", c.range),
+            ("platform", c.platform),
+        ]
+        .into_iter()
+        .find(|(_, status)| !status.is_pass());
+        if let Some((check, _)) = failed {
+            let mut detail = format!("{} {} at {:#010x}", m.function, m.index, m.start_address);
+            if let Some(note) = m.notes.first() {
+                detail.push_str(&format!(" ({note})"));
+            }
+            return Err(PlanError::BrokenImage { check, detail });
+        }
+    }
+    let mut warnings = Vec::new();
+    for m in &report.modules {
+        for d in m.dependencies.iter().filter(|d| d.status == Some("unmet")) {
+            warnings.push(format!(
+                "{} {} needs {} {} version {} or later, which the image does not hold: the device must already have it",
+                m.function, m.index, d.function, d.index, d.version
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 /// Rough time for a plan, from the datasheet figures in the platform table.

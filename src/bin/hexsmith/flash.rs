@@ -7,7 +7,8 @@ use crate::build::{Unreadable, refusal};
 use anyhow::{Context, Result, bail};
 use hexsmith::build::{ModuleInput, place_modules};
 use hexsmith::flash::{
-    Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions, execute, read_device_id,
+    Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions, check_before_writing,
+    execute, read_device_id,
 };
 use hexsmith::input::{self, Input};
 use hexsmith::inspect::{self, hex_lower};
@@ -82,31 +83,32 @@ struct Job {
 }
 
 fn load_job(inputs: &[PathBuf], chip: Option<&str>) -> Result<Job> {
-    let (image, platform) = match inputs {
-        [one]
-            if !matches!(
-                input::sniff(one, &std::fs::read(one).unwrap_or_default()),
-                input::Format::Module
-            ) =>
-        {
-            let image = match input::read(one).map_err(|e| Unreadable(e.to_string()))? {
-                Input::Image { image, .. } => image,
-                Input::Module { .. } => unreachable!("sniffed as an image"),
-            };
-            let found = inspect::find_modules(&image);
-            let platform = found
-                .first()
-                .and_then(|m| platform::by_id(m.module.info.platform_id))
+    let single_image = match inputs {
+        [one] => match input::read(one).map_err(|e| Unreadable(e.to_string()))? {
+            Input::Image { image, .. } => Some((one, image)),
+            Input::Module { .. } => None,
+        },
+        _ => None,
+    };
+    let (image, platform) = match single_image {
+        Some((path, image)) => {
+            let report = inspect::inspect_image(&image, "image");
+            for w in check_before_writing(&report).with_context(|| path.display().to_string())? {
+                eprintln!("warning: {}: {w}", path.display());
+            }
+            let platform = report
+                .platform_id
+                .and_then(platform::by_id)
                 .or_else(|| chip.and_then(platform_for_chip));
             let Some(platform) = platform else {
                 bail!(
                     "{}: holds no Particle module, so its platform is unknown: name the chip with --chip",
-                    one.display()
+                    path.display()
                 );
             };
             (image, platform)
         }
-        _ => {
+        None => {
             let modules = inputs
                 .iter()
                 .map(|p| ModuleInput::read(p))
