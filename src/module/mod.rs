@@ -106,9 +106,8 @@ impl Module {
         }
         let suffix = read_suffix(bytes, prefix_offset)?;
         let prefix_extensions = if info.flags.contains(ModuleFlags::PREFIX_EXTENSIONS) {
-            let from = prefix_offset + PREFIX_LEN;
-            let to = bytes.len() - CRC_LEN - usize::from(suffix.size);
-            extension::read_list(bytes, from, to.max(from), true)?
+            let range = body(bytes.len(), prefix_offset, &suffix);
+            extension::read_list(bytes, range.start, range.end, true)?
         } else {
             Vec::new()
         };
@@ -141,12 +140,17 @@ impl Module {
 /// radio stack) that is the payload between prefix and suffix; otherwise the whole file.
 pub fn flash_payload<'a>(bytes: &'a [u8], module: &Module) -> &'a [u8] {
     if module.info.flags.contains(ModuleFlags::DROP_MODULE_INFO) {
-        let from = module.prefix_offset + PREFIX_LEN;
-        let to = bytes.len() - CRC_LEN - usize::from(module.suffix.size);
-        &bytes[from..to.max(from)]
+        &bytes[body(bytes.len(), module.prefix_offset, &module.suffix)]
     } else {
         bytes
     }
+}
+
+/// The bytes between the prefix and the suffix.
+fn body(len: usize, prefix_offset: usize, suffix: &Suffix) -> std::ops::Range<usize> {
+    let from = prefix_offset + PREFIX_LEN;
+    let to = len - CRC_LEN - usize::from(suffix.size);
+    from..to.max(from)
 }
 
 /// The SHA-256 in the suffix covers everything before it, except for "drop module
@@ -157,17 +161,12 @@ fn sha256_of_covered(
     info: &ModuleInfo,
     suffix: &Suffix,
 ) -> [u8; 32] {
-    let sha_at = bytes.len() - CRC_LEN - 2 - SHA_LEN;
-    let mut hasher = Sha256::new();
-    if info.flags.contains(ModuleFlags::DROP_MODULE_INFO) {
-        let payload_end = bytes.len() - CRC_LEN - usize::from(suffix.size);
-        let payload_start = prefix_offset + PREFIX_LEN;
-        hasher.update(&bytes[..prefix_offset]);
-        hasher.update(&bytes[payload_start..payload_end.max(payload_start)]);
+    let covered = if info.flags.contains(ModuleFlags::DROP_MODULE_INFO) {
+        &bytes[body(bytes.len(), prefix_offset, suffix)]
     } else {
-        hasher.update(&bytes[..sha_at]);
-    }
-    hasher.finalize().into()
+        &bytes[..bytes.len() - CRC_LEN - 2 - SHA_LEN]
+    };
+    Sha256::digest(covered).into()
 }
 
 fn find_prefix(bytes: &[u8]) -> Result<usize, ModuleError> {
