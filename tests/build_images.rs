@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{device_os, hexsmith, read_real, relocated, repo, stand_in_mbr, stderr, stdout};
+use common::{
+    build_catalog, device_os, hexsmith, read_real, relocated, repo, stand_in_mbr, stderr, stdout,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -193,19 +195,12 @@ fn every_catalog_platform_matches_the_spec_byte_for_byte() {
     for path in catalogs {
         let catalog: Catalog = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let dir = out.path().join(&catalog.release);
-        let run = hexsmith(
+        let run = build_catalog(
             &repo(),
-            &[
-                "build",
-                "--catalog",
-                path.to_str().unwrap(),
-                "--from",
-                device_os().to_str().unwrap(),
-                "--out-dir",
-                dir.to_str().unwrap(),
-                "--mbr",
-                mbr.to_str().unwrap(),
-            ],
+            &path,
+            &device_os(),
+            dir.to_str().unwrap(),
+            &["--mbr", mbr.to_str().unwrap()],
         );
         assert_eq!(
             run.status.code(),
@@ -550,17 +545,12 @@ fn catalog_refuses_a_file_whose_hash_differs() {
     tinker[100] ^= 0xFF;
     hexsmith::module::seal(&mut tinker).unwrap();
     std::fs::write(from.join("tinker-0.4.5-photon.bin"), &tinker).unwrap();
-    let run = hexsmith(
+    let run = build_catalog(
         dir.path(),
-        &[
-            "build",
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--from",
-            "from",
-            "--out-dir",
-            "out",
-        ],
+        &catalog,
+        std::path::Path::new("from"),
+        "out",
+        &[],
     );
     assert_eq!(run.status.code(), Some(1));
     let err = stderr(&run);
@@ -572,17 +562,12 @@ fn catalog_refuses_a_file_whose_hash_differs() {
     assert!(!dir.path().join("out").exists(), "nothing written");
 
     std::fs::remove_file(from.join("photon-system-part2@2.3.1.bin")).unwrap();
-    let run = hexsmith(
+    let run = build_catalog(
         dir.path(),
-        &[
-            "build",
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--from",
-            "from",
-            "--out-dir",
-            "out",
-        ],
+        &catalog,
+        std::path::Path::new("from"),
+        "out",
+        &[],
     );
     assert!(
         stderr(&run).contains("photon-system-part2@2.3.1.bin not found under from"),

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{device_os, hexsmith, read_real, repo, stderr, stdout};
+use common::{device_os, hexsmith, read_real, repo, stand_in_mbr_input, stderr, stdout};
 use hexsmith::build::catalog::{Catalog, FileIndex, collect};
 use hexsmith::build::replace::{ReplaceOptions, replace_user};
-use hexsmith::build::{BuildOptions, Mbr, ModuleInput, build};
+use hexsmith::build::{BuildOptions, ModuleInput, build};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::{
     FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError, execute,
@@ -18,20 +18,13 @@ use hexsmith::platform::{self, Platform};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-fn stand_in_mbr() -> Mbr {
-    Mbr {
-        name: "stand-in".into(),
-        bytes: (0..4096u32).map(|i| (i * 31 + 7) as u8).collect(),
-    }
-}
-
 fn restore_image(release: &str, name: &str) -> (&'static Platform, MemoryImage) {
     let index = FileIndex::new(&device_os()).unwrap();
     let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
     let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
     let (platform, modules) = collect(release, entry, &index).unwrap();
     let opts = BuildOptions {
-        mbr: Some(stand_in_mbr()),
+        mbr: Some(stand_in_mbr_input()),
         ..BuildOptions::default()
     };
     (platform, build(modules, &opts).unwrap().image)

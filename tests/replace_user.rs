@@ -4,19 +4,14 @@
 
 mod common;
 
-use common::{device_os, hexsmith, read_real, repo, stderr, stdout};
+use common::{
+    build_catalog, device_os, hexsmith, read_real, repo, stand_in_mbr_input, stderr, stdout,
+};
 use hexsmith::build::catalog::{Catalog, FileIndex, collect};
 use hexsmith::build::replace::{ReplaceOptions, replace_user};
-use hexsmith::build::{BuildOptions, Mbr, ModuleInput, build};
+use hexsmith::build::{BuildOptions, ModuleInput, build};
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::module::{ExtensionKind, Module, ModuleFunction, seal};
-
-fn stand_in_mbr() -> Mbr {
-    Mbr {
-        name: "stand-in".into(),
-        bytes: (0..4096u32).map(|i| (i * 31 + 7) as u8).collect(),
-    }
-}
 
 /// A copy of an application with its payload cut or grown to `payload_len` bytes and its
 /// start moved to `start`, re-sealed so that it verifies.
@@ -54,7 +49,7 @@ fn input(name: &str, bytes: Vec<u8>) -> ModuleInput {
 
 fn options(allow_safe_mode: bool) -> BuildOptions {
     BuildOptions {
-        mbr: Some(stand_in_mbr()),
+        mbr: Some(stand_in_mbr_input()),
         allow_safe_mode,
         ..BuildOptions::default()
     }
@@ -222,18 +217,7 @@ fn cli_replaces_and_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let catalog = repo().join("restore-images/4.0.1.toml");
-    let run = hexsmith(
-        d,
-        &[
-            "build",
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--from",
-            device_os().to_str().unwrap(),
-            "--out-dir",
-            ".",
-        ],
-    );
+    let run = build_catalog(d, &catalog, &device_os(), ".", &[]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let tinker =
         read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
@@ -403,39 +387,13 @@ fn build_user_option_replaces_the_inputs_application() {
 
     let catalog = repo().join("restore-images/4.0.1.toml");
     let from = device_os();
-    let run = hexsmith(
-        d,
-        &[
-            "build",
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--from",
-            from.to_str().unwrap(),
-            "--out-dir",
-            "cat",
-            "--user",
-            "boron=app.bin",
-        ],
-    );
+    let run = build_catalog(d, &catalog, &from, "cat", &["--user", "boron=app.bin"]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert_eq!(
         std::fs::read(d.join("a.hex")).unwrap(),
         std::fs::read(d.join("cat/boron.hex")).unwrap()
     );
-    let run = hexsmith(
-        d,
-        &[
-            "build",
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--from",
-            from.to_str().unwrap(),
-            "--out-dir",
-            "x",
-            "--user",
-            "photon=app.bin",
-        ],
-    );
+    let run = build_catalog(d, &catalog, &from, "x", &["--user", "photon=app.bin"]);
     assert_eq!(run.status.code(), Some(1));
     assert!(!d.join("x").exists());
 }

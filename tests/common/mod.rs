@@ -92,3 +92,26 @@ pub fn relocated(bytes: &[u8], start: u32) -> Vec<u8> {
     hexsmith::module::seal(&mut b).unwrap();
     b
 }
+
+/// The stand-in MBR as `build` takes it.
+pub fn stand_in_mbr_input() -> hexsmith::build::Mbr {
+    hexsmith::build::Mbr {
+        name: "stand-in".into(),
+        bytes: stand_in_mbr(),
+    }
+}
+
+/// Runs `hexsmith build --catalog CATALOG --from FROM --out-dir OUT EXTRA...` in `dir`.
+pub fn build_catalog(dir: &Path, catalog: &Path, from: &Path, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "build",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--from",
+        from.to_str().unwrap(),
+        "--out-dir",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    hexsmith(dir, &args)
+}
