@@ -397,3 +397,69 @@ fn build_user_option_replaces_the_inputs_application() {
     assert_eq!(run.status.code(), Some(1));
     assert!(!d.join("x").exists());
 }
+
+/// The manifest of a replaced image is the one `build` writes for the same modules, but
+/// for the input file names, which an image does not carry.
+#[test]
+fn replace_user_manifest_matches_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("mbr.bin"), common::stand_in_mbr()).unwrap();
+    let catalog = repo().join("restore-images/4.0.1.toml");
+    let run = build_catalog(d, &catalog, &device_os(), ".", &["--mbr", "mbr.bin"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let tinker =
+        read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    write(d, "app.bin", &variant(&tinker, 0xB4000, 20_000));
+    let run = build_catalog(
+        d,
+        &catalog,
+        &device_os(),
+        "fresh",
+        &["--mbr", "mbr.bin", "--user", "boron=app.bin"],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let run = hexsmith(
+        d,
+        &[
+            "replace-user",
+            "--base",
+            "boron.hex",
+            "--user",
+            "app.bin",
+            "-o",
+            "r.hex",
+            "--manifest",
+            "r.json",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let without_files = |path: &str| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join(path)).unwrap()).unwrap();
+        for r in v["regions"].as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("file");
+        }
+        v
+    };
+    let replaced = without_files("r.json");
+    assert_eq!(replaced, without_files("fresh/boron.json"));
+    let kinds: Vec<&str> = replaced["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "nordic-mbr",
+            "radio-stack",
+            "system-part",
+            "user-part",
+            "compatibility-fill",
+            "bootloader",
+            "uicr"
+        ]
+    );
+}

@@ -3,7 +3,10 @@
 //! byte anywhere shows, and it holds nothing that varies between runs or machines.
 
 use super::{ModuleInput, RestoreImage, file_name};
-use crate::inspect::hex_lower;
+use crate::inspect::{self, hex_lower};
+use crate::memory::MemoryImage;
+use crate::module::ModuleFunction;
+use crate::platform::{self, Platform, releases};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -59,16 +62,34 @@ pub struct Manifest {
 
 impl RestoreImage {
     pub fn manifest(&self) -> Manifest {
+        Manifest::describe(
+            &self.image,
+            self.platform,
+            self.release.clone(),
+            &self.regions,
+            self.warnings.clone(),
+        )
+    }
+}
+
+impl Manifest {
+    /// A manifest of an image whose regions are known: each region's SHA-256 and the
+    /// whole content's are computed here.
+    pub fn describe(
+        image: &MemoryImage,
+        platform: &Platform,
+        release: Option<String>,
+        regions: &[ManifestRegion],
+        warnings: Vec<String>,
+    ) -> Manifest {
         Manifest {
-            platform: self.platform.name.clone(),
-            platform_id: self.platform.id,
-            release: self.release.clone(),
-            regions: self
-                .regions
+            platform: platform.name.clone(),
+            platform_id: platform.id,
+            release,
+            regions: regions
                 .iter()
                 .map(|r| {
-                    let bytes = self
-                        .image
+                    let bytes = image
                         .read(u64::from(r.start), r.size as usize)
                         .expect("regions lie in the image");
                     ManifestRegion {
@@ -77,9 +98,67 @@ impl RestoreImage {
                     }
                 })
                 .collect(),
-            bytes: self.image.len(),
-            sha256: hex_lower(&self.image.sha256()),
-            warnings: self.warnings.clone(),
+            bytes: image.len(),
+            sha256: hex_lower(&image.sha256()),
+            warnings,
         }
+    }
+
+    /// A manifest of any image, its regions found the way `inspect` finds them: the
+    /// same as `build` writes for the same content, but for the input file names, which
+    /// an image does not carry. None for an image without a known platform.
+    pub fn of_image(image: &MemoryImage, warnings: Vec<String>) -> Option<Manifest> {
+        let report = inspect::inspect_image(image, "image");
+        let platform = platform::by_id(report.platform_id?)?;
+        let mut regions: Vec<ManifestRegion> = report
+            .modules
+            .iter()
+            .map(|m| {
+                // A module's bytes run to the end of its CRC; a placed radio stack's to
+                // the end of its payload.
+                let end = if m.crc.is_some() {
+                    m.end_address + 4
+                } else {
+                    m.end_address
+                };
+                ManifestRegion {
+                    kind: m.function.to_string(),
+                    index: Some(m.index),
+                    module_version: Some(m.module_version),
+                    file: None,
+                    start: m.start_address,
+                    end,
+                    size: end - u64::from(m.start_address),
+                    sha256: String::new(),
+                }
+            })
+            .collect();
+        regions.extend(
+            report
+                .regions
+                .iter()
+                .filter(|r| r.kind != "unknown")
+                .map(|r| ManifestRegion {
+                    kind: r.kind.clone(),
+                    index: None,
+                    module_version: None,
+                    file: None,
+                    start: r.start as u32,
+                    end: r.end,
+                    size: r.size,
+                    sha256: String::new(),
+                }),
+        );
+        regions.sort_by_key(|r| r.start);
+        let release = report
+            .modules
+            .iter()
+            .filter(|m| m.function == ModuleFunction::SystemPart.name())
+            .map(|m| m.module_version)
+            .min()
+            .and_then(|v| releases().system_release(v).map(str::to_string));
+        Some(Manifest::describe(
+            image, platform, release, &regions, warnings,
+        ))
     }
 }

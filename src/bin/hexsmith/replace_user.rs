@@ -4,13 +4,13 @@
 use crate::Outcome;
 use crate::build::{Unreadable, refusal};
 use anyhow::{Context, Result};
-use hexsmith::build::ModuleInput;
 use hexsmith::build::replace::{ReplaceOptions, replace_user};
+use hexsmith::build::{Manifest, ModuleInput};
 use hexsmith::input::{self, Input, InputError};
 use hexsmith::inspect::hex_lower;
 use hexsmith::memory::hex;
 use hexsmith::module::ModuleError;
-use hexsmith::output::write_atomic_with;
+use hexsmith::output::{write_atomic, write_atomic_with};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -28,6 +28,9 @@ pub struct Args {
     /// would start in safe mode.
     #[arg(long)]
     allow_safe_mode: bool,
+    /// Write the manifest (JSON) of the result here, as `build --manifest` does.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
@@ -60,6 +63,13 @@ pub fn run(args: &Args) -> Result<Outcome> {
     }
     write_atomic_with(&args.output, |file| hex::write_to(&replaced.image, file))
         .with_context(|| args.output.display().to_string())?;
+    if let Some(path) = &args.manifest {
+        let manifest = Manifest::of_image(&replaced.image, replaced.warnings.clone())
+            .expect("the result holds the new application, so its platform is known");
+        let mut json = serde_json::to_string_pretty(&manifest)?;
+        json.push('\n');
+        write_atomic(path, json.as_bytes()).with_context(|| path.display().to_string())?;
+    }
     let removed: Vec<String> = replaced
         .removed
         .iter()
