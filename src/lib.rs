@@ -5,7 +5,7 @@
 //! (platforms, flash layouts and releases, as data), [`inspect`] (the checks a device
 //! makes at boot). The `hexsmith` command-line tool is a thin layer on top.
 
-pub mod build;
+pub mod compose;
 pub mod flash;
 pub mod input;
 pub mod inspect;

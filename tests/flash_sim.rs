@@ -5,9 +5,9 @@
 mod common;
 
 use common::{device_os, hexsmith, read_real, repo, stand_in_mbr_input, stderr, stdout};
-use hexsmith::build::catalog::{Catalog, FileIndex, collect};
-use hexsmith::build::replace::{ReplaceOptions, replace_user};
-use hexsmith::build::{BuildOptions, ModuleInput, build};
+use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
+use hexsmith::compose::replace::{ReplaceOptions, replace_user};
+use hexsmith::compose::{BuildOptions, ModuleInput, build};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::{
     FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError, execute,

@@ -94,8 +94,8 @@ pub fn relocated(bytes: &[u8], start: u32) -> Vec<u8> {
 }
 
 /// The stand-in MBR as `build` takes it.
-pub fn stand_in_mbr_input() -> hexsmith::build::Mbr {
-    hexsmith::build::Mbr {
+pub fn stand_in_mbr_input() -> hexsmith::compose::Mbr {
+    hexsmith::compose::Mbr {
         name: "stand-in".into(),
         bytes: stand_in_mbr(),
     }

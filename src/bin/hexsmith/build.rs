@@ -4,8 +4,8 @@
 
 use crate::Outcome;
 use anyhow::{Context, Result, bail};
-use hexsmith::build::catalog::{self, Catalog, CatalogError, FileIndex};
-use hexsmith::build::{
+use hexsmith::compose::catalog::{self, Catalog, CatalogError, FileIndex};
+use hexsmith::compose::{
     self, BuildError, BuildOptions, Mbr, ModuleInput, RestoreImage, release_dir,
 };
 use hexsmith::output::write_atomic;
@@ -119,7 +119,7 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<Outcome>
         .map(|p| ModuleInput::read(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(refusal)?;
-    let built = build::build(inputs, &options).map_err(refusal)?;
+    let built = compose::build(inputs, &options).map_err(refusal)?;
     warn(&built);
     built
         .write_hex(out)
@@ -153,7 +153,7 @@ fn many(
             platform: Some(options.platform.unwrap_or(platform)),
             ..options.clone()
         };
-        let image = build::build(modules, &opts)
+        let image = compose::build(modules, &opts)
             .map_err(refusal)
             .with_context(|| format!("{}: refused", platform.name))?;
         built.push(image);

@@ -5,7 +5,7 @@
 use crate::Outcome;
 use crate::build::{Unreadable, refusal};
 use anyhow::{Context, Result, bail};
-use hexsmith::build::{ModuleInput, place_modules};
+use hexsmith::compose::{ModuleInput, place_modules};
 use hexsmith::flash::{
     Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions, check_before_writing,
     execute, read_device_id,

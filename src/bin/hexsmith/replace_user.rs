@@ -4,8 +4,8 @@
 use crate::Outcome;
 use crate::build::{Unreadable, refusal};
 use anyhow::{Context, Result};
-use hexsmith::build::replace::{ReplaceOptions, replace_user};
-use hexsmith::build::{Manifest, ModuleInput};
+use hexsmith::compose::replace::{ReplaceOptions, replace_user};
+use hexsmith::compose::{Manifest, ModuleInput};
 use hexsmith::input::{self, Input, InputError};
 use hexsmith::inspect::hex_lower;
 use hexsmith::memory::hex;
