@@ -453,13 +453,13 @@ fn refusals_name_the_file_and_the_fault() {
     let err = refused(d, &["sd.bin", "sp.bin", "argon-bl.bin"], 1);
     assert_eq!(
         err,
-        "error: argon-bl.bin: module is for argon (platform 12), not boron (platform 13) like sd.bin"
+        "error: argon-bl.bin: module is for argon (platform 12), not boron (platform 13) like sp.bin"
     );
 
     let err = refused(d, &["--platform", "argon", "sd.bin", "sp.bin", "bl.bin"], 1);
     assert_eq!(
         err,
-        "error: sd.bin: module is for boron (platform 13), not argon (platform 12)"
+        "error: sp.bin: module is for boron (platform 13), not argon (platform 12)"
     );
 
     let err = refused(d, &["sd.bin", "sp.bin", "bl.bin", "bl.bin"], 1);

@@ -78,13 +78,78 @@ fn electron_file_names_lie_and_headers_do_not() {
 #[test]
 fn every_real_module_passes_its_own_integrity_checks() {
     let files = common::all_bins();
-    let mut modules = 0;
+    let mut modules = std::collections::BTreeMap::new();
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
         if let Ok(m) = hexsmith::module::Module::parse(&bytes) {
             assert!(m.crc_ok() && m.sha256_ok(), "{}", path.display());
-            modules += 1;
+            let package = path
+                .strip_prefix(common::device_os())
+                .unwrap()
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .into_owned();
+            *modules.entry(package).or_insert(0) += 1;
         }
     }
-    assert_eq!(modules, 155);
+    let counts: Vec<(&str, i32)> = modules.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        counts,
+        [
+            ("particle-cli-2.14.0", 50),
+            ("particle-cli-2.16.0", 50),
+            ("particle-cli-2.6.0", 44),
+            ("particle-cli-3.51.0", 15),
+            ("particle-cli-3.6.0", 46),
+            ("particle-cli-3.9.0", 46),
+        ]
+    );
+}
+
+/// The module format stands below platform knowledge: a module of a platform the tables do
+/// not know is read and reported as such, never as "no module"; `build` refuses it by name.
+#[test]
+fn module_of_an_unknown_platform_is_read_and_reported_as_such() {
+    let mut bytes = common::read_real("particle-cli-3.6.0/updates/boron-system-part1@4.0.1.bin");
+    let m = hexsmith::module::Module::parse(&bytes).unwrap();
+    let at = m.prefix_offset + 12;
+    bytes[at..at + 2].copy_from_slice(&99u16.to_le_bytes());
+    hexsmith::module::seal(&mut bytes).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new-platform.bin");
+    std::fs::write(&path, &bytes).unwrap();
+
+    let out = common::hexsmith(dir.path(), &["inspect", "--json", "new-platform.bin"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let module = &json["modules"][0];
+    assert_eq!(module["platform_id"], 99, "{json}");
+    assert_eq!(module["function"], "system-part", "{json}");
+    assert!(module["platform"].is_null(), "{json}");
+
+    let out = common::hexsmith(dir.path(), &["build", "-o", "x.hex", "new-platform.bin"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out)
+            .contains("new-platform.bin: module is for platform 99, which hexsmith does not know"),
+        "{}",
+        common::stderr(&out)
+    );
+    assert!(!dir.path().join("x.hex").exists());
+
+    // In an image: found, with its platform id, and the platform check says why it fails.
+    let mut image = hexsmith::memory::MemoryImage::new();
+    image.write(m.info.start, &bytes);
+    let report = hexsmith::inspect::inspect_image(&image, "image");
+    assert_eq!(report.platform_id, Some(99));
+    assert_eq!(report.modules.len(), 1);
+    assert!(!report.checks.platform.is_pass());
+    assert!(
+        report.modules[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("platform 99 is not one hexsmith knows"))
+    );
 }

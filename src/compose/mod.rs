@@ -15,7 +15,7 @@ pub use manifest::{Manifest, ManifestRegion};
 use crate::input::{self, Input, InputError};
 use crate::inspect;
 use crate::memory::{MemoryImage, hex};
-use crate::module::{Dependency, Module, ModuleFunction, flash_payload};
+use crate::module::{Dependency, DependencyStatus, Module, ModuleFunction, Present, flash_payload};
 use crate::platform::{self, Platform, releases};
 use std::path::Path;
 
@@ -204,6 +204,10 @@ pub enum BuildError {
         start: u64,
         end: u64,
     },
+    #[error(
+        "{name}: module is for platform {id}, which hexsmith does not know, so neither its slots nor its checks are known (a new platform is an entry in src/platform/platforms.toml)"
+    )]
+    UnknownPlatform { name: String, id: u16 },
     #[error("{name}: {message}")]
     UnmetDependency { name: String, message: String },
     #[error("no modules given")]
@@ -334,26 +338,37 @@ pub(crate) fn platform_label(id: u16) -> String {
     }
 }
 
+/// The platform every module is for. A radio stack may carry the id of another platform
+/// of the same MCU (see [`Platform::accepts`]), so the platform is taken from the other
+/// modules where there are any.
 fn common_platform(
     modules: &[ModuleInput],
     wanted: Option<&'static Platform>,
 ) -> Result<&'static Platform, BuildError> {
-    let first = &modules[0];
+    let first = modules
+        .iter()
+        .find(|m| m.module.info.function != ModuleFunction::RadioStack)
+        .unwrap_or(&modules[0]);
     let expected_id = wanted.map_or(first.module.info.platform_id, |p| p.id);
+    let platform = platform::by_id(expected_id).ok_or_else(|| BuildError::UnknownPlatform {
+        name: first.name.clone(),
+        id: expected_id,
+    })?;
     for m in modules {
-        if m.module.info.platform_id != expected_id {
+        let info = &m.module.info;
+        if !platform.accepts(info.function, info.platform_id) {
             let expected = match wanted {
                 Some(_) => platform_label(expected_id),
                 None => format!("{} like {}", platform_label(expected_id), first.name),
             };
             return Err(BuildError::WrongPlatform {
                 name: m.name.clone(),
-                found: platform_label(m.module.info.platform_id),
+                found: platform_label(info.platform_id),
                 expected,
             });
         }
     }
-    Ok(platform::by_id(expected_id).expect("modules only parse with a known platform"))
+    Ok(platform)
 }
 
 fn check_placeable(modules: &[ModuleInput]) -> Result<(), BuildError> {
@@ -392,11 +407,11 @@ fn check_slots_and_overlaps(
 ) -> Result<(), BuildError> {
     for m in modules {
         let info = &m.module.info;
-        let slot = platform.slot(info.function, info.index).unwrap_or_else(|| {
-            let [lo, hi] = platform.mcu().flash;
-            lo..hi
-        });
-        check_inside(m, (u64::from(info.start), u64::from(info.end) + 4), slot)?;
+        check_inside(
+            m,
+            platform,
+            (u64::from(info.start), u64::from(info.end) + 4),
+        )?;
     }
     for (i, a) in modules.iter().enumerate() {
         for b in &modules[i + 1..] {
@@ -419,23 +434,23 @@ fn check_slots_and_overlaps(
     Ok(())
 }
 
-/// Refuses a module whose bytes reach outside `slot`.
+/// Refuses a module whose bytes reach outside its slot.
 pub(crate) fn check_inside(
     m: &ModuleInput,
+    platform: &Platform,
     (start, end): (u64, u64),
-    slot: std::ops::Range<u32>,
 ) -> Result<(), BuildError> {
-    if start < u64::from(slot.start) || end > u64::from(slot.end) {
-        return Err(BuildError::OutsideSlot {
+    let info = &m.module.info;
+    platform
+        .check_placement(info.function, info.index, start, end)
+        .map_err(|outside| BuildError::OutsideSlot {
             name: m.name.clone(),
             what: m.label(),
             start,
             end,
-            slot_start: slot.start,
-            slot_end: slot.end,
-        });
-    }
-    Ok(())
+            slot_start: outside.allowed.start,
+            slot_end: outside.allowed.end,
+        })
 }
 
 /// The version of the system parts, which names the image's Device OS release.
@@ -451,14 +466,6 @@ pub(crate) fn system_version_of(present: &[Present]) -> Option<u16> {
         .min()
 }
 
-/// A module an image holds, as far as dependencies are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Present {
-    pub function: ModuleFunction,
-    pub index: u8,
-    pub version: u16,
-}
-
 fn present_of(modules: &[ModuleInput]) -> Vec<Present> {
     modules
         .iter()
@@ -470,18 +477,12 @@ fn present_of(modules: &[ModuleInput]) -> Vec<Present> {
         .collect()
 }
 
-/// The dependencies of `module` that nothing present meets. NCP firmware lives on
-/// another chip, so a dependency on it cannot be checked from an image.
+/// The dependencies of `module` that nothing present meets.
 fn unmet(module: &Module, present: &[Present]) -> Vec<Dependency> {
     module
         .info
         .active_dependencies()
-        .filter(|dep| dep.function != ModuleFunction::Ncp)
-        .filter(|dep| {
-            !present.iter().any(|p| {
-                p.function == dep.function && p.index == dep.index && p.version >= dep.version
-            })
-        })
+        .filter(|dep| dep.status(present) == DependencyStatus::Unmet)
         .copied()
         .collect()
 }

@@ -58,15 +58,19 @@ pub fn scan(dir: &Path) -> Result<ReleaseDir, BuildError> {
             ));
             continue;
         }
-        by_platform
-            .entry(module.module.info.platform_id)
-            .or_default()
-            .push(module);
+        let id = module.module.info.platform_id;
+        if platform::by_id(id).is_none() {
+            skipped.push(format!(
+                "{name}: a module for platform {id}, which hexsmith does not know"
+            ));
+            continue;
+        }
+        by_platform.entry(id).or_default().push(module);
     }
     let platforms = by_platform
         .into_iter()
         .map(|(id, modules)| PlatformSet {
-            platform: platform::by_id(id).expect("modules only parse with a known platform"),
+            platform: platform::by_id(id).expect("unknown platforms were skipped above"),
             modules,
         })
         .collect();

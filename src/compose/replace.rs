@@ -3,7 +3,7 @@
 //! image `build` would make from scratch with that application.
 
 use super::{
-    BuildError, ModuleInput, Present, check_dependencies, check_integrity, compatibility_fill,
+    BuildError, ModuleInput, check_dependencies, check_integrity, compatibility_fill,
     system_version_of,
 };
 use crate::inspect::{self, PlacedModule};
@@ -45,21 +45,24 @@ pub fn replace_user(
     let found = inspect::find_modules(base);
     let radio = inspect::find_radio_stack(base);
     let platform = base_platform(base_name, &found)?;
-    if info.platform_id != platform.id {
+    if !platform.accepts(info.function, info.platform_id) {
         return Err(BuildError::WrongPlatform {
             name: app.name.clone(),
             found: super::platform_label(info.platform_id),
             expected: format!("{} like {base_name}", super::platform_label(platform.id)),
         });
     }
-    let slot = platform
+    if platform
         .slot(ModuleFunction::UserPart, info.index)
-        .ok_or_else(|| BuildError::NoUserSlot {
+        .is_none()
+    {
+        return Err(BuildError::NoUserSlot {
             name: base_name.to_string(),
             platform: platform.name.clone(),
-        })?;
+        });
+    }
     let (start, end) = app.placed_range();
-    super::check_inside(app, (start, end), slot)?;
+    super::check_inside(app, platform, (start, end))?;
 
     let (old, kept): (Vec<&PlacedModule>, Vec<&PlacedModule>) = found
         .iter()
@@ -89,21 +92,7 @@ pub fn replace_user(
         });
     }
 
-    let mut present: Vec<Present> = kept
-        .iter()
-        .map(|p| Present {
-            function: p.module.info.function,
-            index: p.module.info.index,
-            version: p.module.info.version,
-        })
-        .collect();
-    if let Some(r) = &radio {
-        present.push(Present {
-            function: ModuleFunction::RadioStack,
-            index: 0,
-            version: r.info.firmware_id,
-        });
-    }
+    let present = inspect::present_in_image(kept.iter().copied(), radio.as_ref());
     let system = system_version_of(&present);
     let warnings = check_dependencies(
         std::iter::once((app.name.as_str(), &app.module)),
@@ -151,16 +140,27 @@ pub fn replace_user(
 }
 
 fn base_platform(base_name: &str, found: &[PlacedModule]) -> Result<&'static Platform, BuildError> {
-    let first = found.first().ok_or_else(|| BuildError::NoModulesInBase {
-        name: base_name.to_string(),
-    })?;
+    let first = found
+        .iter()
+        .find(|p| p.module.info.function != ModuleFunction::RadioStack)
+        .or(found.first())
+        .ok_or_else(|| BuildError::NoModulesInBase {
+            name: base_name.to_string(),
+        })?;
     let id = first.module.info.platform_id;
-    if let Some(other) = found.iter().find(|p| p.module.info.platform_id != id) {
+    let platform = platform::by_id(id).ok_or_else(|| BuildError::UnknownPlatform {
+        name: base_name.to_string(),
+        id,
+    })?;
+    if let Some(other) = found
+        .iter()
+        .find(|p| !platform.accepts(p.module.info.function, p.module.info.platform_id))
+    {
         return Err(BuildError::MixedBase {
             name: base_name.to_string(),
             first: super::platform_label(id),
             second: super::platform_label(other.module.info.platform_id),
         });
     }
-    Ok(platform::by_id(id).expect("modules only parse with a known platform"))
+    Ok(platform)
 }

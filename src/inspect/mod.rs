@@ -11,8 +11,8 @@ pub use report::{
 
 use crate::memory::MemoryImage;
 use crate::module::{
-    Module, ModuleFlags, ModuleFunction, ModuleInfo, PREFIX_LEN, PREFIX_OFFSETS,
-    PREFIX_SEARCH_LIMIT, SUFFIX_BASE_LEN,
+    DependencyStatus, Module, ModuleFlags, ModuleFunction, ModuleInfo, PREFIX_LEN, PREFIX_OFFSETS,
+    PREFIX_SEARCH_LIMIT, Present, SUFFIX_BASE_LEN,
 };
 use crate::platform::{self, Platform, releases};
 use sha2::{Digest, Sha256};
@@ -90,6 +90,30 @@ fn candidate_at(data: &[u8], base: u64, off: usize) -> Option<PlacedModule> {
     })
 }
 
+/// What an image holds, as far as dependencies are concerned: its modules, and a radio
+/// stack placed without its prefix, counted by its SoftDevice firmware id.
+pub fn present_in_image<'a>(
+    placed: impl IntoIterator<Item = &'a PlacedModule>,
+    radio: Option<&PlacedRadioStack>,
+) -> Vec<Present> {
+    let mut present: Vec<Present> = placed
+        .into_iter()
+        .map(|p| Present {
+            function: p.module.info.function,
+            index: p.module.info.index,
+            version: p.module.info.version,
+        })
+        .collect();
+    if let Some(r) = radio {
+        present.push(Present {
+            function: ModuleFunction::RadioStack,
+            index: 0,
+            version: r.info.firmware_id,
+        });
+    }
+    present
+}
+
 /// Finds a radio stack placed without its prefix (as it must be) at 0x1000.
 pub fn find_radio_stack(image: &MemoryImage) -> Option<PlacedRadioStack> {
     let info = SoftDeviceInfo::read(image)?;
@@ -155,7 +179,9 @@ pub fn file_name_note(file_name: &str, info: &ModuleInfo) -> Option<String> {
 pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
     let placed = find_modules(image);
     let radio = find_radio_stack(image);
-    let platform = image_platform(&placed);
+    let platform_id = image_platform(&placed);
+    let platform = platform_id.and_then(platform::by_id);
+    let present = present_in_image(&placed, radio.as_ref());
 
     // Ranges every module occupies, for the overlap check: (start, end, label).
     let mut occupied: Vec<(u64, u64, String)> = placed
@@ -177,13 +203,7 @@ pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
         modules.push(radio_stack_report(r, platform, &occupied));
     }
     for p in &placed {
-        modules.push(placed_module_report(
-            p,
-            platform,
-            &occupied,
-            &placed,
-            radio.as_ref(),
-        ));
+        modules.push(placed_module_report(p, platform, &occupied, &present));
     }
     modules.sort_by_key(|m| m.start_address);
 
@@ -200,10 +220,15 @@ pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
     if placed.is_empty() && radio.is_none() {
         warnings.push("no Particle module found".to_string());
     }
+    if let (Some(id), None) = (platform_id, platform) {
+        warnings.push(format!(
+            "its modules are for platform {id}, which hexsmith does not know: slots and platform checks are unknown"
+        ));
+    }
     let checks = ImageChecks::combine(modules.iter().filter_map(|m| m.checks.as_ref()));
     ImageReport {
         format: format.to_string(),
-        platform_id: platform.map(|p| p.id),
+        platform_id,
         platform: platform.map(|p| p.name.clone()),
         segments: image
             .segments()
@@ -221,10 +246,20 @@ pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
     }
 }
 
-/// The platform most modules name; a disagreement shows up in the platform check.
-fn image_platform(placed: &[PlacedModule]) -> Option<&'static Platform> {
+/// The platform id most modules name (radio stacks aside: theirs may name another platform
+/// of the same MCU); a disagreement shows up in the platform check.
+fn image_platform(placed: &[PlacedModule]) -> Option<u16> {
     let mut counts: Vec<(u16, usize)> = Vec::new();
-    for p in placed {
+    let others: Vec<&PlacedModule> = placed
+        .iter()
+        .filter(|p| p.module.info.function != ModuleFunction::RadioStack)
+        .collect();
+    let voters = if others.is_empty() {
+        placed.iter().collect()
+    } else {
+        others
+    };
+    for p in voters {
         let id = p.module.info.platform_id;
         match counts.iter_mut().find(|(i, _)| *i == id) {
             Some((_, n)) => *n += 1,
@@ -232,16 +267,14 @@ fn image_platform(placed: &[PlacedModule]) -> Option<&'static Platform> {
         }
     }
     let best = counts.iter().map(|(_, n)| *n).max()?;
-    let id = counts.iter().find(|(_, n)| *n == best)?.0;
-    platform::by_id(id)
+    Some(counts.iter().find(|(_, n)| *n == best)?.0)
 }
 
 fn describe(info: &ModuleInfo) -> String {
     format!("{} {}", info.function, info.index)
 }
 
-/// The range check: inside the flash of the platform's MCU, inside its slot, and
-/// overlapping no other module.
+/// The range check: inside its slot (or the MCU's flash), and overlapping no other module.
 fn range_problems(
     start: u64,
     end: u64,
@@ -251,22 +284,10 @@ fn range_problems(
     occupied: &[(u64, u64, String)],
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Some(p) = platform {
-        if let Some(slot) = p.slot(function, index) {
-            if start < u64::from(slot.start) || end > u64::from(slot.end) {
-                problems.push(format!(
-                    "{start:#010x}-{end:#010x} is outside the {function} slot {:#010x}-{:#010x}",
-                    slot.start, slot.end
-                ));
-            }
-        } else {
-            let [lo, hi] = p.mcu().flash;
-            if start < u64::from(lo) || end > u64::from(hi) {
-                problems.push(format!(
-                    "{start:#010x}-{end:#010x} is outside flash {lo:#010x}-{hi:#010x}"
-                ));
-            }
-        }
+    if let Some(p) = platform
+        && let Err(outside) = p.check_placement(function, index, start, end)
+    {
+        problems.push(outside.to_string());
     }
     for (s, e, label) in occupied {
         let same = *s == start && *e == end;
@@ -281,8 +302,7 @@ fn placed_module_report(
     p: &PlacedModule,
     platform: Option<&Platform>,
     occupied: &[(u64, u64, String)],
-    placed: &[PlacedModule],
-    radio: Option<&PlacedRadioStack>,
+    present: &[Present],
 ) -> ModuleReport {
     let info = &p.module.info;
     let mut report = ModuleReport::from_module(&p.module);
@@ -301,21 +321,30 @@ fn placed_module_report(
                 .to_string(),
         );
     }
-    let platform_ok = platform.is_some_and(|pl| pl.id == info.platform_id);
+    let platform_ok = platform.is_some_and(|pl| pl.accepts(info.function, info.platform_id));
     if !platform_ok {
-        notes.push(format!(
-            "platform {} differs from the image's {}",
-            info.platform_id,
-            platform.map_or("(unknown)".to_string(), |pl| pl.id.to_string())
-        ));
+        notes.push(match platform {
+            Some(pl) => format!(
+                "platform {} differs from the image's {}",
+                info.platform_id, pl.id
+            ),
+            None if platform::by_id(info.platform_id).is_none() => format!(
+                "platform {} is not one hexsmith knows (src/platform/platforms.toml)",
+                info.platform_id
+            ),
+            None => format!(
+                "platform {} differs from the image's (unknown)",
+                info.platform_id
+            ),
+        });
     }
     let mut deps_ok = true;
-    for dep in &mut report.dependencies {
-        let status = dependency_status(dep, placed, radio);
-        if status == "unmet" {
+    for (dep, report) in info.active_dependencies().zip(&mut report.dependencies) {
+        let status = dep.status(present);
+        if status == DependencyStatus::Unmet {
             deps_ok = false;
         }
-        dep.status = Some(status);
+        report.status = Some(status.name());
     }
     notes.extend(range.iter().cloned());
     report.checks = Some(ModuleChecks {
@@ -326,29 +355,6 @@ fn placed_module_report(
     });
     report.notes.extend(notes);
     report
-}
-
-fn dependency_status(
-    dep: &DependencyReport,
-    placed: &[PlacedModule],
-    radio: Option<&PlacedRadioStack>,
-) -> &'static str {
-    if dep.function == ModuleFunction::Ncp.name() {
-        return "not-checkable";
-    }
-    let by_module = placed.iter().any(|p| {
-        p.module.info.function.name() == dep.function
-            && p.module.info.index == dep.index
-            && p.module.info.version >= dep.version
-    });
-    let by_radio = dep.function == ModuleFunction::RadioStack.name()
-        && dep.index == 0
-        && radio.is_some_and(|r| r.info.firmware_id >= dep.version);
-    if by_module || by_radio {
-        "met"
-    } else {
-        "unmet"
-    }
 }
 
 fn radio_stack_report(

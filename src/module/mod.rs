@@ -5,10 +5,12 @@
 //! so everything here is parsed defensively: any byte string gives either a [`Module`]
 //! or a [`ModuleError`] that says what is wrong, never a panic.
 
+mod dependency;
 mod extension;
 mod prefix;
 mod seal;
 
+pub use dependency::{DependencyStatus, Present};
 pub use extension::{Extension, ExtensionKind};
 pub use prefix::{Dependency, ModuleFlags, ModuleFunction, ModuleInfo, PREFIX_LEN};
 pub use seal::{SealError, seal};

@@ -1,6 +1,5 @@
 //! The 24-byte module prefix (`module_info_t`).
 
-use crate::platform;
 use std::fmt;
 
 pub const PREFIX_LEN: usize = 24;
@@ -133,15 +132,16 @@ pub struct ModuleInfo {
 
 impl ModuleInfo {
     /// Reads a prefix at `offset` and accepts it only if it could describe a real module:
-    /// a known function and platform, and an end after its start. Whether the length
-    /// matches the bytes around it is for the caller to judge.
+    /// a known function and an end after its start. The platform id is not judged here:
+    /// a module of a platform the tables do not know is still a module, and is reported
+    /// as such by the layers that know platforms. Whether the length matches the bytes
+    /// around it is for the caller to judge.
     pub fn read(bytes: &[u8], offset: usize) -> Option<ModuleInfo> {
         let p = bytes.get(offset..offset.checked_add(PREFIX_LEN)?)?;
         let u16_at = |i: usize| u16::from_le_bytes([p[i], p[i + 1]]);
         let u32_at = |i: usize| u32::from_le_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]]);
         let function = ModuleFunction::from_code(p[14]).filter(|f| *f != ModuleFunction::None)?;
         let platform_id = u16_at(12);
-        platform::by_id(platform_id)?;
         let (start, end) = (u32_at(0), u32_at(4));
         if end <= start {
             return None;

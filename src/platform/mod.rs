@@ -14,6 +14,32 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
+/// A module reaching outside the range its slot (or the MCU's flash) allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideSlot {
+    pub function: ModuleFunction,
+    pub start: u64,
+    pub end: u64,
+    pub allowed: Range<u32>,
+    /// True when `allowed` is the module's slot, false when it is the whole flash.
+    pub slot: bool,
+}
+
+impl std::fmt::Display for OutsideSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.slot {
+            format!("the {} slot", self.function)
+        } else {
+            "flash".to_string()
+        };
+        write!(
+            f,
+            "{:#010x}-{:#010x} is outside {what} {:#010x}-{:#010x}",
+            self.start, self.end, self.allowed.start, self.allowed.end
+        )
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Platform {
     pub id: u16,
@@ -166,6 +192,44 @@ impl Platform {
                     .unwrap_or_else(|| s.end.saturating_sub(self.user_part_max));
                 start..s.end
             })
+    }
+
+    /// The one rule for "inside its slot", used by build, replace-user, inspect and
+    /// flash: a module's bytes (`start..end`, CRC included) must lie in its slot, or in
+    /// the MCU's flash where the layout has no slot for it.
+    pub fn check_placement(
+        &self,
+        function: ModuleFunction,
+        index: u8,
+        start: u64,
+        end: u64,
+    ) -> Result<(), OutsideSlot> {
+        let (allowed, slot) = match self.slot(function, index) {
+            Some(slot) => (slot, true),
+            None => {
+                let [lo, hi] = self.mcu().flash;
+                (lo..hi, false)
+            }
+        };
+        if start < u64::from(allowed.start) || end > u64::from(allowed.end) {
+            return Err(OutsideSlot {
+                function,
+                start,
+                end,
+                allowed,
+                slot,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a module tagged `platform_id` belongs in this platform's images. A radio
+    /// stack (the Nordic SoftDevice) is firmware of the MCU, not of a platform: Particle's
+    /// published 2.x and 3.x radio stacks carry Argon's id (12) on every nRF52840 platform.
+    pub fn accepts(&self, function: ModuleFunction, platform_id: u16) -> bool {
+        platform_id == self.id
+            || (function == ModuleFunction::RadioStack
+                && by_id(platform_id).is_some_and(|other| other.mcu == self.mcu))
     }
 
     pub fn regions(&self) -> &'static [Region] {
