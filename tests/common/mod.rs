@@ -20,11 +20,14 @@ pub fn cache() -> PathBuf {
 /// The unpacked particle-cli assets, one folder per particle-cli version.
 pub fn device_os() -> PathBuf {
     let dir = cache().join("device-os");
-    assert!(
-        dir.join("particle-cli-3.6.0/.complete").exists(),
-        "real Device OS binaries are missing from {}: run scripts/fetch-device-os first",
-        dir.display()
-    );
+    for version in ["2.6.0", "2.14.0", "2.16.0", "3.6.0", "3.9.0", "3.51.0"] {
+        assert!(
+            dir.join(format!("particle-cli-{version}/.complete"))
+                .exists(),
+            "real Device OS binaries of particle-cli {version} are missing from {}: run scripts/fetch-device-os first",
+            dir.display()
+        );
+    }
     dir
 }
 
