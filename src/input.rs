@@ -50,6 +50,11 @@ pub enum InputError {
 }
 
 impl InputError {
+    /// Every input error means the file cannot be used as what it was given as.
+    pub fn failure(&self) -> crate::Failure {
+        crate::Failure::Unreadable
+    }
+
     pub fn path(&self) -> &Path {
         match self {
             InputError::Io { path, .. }

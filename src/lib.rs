@@ -14,3 +14,13 @@ pub mod module;
 pub mod output;
 pub mod platform;
 pub mod upgrade;
+
+/// What kind of failure an error is, which the command line turns into its exit status:
+/// a refusal (exit 1) is an input that was read and judged wrong, or an output that
+/// would break a rule; `Unreadable` (exit 2) is a file that could not be read or
+/// written, or is not the kind of file it should be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Refused,
+    Unreadable,
+}

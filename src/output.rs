@@ -1,37 +1,408 @@
-//! Writing output files so that a failure never leaves a partial file or harms an
-//! existing one: write beside the target, then rename over it. The rename is atomic, so
-//! readers see the old file or the whole new one. There is no fsync: it would cost more
-//! than building the image, and guards only against power loss, not failed runs.
+//! How hexsmith writes files, for every command: nothing an output replaces is lost
+//! unless the whole new content is in place, and nothing is clobbered by mistake.
+//!
+//! - An output never replaces one of the command's inputs (compared by device and inode,
+//!   so another name or a hard link for the same file is caught), and never two outputs
+//!   of one command are the same file.
+//! - A symbolic link, a device node, a folder or any other non-regular file at an output
+//!   path is refused, as is a read-only file: replacing them would surprise.
+//! - Content goes to a temporary file in the output's own folder, is fsynced, renamed
+//!   over the target, and the folder is fsynced: a power cut leaves the old file or the
+//!   new one, never an empty one.
+//! - A set of outputs (a catalog build) is staged whole first and renamed only when every
+//!   file is written, under a lock on the folder, so a failure leaves the previous set
+//!   whole and two concurrent runs never mix their files.
+//! - Temporary files are named `.hexsmith-PID-XXXXXX.tmp`. [`remove_temporaries`] (the
+//!   command line calls it on SIGINT and SIGTERM) deletes those of this process; a later
+//!   write into the same folder deletes those whose process no longer runs.
 
+use std::fs::{File, Metadata};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(
+        "{path}: is also an input ({input}): writing it would destroy that input: choose another output name"
+    )]
+    IsInput { path: PathBuf, input: PathBuf },
+    #[error("{path}: named twice as an output of one command: give each output its own name")]
+    Twice { path: PathBuf },
+    #[error(
+        "{path}: is a symbolic link: hexsmith neither writes through nor replaces links: give the file it points to, or remove the link"
+    )]
+    Symlink { path: PathBuf },
+    #[error(
+        "{path}: is {kind}, not a regular file: hexsmith only replaces regular files: choose another output name"
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{path}: is read-only: make it writable (chmod u+w) or choose another output name")]
+    ReadOnly { path: PathBuf },
+    #[error(
+        "{path}: belongs to another user (uid {owner}): replacing it would change its owner: choose another output name"
+    )]
+    OtherOwner { path: PathBuf, owner: u32 },
+    #[error("{path}: is a file, not a folder: give --out-dir a folder (new or existing)")]
+    NotAFolder { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl OutputError {
+    /// An output that cannot be written is `Unreadable` (exit 2, as an unusable input);
+    /// one that would break a rule is refused.
+    pub fn failure(&self) -> crate::Failure {
+        match self {
+            OutputError::Io { .. } => crate::Failure::Unreadable,
+            _ => crate::Failure::Refused,
+        }
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+        move |source| OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Temporary files of this process not yet renamed into place. Held while a set is
+/// renamed, so that a signal handler calling [`remove_temporaries`] waits for the set to
+/// be whole rather than cutting it in half.
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+const TEMP_PREFIX: &str = ".hexsmith-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Deletes every temporary file this process has open for output. For signal handlers:
+/// call it, then exit.
+pub fn remove_temporaries() {
+    let temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+    for path in temps.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn forget_temporary(path: &Path) {
+    let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+    temps.retain(|p| p != path);
+}
+
+/// Writes `bytes` to `path` by the rules above (no inputs to protect).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     write_atomic_with(path, |file| file.write_all(bytes))
 }
 
 /// Like [`write_atomic`], with the content written by `fill`.
 pub fn write_atomic_with(
     path: &Path,
-    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let dir = match path.parent() {
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    let mut set = OutputSet::new(std::iter::empty::<&Path>())?;
+    set.stage(path, fill)?;
+    set.commit()
+}
+
+/// The identity of a file: two paths name the same file exactly when these agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(meta: &Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn of(_meta: &Metadata) -> FileId {
+        FileId { dev: 0, ino: 0 }
+    }
+}
+
+struct Staged {
+    target: PathBuf,
+    temp: tempfile::NamedTempFile,
+}
+
+/// The outputs of one command: checked against its inputs and each other, staged as
+/// temporary files, then renamed into place together by [`OutputSet::commit`]. Dropped
+/// without a commit, it deletes what it staged and leaves every target as it was.
+pub struct OutputSet {
+    inputs: Vec<(FileId, PathBuf)>,
+    /// Each staged target's folder and file name, to catch one file named twice.
+    names: Vec<(FileId, std::ffi::OsString, PathBuf)>,
+    staged: Vec<Staged>,
+}
+
+impl OutputSet {
+    /// A set that refuses to replace any of `inputs`. An input that cannot be looked up
+    /// (it was read already, or it is not a file) cannot be replaced by mistake either.
+    pub fn new<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> Result<OutputSet, OutputError> {
+        let inputs = inputs
+            .into_iter()
+            .filter_map(|p| {
+                std::fs::metadata(p)
+                    .ok()
+                    .map(|m| (FileId::of(&m), p.into()))
+            })
+            .collect();
+        Ok(OutputSet {
+            inputs,
+            names: Vec::new(),
+            staged: Vec::new(),
+        })
+    }
+
+    /// Refuses `path` as an output if writing it would break a rule, before any work is
+    /// done. [`OutputSet::stage`] checks again.
+    pub fn check(&self, path: &Path) -> Result<(), OutputError> {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) => self.check_existing(path, &meta),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(OutputError::io(path)(e)),
+        }
+    }
+
+    fn check_existing(&self, path: &Path, meta: &Metadata) -> Result<(), OutputError> {
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            return Err(OutputError::Symlink { path: path.into() });
+        }
+        if !kind.is_file() {
+            return Err(OutputError::NotRegular {
+                path: path.into(),
+                kind: describe_kind(meta),
+            });
+        }
+        let id = FileId::of(meta);
+        if let Some((_, input)) = self.inputs.iter().find(|(i, _)| *i == id) {
+            return Err(OutputError::IsInput {
+                path: path.into(),
+                input: input.clone(),
+            });
+        }
+        if meta.permissions().readonly() {
+            return Err(OutputError::ReadOnly { path: path.into() });
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let me = unsafe { libc::geteuid() };
+            if meta.uid() != me && me != 0 {
+                return Err(OutputError::OtherOwner {
+                    path: path.into(),
+                    owner: meta.uid(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one output's content to a temporary file beside `path` and fsyncs it.
+    pub fn stage(
+        &mut self,
+        path: &Path,
+        fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let existing = match std::fs::symlink_metadata(path) {
+            Ok(meta) => {
+                self.check_existing(path, &meta)?;
+                Some(meta)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(OutputError::io(path)(e)),
+        };
+        let dir = folder_of(path);
+        let dir_meta = std::fs::metadata(dir).map_err(OutputError::io(dir))?;
+        let name = path.file_name().map(ToOwned::to_owned).unwrap_or_default();
+        let dir_id = FileId::of(&dir_meta);
+        if self
+            .names
+            .iter()
+            .any(|(d, n, _)| *d == dir_id && *n == name)
+        {
+            return Err(OutputError::Twice { path: path.into() });
+        }
+        remove_stale_temporaries(dir);
+
+        let mut temp = tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)
+            .map_err(OutputError::io(path))?;
+        {
+            let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+            temps.push(temp.path().to_path_buf());
+        }
+        let staged_path = temp.path().to_path_buf();
+        let written = fill(temp.as_file_mut())
+            .and_then(|()| keep_attributes(temp.as_file(), existing.as_ref()))
+            .and_then(|()| temp.as_file().sync_all());
+        if let Err(e) = written {
+            drop(temp);
+            forget_temporary(&staged_path);
+            return Err(OutputError::io(path)(e));
+        }
+        self.names.push((dir_id, name, path.into()));
+        self.staged.push(Staged {
+            target: path.into(),
+            temp,
+        });
+        Ok(())
+    }
+
+    /// Renames every staged file over its target, then fsyncs their folders. Renames are
+    /// made under an exclusive lock of each folder, so a concurrent hexsmith's set lands
+    /// wholly before or wholly after this one.
+    pub fn commit(self) -> Result<(), OutputError> {
+        let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+        let mut folders: Vec<(PathBuf, File)> = Vec::new();
+        for s in &self.staged {
+            let dir = folder_of(&s.target).to_path_buf();
+            if !folders.iter().any(|(d, _)| *d == dir) {
+                let handle = File::open(&dir).map_err(OutputError::io(&dir))?;
+                handle.lock().map_err(OutputError::io(&dir))?;
+                folders.push((dir, handle));
+            }
+        }
+        let mut result = Ok(());
+        for s in self.staged {
+            let temp_path = s.temp.path().to_path_buf();
+            // Checked again under the lock: the target may have changed since staging.
+            let recheck = match std::fs::symlink_metadata(&s.target) {
+                Ok(meta) if meta.file_type().is_symlink() => Err(OutputError::Symlink {
+                    path: s.target.clone(),
+                }),
+                Ok(meta) if !meta.file_type().is_file() => Err(OutputError::NotRegular {
+                    path: s.target.clone(),
+                    kind: describe_kind(&meta),
+                }),
+                _ => Ok(()),
+            };
+            if result.is_ok() {
+                result = recheck.and_then(|()| {
+                    s.temp
+                        .persist(&s.target)
+                        .map(drop)
+                        .map_err(|e| OutputError::io(&s.target)(e.error))
+                });
+            }
+            temps.retain(|p| *p != temp_path);
+        }
+        for (dir, handle) in &folders {
+            if result.is_ok() {
+                result = handle.sync_all().map_err(OutputError::io(dir));
+            }
+        }
+        result
+    }
+}
+
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hexsmith-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    fill(tmp.as_file_mut())?;
-    // A temporary file is private; the result should be as readable as any new file.
+    }
+}
+
+fn describe_kind(meta: &Metadata) -> &'static str {
+    let kind = meta.file_type();
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode());
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device node";
+        }
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
     }
-    tmp.persist(path).map_err(|e| e.error)?;
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+/// A temporary file is private; the result keeps the mode and owner of the file it
+/// replaces, or gets the mode of any new file.
+fn keep_attributes(file: &File, existing: Option<&Metadata>) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mode = existing.map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        if let Some(m) = existing {
+            std::os::unix::fs::fchown(file, Some(m.uid()), Some(m.gid()))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, existing);
     Ok(())
+}
+
+/// Deletes `.hexsmith-PID-*.tmp` files in `dir` whose process has ended: what a run
+/// killed by SIGKILL or a power cut left behind.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .filter(|n| n.ends_with(TEMP_SUFFIX))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_runs(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_runs(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_runs(_pid: u32) -> bool {
+    true
+}
+
+/// Makes `dir` a folder for outputs, creating it if needed; refuses a file there.
+pub fn prepare_folder(dir: &Path) -> Result<(), OutputError> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(OutputError::NotAFolder { path: dir.into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(OutputError::io(dir))
+        }
+        Err(e) => Err(OutputError::io(dir)(e)),
+    }
 }

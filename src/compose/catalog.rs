@@ -60,6 +60,20 @@ pub enum CatalogError {
     Build(#[from] BuildError),
 }
 
+impl CatalogError {
+    /// A catalog or folder that cannot be read, or a catalog that is not valid, is
+    /// `Unreadable`; a file that is missing or differs from the catalog is refused.
+    pub fn failure(&self) -> crate::Failure {
+        match self {
+            CatalogError::Io { .. } | CatalogError::Invalid { .. } => crate::Failure::Unreadable,
+            CatalogError::Build(b) => b.failure(),
+            CatalogError::Missing { .. } | CatalogError::HashMismatch { .. } => {
+                crate::Failure::Refused
+            }
+        }
+    }
+}
+
 impl Catalog {
     pub fn read(path: &Path) -> Result<Catalog, CatalogError> {
         let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Io {

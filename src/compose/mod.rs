@@ -227,8 +227,23 @@ pub enum BuildError {
         first: String,
         second: String,
     },
+    #[error(
+        "{name}: a module file, not an image{hint}: give a restore image (.hex or .elf) as the base"
+    )]
+    NotAnImage { name: String, hint: &'static str },
     #[error("{name}: {platform} images have no user-part slot")]
     NoUserSlot { name: String, platform: String },
+}
+
+impl BuildError {
+    /// An input that cannot be read is `Unreadable`; everything else was read and refused.
+    pub fn failure(&self) -> crate::Failure {
+        match self {
+            BuildError::Input(e) => e.failure(),
+            BuildError::NotAnImage { .. } => crate::Failure::Unreadable,
+            _ => crate::Failure::Refused,
+        }
+    }
 }
 
 /// A composed restore image and what went into it.
@@ -248,7 +263,7 @@ impl RestoreImage {
     }
 
     /// Writes the image as Intel HEX to `path`, atomically.
-    pub fn write_hex(&self, path: &Path) -> std::io::Result<()> {
+    pub fn write_hex(&self, path: &Path) -> Result<(), crate::output::OutputError> {
         crate::output::write_atomic_with(path, |file| hex::write_to(&self.image, file))
     }
 }

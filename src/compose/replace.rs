@@ -6,10 +6,13 @@ use super::{
     BuildError, ModuleInput, check_dependencies, check_integrity, compatibility_fill,
     system_version_of,
 };
+use crate::input::{self, Input, InputError};
 use crate::inspect::{self, PlacedModule};
 use crate::memory::MemoryImage;
+use crate::module::ModuleError;
 use crate::module::ModuleFunction;
 use crate::platform::{self, Platform};
+use std::path::Path;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ReplaceOptions {
@@ -24,6 +27,23 @@ pub struct Replaced {
     /// The user parts taken out: (start, first address past the CRC).
     pub removed: Vec<(u64, u64)>,
     pub warnings: Vec<String>,
+}
+
+/// Reads the image whose application is to be replaced: Intel HEX or ELF, never a module.
+pub fn read_base(path: &Path) -> Result<MemoryImage, BuildError> {
+    let name = path.display().to_string();
+    match input::read(path) {
+        Ok(Input::Image { image, .. }) => Ok(image),
+        Ok(Input::Module { .. }) => Err(BuildError::NotAnImage { name, hint: "" }),
+        Err(InputError::Module {
+            source: ModuleError::NoPrefix,
+            ..
+        }) => Err(BuildError::NotAnImage {
+            name,
+            hint: " (and not a valid module either: no module prefix)",
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Replaces the user part of `base` (found by its prefix, wherever it is) with `app`.

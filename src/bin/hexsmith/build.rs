@@ -8,9 +8,11 @@ use hexsmith::compose::catalog::{self, Catalog, CatalogError, FileIndex};
 use hexsmith::compose::{
     self, BuildError, BuildOptions, Mbr, ModuleInput, RestoreImage, release_dir,
 };
-use hexsmith::output::write_atomic;
+use hexsmith::memory::hex;
+use hexsmith::output::{OutputSet, prepare_folder};
 use hexsmith::platform::{self, Platform};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -61,12 +63,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
-    let mbr = args
-        .mbr
-        .as_deref()
-        .map(Mbr::read)
-        .transpose()
-        .map_err(refusal)?;
+    let mbr = args.mbr.as_deref().map(Mbr::read).transpose()?;
     let platform = args
         .platform
         .as_deref()
@@ -85,7 +82,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         let out_dir = args.out_dir.as_ref().expect("clap requires --out-dir");
         let users = per_platform_users(&args.user)?;
         let sets = if let Some(dir) = &args.release {
-            let scanned = release_dir::scan(dir).map_err(refusal)?;
+            let scanned = release_dir::scan(dir)?;
             for s in &scanned.skipped {
                 eprintln!("note: skipped {s}");
             }
@@ -99,7 +96,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
             let from = args.from.as_ref().expect("clap requires --from");
             from_catalog(path, from)?
         };
-        many(sets, users, options, out_dir)
+        let mut inputs: Vec<PathBuf> = sets
+            .iter()
+            .flat_map(|(_, modules)| modules.iter())
+            .chain(users.values())
+            .map(|m| PathBuf::from(&m.name))
+            .collect();
+        inputs.extend(args.mbr.iter().chain(&args.catalog).cloned());
+        many(sets, users, options, out_dir, &inputs)
     }
 }
 
@@ -107,26 +111,34 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<Outcome>
     if args.user.len() > 1 {
         bail!("with -o, give --user once");
     }
+    let inputs_named = args
+        .modules
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(args.user.iter().map(Path::new))
+        .chain(args.mbr.as_deref());
+    let mut outputs = OutputSet::new(inputs_named)?;
+    outputs.check(out)?;
+    if let Some(path) = &args.manifest {
+        outputs.check(path)?;
+    }
     options.user = args
         .user
         .first()
         .map(|app| ModuleInput::read(Path::new(app)))
-        .transpose()
-        .map_err(refusal)?;
+        .transpose()?;
     let inputs = args
         .modules
         .iter()
         .map(|p| ModuleInput::read(p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(refusal)?;
-    let built = compose::build(inputs, &options).map_err(refusal)?;
+        .collect::<Result<Vec<_>, _>>()?;
+    let built = compose::build(inputs, &options)?;
     warn(&built);
-    built
-        .write_hex(out)
-        .with_context(|| out.display().to_string())?;
+    outputs.stage(out, |file| hex::write_to(&built.image, file))?;
     if let Some(path) = &args.manifest {
-        write_manifest(path, &built)?;
+        outputs.stage(path, |file| write_manifest(file, &built))?;
     }
+    outputs.commit()?;
     report(&built, out);
     Ok(Outcome::Pass)
 }
@@ -136,6 +148,7 @@ fn many(
     mut users: BTreeMap<String, ModuleInput>,
     options: BuildOptions,
     out_dir: &Path,
+    inputs: &[PathBuf],
 ) -> Result<Outcome> {
     if sets.is_empty() {
         bail!("no modules found");
@@ -154,35 +167,35 @@ fn many(
             ..options.clone()
         };
         let image = compose::build(modules, &opts)
-            .map_err(refusal)
             .with_context(|| format!("{}: refused", platform.name))?;
         built.push(image);
     }
-    std::fs::create_dir_all(out_dir).with_context(|| out_dir.display().to_string())?;
+    prepare_folder(out_dir)?;
+    let mut outputs = OutputSet::new(inputs.iter().map(PathBuf::as_path))?;
+    for image in &built {
+        let hex_path = out_dir.join(format!("{}.hex", image.platform.name));
+        outputs.stage(&hex_path, |file| hex::write_to(&image.image, file))?;
+        let json_path = out_dir.join(format!("{}.json", image.platform.name));
+        outputs.stage(&json_path, |file| write_manifest(file, image))?;
+    }
+    outputs.commit()?;
     for image in &built {
         warn(image);
-        let hex = out_dir.join(format!("{}.hex", image.platform.name));
-        image
-            .write_hex(&hex)
-            .with_context(|| hex.display().to_string())?;
-        write_manifest(
-            &out_dir.join(format!("{}.json", image.platform.name)),
-            image,
-        )?;
-        report(image, &hex);
+        report(image, &out_dir.join(format!("{}.hex", image.platform.name)));
     }
     Ok(Outcome::Pass)
 }
 
 fn from_catalog(path: &Path, from: &Path) -> Result<Vec<(&'static Platform, Vec<ModuleInput>)>> {
-    let catalog = Catalog::read(path).map_err(catalog_refusal)?;
-    let index = FileIndex::new(from).map_err(catalog_refusal)?;
+    let catalog = Catalog::read(path)?;
+    let index = FileIndex::new(from)?;
     let name = path.display().to_string();
     catalog
         .platform
         .iter()
-        .map(|entry| catalog::collect(&name, entry, &index).map_err(catalog_refusal))
-        .collect()
+        .map(|entry| catalog::collect(&name, entry, &index))
+        .collect::<Result<_, CatalogError>>()
+        .map_err(Into::into)
 }
 
 fn per_platform_users(users: &[String]) -> Result<BTreeMap<String, ModuleInput>> {
@@ -193,7 +206,7 @@ fn per_platform_users(users: &[String]) -> Result<BTreeMap<String, ModuleInput>>
         };
         let platform = platform::by_name(name)
             .with_context(|| format!("--user {u}: unknown platform {name:?}"))?;
-        let module = ModuleInput::read(Path::new(app)).map_err(refusal)?;
+        let module = ModuleInput::read(Path::new(app))?;
         if map.insert(platform.name.clone(), module).is_some() {
             bail!("--user: {name} given twice");
         }
@@ -201,10 +214,10 @@ fn per_platform_users(users: &[String]) -> Result<BTreeMap<String, ModuleInput>>
     Ok(map)
 }
 
-fn write_manifest(path: &Path, image: &RestoreImage) -> Result<()> {
+fn write_manifest(file: &mut std::fs::File, image: &RestoreImage) -> std::io::Result<()> {
     let mut json = serde_json::to_string_pretty(&image.manifest())?;
     json.push('\n');
-    write_atomic(path, json.as_bytes()).with_context(|| path.display().to_string())
+    file.write_all(json.as_bytes())
 }
 
 fn warn(image: &RestoreImage) {
@@ -224,25 +237,8 @@ fn report(image: &RestoreImage, out: &Path) {
     );
 }
 
-/// A refused build exits 1; an unreadable input 2 (see `main`).
+/// A build error for `?` in code that returns `anyhow::Result`; its kind decides the exit
+/// status (see `main`).
 pub fn refusal(e: BuildError) -> anyhow::Error {
-    match e {
-        BuildError::Input(input) => anyhow::Error::new(Unreadable(input.to_string())),
-        other => anyhow::Error::new(other),
-    }
+    anyhow::Error::new(e)
 }
-
-fn catalog_refusal(e: CatalogError) -> anyhow::Error {
-    match e {
-        CatalogError::Build(b) => refusal(b),
-        CatalogError::Io { .. } | CatalogError::Invalid { .. } => {
-            anyhow::Error::new(Unreadable(e.to_string()))
-        }
-        other => anyhow::Error::new(other),
-    }
-}
-
-/// Marks an error as "input cannot be read", which exits 2 rather than 1.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Unreadable(pub String);

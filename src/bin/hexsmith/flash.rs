@@ -3,7 +3,7 @@
 //! probes, draws progress and keeps the log.
 
 use crate::Outcome;
-use crate::build::{Unreadable, refusal};
+use crate::build::refusal;
 use anyhow::{Context, Result, bail};
 use hexsmith::compose::{ModuleInput, place_modules};
 use hexsmith::flash::{
@@ -19,7 +19,7 @@ use serde_json::json;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 #[derive(clap::Args)]
 pub struct ProbeArgs {
@@ -84,7 +84,7 @@ struct Job {
 
 fn load_job(inputs: &[PathBuf], chip: Option<&str>) -> Result<Job> {
     let single_image = match inputs {
-        [one] => match input::read(one).map_err(|e| Unreadable(e.to_string()))? {
+        [one] => match input::read(one)? {
             Input::Image { image, .. } => Some((one, image)),
             Input::Module { .. } => None,
         },
@@ -249,7 +249,7 @@ fn flash_devices(args: &Args, job: &Job, plan: &FlashPlan) -> Result<Outcome> {
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = cancel.clone();
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+        crate::signals::cancel_with(cancel);
     }
     let bars = MultiProgress::new();
     let results: Vec<DeviceResult> = std::thread::scope(|scope| {

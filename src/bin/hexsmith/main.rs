@@ -6,9 +6,15 @@ mod flash;
 mod inspect;
 mod plan;
 mod replace_user;
+mod signals;
 mod versions;
 
 use clap::{Parser, Subcommand};
+use hexsmith::Failure;
+use hexsmith::compose::BuildError;
+use hexsmith::compose::catalog::CatalogError;
+use hexsmith::input::InputError;
+use hexsmith::output::OutputError;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -52,6 +58,7 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    signals::install();
     let outcome = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Build(args) => build::run(&args),
@@ -65,16 +72,48 @@ fn main() -> ExitCode {
     match outcome {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(e) => {
-            eprintln!("error: {e:#}");
-            let unreadable = e
-                .chain()
-                .any(|c| c.is::<build::Unreadable>() || c.is::<flash::NoProbe>());
-            let outcome = if unreadable {
-                Outcome::BadInput
-            } else {
-                Outcome::CheckFailed
+            eprintln!("error: {}", one_line(&e));
+            let outcome = match failure_of(&e) {
+                Some(Failure::Unreadable) => Outcome::BadInput,
+                Some(Failure::Refused) | None => Outcome::CheckFailed,
             };
             ExitCode::from(outcome as u8)
         }
     }
+}
+
+/// The error and its causes in one line. A library error's message already names its
+/// cause, so a cause whose text is part of what was said is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// The kind of failure, as the first library error in the chain says.
+fn failure_of(e: &anyhow::Error) -> Option<Failure> {
+    e.chain().find_map(|c| {
+        if let Some(e) = c.downcast_ref::<BuildError>() {
+            Some(e.failure())
+        } else if let Some(e) = c.downcast_ref::<InputError>() {
+            Some(e.failure())
+        } else if let Some(e) = c.downcast_ref::<CatalogError>() {
+            Some(e.failure())
+        } else if let Some(e) = c.downcast_ref::<OutputError>() {
+            Some(e.failure())
+        } else if c.is::<flash::NoProbe>() {
+            Some(Failure::Unreadable)
+        } else {
+            None
+        }
+    })
 }

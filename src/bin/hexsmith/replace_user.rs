@@ -2,15 +2,13 @@
 //! image holds.
 
 use crate::Outcome;
-use crate::build::{Unreadable, refusal};
-use anyhow::{Context, Result};
-use hexsmith::compose::replace::{ReplaceOptions, replace_user};
+use anyhow::Result;
+use hexsmith::compose::replace::{ReplaceOptions, read_base, replace_user};
 use hexsmith::compose::{Manifest, ModuleInput};
-use hexsmith::input::{self, Input, InputError};
 use hexsmith::inspect::hex_lower;
 use hexsmith::memory::hex;
-use hexsmith::module::ModuleError;
-use hexsmith::output::{write_atomic, write_atomic_with};
+use hexsmith::output::OutputSet;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -34,42 +32,30 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
+    let mut outputs = OutputSet::new([args.base.as_path(), args.user.as_path()])?;
+    outputs.check(&args.output)?;
+    if let Some(path) = &args.manifest {
+        outputs.check(path)?;
+    }
     let base_name = args.base.display().to_string();
-    let base = match input::read(&args.base) {
-        Ok(Input::Image { image, .. }) => image,
-        Ok(Input::Module { .. }) => {
-            return Err(Unreadable(format!(
-                "{base_name}: a module file, not an image: give a restore image (.hex or .elf) as --base"
-            ))
-            .into());
-        }
-        Err(
-            e @ InputError::Module {
-                source: ModuleError::NoPrefix,
-                ..
-            },
-        ) => {
-            return Err(Unreadable(format!("{e} (--base takes an Intel HEX or ELF image)")).into());
-        }
-        Err(e) => return Err(Unreadable(e.to_string()).into()),
-    };
-    let app = ModuleInput::read(&args.user).map_err(refusal)?;
+    let base = read_base(&args.base)?;
+    let app = ModuleInput::read(&args.user)?;
     let options = ReplaceOptions {
         allow_safe_mode: args.allow_safe_mode,
     };
-    let replaced = replace_user(&base_name, &base, &app, options).map_err(refusal)?;
+    let replaced = replace_user(&base_name, &base, &app, options)?;
     for w in &replaced.warnings {
         eprintln!("warning: {w}");
     }
-    write_atomic_with(&args.output, |file| hex::write_to(&replaced.image, file))
-        .with_context(|| args.output.display().to_string())?;
+    outputs.stage(&args.output, |file| hex::write_to(&replaced.image, file))?;
     if let Some(path) = &args.manifest {
         let manifest = Manifest::of_image(&replaced.image, replaced.warnings.clone())
             .expect("the result holds the new application, so its platform is known");
         let mut json = serde_json::to_string_pretty(&manifest)?;
         json.push('\n');
-        write_atomic(path, json.as_bytes()).with_context(|| path.display().to_string())?;
+        outputs.stage(path, |file| file.write_all(json.as_bytes()))?;
     }
+    outputs.commit()?;
     let removed: Vec<String> = replaced
         .removed
         .iter()

@@ -1,0 +1,352 @@
+//! How every command writes files: never over an input, a link, a special or read-only
+//! file; staged and renamed whole, sets all or none; no temporary file outlives a run.
+
+mod common;
+
+use common::{build_catalog, device_os, hexsmith, repo, stderr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn boron_modules() -> Vec<PathBuf> {
+    let dir = device_os().join("particle-cli-3.6.0/updates");
+    ["bootloader", "softdevice", "system-part1"]
+        .iter()
+        .map(|f| dir.join(format!("boron-{f}@4.0.1.bin")))
+        .collect()
+}
+
+/// `build` of Boron 4.0.1 from copies of its modules in `dir`, plus `extra` arguments.
+fn build_boron(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<String> = vec!["build".into(), "--allow-safe-mode".into()];
+    for m in boron_modules() {
+        let name = m.file_name().unwrap().to_str().unwrap().to_string();
+        if !dir.join(&name).exists() {
+            std::fs::copy(&m, dir.join(&name)).unwrap();
+        }
+        args.push(name);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    hexsmith(dir, &refs)
+}
+
+fn temporaries(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in walk(dir) {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(".hexsmith-") {
+            found.push(name);
+        }
+    }
+    found
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() && !p.is_symlink() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn one_line_refusal(run: &std::process::Output, code: i32) -> String {
+    assert_eq!(run.status.code(), Some(code), "{}", stderr(run));
+    let err = stderr(run);
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("warning: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    errors[0].to_string()
+}
+
+#[test]
+fn an_output_never_replaces_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sp = "boron-system-part1@4.0.1.bin";
+    build_boron(d, &["-o", "ok.hex"]);
+    let before = std::fs::read(d.join(sp)).unwrap();
+
+    let err = one_line_refusal(&build_boron(d, &["-o", sp]), 1);
+    assert!(err.contains("is also an input"), "{err}");
+    // Another name for the same file is caught too.
+    std::fs::hard_link(d.join(sp), d.join("alias.hex")).unwrap();
+    let err = one_line_refusal(&build_boron(d, &["-o", "alias.hex"]), 1);
+    assert!(err.contains("is also an input"), "{err}");
+    let err = one_line_refusal(&build_boron(d, &["-o", "x.hex", "--manifest", sp]), 1);
+    assert!(err.contains("is also an input"), "{err}");
+    let err = one_line_refusal(&build_boron(d, &["-o", "x.hex", "--manifest", "x.hex"]), 1);
+    assert!(err.contains("named twice as an output"), "{err}");
+    let err = one_line_refusal(
+        &build_boron(d, &["-o", "./x.hex", "--manifest", "x.hex"]),
+        1,
+    );
+    assert!(err.contains("named twice as an output"), "{err}");
+    assert_eq!(std::fs::read(d.join(sp)).unwrap(), before);
+    assert!(!d.join("x.hex").exists());
+
+    // replace-user: neither the base nor the application.
+    let run = hexsmith(
+        d,
+        &[
+            "replace-user",
+            "--base",
+            "ok.hex",
+            "--user",
+            sp,
+            "-o",
+            "ok.hex",
+        ],
+    );
+    let err = one_line_refusal(&run, 1);
+    assert!(err.contains("ok.hex: is also an input"), "{err}");
+    assert!(temporaries(d).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn links_special_and_read_only_files_are_not_replaced() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("target.hex"), b"keep\n").unwrap();
+    symlink("target.hex", d.join("link.hex")).unwrap();
+    let err = one_line_refusal(&build_boron(d, &["-o", "link.hex"]), 1);
+    assert!(err.contains("link.hex: is a symbolic link"), "{err}");
+    assert!(
+        std::fs::symlink_metadata(d.join("link.hex"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(d.join("target.hex")).unwrap(), b"keep\n");
+
+    let fifo = d.join("pipe.hex");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = one_line_refusal(&build_boron(d, &["-o", "pipe.hex"]), 1);
+    assert!(err.contains("pipe.hex: is a named pipe"), "{err}");
+    let err = one_line_refusal(&build_boron(d, &["-o", "/dev/null"]), 1);
+    assert!(err.contains("/dev/null: is a device node"), "{err}");
+
+    std::fs::write(d.join("ro.hex"), b"read-only\n").unwrap();
+    std::fs::set_permissions(d.join("ro.hex"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let err = one_line_refusal(&build_boron(d, &["-o", "ro.hex"]), 1);
+    assert!(err.contains("ro.hex: is read-only"), "{err}");
+    assert_eq!(std::fs::read(d.join("ro.hex")).unwrap(), b"read-only\n");
+
+    // A writable file is replaced and keeps its mode.
+    std::fs::write(d.join("mine.hex"), b"old\n").unwrap();
+    std::fs::set_permissions(d.join("mine.hex"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = build_boron(d, &["-o", "mine.hex"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let meta = std::fs::metadata(d.join("mine.hex")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(meta.len() > 100_000);
+    assert!(temporaries(d).is_empty());
+}
+
+#[test]
+fn out_dir_naming_a_file_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("out"), b"a file\n").unwrap();
+    let catalog = repo().join("restore-images/4.0.1.toml");
+    let err = one_line_refusal(&build_catalog(d, &catalog, &device_os(), "out", &[]), 1);
+    assert!(
+        err.ends_with("out: is a file, not a folder: give --out-dir a folder (new or existing)"),
+        "{err}"
+    );
+}
+
+/// A set stops at its first failure with nothing renamed: the previous set stays whole.
+#[cfg(unix)]
+#[test]
+fn a_failed_catalog_build_leaves_the_previous_set_whole() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let old = repo().join("restore-images/2.2.0.toml");
+    let run = build_catalog(d, &old, &device_os(), "out", &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let snapshot = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = walk(&d.join("out"))
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).unwrap();
+                (p, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(d);
+    // The last platform's manifest cannot be replaced: the run fails after staging the others.
+    let last = before.last().unwrap().0.clone();
+    std::fs::set_permissions(&last, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let new = repo().join("restore-images/4.0.1.toml");
+    let run = build_catalog(d, &new, &device_os(), "out", &[]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert_eq!(snapshot(d), before, "the 2.2.0 set must be untouched");
+    assert!(temporaries(d).is_empty());
+}
+
+/// Two catalog builds of different releases into one folder at once: afterwards every
+/// manifest names one release, and every image is the one its manifest describes.
+#[test]
+fn concurrent_catalog_builds_never_mix_their_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = env!("CARGO_BIN_EXE_hexsmith");
+    for round in 0..4 {
+        let runs: Vec<_> = ["2.2.0", "4.0.1"]
+            .iter()
+            .map(|r| {
+                Command::new(bin)
+                    .args(["build", "--catalog"])
+                    .arg(repo().join(format!("restore-images/{r}.toml")))
+                    .arg("--from")
+                    .arg(device_os())
+                    .args(["--out-dir", "out"])
+                    .current_dir(d)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut r in runs {
+            assert!(r.wait().unwrap().success());
+        }
+        let mut releases = std::collections::BTreeSet::new();
+        for json in walk(&d.join("out"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+            releases.insert(v["release"].as_str().unwrap().to_string());
+            let hex = json.with_extension("hex");
+            let img = hexsmith::input::read(&hex).unwrap();
+            let hexsmith::input::Input::Image { image, .. } = img else {
+                panic!("{} is not an image", hex.display())
+            };
+            assert_eq!(
+                hexsmith::inspect::hex_lower(&image.sha256()),
+                v["sha256"].as_str().unwrap(),
+                "round {round}: {} is not the image {} describes",
+                hex.display(),
+                json.display()
+            );
+        }
+        // Platforms only 4.0.1 has stay from its run; those both have must agree.
+        assert!(!releases.is_empty());
+    }
+    assert!(temporaries(d).is_empty());
+}
+
+/// A run killed with SIGKILL leaves its temporary file; the next write into that folder
+/// removes it, and leaves a running process's alone.
+#[cfg(unix)]
+#[test]
+fn stale_temporaries_of_dead_runs_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut child = Command::new("sleep").arg("0").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let stale = d.join(format!(".hexsmith-{dead_pid}-abcdef.tmp"));
+    std::fs::write(&stale, vec![0u8; 1000]).unwrap();
+    let live = d.join(format!(".hexsmith-{}-abcdef.tmp", std::process::id()));
+    std::fs::write(&live, b"in use").unwrap();
+    let run = build_boron(d, &["-o", "out.hex"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(!stale.exists(), "a dead run's temporary file stays");
+    assert!(
+        live.exists(),
+        "a running process's temporary file was removed"
+    );
+}
+
+/// Past `ulimit -f`, the write fails with a one-line error and no temporary file.
+#[cfg(unix)]
+#[test]
+fn a_file_size_limit_fails_the_write_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    build_boron(d, &["-o", "first.hex"]);
+    let bin = env!("CARGO_BIN_EXE_hexsmith");
+    let mods: Vec<String> = boron_modules()
+        .iter()
+        .map(|m| m.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // 2,000 blocks of 512 bytes: the modules are read, the 1.3 MB hex cannot be written.
+    let script = format!(
+        "ulimit -f 2000; exec {bin} build --allow-safe-mode {} -o out.hex",
+        mods.join(" ")
+    );
+    let run = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = one_line_refusal(&run, 2);
+    assert!(err.contains("out.hex"), "{err}");
+    assert!(!d.join("out.hex").exists());
+    assert!(temporaries(d).is_empty(), "{:?}", temporaries(d));
+}
+
+/// SIGINT or SIGTERM at any moment of a catalog build: the folder holds the previous set
+/// or the new one, and no temporary file.
+#[cfg(unix)]
+#[test]
+fn signals_leave_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = env!("CARGO_BIN_EXE_hexsmith");
+    let catalog = repo().join("restore-images/4.0.1.toml");
+    let mut interrupted = 0;
+    for (i, delay_ms) in (0..60).step_by(3).enumerate() {
+        let child = Command::new(bin)
+            .args(["build", "--catalog"])
+            .arg(&catalog)
+            .arg("--from")
+            .arg(device_os())
+            .args(["--out-dir", "out"])
+            .current_dir(d)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let signal = if i % 2 == 0 { "-INT" } else { "-TERM" };
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        if out.status.code() == Some(130) {
+            interrupted += 1;
+        }
+        assert!(
+            temporaries(d).is_empty(),
+            "after {signal} at {delay_ms} ms: {:?}",
+            temporaries(d)
+        );
+    }
+    assert!(
+        interrupted > 0,
+        "no run was interrupted: the test proves nothing"
+    );
+}
