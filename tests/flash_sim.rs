@@ -114,7 +114,7 @@ fn dry_run_plans_for_each_family() {
     assert_eq!(v["chip"], serde_json::Value::Null);
     assert_eq!(v["sectors"].as_array().unwrap().len(), 12);
     let text = hexsmith(dir.path(), &["flash", "--dry-run", p2.to_str().unwrap()]);
-    assert!(stdout(&text).contains("none built in (give --chip-description and --chip)"));
+    assert!(stdout(&text).contains("none built in (give --chip-description-path and --chip)"));
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub enum Event {
     Written { done: u64, total: u64 },
     /// Bytes read back and checked so far.
     Verified { done: u64, total: u64 },
+    /// Bytes read so far (reading a device into a file).
+    Read { done: u64, total: u64 },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -53,7 +55,7 @@ pub struct FlashFailure {
     pub report: FlashReport,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FlashError {
     #[error(transparent)]
     Target(#[from] TargetError),
@@ -206,20 +208,36 @@ pub fn read_device(
     mcu: &Mcu,
     range: Option<(u32, u64)>,
 ) -> Result<MemoryImage, TargetError> {
+    read_device_with_progress(target, mcu, range, &mut |_| {})
+}
+
+/// [`read_device`], reporting [`Event::Read`] after each unit.
+pub fn read_device_with_progress(
+    target: &mut dyn FlashTarget,
+    mcu: &Mcu,
+    range: Option<(u32, u64)>,
+    progress: &mut dyn FnMut(Event),
+) -> Result<MemoryImage, TargetError> {
     let mut image = MemoryImage::new();
-    for unit in super::Geometry::of(mcu).units() {
-        let (lo, hi) = match range {
+    let spans: Vec<(u64, u64)> = super::Geometry::of(mcu)
+        .units()
+        .iter()
+        .map(|unit| match range {
             Some((s, e)) => (u64::from(unit.start).max(u64::from(s)), unit.end.min(e)),
             None => (u64::from(unit.start), unit.end),
-        };
-        if lo >= hi {
-            continue;
-        }
+        })
+        .filter(|(lo, hi)| lo < hi)
+        .collect();
+    let total = spans.iter().map(|(lo, hi)| hi - lo).sum();
+    let mut done = 0;
+    for (lo, hi) in spans {
         let mut buf = vec![0; (hi - lo) as usize];
         target.read(lo as u32, &mut buf)?;
         if range.is_some() || buf.iter().any(|b| *b != 0xFF) {
             image.write(lo as u32, &buf);
         }
+        done += hi - lo;
+        progress(Event::Read { done, total });
     }
     Ok(image)
 }

@@ -4,18 +4,27 @@
 //! (`probe`) or a simulated flash with the real geometries (`sim`) implements. So every
 //! path is tested without hardware.
 
+mod device;
 mod execute;
 mod geometry;
+mod job;
 mod plan;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod sim;
+pub mod station;
 
+pub use device::{
+    Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError,
+    FlashDocument, LogError, LogLine, LogWriter, Outcome, ProbeSettings, Protocol, VerifyReport,
+    attempt, error_chain, flash_all, flash_device, units_to_erase, verify_device,
+};
 pub use execute::{
     Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device,
-    read_device_id,
+    read_device_id, read_device_with_progress,
 };
 pub use geometry::{EraseUnit, Geometry};
+pub use job::{FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, platform_for_chip};
 pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing};
 
 /// One erase unit's complete new content.
@@ -25,12 +34,21 @@ pub struct UnitWrite<'a> {
     pub data: &'a [u8],
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
     #[error("erase unit {start:#010x}-{end:#010x} is write-protected")]
     WriteProtected { start: u32, end: u64 },
-    #[error("{0}")]
-    Probe(String),
+    #[error("no memory at {address:#010x}")]
+    NoMemory { address: u64 },
+    #[error("probe disconnected")]
+    Disconnected,
+    #[error("{0} did not finish in time")]
+    Timeout(&'static str),
+    #[error("write protection of erase unit {0:#010x} is not something this device can change")]
+    ProtectionUnsupported(u32),
+    /// The debug probe's own error, kept whole so that its cause stays readable.
+    #[error(transparent)]
+    Probe(std::sync::Arc<dyn std::error::Error + Send + Sync>),
 }
 
 /// What planning and verification need from a device.
@@ -43,4 +61,24 @@ pub trait FlashTarget {
     /// Erases the whole chip (on an nRF52840, UICR and MBR included).
     fn erase_chip(&mut self) -> Result<(), TargetError>;
     fn reset(&mut self) -> Result<(), TargetError>;
+    /// Erases units, leaving them blank. Writing 0xFF throughout is what an erase leaves,
+    /// so that is the default.
+    fn erase_units(&mut self, units: &[EraseUnit]) -> Result<(), TargetError> {
+        let blank: Vec<Vec<u8>> = units.iter().map(|u| vec![0xFF; u.len()]).collect();
+        let writes: Vec<UnitWrite<'_>> = units
+            .iter()
+            .zip(&blank)
+            .map(|(unit, data)| UnitWrite { unit: *unit, data })
+            .collect();
+        self.write_units(&writes)
+    }
+    /// Whether this unit is write-protected (STM32F2 option bytes). Most flash has no
+    /// per-unit protection a probe can see.
+    fn is_write_protected(&mut self, _unit: EraseUnit) -> Result<bool, TargetError> {
+        Ok(false)
+    }
+    /// Clears the write protection of this unit.
+    fn clear_write_protection(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
+        Err(TargetError::ProtectionUnsupported(unit.start))
+    }
 }

@@ -3,13 +3,17 @@
 //! what to write lives in the planner and is tested against the simulated flash; this
 //! file only moves bytes.
 
-use super::{FlashTarget, TargetError, UnitWrite};
-use probe_rs::config::Registry;
+use super::{EraseUnit, FlashTarget, TargetError, UnitWrite};
+use crate::platform::{Mcu, Platform};
+use probe_rs::config::{MemoryRegion, Registry};
 use probe_rs::flashing::{DownloadOptions, FlashProgress, erase_all};
 use probe_rs::probe::DebugProbeSelector;
+use probe_rs::probe::WireProtocol;
 use probe_rs::probe::list::Lister;
 use probe_rs::{MemoryInterface, Permissions, Session};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+const STM32F2_SECTOR0: u32 = 0x0800_0000;
 
 /// An attached probe, as `hexsmith probes` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -32,35 +36,157 @@ pub fn list() -> Vec<ProbeInfo> {
         .collect()
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
+#[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("no debug probe attached")]
     NoProbe,
     #[error("{0} debug probes attached: pick one with --probe ({1})")]
     Several(usize, String),
-    #[error("--probe {0}: {1}")]
-    BadSelector(String, String),
-    #[error("cannot open probe {0}: {1}")]
-    Open(String, String),
-    #[error("cannot attach to {chip} through {probe}: {reason}")]
+    #[error(
+        "--probe {selector}: {reason} (write VID:PID or VID:PID:SERIAL in hex, as `hexsmith probes` lists them)"
+    )]
+    BadSelector { selector: String, reason: String },
+    #[error("--probe {0}: no such probe attached")]
+    NotAttached(String),
+    #[error("cannot open probe {probe}")]
+    Open {
+        probe: String,
+        #[source]
+        source: probe_rs::probe::DebugProbeError,
+    },
+    #[error("cannot attach to {chip} through {probe}")]
     Attach {
         chip: String,
         probe: String,
-        reason: String,
+        #[source]
+        source: probe_rs::Error,
     },
-    #[error("{path}: not a usable probe-rs target description: {reason}")]
-    ChipDescription { path: PathBuf, reason: String },
+    #[error("{}: not a usable probe-rs target description", path.display())]
+    ChipDescription {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "--chip {0}: not a chip probe-rs knows (see `probe-rs chip list`, or describe it with --chip-description-path)"
+    )]
+    UnknownChip(String, #[source] probe_rs::config::RegistryError),
+    #[error(
+        "--chip {chip}: its flash does not hold {platform}'s layout ({layout}); name a chip of the image's platform, or leave --chip out"
+    )]
+    WrongChip {
+        chip: String,
+        platform: String,
+        layout: String,
+    },
 }
 
+/// Checks a `--probe` selector's syntax, before anything is connected.
+pub fn check_selector(selector: &str) -> Result<DebugProbeSelector, ProbeError> {
+    selector
+        .parse()
+        .map_err(
+            |e: <DebugProbeSelector as std::str::FromStr>::Err| ProbeError::BadSelector {
+                selector: selector.to_string(),
+                reason: e.to_string(),
+            },
+        )
+}
+
+/// The probe-rs registry: the built-in targets and, if given, a target description.
+pub fn registry(chip_description: Option<&Path>) -> Result<Registry, ProbeError> {
+    let mut registry = Registry::from_builtin_families();
+    if let Some(path) = chip_description {
+        let bad = |source: Box<dyn std::error::Error + Send + Sync>| ProbeError::ChipDescription {
+            path: path.to_path_buf(),
+            source,
+        };
+        let yaml = std::fs::read_to_string(path).map_err(|e| bad(e.into()))?;
+        registry
+            .add_target_family_from_yaml(&yaml)
+            .map_err(|e| bad(e.into()))?;
+    }
+    Ok(registry)
+}
+
+/// Resolves `--chip` through probe-rs's registry to its full target name, and checks that
+/// the chip's flash holds every erase unit of the platform's MCU: a chip of another family
+/// would be planned for with the wrong geometry.
+pub fn resolve_chip(
+    chip: &str,
+    chip_description: Option<&Path>,
+    platform: &Platform,
+) -> Result<String, ProbeError> {
+    let target = registry(chip_description)?
+        .get_target_by_name(chip)
+        .map_err(|e| ProbeError::UnknownChip(chip.to_string(), e))?;
+    let nvm: Vec<std::ops::Range<u64>> = target
+        .memory_map
+        .iter()
+        .filter_map(|r| match r {
+            MemoryRegion::Nvm(n) if !n.is_alias => Some(n.range.clone()),
+            _ => None,
+        })
+        .collect();
+    let geometry = super::Geometry::of(platform.mcu());
+    let fits = geometry.units().iter().all(|u| {
+        nvm.iter()
+            .any(|r| r.start <= u64::from(u.start) && u.end <= r.end)
+    });
+    if !fits {
+        let units = geometry.units();
+        let layout = match (units.first(), units.last()) {
+            (Some(a), Some(b)) => {
+                format!("{} flash {:#010x}-{:#010x}", platform.mcu, a.start, b.end)
+            }
+            _ => platform.mcu.clone(),
+        };
+        return Err(ProbeError::WrongChip {
+            chip: target.name,
+            platform: platform.name.clone(),
+            layout,
+        });
+    }
+    Ok(target.name)
+}
+
+/// How to reach one device.
 #[derive(Debug, Clone, Default)]
 pub struct Connect {
     pub probe: Option<String>,
     pub chip: String,
     pub speed_khz: Option<u32>,
+    pub protocol: Option<WireProtocol>,
     pub under_reset: bool,
     pub chip_description: Option<PathBuf>,
     /// Needed for a full chip erase.
     pub allow_erase_all: bool,
+}
+
+impl Connect {
+    /// The one connection rule: the chip named by the user or the MCU's built-in target,
+    /// attached under reset when asked or when the MCU needs it (Gen 2's Device OS turns
+    /// SWD off once running).
+    pub fn new(
+        settings: &super::ProbeSettings,
+        mcu: &Mcu,
+        chip: Option<String>,
+    ) -> Result<Connect, super::DeviceError> {
+        let chip = chip.ok_or(super::DeviceError::NoBuiltInTarget)?;
+        Ok(Connect {
+            probe: settings.probe.clone(),
+            chip,
+            speed_khz: settings.speed_khz,
+            protocol: settings.protocol.map(|p| match p {
+                super::Protocol::Swd => WireProtocol::Swd,
+                super::Protocol::Jtag => WireProtocol::Jtag,
+            }),
+            under_reset: settings.connect_under_reset || mcu.attach_under_reset,
+            chip_description: settings.chip_description.clone(),
+            allow_erase_all: false,
+        })
+    }
 }
 
 pub struct ProbeTarget {
@@ -68,23 +194,40 @@ pub struct ProbeTarget {
     pub probe: String,
 }
 
+impl super::Connector for Connect {
+    type Target = ProbeTarget;
+
+    fn label(&self) -> String {
+        self.probe.clone().unwrap_or_else(|| "probe".into())
+    }
+
+    fn connect(&mut self) -> Result<(ProbeTarget, String), super::DeviceError> {
+        let target = ProbeTarget::connect(self)?;
+        let name = target.probe.clone();
+        Ok((target, name))
+    }
+}
+
+impl From<ProbeError> for super::DeviceError {
+    fn from(e: ProbeError) -> Self {
+        match e {
+            ProbeError::NoProbe => super::DeviceError::NoProbe,
+            other => super::DeviceError::Connect(Box::new(other)),
+        }
+    }
+}
+
 impl ProbeTarget {
     pub fn connect(c: &Connect) -> Result<ProbeTarget, ProbeError> {
         let lister = Lister::new();
         let info = match &c.probe {
             Some(s) => {
-                let selector: DebugProbeSelector =
-                    s.parse()
-                        .map_err(|e: <DebugProbeSelector as std::str::FromStr>::Err| {
-                            ProbeError::BadSelector(s.clone(), e.to_string())
-                        })?;
+                let selector = check_selector(s)?;
                 lister
                     .list_all()
                     .into_iter()
                     .find(|p| selector.matches_probe(p))
-                    .ok_or_else(|| {
-                        ProbeError::BadSelector(s.clone(), "no such probe attached".into())
-                    })?
+                    .ok_or_else(|| ProbeError::NotAttached(s.clone()))?
             }
             None => {
                 let mut all = lister.list_all();
@@ -102,25 +245,18 @@ impl ProbeTarget {
             }
         };
         let name = DebugProbeSelector::from(&info).to_string();
-        let mut probe = info
-            .open()
-            .map_err(|e| ProbeError::Open(name.clone(), e.to_string()))?;
+        let open = |source| ProbeError::Open {
+            probe: name.clone(),
+            source,
+        };
+        let mut probe = info.open().map_err(open)?;
+        if let Some(protocol) = c.protocol {
+            probe.select_protocol(protocol).map_err(open)?;
+        }
         if let Some(khz) = c.speed_khz {
-            probe
-                .set_speed(khz)
-                .map_err(|e| ProbeError::Open(name.clone(), e.to_string()))?;
+            probe.set_speed(khz).map_err(open)?;
         }
-        let mut registry = Registry::from_builtin_families();
-        if let Some(path) = &c.chip_description {
-            let bad = |reason: String| ProbeError::ChipDescription {
-                path: path.clone(),
-                reason,
-            };
-            let yaml = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-            registry
-                .add_target_family_from_yaml(&yaml)
-                .map_err(|e| bad(e.to_string()))?;
-        }
+        let registry = registry(c.chip_description.as_deref())?;
         let permissions = if c.allow_erase_all {
             Permissions::new().allow_erase_all()
         } else {
@@ -131,10 +267,10 @@ impl ProbeTarget {
         } else {
             probe.attach_with_registry(c.chip.as_str(), permissions, &registry)
         };
-        let session = attached.map_err(|e| ProbeError::Attach {
+        let session = attached.map_err(|source| ProbeError::Attach {
             chip: c.chip.clone(),
             probe: name.clone(),
-            reason: e.to_string(),
+            source,
         })?;
         Ok(ProbeTarget {
             session,
@@ -144,7 +280,7 @@ impl ProbeTarget {
 
     /// Clears the write protection of the STM32F2's sector 0 (the Gen 2 bootloader)
     /// through the option bytes: unlock, set nWRP0, start, wait, lock.
-    pub fn unprotect_stm32f2_sector0(&mut self) -> Result<(), TargetError> {
+    fn unprotect_stm32f2_sector0(&mut self) -> Result<(), TargetError> {
         const OPTKEYR: u64 = 0x4002_3C08;
         const SR: u64 = 0x4002_3C0C;
         const OPTCR: u64 = 0x4002_3C14;
@@ -161,9 +297,7 @@ impl ProbeTarget {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while core.read_word_32(SR).map_err(probe_error)? & 1 << 16 != 0 {
             if std::time::Instant::now() > deadline {
-                return Err(TargetError::Probe(
-                    "option byte write did not finish".into(),
-                ));
+                return Err(TargetError::Timeout("option byte write"));
             }
         }
         let optcr = core.read_word_32(OPTCR).map_err(probe_error)?;
@@ -172,15 +306,15 @@ impl ProbeTarget {
     }
 
     /// Whether the STM32F2's sector 0 is write-protected (nWRP0 clear in FLASH_OPTCR).
-    pub fn stm32f2_sector0_protected(&mut self) -> Result<bool, TargetError> {
+    fn stm32f2_sector0_protected(&mut self) -> Result<bool, TargetError> {
         let mut core = self.session.core(0).map_err(probe_error)?;
         let optcr = core.read_word_32(0x4002_3C14).map_err(probe_error)?;
         Ok(optcr & 1 << 16 == 0)
     }
 }
 
-fn probe_error(e: impl std::fmt::Display) -> TargetError {
-    TargetError::Probe(e.to_string())
+fn probe_error(e: impl std::error::Error + Send + Sync + 'static) -> TargetError {
+    TargetError::Probe(std::sync::Arc::new(e))
 }
 
 impl FlashTarget for ProbeTarget {
@@ -211,5 +345,21 @@ impl FlashTarget for ProbeTarget {
     fn reset(&mut self) -> Result<(), TargetError> {
         let mut core = self.session.core(0).map_err(probe_error)?;
         core.reset().map_err(probe_error)
+    }
+
+    /// Only the STM32F2's sector 0 (the Gen 2 bootloader) is checked: it is the unit
+    /// Particle's bootloader protects, and the one [`Mcu::protected_unit`] names.
+    fn is_write_protected(&mut self, unit: EraseUnit) -> Result<bool, TargetError> {
+        if unit.start != STM32F2_SECTOR0 {
+            return Ok(false);
+        }
+        self.stm32f2_sector0_protected()
+    }
+
+    fn clear_write_protection(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
+        if unit.start != STM32F2_SECTOR0 {
+            return Err(TargetError::ProtectionUnsupported(unit.start));
+        }
+        self.unprotect_stm32f2_sector0()
     }
 }

@@ -111,9 +111,7 @@ impl FlashTarget for SimulatedFlash {
     fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError> {
         for (i, b) in buf.iter_mut().enumerate() {
             let a = u64::from(address) + i as u64;
-            *b = self
-                .byte(a)
-                .ok_or_else(|| TargetError::Probe(format!("no memory at {a:#010x}")))?;
+            *b = self.byte(a).ok_or(TargetError::NoMemory { address: a })?;
         }
         Ok(())
     }
@@ -123,7 +121,7 @@ impl FlashTarget for SimulatedFlash {
         for w in writes {
             if let Some(left) = self.fail_after_units.as_mut() {
                 if *left == 0 {
-                    return Err(TargetError::Probe("probe disconnected".to_string()));
+                    return Err(TargetError::Disconnected);
                 }
                 *left -= 1;
             }
@@ -141,6 +139,15 @@ impl FlashTarget for SimulatedFlash {
 
     fn reset(&mut self) -> Result<(), TargetError> {
         self.resets += 1;
+        Ok(())
+    }
+
+    fn is_write_protected(&mut self, unit: EraseUnit) -> Result<bool, TargetError> {
+        Ok(self.protected.contains(&unit.start))
+    }
+
+    fn clear_write_protection(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
+        self.protected.retain(|p| *p != unit.start);
         Ok(())
     }
 }

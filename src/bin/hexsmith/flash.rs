@@ -1,43 +1,89 @@
-//! `hexsmith flash`, `probes` and `read`: writing images to devices over SWD, and reading
-//! them back. The plan and every refusal come from the library; this file connects
-//! probes, draws progress and keeps the log.
+//! `hexsmith flash`, `probes`, `read`, `verify`, `erase` and `reset`: the arguments and the
+//! display. What is written, in which order, and every refusal come from
+//! `hexsmith::flash`; this file draws progress, prints and keeps the log.
 
 use crate::Outcome;
 use crate::build::refusal;
 use anyhow::{Context, Result, bail};
 use hexsmith::compose::{ModuleInput, place_modules};
-use hexsmith::flash::{
-    Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions, check_before_writing,
-    execute, read_device_id,
-};
+use hexsmith::flash::{FlashJob, FlashPlan, PlanOptions, ProbeSettings, Protocol};
+#[cfg(feature = "probe")]
+use hexsmith::flash::{DeviceEvent, DeviceResult, Event};
 use hexsmith::input::{self, Input};
-use hexsmith::inspect::{self, hex_lower};
-use hexsmith::memory::MemoryImage;
-use hexsmith::platform::{self, Mcu, Platform};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use serde_json::json;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use hexsmith::platform::{self, Mcu};
+#[cfg(feature = "probe")]
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+#[cfg(feature = "probe")]
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
 
-#[derive(clap::Args)]
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ProtocolArg {
+    Swd,
+    Jtag,
+}
+
+/// How to reach the device, named as probe-rs names it.
+#[derive(clap::Args, Clone)]
 pub struct ProbeArgs {
     /// The probe to use, as `hexsmith probes` lists it: VID:PID[:SERIAL].
-    #[arg(long, value_name = "SEL")]
+    #[arg(long, value_name = "SEL", env = "PROBE_RS_PROBE")]
     pub probe: Option<String>,
-    /// The probe-rs target name (default: the image's platform's chip).
-    #[arg(long, value_name = "NAME")]
+    /// The probe-rs target name (default: the image's platform's chip); checked against
+    /// probe-rs's registry and the image's platform.
+    #[arg(long, value_name = "NAME", env = "PROBE_RS_CHIP")]
     pub chip: Option<String>,
     /// A probe-rs target description (YAML) for chips without a built-in target (P2, M-SoM).
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long = "chip-description-path",
+        alias = "chip-description",
+        value_name = "FILE"
+    )]
     pub chip_description: Option<PathBuf>,
     /// SWD clock in kHz.
-    #[arg(long, value_name = "KHZ")]
+    #[arg(long, value_name = "KHZ", value_parser = clap::value_parser!(u32).range(1..))]
     pub speed: Option<u32>,
+    /// The wire protocol between probe and chip.
+    #[arg(long, value_enum, value_name = "swd|jtag")]
+    pub protocol: Option<ProtocolArg>,
     /// Attach while holding the chip in reset (the default for Gen 2, whose Device OS turns SWD off).
     #[arg(long)]
     pub connect_under_reset: bool,
+    /// Draw no progress bars (they are never drawn when standard error is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl ProbeArgs {
+    /// The settings, with a `--probe` selector's syntax checked before anything else.
+    pub fn settings(&self) -> Result<ProbeSettings> {
+        #[cfg(feature = "probe")]
+        if let Some(selector) = &self.probe {
+            hexsmith::flash::probe::check_selector(selector)?;
+        }
+        Ok(ProbeSettings {
+            probe: self.probe.clone(),
+            chip: self.chip.clone(),
+            chip_description: self.chip_description.clone(),
+            speed_khz: self.speed,
+            protocol: self.protocol.map(|p| match p {
+                ProtocolArg::Swd => Protocol::Swd,
+                ProtocolArg::Jtag => Protocol::Jtag,
+            }),
+            connect_under_reset: self.connect_under_reset,
+        })
+    }
+
+    /// Where progress bars go: nowhere when asked, or when no one watches.
+    #[cfg(feature = "probe")]
+    pub fn bars(&self) -> MultiProgress {
+        let target = if self.no_progress || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        MultiProgress::with_draw_target(target)
+    }
 }
 
 #[derive(clap::Args)]
@@ -62,127 +108,80 @@ pub struct Args {
     /// Print the plan; needs no probe.
     #[arg(long)]
     dry_run: bool,
-    /// Machine-readable output (the plan, with --dry-run; the result otherwise).
+    /// Machine-readable output (the plan, with --dry-run; the result otherwise; with
+    /// --station, one line per device and the summary).
     #[arg(long)]
     json: bool,
-    /// Append one JSON line per device to this file.
+    /// Append one JSON line per attempt to this file.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
     /// Clear the write protection of the Gen 2 bootloader sector before writing it.
     #[arg(long)]
     unprotect_bootloader: bool,
+    /// Production-line mode: flash every device that appears on the probe(s), one after
+    /// another, showing PASS or FAIL for each, until Ctrl-C.
+    #[arg(long, conflicts_with = "dry_run")]
+    station: bool,
+    /// With --station: time between attempts to attach while waiting, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500, requires = "station")]
+    poll_ms: u64,
 }
 
-/// What is to be written, and for which platform.
-struct Job {
-    image: MemoryImage,
-    platform: &'static Platform,
-    mcu: &'static Mcu,
-    chip: Option<String>,
-    sha256: String,
-}
-
-fn load_job(inputs: &[PathBuf], chip: Option<&str>) -> Result<Job> {
-    let single_image = match inputs {
-        [one] => match input::read(one)? {
-            Input::Image { image, .. } => Some((one, image)),
-            Input::Module { .. } => None,
-        },
-        _ => None,
-    };
-    let (image, platform) = match single_image {
-        Some((path, image)) => {
-            let report = inspect::inspect_image(&image, "image");
-            for w in check_before_writing(&report).with_context(|| path.display().to_string())? {
-                eprintln!("warning: {}: {w}", path.display());
-            }
-            let platform = report
-                .platform_id
-                .and_then(platform::by_id)
-                .or_else(|| chip.and_then(platform_for_chip));
-            let Some(platform) = platform else {
-                bail!(
-                    "{}: holds no Particle module, so its platform is unknown: name the chip with --chip",
-                    path.display()
-                );
-            };
-            (image, platform)
+/// What is to be written, and where its warnings point.
+fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob> {
+    let chip = settings.chip.as_deref();
+    let description = settings.chip_description.as_deref();
+    if let [path] = inputs
+        && let Input::Image { image, .. } =
+            input::read(path)?
+    {
+        let job = FlashJob::from_image(image, chip, description)
+            .with_context(|| path.display().to_string())?;
+        for w in &job.warnings {
+            eprintln!("warning: {}: {w}", path.display());
         }
-        None => {
-            let modules = inputs
-                .iter()
-                .map(|p| ModuleInput::read(p))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(refusal)?;
-            let (platform, image) = place_modules(&modules).map_err(refusal)?;
-            (image, platform)
-        }
-    };
-    let mcu = platform.mcu();
-    Ok(Job {
-        sha256: hex_lower(&image.sha256()),
-        chip: chip.map(str::to_string).or_else(|| mcu.chip.clone()),
-        image,
-        platform,
-        mcu,
-    })
-}
-
-fn platform_for_chip(chip: &str) -> Option<&'static Platform> {
-    platform::all().iter().find(|p| {
-        p.mcu()
-            .chip
-            .as_deref()
-            .is_some_and(|c| c.eq_ignore_ascii_case(chip))
-    })
+        return Ok(job);
+    }
+    let modules = inputs
+        .iter()
+        .map(|p| ModuleInput::read(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(refusal)?;
+    let (platform, image) = place_modules(&modules).map_err(refusal)?;
+    Ok(FlashJob::for_platform(image, platform, chip, description)?)
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
-    let job = load_job(&args.inputs, args.probe.chip.as_deref())?;
-    let plan = FlashPlan::new(
-        &job.image,
-        job.platform,
-        job.mcu,
-        PlanOptions {
-            chip_erase: args.chip_erase,
-        },
-    )?;
+    let settings = args.probe.settings()?;
+    let job = load_job(&args.inputs, &settings)?;
+    let plan = job.plan(PlanOptions {
+        chip_erase: args.chip_erase,
+    })?;
     if args.dry_run {
         print_plan(&job, &plan, args.json)?;
         return Ok(Outcome::Pass);
     }
-    flash_devices(args, &job, &plan)
+    if args.station {
+        return station(args, &settings, &job, &plan);
+    }
+    flash_devices(args, &settings, &job, &plan)
 }
 
-fn print_plan(job: &Job, plan: &FlashPlan, json: bool) -> Result<()> {
-    let sectors: Vec<[u64; 2]> = plan
-        .units
-        .iter()
-        .map(|u| [u64::from(u.start), u.end])
-        .collect();
+fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
     if json {
-        let doc = json!({
-            "chip": plan.chip,
-            "platform": job.platform.name,
-            "sectors": sectors,
-            "bytes": plan.bytes,
-            "erase_units": plan.units.len(),
-            "erase_bytes": plan.units.iter().map(|u| u.len() as u64).sum::<u64>(),
-            "chip_erase": plan.chip_erase,
-            "attach_under_reset": job.mcu.attach_under_reset,
-            "image_sha256": job.sha256,
-            "estimate": plan.estimate,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        print_json(&job.plan_document(plan))?;
         return Ok(());
     }
     let chip = plan
         .chip
         .as_deref()
-        .unwrap_or("none built in (give --chip-description and --chip)");
+        .unwrap_or("none built in (give --chip-description-path and --chip)");
     println!("chip          {chip}");
     println!("platform      {}", job.platform.name);
-    println!("image         {} bytes, sha256 {}", plan.bytes, job.sha256);
+    println!(
+        "image         {} bytes, sha256 {}",
+        plan.bytes, job.image_sha256
+    );
     let erase_bytes: u64 = plan.units.iter().map(|u| u.len() as u64).sum();
     if plan.chip_erase {
         println!(
@@ -223,258 +222,259 @@ fn unit_runs(plan: &FlashPlan) -> Vec<(u32, u64, usize)> {
     runs
 }
 
-#[cfg(not(feature = "probe"))]
-fn flash_devices(_: &Args, _: &Job, _: &FlashPlan) -> Result<Outcome> {
-    bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
-}
-
 #[cfg(feature = "probe")]
-fn flash_devices(args: &Args, job: &Job, plan: &FlashPlan) -> Result<Outcome> {
-    use hexsmith::flash::probe::{self, Connect};
-    let Some(chip) = job.chip.clone() else {
-        bail!(
-            "{} (RTL872x) has no built-in probe-rs target: give --chip-description FILE (a probe-rs target description with a flash algorithm) and --chip NAME",
-            job.platform.name
-        );
-    };
-    let selectors: Vec<Option<String>> = if args.all_probes {
-        let all = probe::list();
-        if all.is_empty() {
-            return Err(NoProbe.into());
-        }
-        all.into_iter().map(|p| Some(p.selector)).collect()
-    } else {
-        vec![args.probe.probe.clone()]
-    };
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = cancel.clone();
-        crate::signals::cancel_with(cancel);
+fn device_options(args: &Args) -> hexsmith::flash::DeviceOptions {
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    crate::signals::cancel_with(cancel.clone());
+    hexsmith::flash::DeviceOptions {
+        flash: hexsmith::flash::FlashOptions {
+            verify: !args.no_verify,
+            reset: !args.no_reset,
+            cancel: Some(cancel),
+            batch_units: 16,
+        },
+        unprotect_bootloader: args.unprotect_bootloader,
     }
-    let bars = MultiProgress::new();
-    let results: Vec<DeviceResult> = std::thread::scope(|scope| {
-        let handles: Vec<_> = selectors
-            .into_iter()
-            .map(|selector| {
-                let connect = Connect {
-                    probe: selector,
-                    chip: chip.clone(),
-                    speed_khz: args.probe.speed,
-                    under_reset: args.probe.connect_under_reset || job.mcu.attach_under_reset,
-                    chip_description: args.probe.chip_description.clone(),
-                    allow_erase_all: args.chip_erase,
-                };
-                let bar = bars.add(ProgressBar::new(0));
-                let cancel = cancel.clone();
-                scope.spawn(move || one_device(args, job, plan, &connect, bar, cancel))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("device thread"))
-            .collect()
-    });
-    let mut outcome = Outcome::Pass;
-    for r in &results {
-        if let Some(log) = &args.log {
-            append_log(log, job, &chip, r)?;
-        }
-        if r.error.is_some() {
-            outcome = Outcome::CheckFailed;
-        }
-    }
-    if results.iter().all(|r| r.error.as_deref() == Some(NO_PROBE)) {
-        return Err(NoProbe.into());
-    }
-    summarize(&results, args.json)?;
-    Ok(outcome)
 }
 
-const NO_PROBE: &str = "no debug probe attached";
-
-#[derive(Debug, thiserror::Error)]
-#[error("{NO_PROBE}")]
-pub struct NoProbe;
-
-struct DeviceResult {
-    probe: String,
-    device_id: Option<String>,
-    report: FlashReport,
-    error: Option<String>,
-}
-
+/// A progress bar for one device, and the device-ID line printed beside the bars (never
+/// through them, so it shows when they are hidden).
 #[cfg(feature = "probe")]
-fn one_device(
-    args: &Args,
-    job: &Job,
-    plan: &FlashPlan,
-    connect: &hexsmith::flash::probe::Connect,
-    bar: ProgressBar,
-    cancel: Arc<AtomicBool>,
-) -> DeviceResult {
-    use hexsmith::flash::probe::{ProbeError, ProbeTarget};
-    let label = connect.probe.clone().unwrap_or_else(|| "probe".into());
-    let mut result = DeviceResult {
-        probe: label,
-        device_id: None,
-        report: FlashReport::default(),
-        error: None,
-    };
-    let mut target = match ProbeTarget::connect(connect) {
-        Ok(t) => t,
-        Err(ProbeError::NoProbe) => {
-            result.error = Some(NO_PROBE.into());
-            return result;
-        }
-        Err(e) => {
-            result.error = Some(e.to_string());
-            return result;
-        }
-    };
-    result.probe = target.probe.clone();
-    match read_device_id(&mut target, job.mcu) {
-        Ok(id) => {
-            if let Some(id) = &id {
-                bar.println(format!("{}: device {id}", result.probe));
-            }
-            result.device_id = id;
-        }
-        Err(e) => {
-            result.error = Some(format!("reading the device ID: {e}"));
-            return result;
-        }
-    }
-    if let Some(protected) = job.mcu.protected_unit
-        && plan.units.iter().any(|u| u.start == protected)
-    {
-        match target.stm32f2_sector0_protected() {
-            Ok(true) if args.unprotect_bootloader => {
-                if let Err(e) = target.unprotect_stm32f2_sector0() {
-                    result.error = Some(format!(
-                        "clearing the bootloader sector's write protection: {e}"
-                    ));
-                    return result;
-                }
-            }
-            Ok(true) => {
-                result.error = Some(format!(
-                    "the bootloader sector {protected:#010x} is write-protected: rerun with --unprotect-bootloader to clear its protection, or leave the bootloader out of the image"
-                ));
-                return result;
-            }
-            Ok(false) => {}
-            Err(e) => {
-                result.error = Some(format!("reading the option bytes: {e}"));
-                return result;
-            }
-        }
-    }
-    let options = FlashOptions {
-        verify: !args.no_verify,
-        reset: !args.no_reset,
-        cancel: Some(cancel),
-        batch_units: 16,
-    };
+fn progress_for(bars: &MultiProgress, label: String) -> impl FnMut(DeviceEvent) + Send + use<> {
+    let bar = bars.add(ProgressBar::new(0));
     bar.set_style(
         ProgressStyle::with_template("{prefix:>12} {msg:<8} [{bar:30}] {pos}/{len}")
             .expect("valid template")
             .progress_chars("=> "),
     );
-    bar.set_prefix(result.probe.clone());
-    let mut on_event = |e: Event| match e {
-        Event::Compared { done, total } => {
-            bar.set_message("compare");
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
+    bar.set_prefix(label.clone());
+    let bars = bars.clone();
+    let mut probe = label;
+    move |e: DeviceEvent| match e {
+        DeviceEvent::Connected { probe: name } => {
+            bar.set_prefix(name.clone());
+            probe = name;
         }
-        Event::Written { done, total } => {
-            bar.set_message("write");
-            bar.set_length(total);
-            bar.set_position(done);
-        }
-        Event::Verified { done, total } => {
-            bar.set_message("verify");
-            bar.set_length(total);
-            bar.set_position(done);
-        }
-    };
-    match execute(
-        plan,
-        &job.image,
-        &mut target as &mut dyn FlashTarget,
-        &options,
-        &mut on_event,
-    ) {
-        Ok(report) => {
-            bar.finish_and_clear();
-            result.report = report;
-        }
-        Err(failure) => {
-            bar.abandon();
-            result.report = failure.report;
-            result.error = Some(failure.error.to_string());
-        }
+        DeviceEvent::DeviceId(id) => bars.suspend(|| eprintln!("{probe}: device {id}")),
+        DeviceEvent::Progress(event) => show_progress(&bar, event),
     }
-    result
 }
 
-fn summarize(results: &[DeviceResult], json: bool) -> Result<()> {
-    if json {
-        let doc: Vec<_> = results
+#[cfg(feature = "probe")]
+fn show_progress(bar: &ProgressBar, event: Event) {
+    let (message, done, total) = match event {
+        Event::Compared { done, total } => ("compare", done as u64, total as u64),
+        Event::Written { done, total } => ("write", done, total),
+        Event::Verified { done, total } => ("verify", done, total),
+        Event::Read { done, total } => ("read", done, total),
+    };
+    bar.set_message(message);
+    bar.set_length(total);
+    bar.set_position(done);
+}
+
+#[cfg(not(feature = "probe"))]
+fn flash_devices(_: &Args, _: &ProbeSettings, _: &FlashJob, _: &FlashPlan) -> Result<Outcome> {
+    bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+}
+
+#[cfg(not(feature = "probe"))]
+fn station(_: &Args, _: &ProbeSettings, _: &FlashJob, _: &FlashPlan) -> Result<Outcome> {
+    bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+}
+
+/// One connection per device to write: every attached probe, or the one named.
+#[cfg(feature = "probe")]
+fn connections(
+    args: &Args,
+    settings: &ProbeSettings,
+    job: &FlashJob,
+    plan: &FlashPlan,
+) -> Result<Vec<hexsmith::flash::probe::Connect>> {
+    use hexsmith::flash::probe::{self, Connect};
+    let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
+    base.allow_erase_all = plan.chip_erase;
+    Ok(if args.all_probes {
+        probe::list()
+            .into_iter()
+            .map(|p| Connect {
+                probe: Some(p.selector),
+                ..base.clone()
+            })
+            .collect()
+    } else {
+        vec![base]
+    })
+}
+
+#[cfg(feature = "probe")]
+fn flash_devices(
+    args: &Args,
+    settings: &ProbeSettings,
+    job: &FlashJob,
+    plan: &FlashPlan,
+) -> Result<Outcome> {
+    use hexsmith::flash::{DeviceError, FlashDocument, LogWriter, flash_all};
+    let mut log = args.log.as_deref().map(LogWriter::open).transpose()?;
+    let options = device_options(args);
+    let connects = connections(args, settings, job, plan)?;
+    let bars = args.probe.bars();
+    let results: Vec<DeviceResult> = if connects.is_empty() {
+        // Every attempt is recorded, even one that found nothing to write to.
+        vec![DeviceResult::not_reached(
+            "all-probes".into(),
+            DeviceError::NoProbe,
+        )]
+    } else {
+        let work = connects
+            .into_iter()
+            .map(|c| {
+                let events = progress_for(&bars, hexsmith::flash::Connector::label(&c));
+                (c, events)
+            })
+            .collect();
+        flash_all(work, job, plan, &options)
+    };
+    bars.clear().ok();
+    let now = std::time::SystemTime::now();
+    if let Some(log) = &mut log {
+        for r in &results {
+            log.append(&r.log_line(job, now))?;
+        }
+    }
+    if results.iter().all(DeviceResult::is_no_probe) {
+        return Err(NoProbe.into());
+    }
+    if args.json {
+        print_json(&FlashDocument::new(job, &results))?;
+    } else {
+        for r in &results {
+            println!("{}", result_line(r));
+        }
+    }
+    Ok(
+        if results
             .iter()
-            .map(|r| {
-                json!({
-                    "probe": r.probe,
-                    "device_id": r.device_id,
-                    "report": r.report,
-                    "error": r.error,
+            .all(|r| r.result == hexsmith::flash::Outcome::Ok)
+        {
+            Outcome::Pass
+        } else {
+            Outcome::CheckFailed
+        },
+    )
+}
+
+#[cfg(feature = "probe")]
+fn result_line(r: &DeviceResult) -> String {
+    let id = r.device_id.as_deref().unwrap_or("(unknown device)");
+    let rep = &r.report;
+    let state = match (&r.error, rep.interrupted) {
+        (Some(e), _) => format!("FAILED: {}", hexsmith::flash::error_chain(e)),
+        (None, true) => "interrupted".to_string(),
+        (None, false) if rep.verified => "ok, verified".to_string(),
+        (None, false) => "ok".to_string(),
+    };
+    format!(
+        "{:<24} {id:<34} written {} units ({} bytes), skipped {} units ({} bytes): {state}",
+        r.probe, rep.units_written, rep.bytes_written, rep.units_skipped, rep.bytes_skipped
+    )
+}
+
+#[cfg(feature = "probe")]
+fn station(
+    args: &Args,
+    settings: &ProbeSettings,
+    job: &FlashJob,
+    plan: &FlashPlan,
+) -> Result<Outcome> {
+    use hexsmith::flash::LogWriter;
+    use hexsmith::flash::station::{StationOptions, StationSummary, run_station};
+    use std::sync::Mutex;
+    let log = args
+        .log
+        .as_deref()
+        .map(LogWriter::open)
+        .transpose()?
+        .map(Mutex::new);
+    let options = StationOptions {
+        device: device_options(args),
+        poll: std::time::Duration::from_millis(args.poll_ms),
+    };
+    let cancel = options.device.flash.cancel.clone().expect("set above");
+    let connects = connections(args, settings, job, plan)?;
+    if connects.is_empty() {
+        return Err(NoProbe.into());
+    }
+    let bars = args.probe.bars();
+    let log_failed = Mutex::new(None);
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    if !args.json {
+        eprintln!(
+            "station: {} ({}), image sha256 {}; Ctrl-C ends",
+            job.platform.name,
+            job.chip.as_deref().unwrap_or("?"),
+            job.image_sha256
+        );
+    }
+    let summaries: Vec<StationSummary> = std::thread::scope(|scope| {
+        let handles: Vec<_> = connects
+            .into_iter()
+            .map(|mut connect| {
+                let label = hexsmith::flash::Connector::label(&connect);
+                let mut observer = crate::station::Display {
+                    events: Box::new(progress_for(&bars, label.clone())),
+                    label,
+                    json: args.json,
+                    colour: stdout_is_terminal,
+                    bars: bars.clone(),
+                    log: log.as_ref(),
+                    log_failed: &log_failed,
+                    cancel: &cancel,
+                    job,
+                };
+                let (options, cancel) = (&options, &cancel);
+                scope.spawn(move || {
+                    run_station(&mut connect, job, plan, options, cancel, &mut observer)
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-        return Ok(());
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(s) => s,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    bars.clear().ok();
+    let summary = summaries
+        .iter()
+        .fold(StationSummary::empty(), |all, s| all.merge(s));
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!("{}", crate::station::summary_text(&summary));
     }
-    for r in results {
-        let id = r.device_id.as_deref().unwrap_or("(unknown device)");
-        let rep = &r.report;
-        let state = match (&r.error, rep.interrupted) {
-            (Some(e), _) => format!("FAILED: {e}"),
-            (None, true) => "interrupted".to_string(),
-            (None, false) if rep.verified => "ok, verified".to_string(),
-            (None, false) => "ok".to_string(),
-        };
-        println!(
-            "{:<24} {id:<34} written {} units ({} bytes), skipped {} units ({} bytes): {state}",
-            r.probe, rep.units_written, rep.bytes_written, rep.units_skipped, rep.bytes_skipped
-        );
+    if let Some(e) = log_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e.into());
     }
-    Ok(())
+    Ok(if summary.failed == 0 && summary.interrupted == 0 {
+        Outcome::Pass
+    } else {
+        Outcome::CheckFailed
+    })
 }
 
-fn append_log(path: &Path, job: &Job, chip: &str, r: &DeviceResult) -> Result<()> {
-    let result = match (&r.error, r.report.interrupted) {
-        (Some(e), _) => format!("failed: {e}"),
-        (None, true) => "interrupted".to_string(),
-        (None, false) => "ok".to_string(),
-    };
-    let line = json!({
-        "time": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        "probe": r.probe,
-        "chip": chip,
-        "device_id": r.device_id,
-        "image_sha256": job.sha256,
-        "units_written": r.report.units_written,
-        "units_skipped": r.report.units_skipped,
-        "bytes_written": r.report.bytes_written,
-        "bytes_skipped": r.report.bytes_skipped,
-        "result": result,
-    });
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| path.display().to_string())?;
-    writeln!(file, "{line}").with_context(|| path.display().to_string())?;
+#[derive(Debug, thiserror::Error)]
+#[error("no debug probe attached")]
+pub struct NoProbe;
+
+/// A JSON document on standard output.
+fn print_json(document: &impl serde::Serialize) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, document)?;
+    writeln!(out)?;
     Ok(())
 }
 
@@ -484,13 +484,26 @@ pub struct ProbesArgs {
     json: bool,
 }
 
+/// `probes --json`.
+#[cfg(feature = "probe")]
+#[derive(serde::Serialize)]
+struct ProbesDocument {
+    schema: u32,
+    version: &'static str,
+    probes: Vec<hexsmith::flash::probe::ProbeInfo>,
+}
+
 #[cfg(feature = "probe")]
 pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
     let all = hexsmith::flash::probe::list();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        print_json(&ProbesDocument {
+            schema: hexsmith::flash::SCHEMA,
+            version: hexsmith::flash::TOOL_VERSION,
+            probes: all,
+        })?;
     } else if all.is_empty() {
-        println!("{NO_PROBE}");
+        println!("{NoProbe}");
     } else {
         for p in &all {
             println!("{:<28} {}", p.selector, p.name);
@@ -519,26 +532,28 @@ pub struct ReadArgs {
     output: PathBuf,
 }
 
-/// The chip and MCU a read or an inspection over SWD is for.
+/// The MCU and probe-rs chip a command without an image is for: from `--platform`, or
+/// from `--chip` alone; a chip given with a platform is checked against it.
 pub fn device_mcu(
     platform: Option<&str>,
-    chip: Option<&str>,
+    settings: &ProbeSettings,
 ) -> Result<(&'static Mcu, Option<String>)> {
+    let chip = settings.chip.as_deref();
     let platform = match (platform, chip) {
-        (Some(name), _) => {
-            Some(platform::by_name(name).with_context(|| format!("unknown platform {name:?}"))?)
-        }
-        (None, Some(chip)) => platform_for_chip(chip),
+        (Some(name), _) => platform::by_name(name)
+            .with_context(|| format!("--platform {name}: unknown platform"))?,
+        (None, Some(chip)) => hexsmith::flash::platform_for_chip(chip).with_context(|| {
+            format!("--chip {chip}: no Particle platform uses this chip: give --platform")
+        })?,
         (None, None) => bail!("name the device with --platform NAME or --chip NAME"),
     };
-    let mcu = match platform {
-        Some(p) => p.mcu(),
-        None => bail!(
-            "unknown chip {:?}: give --platform",
-            chip.unwrap_or_default()
-        ),
-    };
-    Ok((mcu, chip.map(str::to_string).or_else(|| mcu.chip.clone())))
+    let job = FlashJob::for_platform(
+        hexsmith::memory::MemoryImage::new(),
+        platform,
+        chip,
+        settings.chip_description.as_deref(),
+    )?;
+    Ok((platform.mcu(), job.chip))
 }
 
 fn parse_range(text: &str) -> Result<(u32, u64)> {
@@ -561,41 +576,55 @@ fn parse_range(text: &str) -> Result<(u32, u64)> {
 }
 
 #[cfg(feature = "probe")]
-pub fn connect_for_read(
-    probe: &ProbeArgs,
+pub fn connect(
+    settings: &ProbeSettings,
     mcu: &Mcu,
     chip: Option<String>,
+    allow_erase_all: bool,
 ) -> Result<hexsmith::flash::probe::ProbeTarget> {
-    use hexsmith::flash::probe::{Connect, ProbeError, ProbeTarget};
-    let Some(chip) = chip else {
-        bail!(
-            "this chip has no built-in probe-rs target: give --chip-description FILE and --chip NAME"
-        );
-    };
-    let connect = Connect {
-        probe: probe.probe.clone(),
-        chip,
-        speed_khz: probe.speed,
-        under_reset: probe.connect_under_reset || mcu.attach_under_reset,
-        chip_description: probe.chip_description.clone(),
-        allow_erase_all: false,
-    };
-    ProbeTarget::connect(&connect).map_err(|e| match e {
-        ProbeError::NoProbe => NoProbe.into(),
+    use hexsmith::flash::DeviceError;
+    use hexsmith::flash::probe::{Connect, ProbeTarget};
+    let mut connect = Connect::new(settings, mcu, chip)?;
+    connect.allow_erase_all = allow_erase_all;
+    ProbeTarget::connect(&connect).map_err(|e| match DeviceError::from(e) {
+        DeviceError::NoProbe => NoProbe.into(),
         other => anyhow::Error::new(other),
     })
 }
 
+/// Connects and prints the device's ID, on standard error so that it shows whatever
+/// standard output carries.
+#[cfg(feature = "probe")]
+fn connect_and_identify(
+    settings: &ProbeSettings,
+    mcu: &Mcu,
+    chip: Option<String>,
+    allow_erase_all: bool,
+) -> Result<(hexsmith::flash::probe::ProbeTarget, Option<String>)> {
+    let mut target = connect(settings, mcu, chip, allow_erase_all)?;
+    let id = hexsmith::flash::read_device_id(&mut target, mcu)
+        .map_err(hexsmith::flash::DeviceError::DeviceId)?;
+    if let Some(id) = &id {
+        eprintln!("{}: device {id}", target.probe);
+    }
+    Ok((target, id))
+}
+
 pub fn read(args: &ReadArgs) -> Result<Outcome> {
-    let (mcu, chip) = device_mcu(args.platform.as_deref(), args.probe.chip.as_deref())?;
+    let settings = args.probe.settings()?;
+    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
     let range = args.range.as_deref().map(parse_range).transpose()?;
     #[cfg(feature = "probe")]
     {
-        let mut target = connect_for_read(&args.probe, mcu, chip)?;
-        if let Some(id) = read_device_id(&mut target, mcu)? {
-            eprintln!("device {id}");
-        }
-        let image = hexsmith::flash::read_device(&mut target, mcu, range)?;
+        let (mut target, _) = connect_and_identify(&settings, mcu, chip, false)?;
+        let bars = args.probe.bars();
+        let bar = progress_for(&bars, target.probe.clone());
+        let mut bar = bar;
+        let image =
+            hexsmith::flash::read_device_with_progress(&mut target, mcu, range, &mut |e| {
+                bar(DeviceEvent::Progress(e))
+            })?;
+        bars.clear().ok();
         hexsmith::output::write_atomic_with(&args.output, |f| {
             hexsmith::memory::hex::write_to(&image, f)
         })
@@ -604,7 +633,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
             "{}: {} bytes, sha256 {}",
             args.output.display(),
             image.len(),
-            hex_lower(&image.sha256())
+            hexsmith::inspect::hex_lower(&image.sha256())
         );
         Ok(Outcome::Pass)
     }

@@ -25,6 +25,23 @@ pub struct Args {
     /// With --probe: the probe-rs target name.
     #[arg(long, value_name = "NAME", requires = "probe")]
     chip: Option<String>,
+    /// With --probe: a probe-rs target description (YAML) for chips without a built-in target.
+    #[arg(
+        long = "chip-description-path",
+        alias = "chip-description",
+        value_name = "FILE",
+        requires = "probe"
+    )]
+    chip_description: Option<PathBuf>,
+    /// With --probe: SWD clock in kHz.
+    #[arg(long, value_name = "KHZ", requires = "probe", value_parser = clap::value_parser!(u32).range(1..))]
+    speed: Option<u32>,
+    /// With --probe: the wire protocol between probe and chip.
+    #[arg(long, value_enum, value_name = "swd|jtag", requires = "probe")]
+    protocol: Option<crate::flash::ProtocolArg>,
+    /// With --probe: attach while holding the chip in reset.
+    #[arg(long, requires = "probe")]
+    connect_under_reset: bool,
     /// One JSON document on standard output: a report object for one file, an array for several.
     #[arg(long)]
     json: bool,
@@ -282,17 +299,20 @@ fn render_image(out: &mut String, name: &str, i: &ImageReport) {
 
 /// Reads the device's flash over SWD (erased units left out) and checks it as an image.
 fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
-    let (mcu, chip) = crate::flash::device_mcu(args.platform.as_deref(), args.chip.as_deref())?;
+    let settings = crate::flash::ProbeArgs {
+        probe: (selector != "auto").then(|| selector.to_string()),
+        chip: args.chip.clone(),
+        chip_description: args.chip_description.clone(),
+        speed: args.speed,
+        protocol: args.protocol,
+        connect_under_reset: args.connect_under_reset,
+        no_progress: true,
+    }
+    .settings()?;
+    let (mcu, chip) = crate::flash::device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {
-        let probe = crate::flash::ProbeArgs {
-            probe: (selector != "auto").then(|| selector.to_string()),
-            chip: chip.clone(),
-            chip_description: None,
-            speed: None,
-            connect_under_reset: false,
-        };
-        let mut target = crate::flash::connect_for_read(&probe, mcu, chip)?;
+        let mut target = crate::flash::connect(&settings, mcu, chip, false)?;
         let name = format!("device on {}", target.probe);
         let image = hexsmith::flash::read_device(&mut target, mcu, None)?;
         let report = inspect::inspect_image(&image, "swd");
@@ -316,7 +336,7 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip, selector);
+        let _ = (mcu, chip);
         anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }

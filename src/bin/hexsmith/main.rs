@@ -7,6 +7,8 @@ mod inspect;
 mod plan;
 mod replace_user;
 mod signals;
+#[cfg(feature = "probe")]
+mod station;
 mod versions;
 
 use clap::{Parser, Subcommand};

@@ -1,0 +1,131 @@
+//! What a station shows: a PASS or FAIL in letters large enough to read from a metre away,
+//! the device and the reason beneath, and a summary at the end. The loop itself is
+//! `hexsmith::flash::station`.
+
+use hexsmith::flash::station::{StationObserver, StationSummary};
+use hexsmith::flash::{
+    DeviceError, DeviceEvent, DeviceResult, FlashJob, LogError, LogWriter, Outcome, error_chain,
+};
+use indicatif::MultiProgress;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub struct Display<'a> {
+    pub label: String,
+    pub events: Box<dyn FnMut(DeviceEvent) + Send>,
+    pub json: bool,
+    /// ANSI colours, on a terminal.
+    pub colour: bool,
+    pub bars: MultiProgress,
+    pub log: Option<&'a Mutex<LogWriter>>,
+    /// A log that cannot be written stops the station: every attempt must be recorded.
+    pub log_failed: &'a Mutex<Option<LogError>>,
+    pub cancel: &'a AtomicBool,
+    pub job: &'a FlashJob,
+}
+
+impl StationObserver for Display<'_> {
+    fn waiting(&mut self, reason: Option<&DeviceError>) {
+        if self.json {
+            return;
+        }
+        let text = match reason {
+            Some(e) => format!("{}: waiting for a device ({})", self.label, error_chain(e)),
+            None => format!("{}: waiting for the next device", self.label),
+        };
+        self.bars.suspend(|| eprintln!("{text}"));
+    }
+
+    fn event(&mut self, event: DeviceEvent) {
+        if let DeviceEvent::Connected { probe } = &event {
+            self.label = probe.clone();
+        }
+        (self.events)(event);
+    }
+
+    fn finished(&mut self, result: &DeviceResult) {
+        let line = result.log_line(self.job, std::time::SystemTime::now());
+        if let Some(log) = self.log {
+            let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = log.append(&line) {
+                self.bars
+                    .suspend(|| eprintln!("error: {}", error_chain(&e)));
+                *self.log_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                self.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+        let text = if self.json {
+            serde_json::to_string(&line).unwrap_or_default()
+        } else {
+            verdict(result, self.colour)
+        };
+        self.bars.suspend(|| println!("{text}"));
+    }
+}
+
+/// The large verdict, the device and, for a failure, its reason.
+pub fn verdict(result: &DeviceResult, colour: bool) -> String {
+    let (word, paint) = match result.result {
+        Outcome::Ok => ("PASS", "\x1b[1;30;42m"),
+        Outcome::Failed => ("FAIL", "\x1b[1;37;41m"),
+        Outcome::Interrupted => ("STOP", "\x1b[1;30;43m"),
+    };
+    let mut out = String::new();
+    for row in banner(word) {
+        if colour {
+            out.push_str(&format!("{paint}  {row}  \x1b[0m\n"));
+        } else {
+            out.push_str(&format!("  {row}\n"));
+        }
+    }
+    let id = result.device_id.as_deref().unwrap_or("(no device ID)");
+    out.push_str(&format!(
+        "{word} {id} on {} in {:.1} s: {} units written, {} skipped{}",
+        result.probe,
+        result.seconds,
+        result.report.units_written,
+        result.report.units_skipped,
+        if result.report.verified {
+            ", verified"
+        } else {
+            ""
+        }
+    ));
+    if let Some(e) = &result.error {
+        out.push_str(&format!("\n     {}", error_chain(e)));
+    }
+    out
+}
+
+/// Five rows of block letters for the few words a station shows.
+pub fn banner(word: &str) -> [String; 5] {
+    let glyph = |c: char| -> [&str; 5] {
+        match c {
+            'P' => ["█████ ", "██  ██", "█████ ", "██    ", "██    "],
+            'A' => [" ████ ", "██  ██", "██████", "██  ██", "██  ██"],
+            'S' => [" █████", "██    ", " ████ ", "    ██", "█████ "],
+            'F' => ["██████", "██    ", "█████ ", "██    ", "██    "],
+            'I' => ["██████", "  ██  ", "  ██  ", "  ██  ", "██████"],
+            'L' => ["██    ", "██    ", "██    ", "██    ", "██████"],
+            'T' => ["██████", "  ██  ", "  ██  ", "  ██  ", "  ██  "],
+            'O' => [" ████ ", "██  ██", "██  ██", "██  ██", " ████ "],
+            _ => ["      "; 5],
+        }
+    };
+    std::array::from_fn(|row| {
+        word.chars()
+            .map(|c| glyph(c)[row])
+            .collect::<Vec<_>>()
+            .join("  ")
+    })
+}
+
+pub fn summary_text(s: &StationSummary) -> String {
+    let mean = s
+        .mean_seconds
+        .map_or("-".to_string(), |m| format!("{m:.1} s"));
+    format!(
+        "station: {} devices, {} passed, {} failed, {} interrupted; mean {mean} per device",
+        s.devices, s.passed, s.failed, s.interrupted
+    )
+}

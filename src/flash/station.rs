@@ -1,0 +1,156 @@
+//! A production-line station: wait for the next device on a probe, flash and verify it,
+//! report, and wait again, until told to stop. "The next device" is one whose ID differs
+//! from the last one flashed, or any device once the probe has seen no device in between
+//! (so the same board taken off and put back is flashed again, and a board left on the
+//! fixture is not flashed twice).
+
+use super::device::round3;
+use super::job::{FlashJob, SCHEMA, TOOL_VERSION};
+use super::{
+    Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, FlashPlan, Outcome,
+    error_chain, flash_device, read_device_id,
+};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What a station shows.
+pub trait StationObserver {
+    /// No new device to flash; `reason` says why, when there is one (no probe, no device
+    /// answering). Called when the reason changes, not on every poll.
+    fn waiting(&mut self, reason: Option<&DeviceError>);
+    fn event(&mut self, event: DeviceEvent);
+    /// A device is done, passed or failed.
+    fn finished(&mut self, result: &DeviceResult);
+}
+
+#[derive(Debug, Clone)]
+pub struct StationOptions {
+    pub device: DeviceOptions,
+    /// Time between attempts to attach while waiting.
+    pub poll: Duration,
+}
+
+/// The end of a station run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StationSummary {
+    pub schema: u32,
+    pub version: &'static str,
+    pub devices: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub interrupted: usize,
+    /// Mean wall time per device, from attach to the end of verification and reset.
+    pub mean_seconds: Option<f64>,
+    #[serde(skip)]
+    total: Duration,
+}
+
+impl StationSummary {
+    fn new() -> StationSummary {
+        StationSummary {
+            schema: SCHEMA,
+            version: TOOL_VERSION,
+            ..StationSummary::default()
+        }
+    }
+
+    /// Adds a device's result (several stations add to one summary).
+    pub fn add(&mut self, result: &DeviceResult) {
+        self.devices += 1;
+        match result.result {
+            Outcome::Ok => self.passed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Interrupted => self.interrupted += 1,
+        }
+        self.total += Duration::from_secs_f64(result.seconds);
+        self.mean_seconds = Some(round3(self.total / self.devices as u32));
+    }
+
+    /// Several stations' summaries as one.
+    pub fn merge(mut self, other: &StationSummary) -> StationSummary {
+        self.devices += other.devices;
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.interrupted += other.interrupted;
+        self.total += other.total;
+        self.mean_seconds = (self.devices > 0).then(|| round3(self.total / self.devices as u32));
+        self
+    }
+
+    pub fn empty() -> StationSummary {
+        StationSummary::new()
+    }
+}
+
+/// Runs a station on one probe until `cancel` is set.
+pub fn run_station<C: Connector>(
+    connector: &mut C,
+    job: &FlashJob,
+    plan: &FlashPlan,
+    options: &StationOptions,
+    cancel: &AtomicBool,
+    observer: &mut dyn StationObserver,
+) -> StationSummary {
+    let mut summary = StationSummary::new();
+    let mut last_id: Option<Option<String>> = None;
+    let mut shown_reason: Option<Option<String>> = None;
+    let wait = |reason: Option<DeviceError>,
+                shown_reason: &mut Option<Option<String>>,
+                observer: &mut dyn StationObserver| {
+        let text = reason.as_ref().map(|e| error_chain(e));
+        if shown_reason.as_ref() != Some(&text) {
+            observer.waiting(reason.as_ref());
+            *shown_reason = Some(text);
+        }
+        sleep_unless_cancelled(options.poll, cancel);
+    };
+    while !cancel.load(Ordering::SeqCst) {
+        let started = Instant::now();
+        let (mut target, probe) = match connector.connect() {
+            Ok(attached) => attached,
+            Err(e) => {
+                // Nothing answers: whatever comes next is a new device.
+                last_id = None;
+                wait(Some(e), &mut shown_reason, observer);
+                continue;
+            }
+        };
+        let id = match read_device_id(&mut target, job.mcu()) {
+            Ok(id) => id,
+            Err(e) => {
+                last_id = None;
+                wait(Some(DeviceError::DeviceId(e)), &mut shown_reason, observer);
+                continue;
+            }
+        };
+        if last_id.as_ref() == Some(&id) {
+            // The device just flashed, still on the fixture.
+            wait(None, &mut shown_reason, observer);
+            continue;
+        }
+        shown_reason = None;
+        observer.event(DeviceEvent::Connected {
+            probe: probe.clone(),
+        });
+        let mut events = |e: DeviceEvent| observer.event(e);
+        let mut result = flash_device(&mut target, probe, job, plan, &options.device, &mut events);
+        drop(target);
+        result.seconds = round3(started.elapsed());
+        summary.add(&result);
+        observer.finished(&result);
+        last_id = Some(id);
+    }
+    summary
+}
+
+fn sleep_unless_cancelled(total: Duration, cancel: &AtomicBool) {
+    let deadline = Instant::now() + total;
+    while !cancel.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+    }
+}
