@@ -6,9 +6,9 @@ use crate::Outcome;
 use crate::build::refusal;
 use anyhow::{Context, Result, bail};
 use hexsmith::compose::{ModuleInput, place_modules};
-use hexsmith::flash::{FlashJob, FlashPlan, PlanOptions, ProbeSettings, Protocol};
 #[cfg(feature = "probe")]
 use hexsmith::flash::{DeviceEvent, DeviceResult, Event};
+use hexsmith::flash::{FlashJob, FlashPlan, PlanOptions, ProbeSettings, Protocol};
 use hexsmith::input::{self, Input};
 use hexsmith::platform::{self, Mcu};
 #[cfg(feature = "probe")]
