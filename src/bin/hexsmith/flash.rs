@@ -132,8 +132,7 @@ fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob> {
     let chip = settings.chip.as_deref();
     let description = settings.chip_description.as_deref();
     if let [path] = inputs
-        && let Input::Image { image, .. } =
-            input::read(path)?
+        && let Input::Image { image, .. } = input::read(path)?
     {
         let job = FlashJob::from_image(image, chip, description)
             .with_context(|| path.display().to_string())?;
