@@ -1,0 +1,660 @@
+//! The flash orchestration the command line runs, driven here on the simulated flash: the
+//! per-device sequence, write protection, the station loop with a failing device in the
+//! middle, the `--log` writer, `verify`, erase ranges, the chip check of `--chip`, the
+//! probe conventions, and the JSON documents (snapshots).
+
+mod common;
+
+use common::{device_os, hexsmith, repo, stand_in_mbr_input, stderr, stdout};
+use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
+use hexsmith::compose::{BuildOptions, build};
+use hexsmith::flash::sim::SimulatedFlash;
+use hexsmith::flash::station::{StationObserver, StationOptions, run_station};
+use hexsmith::flash::{
+    Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError, EraseUnit,
+    FlashDocument, FlashJob, FlashOptions, FlashTarget, LogWriter, Outcome, PlanOptions,
+    TargetError, UnitWrite, attempt, error_chain, flash_device, units_to_erase, verify_device,
+};
+use hexsmith::memory::{MemoryImage, hex};
+use hexsmith::platform::{self, Platform};
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+fn restore_image(release: &str, name: &str) -> (&'static Platform, MemoryImage) {
+    let index = FileIndex::new(&device_os()).unwrap();
+    let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
+    let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
+    let (platform, modules) = collect(release, entry, &index).unwrap();
+    let opts = BuildOptions {
+        mbr: Some(stand_in_mbr_input()),
+        ..BuildOptions::default()
+    };
+    (platform, build(modules, &opts).unwrap().image)
+}
+
+fn job(release: &str, name: &str) -> FlashJob {
+    let (platform, image) = restore_image(release, name);
+    FlashJob::for_platform(image, platform, None, None).unwrap()
+}
+
+fn options() -> DeviceOptions {
+    DeviceOptions {
+        flash: FlashOptions {
+            verify: true,
+            reset: true,
+            cancel: None,
+            batch_units: 16,
+        },
+        unprotect_bootloader: false,
+    }
+}
+
+/// A simulated Boron with this FICR device ID.
+fn boron_device(id: u8) -> Arc<Mutex<SimulatedFlash>> {
+    let mut sim = SimulatedFlash::new(platform::by_name("boron").unwrap().mcu());
+    sim.set_rom(0x1000_0060, &[0xAB, 0xCD, 0, 0, 0, 0, 0, id]);
+    Arc::new(Mutex::new(sim))
+}
+
+/// A blank simulated device of this job's platform, with a unique ID to read.
+fn blank(job: &FlashJob) -> SimulatedFlash {
+    let mut sim = SimulatedFlash::new(job.mcu());
+    let source = job.mcu().device_id.as_ref().unwrap();
+    sim.set_rom(source.address, &vec![0x42; source.length as usize]);
+    sim
+}
+
+/// A device on the fixture: the simulated flash, shared so that it outlives a connection.
+struct Attached(Arc<Mutex<SimulatedFlash>>);
+
+impl FlashTarget for Attached {
+    fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError> {
+        self.0.lock().unwrap().read(address, buf)
+    }
+    fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError> {
+        self.0.lock().unwrap().write_units(writes)
+    }
+    fn erase_chip(&mut self) -> Result<(), TargetError> {
+        self.0.lock().unwrap().erase_chip()
+    }
+    fn reset(&mut self) -> Result<(), TargetError> {
+        self.0.lock().unwrap().reset()
+    }
+    fn is_write_protected(&mut self, unit: EraseUnit) -> Result<bool, TargetError> {
+        self.0.lock().unwrap().is_write_protected(unit)
+    }
+    fn clear_write_protection(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
+        self.0.lock().unwrap().clear_write_protection(unit)
+    }
+}
+
+/// A probe whose fixture holds, at each poll, the next device of a script (None: nothing
+/// answers). When the script runs out, the operator presses Ctrl-C.
+struct Fixture {
+    script: VecDeque<Option<Arc<Mutex<SimulatedFlash>>>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Connector for Fixture {
+    type Target = Attached;
+    fn label(&self) -> String {
+        "fixture".into()
+    }
+    fn connect(&mut self) -> Result<(Attached, String), DeviceError> {
+        match self.script.pop_front() {
+            Some(Some(device)) => Ok((Attached(device), "1209:da42:fixture".into())),
+            Some(None) => Err(DeviceError::NoProbe),
+            None => {
+                self.cancel.store(true, Ordering::SeqCst);
+                Err(DeviceError::NoProbe)
+            }
+        }
+    }
+}
+
+/// What a station showed, and its log.
+struct Recorder {
+    waiting: usize,
+    ids: Vec<String>,
+    results: Vec<(Outcome, Option<String>, Option<String>)>,
+    log: LogWriter,
+    job: FlashJob,
+}
+
+impl StationObserver for Recorder {
+    fn waiting(&mut self, _: Option<&DeviceError>) {
+        self.waiting += 1;
+    }
+    fn event(&mut self, event: DeviceEvent) {
+        if let DeviceEvent::DeviceId(id) = event {
+            self.ids.push(id);
+        }
+    }
+    fn finished(&mut self, r: &DeviceResult) {
+        self.results.push((
+            r.result,
+            r.device_id.clone(),
+            r.error.as_ref().map(|e| error_chain(e)),
+        ));
+        self.log
+            .append(&r.log_line(&self.job, SystemTime::now()))
+            .unwrap();
+    }
+}
+
+fn holds(sim: &SimulatedFlash, image: &MemoryImage) -> bool {
+    image.segments().iter().all(|s| {
+        s.data
+            .iter()
+            .enumerate()
+            .all(|(i, b)| sim.byte(u64::from(s.start) + i as u64) == Some(*b))
+    })
+}
+
+fn log_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
+    let job = job("4.0.1", "boron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (a, b, c) = (boron_device(1), boron_device(2), boron_device(3));
+    // Device B has a weak cell: its verify fails.
+    b.lock().unwrap().corrupt_at = Some(0x0003_0321);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut fixture = Fixture {
+        script: VecDeque::from([
+            None,            // nothing on the fixture yet
+            Some(a.clone()), // A: flashed
+            Some(a.clone()), // A still there: not flashed again
+            None,            // A taken off
+            Some(b.clone()), // B: fails
+            Some(b.clone()),
+            None,
+            Some(c.clone()), // C: flashed
+            Some(c.clone()),
+        ]),
+        cancel: cancel.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("station.jsonl");
+    let mut recorder = Recorder {
+        waiting: 0,
+        ids: Vec::new(),
+        results: Vec::new(),
+        log: LogWriter::open(&log_path).unwrap(),
+        job: job.clone(),
+    };
+    let station = StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    };
+    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+
+    assert_eq!(
+        (
+            summary.devices,
+            summary.passed,
+            summary.failed,
+            summary.interrupted
+        ),
+        (3, 2, 1, 0)
+    );
+    assert!(summary.mean_seconds.is_some());
+    assert_eq!(
+        recorder.ids,
+        [
+            "e00fce68abcd000000000001",
+            "e00fce68abcd000000000002",
+            "e00fce68abcd000000000003"
+        ]
+    );
+    assert_eq!(recorder.results[0].0, Outcome::Ok);
+    assert_eq!(recorder.results[1].0, Outcome::Failed);
+    let reason = recorder.results[1].2.as_deref().unwrap();
+    assert!(
+        reason.starts_with("verify failed at 0x00030321"),
+        "{reason}"
+    );
+    assert_eq!(recorder.results[2].0, Outcome::Ok);
+    assert!(holds(&a.lock().unwrap(), &job.image));
+    assert!(holds(&c.lock().unwrap(), &job.image));
+    assert_eq!(a.lock().unwrap().resets, 1, "A was flashed once");
+    assert_eq!(
+        b.lock().unwrap().resets,
+        0,
+        "no reset after a failed verify"
+    );
+    assert!(recorder.waiting >= 3);
+
+    let lines = log_lines(&log_path);
+    assert_eq!(lines.len(), 3);
+    for (line, (id, result)) in lines.iter().zip([
+        ("e00fce68abcd000000000001", "ok"),
+        ("e00fce68abcd000000000002", "failed"),
+        ("e00fce68abcd000000000003", "ok"),
+    ]) {
+        assert_eq!(line["device_id"], id);
+        assert_eq!(line["result"], result);
+        assert_eq!(line["image_sha256"], job.image_sha256.as_str());
+        assert_eq!(line["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(line["schema"], 1);
+        assert_eq!(line["chip"], "nRF52840_xxAA");
+        let time = line["time"].as_str().unwrap();
+        assert!(humantime_like(time), "{time}");
+    }
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("verify failed")
+    );
+    assert_eq!(lines[0]["error"], Value::Null);
+}
+
+fn humantime_like(t: &str) -> bool {
+    t.len() == 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T'
+}
+
+#[test]
+fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
+    let job = job("4.0.1", "boron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let a = boron_device(7);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut fixture = Fixture {
+        script: VecDeque::from([Some(a.clone()), None, Some(a.clone())]),
+        cancel: cancel.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = Recorder {
+        waiting: 0,
+        ids: Vec::new(),
+        results: Vec::new(),
+        log: LogWriter::open(&dir.path().join("log")).unwrap(),
+        job: job.clone(),
+    };
+    let station = StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    };
+    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    assert_eq!((summary.devices, summary.passed), (2, 2));
+    // The second time everything is already there: each unit was written once only.
+    let a = a.lock().unwrap();
+    assert_eq!(a.erase_count.len(), plan.units.len());
+    assert!(a.erase_count.values().all(|n| *n == 1));
+    assert_eq!(a.resets, 2);
+}
+
+#[test]
+fn write_protected_bootloader_is_refused_or_cleared_on_request() {
+    let job = job("2.3.1", "electron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let mut sim = blank(&job);
+    sim.protected = vec![0x0800_0000];
+    let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
+    assert_eq!(result.result, Outcome::Failed);
+    assert!(matches!(
+        result.error,
+        Some(DeviceError::BootloaderProtected { unit: 0x0800_0000 })
+    ));
+    assert_eq!(sim.write_calls, 0, "nothing written before the refusal");
+    assert!(
+        error_chain(result.error.as_ref().unwrap()).contains("--unprotect-bootloader"),
+        "the message says how to go on"
+    );
+
+    let unprotect = DeviceOptions {
+        unprotect_bootloader: true,
+        ..options()
+    };
+    let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
+    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+    assert!(sim.protected.is_empty());
+    assert!(holds(&sim, &job.image));
+}
+
+/// A probe error with a cause of its own, as probe-rs's are.
+#[derive(Debug, thiserror::Error)]
+#[error("SWD transfer failed")]
+struct SwdFault(#[source] std::io::Error);
+
+#[test]
+fn a_probe_error_keeps_its_cause() {
+    let fault = SwdFault(std::io::Error::other("WAIT response after 100 retries"));
+    let error = DeviceError::DeviceId(TargetError::Probe(Arc::new(fault)));
+    assert_eq!(
+        error_chain(&error),
+        "reading the device ID: SWD transfer failed: WAIT response after 100 retries"
+    );
+}
+
+/// A connector with no probe behind it.
+struct Nothing;
+
+impl Connector for Nothing {
+    type Target = SimulatedFlash;
+    fn label(&self) -> String {
+        "probe".into()
+    }
+    fn connect(&mut self) -> Result<(SimulatedFlash, String), DeviceError> {
+        Err(DeviceError::NoProbe)
+    }
+}
+
+#[test]
+fn an_attempt_without_a_probe_is_a_result_and_a_log_line() {
+    let job = job("4.0.1", "boron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let result = attempt(&mut Nothing, &job, &plan, &options(), &mut |_| {});
+    assert!(result.is_no_probe());
+    assert_eq!(result.result, Outcome::Failed);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    std::fs::write(&path, "{\"earlier\":true}\n").unwrap();
+    let mut log = LogWriter::open(&path).unwrap();
+    log.append(&result.log_line(&job, SystemTime::UNIX_EPOCH))
+        .unwrap();
+    log.append(&result.log_line(&job, SystemTime::UNIX_EPOCH))
+        .unwrap();
+    let lines = log_lines(&path);
+    assert_eq!(lines.len(), 3, "appended, the earlier line kept");
+    let mut line = lines[1].clone();
+    line["version"] = "[version]".into();
+    line["seconds"] = "[seconds]".into();
+    insta::assert_json_snapshot!("log_line_no_probe", line);
+
+    let unwritable = LogWriter::open(&dir.path().join("missing/log.jsonl"));
+    let text = error_chain(&unwritable.err().unwrap());
+    assert!(
+        text.contains("missing/log.jsonl: cannot write the log: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn verify_compares_without_writing() {
+    let job = job("2.3.1", "photon");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let mut sim = blank(&job);
+    let erased = verify_device(&mut sim, &job.image, &plan, &mut |_| {}).unwrap();
+    assert!(!erased.matches());
+    assert_eq!(erased.bytes_compared, job.image.len());
+    assert_eq!(erased.units_differing.len(), plan.units.len());
+
+    let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
+    assert_eq!(result.result, Outcome::Ok);
+    let writes = sim.write_calls;
+    let report = verify_device(&mut sim, &job.image, &plan, &mut |_| {}).unwrap();
+    assert!(report.matches(), "{report:?}");
+    // A byte the image does not cover may differ: verify compares the image's bytes only.
+    let uncovered = plan
+        .units
+        .iter()
+        .flat_map(|u| u64::from(u.start)..u.end)
+        .find(|a| job.image.read(*a, 1).is_none())
+        .unwrap();
+    sim.preload(uncovered as u32, &[0]);
+    assert!(
+        verify_device(&mut sim, &job.image, &plan, &mut |_| {})
+            .unwrap()
+            .matches()
+    );
+    // One the image does cover is found.
+    let address = 0x0802_0400u32;
+    let byte = job.image.read(u64::from(address), 1).unwrap()[0];
+    let mut changed = blank(&job);
+    flash_device(
+        &mut changed,
+        "p".into(),
+        &job,
+        &plan,
+        &options(),
+        &mut |_| {},
+    );
+    changed.preload(address, &[!byte]);
+    let report = verify_device(&mut changed, &job.image, &plan, &mut |_| {}).unwrap();
+    assert_eq!(report.first_difference, Some(u64::from(address)));
+    assert_eq!(report.units_differing, [[0x0802_0000, 0x0804_0000]]);
+    assert_eq!(sim.write_calls, writes, "verify wrote nothing");
+}
+
+#[test]
+fn an_erase_range_must_be_whole_units() {
+    let mcu = platform::by_name("electron").unwrap().mcu();
+    let units = units_to_erase(mcu, 0x0800_4000, 0x0801_0000).unwrap();
+    assert_eq!(units.len(), 3);
+    assert_eq!(
+        units_to_erase(mcu, 0x0800_4000, 0x0800_5000).unwrap_err(),
+        EraseRangeError::NotAligned {
+            address: 0x0800_5000,
+            unit_start: 0x0800_4000,
+            unit_end: 0x0800_8000
+        }
+    );
+    assert_eq!(
+        units_to_erase(mcu, 0x0810_0000, 0x0810_1000).unwrap_err(),
+        EraseRangeError::Outside {
+            address: 0x0810_0000
+        }
+    );
+}
+
+#[test]
+fn a_flash_result_document() {
+    let job = job("4.0.1", "boron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let mut device = boron_device(9).lock().unwrap().clone();
+    let mut results = vec![flash_device(
+        &mut device,
+        "1209:da42:0123".into(),
+        &job,
+        &plan,
+        &options(),
+        &mut |_| {},
+    )];
+    results.push(attempt(&mut Nothing, &job, &plan, &options(), &mut |_| {}));
+    let mut doc = serde_json::to_value(FlashDocument::new(&job, &results)).unwrap();
+    doc["version"] = "[version]".into();
+    for d in doc["devices"].as_array_mut().unwrap() {
+        d["seconds"] = "[seconds]".into();
+        let written = d["report"]["written"].as_array().map_or(0, Vec::len);
+        d["report"]["written"] = format!("[{written} units]").into();
+    }
+    insta::assert_json_snapshot!("flash_document", doc);
+}
+
+fn image_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, boron) = restore_image("4.0.1", "boron");
+    let (_, electron) = restore_image("2.3.1", "electron");
+    std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    std::fs::write(dir.path().join("electron.hex"), hex::write(&electron)).unwrap();
+    dir
+}
+
+fn run_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hexsmith"));
+    cmd.args(args).current_dir(dir);
+    cmd.env_remove("PROBE_RS_CHIP").env_remove("PROBE_RS_PROBE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn dry_run_plans_for_the_chip_given_or_refuses_it() {
+    let dir = image_dir();
+    let plan = |env: &[(&str, &str)], args: &[&str]| {
+        let mut full = vec!["flash", "--dry-run", "--json"];
+        full.extend_from_slice(args);
+        run_env(dir.path(), env, &full)
+    };
+    // A chip of another family: refused, as a real run would be.
+    let out = plan(&[], &["--chip", "STM32F205RGTx", "boron.hex"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: boron.hex: --chip STM32F205RGTx: its flash does not hold boron's layout (nrf52840 flash 0x00000000-0x10002000); name a chip of the image's platform, or leave --chip out\n"
+    );
+    assert!(stdout(&out).is_empty());
+    // PROBE_RS_CHIP is --chip.
+    let out = plan(&[("PROBE_RS_CHIP", "STM32F205RGTx")], &["boron.hex"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--chip STM32F205RGTx: its flash does not hold"));
+    // A chip of the platform's family: planned for that chip, by its full name.
+    let out = plan(&[], &["--chip", "STM32F205RGTx", "electron.hex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["chip"], "STM32F205RGTx");
+    let out = plan(&[("PROBE_RS_CHIP", "nRF52840_xxAA")], &["boron.hex"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["chip"], "nRF52840_xxAA");
+    // A name probe-rs does not know.
+    let out = plan(&[], &["--chip", "foo", "boron.hex"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with(
+            "error: boron.hex: --chip foo: not a chip probe-rs knows (see `probe-rs chip list`, or describe it with --chip-description-path)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn probe_conventions() {
+    let dir = image_dir();
+    let d = dir.path();
+    // --speed 0 is a usage error.
+    let out = run_env(d, &[], &["flash", "--speed", "0", "boron.hex"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--speed"), "{}", stderr(&out));
+    // --protocol takes swd or jtag.
+    let out = run_env(
+        d,
+        &[],
+        &["flash", "--dry-run", "--protocol", "jtag", "boron.hex"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_env(d, &[], &["flash", "--protocol", "spi", "boron.hex"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A malformed selector is refused before anything is connected, from the flag or
+    // from PROBE_RS_PROBE.
+    for (env, args) in [
+        (&[][..], &["flash", "--probe", "nonsense", "boron.hex"][..]),
+        (
+            &[("PROBE_RS_PROBE", "nonsense")][..],
+            &["flash", "boron.hex"][..],
+        ),
+        (
+            &[][..],
+            &[
+                "read",
+                "--platform",
+                "boron",
+                "--probe",
+                "nonsense",
+                "-o",
+                "x.hex",
+            ][..],
+        ),
+        (
+            &[][..],
+            &["inspect", "--probe", "nonsense", "--platform", "boron"][..],
+        ),
+    ] {
+        let out = run_env(d, env, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: --probe nonsense: "),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("VID:PID"), "{err}");
+    }
+    // inspect --probe takes the probe flags too.
+    let out = run_env(
+        d,
+        &[],
+        &[
+            "inspect",
+            "--probe",
+            "auto",
+            "--platform",
+            "boron",
+            "--speed",
+            "0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // The old name of the chip-description flag still works.
+    for flag in ["--chip-description", "--chip-description-path"] {
+        let out = run_env(
+            d,
+            &[],
+            &[
+                "flash",
+                "--dry-run",
+                flag,
+                "missing.yaml",
+                "--chip",
+                "nRF52840_xxAA",
+                "boron.hex",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        assert!(
+            stderr(&out).contains("missing.yaml: not a usable probe-rs target description"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn all_probes_with_no_probe_still_logs_the_attempt() {
+    let dir = image_dir();
+    let out = hexsmith(
+        dir.path(),
+        &["flash", "--all-probes", "--log", "line.jsonl", "boron.hex"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "error: no debug probe attached\n");
+    let lines = log_lines(&dir.path().join("line.jsonl"));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["result"], "failed");
+    assert_eq!(lines[0]["error"], "no debug probe attached");
+    assert_eq!(lines[0]["device_id"], Value::Null);
+    // The same for one probe, and for a station with nothing to flash on.
+    let out = hexsmith(dir.path(), &["flash", "--log", "line.jsonl", "boron.hex"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(log_lines(&dir.path().join("line.jsonl")).len(), 2);
+}
+
+#[test]
+fn dry_run_plan_document() {
+    let dir = image_dir();
+    let out = hexsmith(
+        dir.path(),
+        &["flash", "--dry-run", "--json", "electron.hex"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    v["version"] = "[version]".into();
+    insta::assert_json_snapshot!("plan_document_electron", v);
+}
