@@ -658,3 +658,80 @@ fn dry_run_plan_document() {
     v["version"] = "[version]".into();
     insta::assert_json_snapshot!("plan_document_electron", v);
 }
+
+#[test]
+fn verify_erase_and_reset_are_commands() {
+    let dir = image_dir();
+    let d = dir.path();
+    for args in [
+        &["verify", "boron.hex"][..],
+        &["erase", "--platform", "boron", "--range", "0x30000:0x32000"],
+        &["erase", "--platform", "boron", "--all"],
+        &["reset", "--platform", "boron"],
+        &["reset", "--chip", "STM32F205RGTx"],
+    ] {
+        let out = run_env(d, &[], args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&out), "error: no debug probe attached\n", "{args:?}");
+    }
+    // Refused before anything is connected.
+    let out = run_env(
+        d,
+        &[],
+        &[
+            "erase",
+            "--platform",
+            "electron",
+            "--range",
+            "0x08000000:0x08001000",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: --range: 0x08001000 lies inside the erase unit 0x08000000-0x08004000, so erasing would clear bytes outside the range: give erase-unit boundaries\n"
+    );
+    let out = run_env(d, &[], &["erase", "--platform", "boron"]);
+    assert_eq!(out.status.code(), Some(2), "--range or --all is required");
+    let out = run_env(
+        d,
+        &[],
+        &["reset", "--platform", "boron", "--chip", "STM32F205RGTx"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("its flash does not hold boron's layout"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_station_with_no_device_waits_and_ctrl_c_ends_it_with_a_summary() {
+    let dir = image_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args([
+            "flash",
+            "--station",
+            "--poll-ms",
+            "20",
+            "--json",
+            "boron.hex",
+        ])
+        .env_remove("PROBE_RS_PROBE")
+        .env_remove("PROBE_RS_CHIP")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["devices"], 0);
+    assert_eq!(summary["schema"], 1);
+    assert_eq!(summary["mean_seconds"], Value::Null);
+}

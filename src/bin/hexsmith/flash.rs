@@ -642,3 +642,171 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
         bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The image (.hex, .elf) or module files (.bin ...) the device should hold.
+    #[arg(required = true, value_name = "IMAGE|MODULE")]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    probe: ProbeArgs,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `verify --json`.
+#[cfg(feature = "probe")]
+#[derive(serde::Serialize)]
+struct VerifyDocument<'a> {
+    schema: u32,
+    version: &'static str,
+    probe: &'a str,
+    device_id: Option<&'a str>,
+    chip: Option<&'a str>,
+    platform: &'a str,
+    image_sha256: &'a str,
+    matches: bool,
+    #[serde(flatten)]
+    report: &'a hexsmith::flash::VerifyReport,
+}
+
+/// Compares a device with an image, writing nothing.
+pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
+    let settings = args.probe.settings()?;
+    let job = load_job(&args.inputs, &settings)?;
+    let plan = job.plan(PlanOptions::default())?;
+    #[cfg(feature = "probe")]
+    {
+        let (mut target, id) = connect_and_identify(&settings, job.mcu(), job.chip.clone(), false)?;
+        let bars = args.probe.bars();
+        let mut bar = progress_for(&bars, target.probe.clone());
+        let report = hexsmith::flash::verify_device(&mut target, &job.image, &plan, &mut |e| {
+            bar(DeviceEvent::Progress(e))
+        })
+        .map_err(hexsmith::flash::DeviceError::from)?;
+        bars.clear().ok();
+        if args.json {
+            print_json(&VerifyDocument {
+                schema: hexsmith::flash::SCHEMA,
+                version: hexsmith::flash::TOOL_VERSION,
+                probe: &target.probe,
+                device_id: id.as_deref(),
+                chip: job.chip.as_deref(),
+                platform: &job.platform.name,
+                image_sha256: &job.image_sha256,
+                matches: report.matches(),
+                report: &report,
+            })?;
+        } else if report.matches() {
+            println!(
+                "{}: the device holds the image ({} bytes compared)",
+                target.probe, report.bytes_compared
+            );
+        } else {
+            println!(
+                "{}: the device differs from the image: {} of {} bytes, first at {:#010x}, in {} erase units (`hexsmith flash` would write those)",
+                target.probe,
+                report.bytes_differing,
+                report.bytes_compared,
+                report.first_difference.unwrap_or_default(),
+                report.units_differing.len()
+            );
+        }
+        Ok(if report.matches() {
+            Outcome::Pass
+        } else {
+            Outcome::CheckFailed
+        })
+    }
+    #[cfg(not(feature = "probe"))]
+    {
+        let _ = plan;
+        bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    }
+}
+
+#[derive(clap::Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    probe: ProbeArgs,
+    /// The platform of the device (sets the chip and its erase units).
+    #[arg(long, value_name = "NAME")]
+    platform: Option<String>,
+    /// Erase exactly this range, START:END (exclusive), which must fall on erase-unit
+    /// boundaries, in hex (0x...) or decimal.
+    #[arg(long, value_name = "START:END", required_unless_present = "all")]
+    range: Option<String>,
+    /// Erase the whole chip. On an nRF52840 that includes the MBR and the UICR: the device
+    /// will not boot until a complete restore image is written.
+    #[arg(long, conflicts_with = "range")]
+    all: bool,
+}
+
+/// Erases whole units, or the whole chip.
+pub fn erase(args: &EraseArgs) -> Result<Outcome> {
+    let settings = args.probe.settings()?;
+    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
+    let units = match &args.range {
+        Some(text) => {
+            let (start, end) = parse_range(text)?;
+            hexsmith::flash::units_to_erase(mcu, u64::from(start), end)?
+        }
+        None => Vec::new(),
+    };
+    #[cfg(feature = "probe")]
+    {
+        use hexsmith::flash::FlashTarget as _;
+        let (mut target, _) = connect_and_identify(&settings, mcu, chip, args.all)?;
+        if args.all {
+            target
+                .erase_chip()
+                .map_err(hexsmith::flash::DeviceError::from)?;
+            println!("{}: erased the whole chip", target.probe);
+        } else {
+            target
+                .erase_units(&units)
+                .map_err(hexsmith::flash::DeviceError::from)?;
+            let bytes: u64 = units.iter().map(|u| u.len() as u64).sum();
+            println!(
+                "{}: erased {} units ({bytes} bytes)",
+                target.probe,
+                units.len()
+            );
+        }
+        Ok(Outcome::Pass)
+    }
+    #[cfg(not(feature = "probe"))]
+    {
+        let _ = (chip, units);
+        bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    }
+}
+
+#[derive(clap::Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    probe: ProbeArgs,
+    /// The platform of the device (sets the chip).
+    #[arg(long, value_name = "NAME")]
+    platform: Option<String>,
+}
+
+/// Resets the device and lets it run.
+pub fn reset(args: &ResetArgs) -> Result<Outcome> {
+    let settings = args.probe.settings()?;
+    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
+    #[cfg(feature = "probe")]
+    {
+        use hexsmith::flash::FlashTarget as _;
+        let (mut target, _) = connect_and_identify(&settings, mcu, chip, false)?;
+        target.reset().map_err(hexsmith::flash::DeviceError::from)?;
+        println!("{}: reset", target.probe);
+        Ok(Outcome::Pass)
+    }
+    #[cfg(not(feature = "probe"))]
+    {
+        let _ = (mcu, chip);
+        bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    }
+}

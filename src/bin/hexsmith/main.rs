@@ -48,6 +48,12 @@ enum Command {
     Flash(Box<flash::Args>),
     /// Read a device's flash over SWD into an Intel HEX file.
     Read(flash::ReadArgs),
+    /// Compare a device's flash with an image over SWD, writing nothing.
+    Verify(Box<flash::VerifyArgs>),
+    /// Erase erase units, or the whole chip, over SWD.
+    Erase(flash::EraseArgs),
+    /// Reset a device over SWD and let it run.
+    Reset(flash::ResetArgs),
 }
 
 /// The outcome of a command, ordered by severity.
@@ -70,6 +76,9 @@ fn main() -> ExitCode {
         Command::Probes(args) => flash::probes(&args),
         Command::Flash(args) => flash::run(&args),
         Command::Read(args) => flash::read(&args),
+        Command::Verify(args) => flash::verify(&args),
+        Command::Erase(args) => flash::erase(&args),
+        Command::Reset(args) => flash::reset(&args),
     };
     match outcome {
         Ok(outcome) => ExitCode::from(outcome as u8),

@@ -31,6 +31,7 @@ pub fn install() {
 }
 
 /// From now on, SIGINT and SIGTERM set `flag` instead of ending the process.
+#[cfg_attr(not(feature = "probe"), allow(dead_code))]
 pub fn cancel_with(flag: Arc<AtomicBool>) {
     *CANCEL_FLAG.lock().unwrap_or_else(|e| e.into_inner()) = Some(flag);
 }
