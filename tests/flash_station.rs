@@ -735,3 +735,40 @@ fn a_station_with_no_device_waits_and_ctrl_c_ends_it_with_a_summary() {
     assert_eq!(summary["schema"], 1);
     assert_eq!(summary["mean_seconds"], Value::Null);
 }
+
+#[test]
+fn station_summary_and_probes_documents() {
+    let job = job("2.3.1", "photon");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let device = Arc::new(Mutex::new(blank(&job)));
+    let mut fixture = Fixture {
+        script: VecDeque::from([Some(device)]),
+        cancel: cancel.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = Recorder {
+        waiting: 0,
+        ids: Vec::new(),
+        results: Vec::new(),
+        log: LogWriter::open(&dir.path().join("log")).unwrap(),
+        job: job.clone(),
+    };
+    let station = StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    };
+    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    let mut v = serde_json::to_value(&summary).unwrap();
+    assert!(v["mean_seconds"].as_f64().unwrap() >= 0.0);
+    v["version"] = "[version]".into();
+    v["mean_seconds"] = "[seconds]".into();
+    insta::assert_json_snapshot!("station_summary", v);
+
+    // No probe attached: an empty list, not an error.
+    let out = run_env(dir.path(), &[], &["probes", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    v["version"] = "[version]".into();
+    insta::assert_json_snapshot!("probes_none", v);
+}

@@ -129,3 +129,19 @@ pub fn summary_text(s: &StationSummary) -> String {
         s.devices, s.passed, s.failed, s.interrupted
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_is_five_rows_of_block_letters() {
+        let rows = banner("FAIL");
+        assert!(rows.iter().all(|r| r.chars().count() == 4 * 6 + 3 * 2));
+        assert_eq!(rows[0], "██████   ████   ██████  ██    ");
+        assert_eq!(rows[4], "██      ██  ██  ██████  ██████");
+        let pass = banner("PASS");
+        assert_ne!(pass, rows);
+        assert!(pass.iter().all(|r| r.contains('█')));
+    }
+}
