@@ -21,7 +21,7 @@ use serde_json::Value;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -94,10 +94,29 @@ impl FlashTarget for Attached {
 }
 
 /// A probe whose fixture holds, at each poll, the next device of a script (None: nothing
-/// answers). When the script runs out, the operator presses Ctrl-C.
+/// answers). When the scripts of all `total` fixtures have run out, the operator presses
+/// Ctrl-C.
 struct Fixture {
     script: VecDeque<Option<Arc<Mutex<SimulatedFlash>>>>,
     cancel: Arc<AtomicBool>,
+    finished: bool,
+    done: Arc<AtomicUsize>,
+    total: usize,
+}
+
+impl Fixture {
+    fn new(
+        script: impl IntoIterator<Item = Option<Arc<Mutex<SimulatedFlash>>>>,
+        cancel: &Arc<AtomicBool>,
+    ) -> Fixture {
+        Fixture {
+            script: script.into_iter().collect(),
+            cancel: cancel.clone(),
+            finished: false,
+            done: Arc::default(),
+            total: 1,
+        }
+    }
 }
 
 impl Connector for Fixture {
@@ -110,7 +129,12 @@ impl Connector for Fixture {
             Some(Some(device)) => Ok((Attached(device), "1209:da42:fixture".into())),
             Some(None) => Err(DeviceError::NoProbe),
             None => {
-                self.cancel.store(true, Ordering::SeqCst);
+                if !self.finished {
+                    self.finished = true;
+                    if self.done.fetch_add(1, Ordering::SeqCst) + 1 == self.total {
+                        self.cancel.store(true, Ordering::SeqCst);
+                    }
+                }
                 Err(DeviceError::NoProbe)
             }
         }
@@ -172,8 +196,8 @@ fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
     // Device B has a weak cell: its verify fails.
     b.lock().unwrap().corrupt_at = Some(0x0003_0321);
     let cancel = Arc::new(AtomicBool::new(false));
-    let mut fixture = Fixture {
-        script: VecDeque::from([
+    let mut fixture = Fixture::new(
+        [
             None,            // nothing on the fixture yet
             Some(a.clone()), // A: flashed
             Some(a.clone()), // A still there: not flashed again
@@ -183,9 +207,9 @@ fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
             None,
             Some(c.clone()), // C: flashed
             Some(c.clone()),
-        ]),
-        cancel: cancel.clone(),
-    };
+        ],
+        &cancel,
+    );
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("station.jsonl");
     let mut recorder = Recorder {
@@ -272,10 +296,7 @@ fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
     let plan = job.plan(PlanOptions::default()).unwrap();
     let a = boron_device(7);
     let cancel = Arc::new(AtomicBool::new(false));
-    let mut fixture = Fixture {
-        script: VecDeque::from([Some(a.clone()), None, Some(a.clone())]),
-        cancel: cancel.clone(),
-    };
+    let mut fixture = Fixture::new([Some(a.clone()), None, Some(a.clone())], &cancel);
     let dir = tempfile::tempdir().unwrap();
     let mut recorder = Recorder {
         waiting: 0,
@@ -742,10 +763,7 @@ fn station_summary_and_probes_documents() {
     let plan = job.plan(PlanOptions::default()).unwrap();
     let cancel = Arc::new(AtomicBool::new(false));
     let device = Arc::new(Mutex::new(blank(&job)));
-    let mut fixture = Fixture {
-        script: VecDeque::from([Some(device)]),
-        cancel: cancel.clone(),
-    };
+    let mut fixture = Fixture::new([Some(device)], &cancel);
     let dir = tempfile::tempdir().unwrap();
     let mut recorder = Recorder {
         waiting: 0,
@@ -771,4 +789,47 @@ fn station_summary_and_probes_documents() {
     let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     v["version"] = "[version]".into();
     insta::assert_json_snapshot!("probes_none", v);
+}
+
+#[test]
+fn stations_on_several_probes_at_once() {
+    let job = job("4.0.1", "boron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let dir = tempfile::tempdir().unwrap();
+    let stations: Vec<(Fixture, Recorder)> = (0..2u8)
+        .map(|probe| {
+            let devices = [boron_device(probe * 10 + 1), boron_device(probe * 10 + 2)];
+            if probe == 1 {
+                devices[0].lock().unwrap().fail_after_units = Some(3);
+            }
+            let mut fixture = Fixture::new(
+                [Some(devices[0].clone()), None, Some(devices[1].clone())],
+                &cancel,
+            );
+            fixture.done = done.clone();
+            fixture.total = 2;
+            let recorder = Recorder {
+                waiting: 0,
+                ids: Vec::new(),
+                results: Vec::new(),
+                log: LogWriter::open(&dir.path().join("log")).unwrap(),
+                job: job.clone(),
+            };
+            (fixture, recorder)
+        })
+        .collect();
+    let station = StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    };
+    let summary = hexsmith::flash::station::run_stations(stations, &job, &plan, &station, &cancel);
+    assert_eq!((summary.devices, summary.passed, summary.failed), (4, 3, 1));
+    let lines = log_lines(&dir.path().join("log"));
+    assert_eq!(lines.len(), 4, "both stations append to one log");
+    let failed: Vec<&Value> = lines.iter().filter(|l| l["result"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["device_id"], "e00fce68abcd00000000000b");
+    assert_eq!(failed[0]["error"], "probe disconnected");
 }

@@ -75,10 +75,7 @@ impl FlashJob {
         chip: Option<&str>,
         chip_description: Option<&Path>,
     ) -> Result<FlashJob, JobError> {
-        let chip = match chip {
-            Some(chip) => Some(check_chip(chip, chip_description, platform)?),
-            None => platform.mcu().chip.clone(),
-        };
+        let chip = chip_for(platform, chip, chip_description)?;
         Ok(FlashJob {
             image_sha256: hex_lower(&image.sha256()),
             image,
@@ -138,6 +135,19 @@ pub struct PlanDocument {
     pub attach_under_reset: bool,
     pub image_sha256: String,
     pub estimate: super::Estimate,
+}
+
+/// The probe-rs target for a device of this platform: `chip` checked against the registry
+/// and the platform's flash, or the platform's own chip when none is named.
+pub fn chip_for(
+    platform: &Platform,
+    chip: Option<&str>,
+    chip_description: Option<&Path>,
+) -> Result<Option<String>, JobError> {
+    match chip {
+        Some(chip) => Ok(Some(check_chip(chip, chip_description, platform)?)),
+        None => Ok(platform.mcu().chip.clone()),
+    }
 }
 
 /// The platform whose MCU is this chip, for an image without modules. A probe-rs name

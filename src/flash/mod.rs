@@ -24,7 +24,9 @@ pub use execute::{
     read_device_id, read_device_with_progress,
 };
 pub use geometry::{EraseUnit, Geometry};
-pub use job::{FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, platform_for_chip};
+pub use job::{
+    FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, chip_for, platform_for_chip,
+};
 pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing};
 
 /// One erase unit's complete new content.

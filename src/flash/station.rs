@@ -154,3 +154,35 @@ fn sleep_unless_cancelled(total: Duration, cancel: &AtomicBool) {
         std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
     }
 }
+
+/// A station on each of several probes at once, one thread each, until `cancel` is set;
+/// their summaries as one.
+pub fn run_stations<C, O>(
+    stations: Vec<(C, O)>,
+    job: &FlashJob,
+    plan: &FlashPlan,
+    options: &StationOptions,
+    cancel: &AtomicBool,
+) -> StationSummary
+where
+    C: Connector + Send,
+    O: StationObserver + Send,
+{
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = stations
+            .into_iter()
+            .map(|(mut connector, mut observer)| {
+                scope.spawn(move || {
+                    run_station(&mut connector, job, plan, options, cancel, &mut observer)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(summary) => summary,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .fold(StationSummary::empty(), |all, s| all.merge(&s))
+    })
+}

@@ -387,7 +387,7 @@ fn station(
     plan: &FlashPlan,
 ) -> Result<Outcome> {
     use hexsmith::flash::LogWriter;
-    use hexsmith::flash::station::{StationOptions, StationSummary, run_station};
+    use hexsmith::flash::station::{StationOptions, run_stations};
     use std::sync::Mutex;
     let log = args
         .log
@@ -406,7 +406,8 @@ fn station(
     }
     let bars = args.probe.bars();
     let log_failed = Mutex::new(None);
-    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let stdout_is_terminal =
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     if !args.json {
         eprintln!(
             "station: {} ({}), image sha256 {}; Ctrl-C ends",
@@ -415,40 +416,26 @@ fn station(
             job.image_sha256
         );
     }
-    let summaries: Vec<StationSummary> = std::thread::scope(|scope| {
-        let handles: Vec<_> = connects
-            .into_iter()
-            .map(|mut connect| {
-                let label = hexsmith::flash::Connector::label(&connect);
-                let mut observer = crate::station::Display {
-                    events: Box::new(progress_for(&bars, label.clone())),
-                    label,
-                    json: args.json,
-                    colour: stdout_is_terminal,
-                    bars: bars.clone(),
-                    log: log.as_ref(),
-                    log_failed: &log_failed,
-                    cancel: &cancel,
-                    job,
-                };
-                let (options, cancel) = (&options, &cancel);
-                scope.spawn(move || {
-                    run_station(&mut connect, job, plan, options, cancel, &mut observer)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(s) => s,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
+    let stations = connects
+        .into_iter()
+        .map(|connect| {
+            let label = hexsmith::flash::Connector::label(&connect);
+            let display = crate::station::Display {
+                events: Box::new(progress_for(&bars, label.clone())),
+                label,
+                json: args.json,
+                colour: stdout_is_terminal,
+                bars: bars.clone(),
+                log: log.as_ref(),
+                log_failed: &log_failed,
+                cancel: &cancel,
+                job,
+            };
+            (connect, display)
+        })
+        .collect();
+    let summary = run_stations(stations, job, plan, &options, &cancel);
     bars.clear().ok();
-    let summary = summaries
-        .iter()
-        .fold(StationSummary::empty(), |all, s| all.merge(s));
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -546,13 +533,8 @@ pub fn device_mcu(
         })?,
         (None, None) => bail!("name the device with --platform NAME or --chip NAME"),
     };
-    let job = FlashJob::for_platform(
-        hexsmith::memory::MemoryImage::new(),
-        platform,
-        chip,
-        settings.chip_description.as_deref(),
-    )?;
-    Ok((platform.mcu(), job.chip))
+    let chip = hexsmith::flash::chip_for(platform, chip, settings.chip_description.as_deref())?;
+    Ok((platform.mcu(), chip))
 }
 
 fn parse_range(text: &str) -> Result<(u32, u64)> {
