@@ -607,6 +607,23 @@ fn probe_conventions() {
         );
         assert!(err.contains("VID:PID"), "{err}");
     }
+    // --all-probes: PROBE_RS_PROBE is a default it overrides; --probe contradicts it.
+    let out = run_env(
+        d,
+        &[("PROBE_RS_PROBE", "nonsense")],
+        &["flash", "--all-probes", "--dry-run", "boron.hex"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_env(
+        d,
+        &[],
+        &["flash", "--all-probes", "--probe", "1209:da42", "boron.hex"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: --all-probes writes to every probe: leave out --probe\n"
+    );
     // inspect --probe takes the probe flags too.
     let out = run_env(
         d,

@@ -93,8 +93,8 @@ pub struct Args {
     inputs: Vec<PathBuf>,
     #[command(flatten)]
     probe: ProbeArgs,
-    /// Write to every attached probe's device at once.
-    #[arg(long, conflicts_with = "probe")]
+    /// Write to every attached probe's device at once (PROBE_RS_PROBE is then ignored).
+    #[arg(long)]
     all_probes: bool,
     /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR).
     #[arg(long)]
@@ -151,7 +151,15 @@ fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob> {
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
+    let mut probe = args.probe.clone();
+    if args.all_probes && probe.probe.is_some() {
+        // A selector from the environment is a default; one on the command line conflicts.
+        if std::env::var("PROBE_RS_PROBE").ok() != probe.probe {
+            bail!("--all-probes writes to every probe: leave out --probe");
+        }
+        probe.probe = None;
+    }
+    let settings = probe.settings()?;
     let job = load_job(&args.inputs, &settings)?;
     let plan = job.plan(PlanOptions {
         chip_erase: args.chip_erase,
