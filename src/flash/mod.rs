@@ -5,6 +5,8 @@
 //! path is tested without hardware.
 
 mod device;
+#[cfg(feature = "probe")]
+pub mod emulator;
 mod execute;
 mod geometry;
 mod job;

@@ -3,13 +3,13 @@
 //! what to write lives in the planner and is tested against the simulated flash; this
 //! file only moves bytes.
 
+use super::emulator::EmulatedDevice;
 use super::{EraseUnit, FlashTarget, TargetError, UnitWrite};
 use crate::platform::{Mcu, Platform};
 use probe_rs::config::{MemoryRegion, Registry};
 use probe_rs::flashing::{DownloadOptions, FlashProgress, erase_all};
-use probe_rs::probe::DebugProbeSelector;
-use probe_rs::probe::WireProtocol;
 use probe_rs::probe::list::Lister;
+use probe_rs::probe::{DebugProbeSelector, Probe, WireProtocol};
 use probe_rs::{MemoryInterface, Permissions, Session};
 use std::path::{Path, PathBuf};
 
@@ -155,6 +155,8 @@ pub fn resolve_chip(
 #[derive(Debug, Clone, Default)]
 pub struct Connect {
     pub probe: Option<String>,
+    /// An emulated chip to attach to instead of a probe's (`--emulate`).
+    pub emulate: Option<EmulatedDevice>,
     pub chip: String,
     pub speed_khz: Option<u32>,
     pub protocol: Option<WireProtocol>,
@@ -176,6 +178,7 @@ impl Connect {
         let chip = chip.ok_or(super::DeviceError::NoBuiltInTarget)?;
         Ok(Connect {
             probe: settings.probe.clone(),
+            emulate: None,
             chip,
             speed_khz: settings.speed_khz,
             protocol: settings.protocol.map(|p| match p {
@@ -192,6 +195,7 @@ impl Connect {
 pub struct ProbeTarget {
     session: Session,
     pub probe: String,
+    emulated: Option<EmulatedDevice>,
 }
 
 impl super::Connector for Connect {
@@ -219,6 +223,11 @@ impl From<ProbeError> for super::DeviceError {
 
 impl ProbeTarget {
     pub fn connect(c: &Connect) -> Result<ProbeTarget, ProbeError> {
+        if let Some(device) = &c.emulate {
+            let mut target = ProbeTarget::attach(device.probe(), device.name(), c)?;
+            target.emulated = Some(device.clone());
+            return Ok(target);
+        }
         let lister = Lister::new();
         let info = match &c.probe {
             Some(s) => {
@@ -245,11 +254,19 @@ impl ProbeTarget {
             }
         };
         let name = DebugProbeSelector::from(&info).to_string();
+        let probe = info.open().map_err(|source| ProbeError::Open {
+            probe: name.clone(),
+            source,
+        })?;
+        ProbeTarget::attach(probe, name, c)
+    }
+
+    /// Attaches through an opened probe, real or emulated.
+    fn attach(mut probe: Probe, name: String, c: &Connect) -> Result<ProbeTarget, ProbeError> {
         let open = |source| ProbeError::Open {
             probe: name.clone(),
             source,
         };
-        let mut probe = info.open().map_err(open)?;
         if let Some(protocol) = c.protocol {
             probe.select_protocol(protocol).map_err(open)?;
         }
@@ -275,7 +292,13 @@ impl ProbeTarget {
         Ok(ProbeTarget {
             session,
             probe: name,
+            emulated: None,
         })
+    }
+
+    /// The emulated chip behind this target, if it is one.
+    pub fn emulated(&self) -> Option<&EmulatedDevice> {
+        self.emulated.as_ref()
     }
 
     /// Clears the write protection of the STM32F2's sector 0 (the Gen 2 bootloader)

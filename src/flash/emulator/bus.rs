@@ -1,0 +1,567 @@
+//! The chip's address space as its core and its AHB-AP see it: flash and the other
+//! non-volatile memories, RAM, the flash controller the flash algorithms drive, and the
+//! read-only identification the tools read. Both masters go through the same rules, so a
+//! write the debugger makes to flash behaves exactly as one the algorithm makes.
+
+use super::Chip;
+
+/// A write that tried to turn a 0 bit back into a 1 without an erase: real NOR flash
+/// silently keeps the 0, so the bytes on the device would differ from what was written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NorViolation {
+    pub address: u32,
+    /// The byte the flash held.
+    pub held: u8,
+    /// The byte the write asked for.
+    pub written: u8,
+}
+
+/// Why a bus access failed; the core takes a fault, the AP reports an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusFault;
+
+/// Work the flash hardware did, for the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NvmWork {
+    pub bytes_erased: u64,
+    pub bytes_programmed: u64,
+}
+
+/// One non-volatile memory: main flash, UICR, OTP or option bytes.
+#[derive(Debug, Clone)]
+pub struct Nvm {
+    pub start: u32,
+    pub data: Vec<u8>,
+}
+
+impl Nvm {
+    fn blank(start: u32, len: usize) -> Nvm {
+        Nvm {
+            start,
+            data: vec![0xFF; len],
+        }
+    }
+
+    fn contains(&self, address: u32) -> bool {
+        address >= self.start && u64::from(address) < u64::from(self.start) + self.data.len() as u64
+    }
+
+    fn end(&self) -> u64 {
+        u64::from(self.start) + self.data.len() as u64
+    }
+}
+
+pub const NRF_FLASH: u32 = 0x0000_0000;
+pub const NRF_FLASH_LEN: usize = 0x10_0000;
+pub const NRF_UICR: u32 = 0x1000_1000;
+const NRF_FICR: u32 = 0x1000_0000;
+pub const NRF_DEVICE_ID: u32 = 0x1000_0060;
+const NRF_NVMC: u32 = 0x4001_E000;
+const NRF_RAM: u32 = 0x2000_0000;
+const NRF_RAM_LEN: usize = 0x4_0000;
+/// nRF52840 code RAM: the same RAM seen on the code bus.
+const NRF_CODE_RAM: u32 = 0x0080_0000;
+/// UICR.APPROTECT: 0xFF in its low byte (or 0x5A on newer revisions) leaves the debug port open.
+pub const NRF_APPROTECT: u32 = 0x1000_1208;
+
+pub const STM_FLASH: u32 = 0x0800_0000;
+const STM_FLASH_LEN: usize = 0x10_0000;
+pub const STM_UID: u32 = 0x1FFF_7A10;
+const STM_FLASH_SIZE_REG: u32 = 0x1FFF_7A22;
+const STM_OTP: u32 = 0x1FFF_7800;
+const STM_OTP_LEN: usize = 0x210;
+pub const STM_OPTION_BYTES: u32 = 0x1FFF_C000;
+const STM_FLASH_IF: u32 = 0x4002_3C00;
+const STM_RAM: u32 = 0x2000_0000;
+const STM_RAM_LEN: usize = 0x2_0000;
+/// The reset value of FLASH_OPTCR on a chip fresh from the factory: no write protection,
+/// read protection level 0, BOR off, option bytes locked.
+const STM_OPTCR_FACTORY: u32 = 0x0FFF_AAED;
+
+const STM_KEY1: u32 = 0x4567_0123;
+const STM_KEY2: u32 = 0xCDEF_89AB;
+const STM_OPTKEY1: u32 = 0x0819_2A3B;
+const STM_OPTKEY2: u32 = 0x4C5D_6E7F;
+
+/// STM32F205xG sector boundaries, from flash base: 4 x 16 KiB, 64 KiB, 7 x 128 KiB.
+fn stm_sector(n: u32) -> Option<(u32, u32)> {
+    let (offset, len) = match n {
+        0..=3 => (n * 0x4000, 0x4000),
+        4 => (0x1_0000, 0x1_0000),
+        5..=11 => (0x2_0000 * (n - 4), 0x2_0000),
+        _ => return None,
+    };
+    Some((STM_FLASH + offset, len))
+}
+
+fn stm_sector_of(address: u32) -> Option<u32> {
+    (0..12).find(|n| stm_sector(*n).is_some_and(|(s, l)| address >= s && address - s < l))
+}
+
+#[derive(Debug, Clone, Default)]
+struct Nvmc {
+    config: u32,
+}
+
+#[derive(Debug, Clone)]
+struct StmFlash {
+    acr: u32,
+    sr: u32,
+    cr: u32,
+    optcr: u32,
+    /// The option bytes themselves (nWRP, RDP, USER, BOR): what OPTCR shows after a reset
+    /// and what write protection obeys; OPTCR writes only stage a change until OPTSTRT.
+    options: u32,
+    key_step: u8,
+    optkey_step: u8,
+    /// A wrong key locks the interface until the next reset, as on the chip.
+    key_fault: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bus {
+    pub chip: Chip,
+    /// Flash, UICR / OTP; order: main flash first.
+    pub nvm: Vec<Nvm>,
+    ram: Vec<u8>,
+    ram_start: u32,
+    /// FICR (nRF) or the system-memory identification words (STM32): read-only.
+    pub id_bytes: Vec<u8>,
+    nvmc: Nvmc,
+    stm: StmFlash,
+    /// Peripheral and system registers the model does not interpret: kept so that what a
+    /// tool writes it reads back (DBGMCU, clock setup, watchdog freeze bits).
+    scratch: std::collections::BTreeMap<u32, u32>,
+    pub violations: Vec<NorViolation>,
+    pub work: NvmWork,
+}
+
+impl Bus {
+    pub fn new(chip: Chip, device_id: &[u8]) -> Bus {
+        let stm = StmFlash {
+            acr: 0,
+            sr: 0,
+            cr: 1 << 31,
+            optcr: STM_OPTCR_FACTORY,
+            options: STM_OPTCR_FACTORY & 0x0FFF_FFFC,
+            key_step: 0,
+            optkey_step: 0,
+            key_fault: false,
+        };
+        match chip {
+            Chip::Nrf52840 => Bus {
+                chip,
+                nvm: vec![
+                    Nvm::blank(NRF_FLASH, NRF_FLASH_LEN),
+                    Nvm::blank(NRF_UICR, 0x1000),
+                ],
+                ram: vec![0; NRF_RAM_LEN],
+                ram_start: NRF_RAM,
+                id_bytes: device_id.to_vec(),
+                nvmc: Nvmc::default(),
+                stm,
+                scratch: Default::default(),
+                violations: Vec::new(),
+                work: NvmWork::default(),
+            },
+            Chip::Stm32f205 => Bus {
+                chip,
+                nvm: vec![
+                    Nvm::blank(STM_FLASH, STM_FLASH_LEN),
+                    Nvm::blank(STM_OTP, STM_OTP_LEN),
+                ],
+                ram: vec![0; STM_RAM_LEN],
+                ram_start: STM_RAM,
+                id_bytes: device_id.to_vec(),
+                nvmc: Nvmc::default(),
+                stm,
+                scratch: Default::default(),
+                violations: Vec::new(),
+                work: NvmWork::default(),
+            },
+        }
+    }
+
+    /// The option word as the chip keeps it in non-volatile memory (STM32F2).
+    pub fn option_word(&self) -> u32 {
+        self.stm.options
+    }
+
+    pub fn set_option_word(&mut self, word: u32) {
+        self.stm.options = word & 0x0FFF_FFFC;
+        self.stm.optcr = self.stm.options | 1;
+    }
+
+    /// A bus with no memory behind it, to stand in while the real one is lent to the core.
+    pub fn new_empty(chip: Chip) -> Bus {
+        let mut bus = Bus::new(chip, &[]);
+        bus.nvm.clear();
+        bus.ram = Vec::new();
+        bus
+    }
+
+    /// A system reset: controllers back to their reset state, option bytes reloaded.
+    pub fn reset(&mut self) {
+        self.nvmc = Nvmc::default();
+        self.stm.acr = 0;
+        self.stm.sr = 0;
+        self.stm.cr = 1 << 31;
+        self.stm.optcr = self.stm.options | 1;
+        self.stm.key_step = 0;
+        self.stm.optkey_step = 0;
+        self.stm.key_fault = false;
+    }
+
+    pub fn nrf_approtect_enabled(&self) -> bool {
+        let uicr = self.nvm.get(1).filter(|_| self.chip == Chip::Nrf52840);
+        uicr.is_some_and(|u| {
+            let b = u.data[(NRF_APPROTECT - NRF_UICR) as usize];
+            b != 0xFF && b != 0x5A
+        })
+    }
+
+    /// The nRF52 ERASEALL: main flash and UICR (which clears APPROTECT).
+    pub fn erase_all_nvm(&mut self) {
+        for i in 0..self.nvm.len() {
+            if self.chip == Chip::Stm32f205 && i != 0 {
+                continue;
+            }
+            self.erase_range(self.nvm[i].start, self.nvm[i].data.len() as u32);
+        }
+    }
+
+    fn erase_range(&mut self, start: u32, len: u32) {
+        for nvm in &mut self.nvm {
+            if nvm.contains(start) {
+                let from = (start - nvm.start) as usize;
+                let to = (from + len as usize).min(nvm.data.len());
+                nvm.data[from..to].fill(0xFF);
+                self.work.bytes_erased += (to - from) as u64;
+                return;
+            }
+        }
+    }
+
+    fn nvm_index(&self, address: u32) -> Option<usize> {
+        self.nvm.iter().position(|n| n.contains(address))
+    }
+
+    /// Programs `bytes` at `address` under NOR rules: bits only go from 1 to 0.
+    fn program(&mut self, address: u32, bytes: &[u8]) {
+        let Some(i) = self.nvm_index(address) else {
+            return;
+        };
+        for (k, &b) in bytes.iter().enumerate() {
+            let at = address + k as u32;
+            let nvm = &mut self.nvm[i];
+            if !nvm.contains(at) {
+                break;
+            }
+            let cell = &mut nvm.data[(at - nvm.start) as usize];
+            if b & !*cell != 0 {
+                self.violations.push(NorViolation {
+                    address: at,
+                    held: *cell,
+                    written: b,
+                });
+            }
+            *cell &= b;
+        }
+        self.work.bytes_programmed += bytes.len() as u64;
+    }
+
+    fn ram_offset(&self, address: u32, size: u32) -> Option<usize> {
+        let alias = match self.chip {
+            Chip::Nrf52840
+                if (NRF_CODE_RAM..NRF_CODE_RAM + NRF_RAM_LEN as u32).contains(&address) =>
+            {
+                address - NRF_CODE_RAM + NRF_RAM
+            }
+            _ => address,
+        };
+        let offset = alias.checked_sub(self.ram_start)? as usize;
+        (offset + size as usize <= self.ram.len()).then_some(offset)
+    }
+
+    /// Reads `size` (1, 2 or 4) bytes, little-endian.
+    pub fn read(&mut self, address: u32, size: u32) -> Result<u32, BusFault> {
+        if let Some(o) = self.ram_offset(address, size) {
+            return Ok(le(&self.ram[o..o + size as usize]));
+        }
+        let flash_alias = match self.chip {
+            // The STM32 boots from flash mapped at 0 too.
+            Chip::Stm32f205 if (address as usize) < STM_FLASH_LEN => address + STM_FLASH,
+            _ => address,
+        };
+        if let Some(i) = self.nvm_index(flash_alias) {
+            let nvm = &self.nvm[i];
+            let o = (flash_alias - nvm.start) as usize;
+            if u64::from(flash_alias) + u64::from(size) > nvm.end() {
+                return Err(BusFault);
+            }
+            return Ok(le(&nvm.data[o..o + size as usize]));
+        }
+        if size != 4 {
+            // Registers are read a word at a time; narrower reads take their lanes.
+            let word = self.read(address & !3, 4)?;
+            let shifted = word >> ((address & 3) * 8);
+            return Ok(match size {
+                1 => shifted & 0xFF,
+                _ => shifted & 0xFFFF,
+            });
+        }
+        self.read_register(address)
+    }
+
+    fn read_register(&mut self, address: u32) -> Result<u32, BusFault> {
+        match self.chip {
+            Chip::Nrf52840 => {
+                if (NRF_FICR..NRF_FICR + 0x1000).contains(&address) {
+                    return Ok(self.ficr(address - NRF_FICR));
+                }
+                match address {
+                    a if a == NRF_NVMC + 0x400 || a == NRF_NVMC + 0x408 => Ok(1),
+                    a if a == NRF_NVMC + 0x504 => Ok(self.nvmc.config),
+                    a if (NRF_NVMC..NRF_NVMC + 0x1000).contains(&a) => Ok(0),
+                    _ => self.scratch_read(address),
+                }
+            }
+            Chip::Stm32f205 => {
+                if address & !0xF == STM_UID {
+                    let o = (address - STM_UID) as usize;
+                    let mut w = [0u8; 4];
+                    for (k, b) in w.iter_mut().enumerate() {
+                        *b = self.id_bytes.get(o + k).copied().unwrap_or(0xFF);
+                    }
+                    return Ok(u32::from_le_bytes(w));
+                }
+                if address == STM_FLASH_SIZE_REG & !3 {
+                    return Ok(0xFFFF | (STM_FLASH_LEN as u32 / 1024) << 16);
+                }
+                if (STM_OPTION_BYTES..STM_OPTION_BYTES + 0x10).contains(&address) {
+                    let optcr = self.stm.options;
+                    return Ok(match address - STM_OPTION_BYTES {
+                        0 => 0xFFFF_0000 | (optcr & 0xFFFC),
+                        8 => 0xFFFF_0000 | (optcr >> 16 & 0xFFF),
+                        _ => 0xFFFF_FFFF,
+                    });
+                }
+                match address.wrapping_sub(STM_FLASH_IF) {
+                    0x00 => Ok(self.stm.acr),
+                    0x04 | 0x08 => Ok(0),
+                    0x0C => Ok(self.stm.sr),
+                    0x10 => Ok(self.stm.cr),
+                    0x14 => Ok(self.stm.optcr),
+                    0x18..=0x3FF => Ok(0),
+                    _ => self.scratch_read(address),
+                }
+            }
+        }
+    }
+
+    fn scratch_read(&self, address: u32) -> Result<u32, BusFault> {
+        if address < 0x4000_0000 {
+            return Err(BusFault);
+        }
+        Ok(self.scratch.get(&address).copied().unwrap_or(0))
+    }
+
+    fn ficr(&self, offset: u32) -> u32 {
+        match offset {
+            0x10 => 0x1000,
+            0x14 => (NRF_FLASH_LEN / 0x1000) as u32,
+            0x60 | 0x64 => {
+                let o = (offset - 0x60) as usize;
+                u32::from_le_bytes(self.id_bytes[o..o + 4].try_into().expect("8-byte ID"))
+            }
+            0x100 => 0x52840,
+            0x104 => 0x4141_4430,
+            0x108 => 0x2004,
+            0x10C => 0x100,
+            0x110 => 0x400,
+            _ => 0xFFFF_FFFF,
+        }
+    }
+
+    /// Writes `size` (1, 2 or 4) bytes, little-endian.
+    pub fn write(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
+        if let Some(o) = self.ram_offset(address, size) {
+            self.ram[o..o + size as usize].copy_from_slice(&value.to_le_bytes()[..size as usize]);
+            return Ok(());
+        }
+        if self.nvm_index(address).is_some() {
+            return self.write_nvm(address, size, value);
+        }
+        match self.chip {
+            Chip::Nrf52840 => self.write_nrf_register(address, value),
+            Chip::Stm32f205 => self.write_stm_register(address, size, value),
+        }
+    }
+
+    fn write_nvm(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
+        let bytes = value.to_le_bytes();
+        match self.chip {
+            Chip::Nrf52840 => {
+                // NVMC: only whole aligned words, only with CONFIG = Wen.
+                if self.nvmc.config & 3 != 1 || size != 4 || address & 3 != 0 {
+                    return Err(BusFault);
+                }
+                self.program(address, &bytes);
+                Ok(())
+            }
+            Chip::Stm32f205 => {
+                let cr = self.stm.cr;
+                if cr & 1 << 31 != 0 || cr & 1 == 0 {
+                    self.stm.sr |= 1 << 7; // PGSERR: programming not enabled
+                    return Ok(());
+                }
+                let psize = match cr >> 8 & 3 {
+                    0 => 1,
+                    1 => 2,
+                    _ => 4,
+                };
+                if size != psize {
+                    self.stm.sr |= 1 << 6; // PGPERR: access size differs from PSIZE
+                    return Ok(());
+                }
+                if address >= STM_FLASH
+                    && let Some(n) = stm_sector_of(address)
+                    && self.stm_sector_protected(n)
+                {
+                    self.stm.sr |= 1 << 4; // WRPERR
+                    return Ok(());
+                }
+                self.program(address, &bytes[..size as usize]);
+                self.stm.sr |= 1; // EOP
+                Ok(())
+            }
+        }
+    }
+
+    fn stm_sector_protected(&self, n: u32) -> bool {
+        self.stm.options >> 16 & 1 << n == 0
+    }
+
+    fn write_nrf_register(&mut self, address: u32, value: u32) -> Result<(), BusFault> {
+        let erase_enabled = self.nvmc.config & 3 == 2;
+        match address.wrapping_sub(NRF_NVMC) {
+            0x504 => self.nvmc.config = value & 3,
+            // ERASEPAGE (and its old name ERASEPCR1 at 0x508), ERASEPCR0 at 0x510.
+            0x508 | 0x510 if erase_enabled => {
+                let page = value & !0xFFF;
+                if self.nvm_index(page).is_some() {
+                    self.erase_range(page, 0x1000);
+                }
+            }
+            0x50C if erase_enabled && value & 1 == 1 => self.erase_all_nvm(),
+            0x514 if erase_enabled && value & 1 == 1 => self.erase_range(NRF_UICR, 0x1000),
+            0x000..=0xFFF => {}
+            _ => {
+                if address < 0x4000_0000 {
+                    return Err(BusFault);
+                }
+                self.scratch.insert(address, value);
+            }
+        }
+        Ok(())
+    }
+
+    fn write_stm_register(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
+        let offset = address.wrapping_sub(STM_FLASH_IF);
+        if offset >= 0x400 {
+            if address < 0x4000_0000 {
+                return Err(BusFault);
+            }
+            let word = address & !3;
+            let merged = if size == 4 {
+                value
+            } else {
+                let shift = (address & 3) * 8;
+                let mask = if size == 1 { 0xFF } else { 0xFFFF } << shift;
+                let old = self.scratch.get(&word).copied().unwrap_or(0);
+                old & !mask | (value << shift) & mask
+            };
+            self.scratch.insert(word, merged);
+            return Ok(());
+        }
+        let stm = &mut self.stm;
+        match offset {
+            0x00 => stm.acr = value,
+            0x04 => match (stm.key_step, value) {
+                _ if stm.key_fault || stm.cr & 1 << 31 == 0 => stm.key_fault = true,
+                (0, STM_KEY1) => stm.key_step = 1,
+                (1, STM_KEY2) => {
+                    stm.key_step = 0;
+                    stm.cr &= !(1 << 31);
+                }
+                _ => stm.key_fault = true,
+            },
+            0x08 => match (stm.optkey_step, value) {
+                (0, STM_OPTKEY1) => stm.optkey_step = 1,
+                (1, STM_OPTKEY2) => {
+                    stm.optkey_step = 0;
+                    stm.optcr &= !1;
+                }
+                _ => stm.optkey_step = 0,
+            },
+            // SR: error and EOP bits are cleared by writing 1.
+            0x0C => stm.sr &= !(value & 0xF3),
+            0x10 => {
+                if stm.cr & 1 << 31 != 0 {
+                    return Ok(());
+                }
+                stm.cr = value & 0x8301_03FF | value & 1 << 16;
+                if value & 1 << 16 != 0 {
+                    self.stm_start(value);
+                }
+            }
+            0x14 => {
+                if stm.optcr & 1 != 0 {
+                    return Ok(());
+                }
+                let staged = value & 0x0FFF_FFFF;
+                if staged & 2 != 0 {
+                    // OPTSTRT: the staged values become the option bytes.
+                    self.work.bytes_programmed += 16;
+                    self.stm.options = staged & 0x0FFF_FFFC;
+                    self.stm.optcr = staged & !2;
+                } else {
+                    self.stm.optcr = staged;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// CR.STRT: a sector or mass erase, finished at once (BSY never shows).
+    fn stm_start(&mut self, cr: u32) {
+        self.stm.cr &= !(1 << 16);
+        if cr & 1 << 2 != 0 {
+            if (0..12).any(|n| self.stm_sector_protected(n)) {
+                self.stm.sr |= 1 << 4;
+                return;
+            }
+            self.erase_range(STM_FLASH, STM_FLASH_LEN as u32);
+            self.stm.sr |= 1;
+        } else if cr & 1 << 1 != 0 {
+            let n = cr >> 3 & 0xF;
+            let Some((start, len)) = stm_sector(n) else {
+                self.stm.sr |= 1 << 7;
+                return;
+            };
+            if self.stm_sector_protected(n) {
+                self.stm.sr |= 1 << 4;
+                return;
+            }
+            self.erase_range(start, len);
+            self.stm.sr |= 1;
+        }
+    }
+}
+
+fn le(bytes: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    w[..bytes.len()].copy_from_slice(bytes);
+    u32::from_le_bytes(w)
+}

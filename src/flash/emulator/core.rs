@@ -1,0 +1,424 @@
+//! The Cortex-M core as a debugger sees it: the halting debug registers (DHCSR, DCRSR,
+//! DCRDR, DEMCR, DFSR), AIRCR resets, the breakpoint unit, and a Thumb interpreter
+//! (`armagnac`) that runs whatever code the debugger starts from RAM, which is how
+//! probe-rs's flash algorithms and hexsmith's checksum routine execute.
+
+use super::Chip;
+use super::bus::{Bus, BusFault};
+use armagnac::core::{Config, Emulator, Event, Processor, RunOptions};
+use armagnac::memory::{
+    Env, MemoryAccessError, MemoryInterface, MemoryReadResult, MemoryWriteResult,
+};
+use armagnac::registers::RegisterIndex;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+const DHCSR: u32 = 0xE000_EDF0;
+const DCRSR: u32 = 0xE000_EDF4;
+const DCRDR: u32 = 0xE000_EDF8;
+const DEMCR: u32 = 0xE000_EDFC;
+const DFSR: u32 = 0xE000_ED30;
+const AIRCR: u32 = 0xE000_ED0C;
+const CPUID: u32 = 0xE000_ED00;
+const FP_CTRL: u32 = 0xE000_2000;
+const DWT_CTRL: u32 = 0xE000_1000;
+
+const C_DEBUGEN: u32 = 1;
+const C_HALT: u32 = 1 << 1;
+const C_STEP: u32 = 1 << 2;
+const S_REGRDY: u32 = 1 << 16;
+const S_HALT: u32 = 1 << 17;
+const S_LOCKUP: u32 = 1 << 19;
+const S_RETIRE_ST: u32 = 1 << 24;
+const S_RESET_ST: u32 = 1 << 25;
+
+const DFSR_HALTED: u32 = 1;
+const DFSR_BKPT: u32 = 1 << 1;
+const DFSR_VCATCH: u32 = 1 << 3;
+
+/// Instructions one resume may execute before the core counts as running away (a flash
+/// algorithm programs a 4 KiB page in well under a hundred thousand).
+const INSTRUCTION_BUDGET: usize = 200_000_000;
+
+/// The core and its debug logic, with the memory it sits on.
+#[derive(Debug)]
+pub struct Silicon {
+    pub bus: Bus,
+    /// Core registers by DCRSR number: R0-R12, SP, LR, DebugReturnAddress, xPSR, MSP,
+    /// PSP, the CONTROL/FAULTMASK/BASEPRI/PRIMASK word (20), FP registers above.
+    regs: [u32; 128],
+    control: u32,
+    halted: bool,
+    locked_up: bool,
+    reset_held: bool,
+    reset_seen: bool,
+    retired: bool,
+    dcrdr: u32,
+    demcr: u32,
+    dfsr: u32,
+    fp_ctrl: u32,
+    /// System registers the model stores without interpreting (FPB comparators, DWT, CPACR).
+    ppb: BTreeMap<u32, u32>,
+    /// Why the core stopped other than by a breakpoint: a fault or a runaway, for tests.
+    pub faults: Vec<String>,
+    /// Instructions executed, all runs together.
+    pub instructions: u64,
+}
+
+impl Silicon {
+    pub fn new(bus: Bus) -> Silicon {
+        let mut s = Silicon {
+            bus,
+            regs: [0; 128],
+            control: 0,
+            halted: false,
+            locked_up: false,
+            reset_held: false,
+            reset_seen: false,
+            retired: false,
+            dcrdr: 0,
+            demcr: 0,
+            dfsr: 0,
+            fp_ctrl: 0x260,
+            ppb: BTreeMap::new(),
+            faults: Vec::new(),
+            instructions: 0,
+        };
+        s.system_reset();
+        s
+    }
+
+    pub fn reset_held(&self) -> bool {
+        self.reset_held
+    }
+
+    /// A system reset: peripherals to their reset state, the core fetches SP and PC from
+    /// the vector table and either stops there (vector catch) or goes on running firmware,
+    /// which the model does not execute.
+    pub fn system_reset(&mut self) {
+        self.bus.reset();
+        let vectors = match self.bus.chip {
+            Chip::Nrf52840 => 0,
+            Chip::Stm32f205 => super::bus::STM_FLASH,
+        };
+        self.regs[13] = self.bus.read(vectors, 4).unwrap_or(0) & !3;
+        self.regs[17] = self.regs[13];
+        self.regs[15] = self.bus.read(vectors + 4, 4).unwrap_or(0) & !1;
+        self.regs[14] = 0xFFFF_FFFF;
+        self.regs[16] = 1 << 24;
+        self.regs[20] = 0;
+        self.locked_up = false;
+        self.reset_seen = true;
+        self.control &= !(C_HALT | C_STEP);
+        if self.demcr & 1 != 0 && self.control & C_DEBUGEN != 0 {
+            self.enter_debug_state(DFSR_VCATCH);
+        } else {
+            self.halted = false;
+        }
+    }
+
+    pub fn set_reset_pin(&mut self, asserted: bool) {
+        if self.reset_held && !asserted {
+            self.reset_held = false;
+            // probe-rs enables halting debug only after it releases the pin; on a chip the
+            // core is still coming out of reset then. The model has no such delay, so a
+            // reset catch armed under reset counts as armed with debug enabled.
+            if self.demcr & 1 != 0 {
+                self.control |= C_DEBUGEN;
+            }
+            self.system_reset();
+        } else if asserted {
+            self.reset_held = true;
+            self.reset_seen = true;
+        }
+    }
+
+    pub fn read(&mut self, address: u32, size: u32) -> Result<u32, BusFault> {
+        if address >= 0xE000_0000 {
+            let word = self.read_ppb(address & !3);
+            let shifted = word >> ((address & 3) * 8);
+            return Ok(match size {
+                1 => shifted & 0xFF,
+                2 => shifted & 0xFFFF,
+                _ => word,
+            });
+        }
+        self.bus.read(address, size)
+    }
+
+    pub fn write(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
+        if address >= 0xE000_0000 {
+            if size != 4 {
+                let word = address & !3;
+                let shift = (address & 3) * 8;
+                let mask = if size == 1 { 0xFF } else { 0xFFFF } << shift;
+                let merged = self.read_ppb(word) & !mask | (value << shift) & mask;
+                self.write_ppb(word, merged);
+            } else {
+                self.write_ppb(address, value);
+            }
+            return Ok(());
+        }
+        self.bus.write(address, size, value)
+    }
+
+    fn read_ppb(&mut self, address: u32) -> u32 {
+        match address {
+            DHCSR => {
+                let mut v = self.control & 0xF | S_REGRDY;
+                if self.halted {
+                    v |= S_HALT;
+                }
+                if self.locked_up {
+                    v |= S_LOCKUP;
+                }
+                if self.retired {
+                    v |= S_RETIRE_ST;
+                }
+                if self.reset_seen || self.reset_held {
+                    v |= S_RESET_ST;
+                }
+                self.retired = false;
+                self.reset_seen = self.reset_held;
+                v
+            }
+            DCRSR => 0,
+            DCRDR => self.dcrdr,
+            DEMCR => self.demcr,
+            DFSR => self.dfsr,
+            AIRCR => 0xFA05_0000,
+            CPUID => match self.bus.chip {
+                Chip::Nrf52840 => 0x410F_C241,
+                Chip::Stm32f205 => 0x412F_C230,
+            },
+            FP_CTRL => self.fp_ctrl,
+            DWT_CTRL => 0x4000_0000,
+            _ => self.ppb.get(&address).copied().unwrap_or(0),
+        }
+    }
+
+    fn write_ppb(&mut self, address: u32, value: u32) {
+        match address {
+            DHCSR => {
+                if value >> 16 == 0xA05F {
+                    self.write_dhcsr(value & 0xF);
+                }
+            }
+            DCRSR => self.register_transfer(value),
+            DCRDR => self.dcrdr = value,
+            DEMCR => self.demcr = value,
+            DFSR => self.dfsr &= !value,
+            AIRCR => {
+                if value >> 16 == 0x05FA && value & 0b101 != 0 {
+                    self.system_reset();
+                }
+            }
+            FP_CTRL => {
+                if value & 2 != 0 {
+                    self.fp_ctrl = self.fp_ctrl & !1 | value & 1;
+                }
+            }
+            _ => {
+                self.ppb.insert(address, value);
+            }
+        }
+    }
+
+    /// Halts the core; like the chip, it shows C_HALT set from then on.
+    fn enter_debug_state(&mut self, reason: u32) {
+        self.halted = true;
+        self.control |= C_HALT;
+        self.dfsr |= reason;
+    }
+
+    fn write_dhcsr(&mut self, bits: u32) {
+        self.control = bits;
+        if bits & C_DEBUGEN == 0 {
+            self.halted = false;
+            return;
+        }
+        if bits & C_HALT != 0 {
+            // A halt request also ends a lockup.
+            self.locked_up = false;
+            if !self.halted {
+                self.enter_debug_state(DFSR_HALTED);
+            }
+            return;
+        }
+        if !self.halted {
+            return;
+        }
+        if bits & C_STEP != 0 {
+            self.halted = false;
+            self.execute(1);
+            return;
+        }
+        self.halted = false;
+        if self.runs_code_from_ram() {
+            self.execute(INSTRUCTION_BUDGET);
+        }
+    }
+
+    /// Whether a resume starts code the model executes: anything in RAM. From flash it is
+    /// the device's own firmware, which the emulator leaves running unseen.
+    fn runs_code_from_ram(&mut self) -> bool {
+        let pc = self.regs[15];
+        (0x2000_0000..0x2010_0000).contains(&pc)
+            || (self.bus.chip == Chip::Nrf52840 && (0x0080_0000..0x0084_0000).contains(&pc))
+    }
+
+    fn register_transfer(&mut self, dcrsr: u32) {
+        let sel = (dcrsr & 0x7F) as usize;
+        let write = dcrsr & 1 << 16 != 0;
+        if write {
+            let v = match sel {
+                15 => self.dcrdr & !1,
+                _ => self.dcrdr,
+            };
+            self.regs[sel] = v;
+            match sel {
+                13 => self.regs[17] = v,
+                17 => self.regs[13] = v,
+                _ => {}
+            }
+        } else {
+            self.dcrdr = self.regs[sel];
+        }
+    }
+
+    /// Runs the core from its PC for at most `budget` instructions; a BKPT halts it, a
+    /// fault locks it up.
+    fn execute(&mut self, budget: usize) {
+        let chip = self.bus.chip;
+        let placeholder = Bus::new_empty(chip);
+        let bus = Rc::new(RefCell::new(std::mem::replace(&mut self.bus, placeholder)));
+        let mut cpu = Processor::new(match chip {
+            Chip::Nrf52840 => Config::v7em(),
+            Chip::Stm32f205 => Config::v7m(),
+        });
+        cpu.map_iface(0, Rc::new(RefCell::new(Port(bus.clone()))))
+            .expect("the bus fits below the system area");
+        for (i, index) in GENERAL.iter().enumerate() {
+            cpu.registers.set(*index, self.regs[i]);
+        }
+        cpu.registers.lr = self.regs[14];
+        cpu.registers.msp = self.regs[13];
+        cpu.registers.psp = self.regs[18];
+        cpu.registers
+            .set(RegisterIndex::Xpsr, self.regs[16] | 1 << 24);
+        cpu.set_pc(self.regs[15] & !1);
+
+        let mut executed = 0usize;
+        let outcome = loop {
+            if executed >= budget {
+                break Outcome::Budget;
+            }
+            let chunk = (budget - executed).min(1_000_000);
+            let before = cpu.cycles;
+            let result = cpu.run(RunOptions::new().gas(chunk));
+            executed += (cpu.cycles - before) as usize;
+            match result {
+                Ok(None) => continue,
+                Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
+                Ok(Some(_)) => continue,
+                Err(e) => break Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
+            }
+        };
+        self.instructions += executed as u64;
+        self.retired |= executed > 0;
+
+        for (i, index) in GENERAL.iter().enumerate() {
+            self.regs[i] = cpu.registers[*index];
+        }
+        self.regs[14] = cpu.registers.lr;
+        self.regs[13] = cpu.registers.msp;
+        self.regs[17] = cpu.registers.msp;
+        self.regs[18] = cpu.registers.psp;
+        self.regs[16] = cpu.registers.psr.get();
+        self.regs[15] = cpu.pc();
+        drop(cpu);
+        self.bus = Rc::try_unwrap(bus)
+            .map(RefCell::into_inner)
+            .unwrap_or_else(|_| unreachable!("the processor was dropped"));
+        match outcome {
+            Outcome::Breakpoint => {
+                // The PC stays on the BKPT, as on the chip.
+                self.regs[15] = self.regs[15].wrapping_sub(2);
+                self.enter_debug_state(DFSR_BKPT);
+            }
+            Outcome::Fault(why) => {
+                // A step of blank or foreign firmware faults on real chips too; only code
+                // run from RAM (an algorithm, the checksum routine) is the tools' business.
+                if budget > 1 {
+                    self.faults.push(why);
+                }
+                self.locked_up = true;
+                self.halted = false;
+            }
+            Outcome::Budget if budget == 1 => self.enter_debug_state(DFSR_HALTED),
+            Outcome::Budget => self
+                .faults
+                .push(format!("no breakpoint after {budget} instructions")),
+        }
+    }
+}
+
+enum Outcome {
+    Breakpoint,
+    Fault(String),
+    Budget,
+}
+
+const GENERAL: [RegisterIndex; 13] = [
+    RegisterIndex::R0,
+    RegisterIndex::R1,
+    RegisterIndex::R2,
+    RegisterIndex::R3,
+    RegisterIndex::R4,
+    RegisterIndex::R5,
+    RegisterIndex::R6,
+    RegisterIndex::R7,
+    RegisterIndex::R8,
+    RegisterIndex::R9,
+    RegisterIndex::R10,
+    RegisterIndex::R11,
+    RegisterIndex::R12,
+];
+
+/// The bus as armagnac's processor sees it, for the length of one run.
+struct Port(Rc<RefCell<Bus>>);
+
+fn fault(_: BusFault) -> MemoryAccessError {
+    MemoryAccessError::HardwareError
+}
+
+impl MemoryInterface for Port {
+    fn read_u8(&mut self, address: u32, _: &mut Env) -> MemoryReadResult<u8> {
+        Ok(self.0.borrow_mut().read(address, 1).map_err(fault)? as u8)
+    }
+    fn write_u8(&mut self, address: u32, value: u8, _: &mut Env) -> MemoryWriteResult {
+        self.0
+            .borrow_mut()
+            .write(address, 1, u32::from(value))
+            .map_err(fault)
+    }
+    fn read_u16le(&mut self, address: u32, _: &mut Env) -> MemoryReadResult<u16> {
+        Ok(self.0.borrow_mut().read(address, 2).map_err(fault)? as u16)
+    }
+    fn write_u16le(&mut self, address: u32, value: u16, _: &mut Env) -> MemoryWriteResult {
+        self.0
+            .borrow_mut()
+            .write(address, 2, u32::from(value))
+            .map_err(fault)
+    }
+    fn read_u32le(&mut self, address: u32, _: &mut Env) -> MemoryReadResult<u32> {
+        self.0.borrow_mut().read(address, 4).map_err(fault)
+    }
+    fn write_u32le(&mut self, address: u32, value: u32, _: &mut Env) -> MemoryWriteResult {
+        self.0.borrow_mut().write(address, 4, value).map_err(fault)
+    }
+    fn size(&self) -> u32 {
+        0xE000_0000
+    }
+}

@@ -1,0 +1,355 @@
+//! An emulated nRF52840 or STM32F205 behind an emulated debug probe, so that probe-rs's
+//! own code (ADI, memory APs, Cortex-M debug, vendor sequences, `FlashLoader` running the
+//! real flash algorithms) runs without hardware: for tests, and for a production engineer
+//! who rehearses a station's commands before the hardware arrives (`--emulate`).
+//!
+//! Layers: `dap` (SW-DP, AHB-AP, nRF52 CTRL-AP: where a probe's wire would be), `core`
+//! (Cortex-M debug registers and a Thumb interpreter for code run from RAM), `bus`
+//! (memories and the flash controllers, with NOR rules).
+//!
+//! A device's non-volatile memory can live in a state file, an Intel HEX of that memory,
+//! so successive commands see one device and `hexsmith inspect FILE` reads it.
+
+mod bus;
+mod core;
+mod dap;
+
+pub use bus::NorViolation;
+pub use dap::EmulatedProbe;
+
+use crate::memory::MemoryImage;
+use bus::Bus;
+use core::Silicon;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The first word of every flash algorithm probe-rs downloads (two BKPT instructions).
+const ALGORITHM_HEADER: u32 = 0xBE00_BE00;
+
+/// The chips the emulator models, by their probe-rs target names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chip {
+    /// nRF52840_xxAA: Gen 3 (Argon, Boron, B SoM, Tracker, ...).
+    Nrf52840,
+    /// STM32F205RG: Gen 2 (Photon, P1, Electron).
+    Stm32f205,
+}
+
+impl Chip {
+    pub const ALL: [Chip; 2] = [Chip::Nrf52840, Chip::Stm32f205];
+
+    /// The chip for a probe-rs target name, ignoring case.
+    pub fn from_target_name(name: &str) -> Option<Chip> {
+        Chip::ALL
+            .into_iter()
+            .find(|c| c.target_name().eq_ignore_ascii_case(name))
+    }
+
+    pub fn target_name(self) -> &'static str {
+        match self {
+            Chip::Nrf52840 => "nRF52840_xxAA",
+            Chip::Stm32f205 => "STM32F205RG",
+        }
+    }
+
+    /// Where the unique ID lies, and how long it is.
+    fn device_id_location(self) -> (u32, usize) {
+        match self {
+            Chip::Nrf52840 => (bus::NRF_DEVICE_ID, 8),
+            Chip::Stm32f205 => (bus::STM_UID, 12),
+        }
+    }
+}
+
+/// What crossed the (emulated) wire and what the flash hardware did: the cost of a flash
+/// on a real probe is dominated by transfers and algorithm downloads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WireCounts {
+    /// DP and AP register accesses; a block of N words counts N.
+    pub transfers: u64,
+    /// Flash algorithm downloads into the target's RAM.
+    pub algorithm_loads: u64,
+    pub bytes_erased: u64,
+    pub bytes_programmed: u64,
+    /// Bytes read from the target's memory through the AHB-AP.
+    pub bytes_read: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("{path}: {reason}")]
+    State { path: PathBuf, reason: String },
+    #[error("unknown chip {0:?} for --emulate: the emulator models nRF52840_xxAA and STM32F205RG")]
+    UnknownChip(String),
+}
+
+/// The device behind the emulated probe: silicon, debug port state, counters.
+#[derive(Debug)]
+pub(crate) struct DeviceState {
+    chip: Chip,
+    silicon: Silicon,
+    dap: dap::DapState,
+    counters: WireCounts,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Shared(Arc<Mutex<DeviceState>>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, DeviceState> {
+        // A panic elsewhere leaves the chip as it was; its state is still the best record.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// An emulated chip. Cloning gives another handle to the same chip; `probe()` gives a
+/// probe-rs `Probe` wired to it.
+#[derive(Debug, Clone)]
+pub struct EmulatedDevice {
+    shared: Shared,
+    state_file: Option<PathBuf>,
+}
+
+impl EmulatedDevice {
+    /// Erased silicon with the given unique ID (8 bytes for nRF52840, 12 for STM32F2).
+    pub fn blank(chip: Chip, device_id: &[u8]) -> EmulatedDevice {
+        let (_, len) = chip.device_id_location();
+        let mut id = device_id.to_vec();
+        id.resize(len, 0);
+        let bus = Bus::new(chip, &id);
+        EmulatedDevice {
+            shared: Shared(Arc::new(Mutex::new(DeviceState {
+                chip,
+                silicon: Silicon::new(bus),
+                dap: dap::DapState::default(),
+                counters: WireCounts::default(),
+            }))),
+            state_file: None,
+        }
+    }
+
+    /// The device a state file describes; erased silicon (with an ID derived from the
+    /// file's path, so each file is its own device) if the file does not exist yet.
+    pub fn open(chip: Chip, state_file: &Path) -> Result<EmulatedDevice, EmulatorError> {
+        let bad = |reason: String| EmulatorError::State {
+            path: state_file.to_path_buf(),
+            reason,
+        };
+        let mut device = match std::fs::read(state_file) {
+            Ok(bytes) => {
+                let (image, _) = crate::memory::hex::parse(&bytes)
+                    .map_err(|e| bad(format!("not an emulator state (Intel HEX): {e}")))?;
+                EmulatedDevice::from_image(chip, &image).map_err(bad)?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let absolute = std::path::absolute(state_file).unwrap_or(state_file.into());
+                let digest = Sha256::new()
+                    .chain_update(chip.target_name())
+                    .chain_update(absolute.to_string_lossy().as_bytes())
+                    .finalize();
+                EmulatedDevice::blank(chip, &digest)
+            }
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        device.state_file = Some(state_file.to_path_buf());
+        Ok(device)
+    }
+
+    /// A device whose non-volatile memory and ID are those an image of it holds (as
+    /// `nvm_image` writes it). Fails, naming the address, on data the chip cannot hold.
+    pub fn from_image(chip: Chip, image: &MemoryImage) -> Result<EmulatedDevice, String> {
+        let (id_at, id_len) = chip.device_id_location();
+        let Some(id) = image.read(u64::from(id_at), id_len) else {
+            return Err(format!(
+                "no device ID at {id_at:#010x}: not a state file of an emulated {}",
+                chip.target_name()
+            ));
+        };
+        let device = EmulatedDevice::blank(chip, id);
+        {
+            let mut d = device.shared.lock();
+            let bus = &mut d.silicon.bus;
+            for seg in image.segments() {
+                place(bus, chip, seg.start, &seg.data)?;
+            }
+            d.silicon.system_reset();
+        }
+        Ok(device)
+    }
+
+    /// A new probe-rs probe on this device's debug port.
+    pub fn probe(&self) -> probe_rs::probe::Probe {
+        let name = format!("emulated {}", self.chip().target_name());
+        probe_rs::probe::Probe::from_specific_probe(Box::new(EmulatedProbe::new(
+            self.shared.clone(),
+            name,
+        )))
+    }
+
+    pub fn chip(&self) -> Chip {
+        self.shared.lock().chip
+    }
+
+    /// The name the device goes by where a probe's selector would be shown.
+    pub fn name(&self) -> String {
+        match &self.state_file {
+            Some(path) => format!("emulated:{}", path.display()),
+            None => format!("emulated:{}", self.chip().target_name()),
+        }
+    }
+
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state_file.as_deref()
+    }
+
+    /// The unique ID as the chip holds it (FICR DEVICEID, or the STM32 UID).
+    pub fn device_id_bytes(&self) -> Vec<u8> {
+        self.shared.lock().silicon.bus.id_bytes.clone()
+    }
+
+    pub fn counts(&self) -> WireCounts {
+        let d = self.shared.lock();
+        let mut c = d.counters;
+        c.bytes_erased = d.silicon.bus.work.bytes_erased;
+        c.bytes_programmed = d.silicon.bus.work.bytes_programmed;
+        c
+    }
+
+    pub fn reset_counts(&self) {
+        let mut d = self.shared.lock();
+        d.counters = WireCounts::default();
+        d.silicon.bus.work = Default::default();
+    }
+
+    /// Every write that tried to set a programmed bit back to 1 without an erase.
+    pub fn nor_violations(&self) -> Vec<NorViolation> {
+        self.shared.lock().silicon.bus.violations.clone()
+    }
+
+    /// Faults and runaways of code the core ran (a flash algorithm that crashed).
+    pub fn core_faults(&self) -> Vec<String> {
+        self.shared.lock().silicon.faults.clone()
+    }
+
+    /// Instructions the emulated core executed, all runs together.
+    pub fn instructions(&self) -> u64 {
+        self.shared.lock().silicon.instructions
+    }
+
+    /// The non-volatile memory as a state file holds it: programmed flash (runs of 256
+    /// bytes that are not all erased), UICR or OTP, the option bytes, and the device ID.
+    pub fn nvm_image(&self) -> MemoryImage {
+        let d = self.shared.lock();
+        let bus = &d.silicon.bus;
+        let mut image = MemoryImage::new();
+        for nvm in &bus.nvm {
+            for (k, chunk) in nvm.data.chunks(256).enumerate() {
+                if chunk.iter().any(|b| *b != 0xFF) {
+                    image.write(nvm.start + (k * 256) as u32, chunk);
+                }
+            }
+        }
+        let (id_at, _) = d.chip.device_id_location();
+        image.write(id_at, &bus.id_bytes);
+        if d.chip == Chip::Stm32f205 {
+            image.write(bus::STM_OPTION_BYTES, &stm_option_bytes(bus.option_word()));
+        }
+        image
+    }
+
+    /// Bytes of non-volatile memory, read directly (not over the wire, so not counted).
+    pub fn peek(&self, address: u32, len: usize) -> Vec<u8> {
+        let mut d = self.shared.lock();
+        (0..len as u32)
+            .map(|k| d.silicon.bus.read(address + k, 1).unwrap_or(0) as u8)
+            .collect()
+    }
+
+    /// Writes the state file, if the device has one: whole or not at all.
+    pub fn save(&self) -> Result<(), EmulatorError> {
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let image = self.nvm_image();
+        crate::output::write_atomic_with(path, |f| crate::memory::hex::write_to(&image, f)).map_err(
+            |e| EmulatorError::State {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+        )
+    }
+
+    /// Turns on the nRF52840's access port protection (UICR.APPROTECT = 0), as Particle's
+    /// Device Protection does: the debugger then sees only the CTRL-AP.
+    pub fn lock_approtect(&self) {
+        let mut d = self.shared.lock();
+        let at = (bus::NRF_APPROTECT - bus::NRF_UICR) as usize;
+        if let Some(uicr) = d.silicon.bus.nvm.get_mut(1) {
+            uicr.data[at..at + 4].fill(0);
+        }
+        d.silicon.system_reset();
+    }
+
+    /// Write-protects STM32F2 sectors (clears their nWRP bits), as Device OS does for its
+    /// bootloader sector.
+    pub fn protect_stm32_sectors(&self, sectors: u32) {
+        let mut d = self.shared.lock();
+        let word = d.silicon.bus.option_word() & !((sectors & 0xFFF) << 16);
+        d.silicon.bus.set_option_word(word);
+    }
+}
+
+fn stm_option_bytes(word: u32) -> [u8; 16] {
+    let mut b = [0xFF; 16];
+    b[0..2].copy_from_slice(&((word & 0xFFFC) as u16).to_le_bytes());
+    b[8..10].copy_from_slice(&((word >> 16 & 0xFFF) as u16 | 0xF000).to_le_bytes());
+    b
+}
+
+/// Puts a state file's segment where it belongs: NVM, option bytes, or the ID (read
+/// before). Fails on any byte the chip has no non-volatile memory for.
+fn place(bus: &mut Bus, chip: Chip, start: u32, data: &[u8]) -> Result<(), String> {
+    let (id_at, id_len) = chip.device_id_location();
+    let seg_end = u64::from(start) + data.len() as u64;
+    let mut covered = vec![false; data.len()];
+    let mut overlap = |lo: u64, hi: u64| -> Option<(usize, usize)> {
+        let from = lo.max(u64::from(start));
+        let to = hi.min(seg_end);
+        (from < to).then(|| {
+            let (a, b) = (
+                (from - u64::from(start)) as usize,
+                (to - u64::from(start)) as usize,
+            );
+            covered[a..b].fill(true);
+            (a, b)
+        })
+    };
+    overlap(u64::from(id_at), u64::from(id_at) + id_len as u64);
+    if chip == Chip::Stm32f205 {
+        let at = u64::from(bus::STM_OPTION_BYTES);
+        if let Some((a, b)) = overlap(at, at + 16) {
+            let mut bytes = stm_option_bytes(bus.option_word());
+            let o = (u64::from(start) + a as u64 - at) as usize;
+            bytes[o..o + (b - a)].copy_from_slice(&data[a..b]);
+            let word = u32::from(u16::from_le_bytes([bytes[0], bytes[1]])) & 0xFFFC
+                | (u32::from(u16::from_le_bytes([bytes[8], bytes[9]])) & 0xFFF) << 16;
+            bus.set_option_word(word);
+        }
+    }
+    for nvm in &mut bus.nvm {
+        let lo = u64::from(nvm.start);
+        if let Some((a, b)) = overlap(lo, lo + nvm.data.len() as u64) {
+            let o = (u64::from(start) + a as u64 - lo) as usize;
+            nvm.data[o..o + (b - a)].copy_from_slice(&data[a..b]);
+        }
+    }
+    match covered.iter().position(|c| !c) {
+        None => Ok(()),
+        Some(k) => Err(format!(
+            "data at {:#010x} lies outside the non-volatile memory of {}: this state file belongs to another chip",
+            u64::from(start) + k as u64,
+            chip.target_name()
+        )),
+    }
+}
