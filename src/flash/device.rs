@@ -31,6 +31,10 @@ pub struct ProbeSettings {
     pub speed_khz: Option<u32>,
     pub protocol: Option<Protocol>,
     pub connect_under_reset: bool,
+    /// Emulated chips to attach to instead of probes' (`--emulate`); several only for
+    /// `--all-probes`.
+    #[cfg(feature = "probe")]
+    pub emulate: Vec<super::emulator::EmulatedDevice>,
 }
 
 /// Why one device was not written as asked. Each keeps the error beneath it as its source.

@@ -45,6 +45,10 @@ pub struct FlashReport {
     pub written: Vec<[u64; 2]>,
     pub verified: bool,
     pub interrupted: bool,
+    /// On an emulated device: everything on its wire since the command opened it
+    /// (attaching and reading the device ID included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire: Option<Box<super::WireCounts>>,
 }
 
 /// A failure, with what had been done before it.
@@ -69,6 +73,22 @@ pub enum FlashError {
 
 /// Runs a plan against a target.
 pub fn execute(
+    plan: &FlashPlan,
+    image: &MemoryImage,
+    target: &mut dyn FlashTarget,
+    options: &FlashOptions,
+    progress: &mut dyn FnMut(Event),
+) -> Result<FlashReport, FlashFailure> {
+    let mut result = execute_counted(plan, image, target, options, progress);
+    let wire = target.wire_counts().map(Box::new);
+    match &mut result {
+        Ok(report) => report.wire = wire,
+        Err(failure) => failure.report.wire = wire,
+    }
+    result
+}
+
+fn execute_counted(
     plan: &FlashPlan,
     image: &MemoryImage,
     target: &mut dyn FlashTarget,

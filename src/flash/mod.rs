@@ -55,6 +55,21 @@ pub enum TargetError {
     Probe(std::sync::Arc<dyn std::error::Error + Send + Sync>),
 }
 
+/// What crossed the wire between probe and chip, and what the flash hardware did: on a
+/// real probe, time goes to transfers and to downloading the flash algorithm. Only an
+/// emulated device can count them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WireCounts {
+    /// DP and AP register accesses; a block of N words counts N.
+    pub transfers: u64,
+    /// Flash algorithm downloads into the target's RAM.
+    pub algorithm_loads: u64,
+    pub bytes_erased: u64,
+    pub bytes_programmed: u64,
+    /// Bytes read from the target's memory over the wire.
+    pub bytes_read: u64,
+}
+
 /// What planning and verification need from a device.
 pub trait FlashTarget {
     /// Reads `buf.len()` bytes from `address`.
@@ -84,5 +99,9 @@ pub trait FlashTarget {
     /// Clears the write protection of this unit.
     fn clear_write_protection(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
         Err(TargetError::ProtectionUnsupported(unit.start))
+    }
+    /// What crossed the wire so far, where the target can count it (an emulated device).
+    fn wire_counts(&self) -> Option<WireCounts> {
+        None
     }
 }

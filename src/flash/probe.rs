@@ -178,7 +178,7 @@ impl Connect {
         let chip = chip.ok_or(super::DeviceError::NoBuiltInTarget)?;
         Ok(Connect {
             probe: settings.probe.clone(),
-            emulate: None,
+            emulate: settings.emulate.first().cloned(),
             chip,
             speed_khz: settings.speed_khz,
             protocol: settings.protocol.map(|p| match p {
@@ -202,6 +202,9 @@ impl super::Connector for Connect {
     type Target = ProbeTarget;
 
     fn label(&self) -> String {
+        if let Some(device) = &self.emulate {
+            return device.name();
+        }
         self.probe.clone().unwrap_or_else(|| "probe".into())
     }
 
@@ -341,6 +344,10 @@ fn probe_error(e: impl std::error::Error + Send + Sync + 'static) -> TargetError
 }
 
 impl FlashTarget for ProbeTarget {
+    fn wire_counts(&self) -> Option<super::WireCounts> {
+        self.emulated.as_ref().map(EmulatedDevice::counts)
+    }
+
     fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError> {
         let mut core = self.session.core(0).map_err(probe_error)?;
         core.read(u64::from(address), buf).map_err(probe_error)

@@ -52,6 +52,34 @@ pub struct ProbeArgs {
     /// Draw no progress bars (they are never drawn when standard error is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Talk to an emulated chip instead of a probe's (nRF52840_xxAA or STM32F205RG): probe-rs
+    /// and its flash algorithms run as on hardware. For rehearsing a station, or testing
+    /// scripts, without one.
+    #[arg(long, value_name = "CHIP")]
+    pub emulate: Option<String>,
+    /// With --emulate: the device's non-volatile memory as Intel HEX, loaded if the file
+    /// exists (erased silicon if not) and saved after the command. Repeat for several
+    /// devices (with --all-probes).
+    #[arg(long, value_name = "FILE", requires = "emulate")]
+    pub emulate_state: Vec<PathBuf>,
+}
+
+/// The emulated devices this run opened, saved to their state files when it ends.
+#[cfg(feature = "probe")]
+static EMULATED: std::sync::Mutex<Vec<hexsmith::flash::emulator::EmulatedDevice>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Saves every emulated device to its state file, whatever the command's outcome: the
+/// state is what the chip holds, a half-written one included.
+pub fn save_emulated() -> Result<()> {
+    #[cfg(feature = "probe")]
+    {
+        let devices = std::mem::take(&mut *EMULATED.lock().unwrap_or_else(|e| e.into_inner()));
+        for device in devices {
+            device.save()?;
+        }
+    }
+    Ok(())
 }
 
 impl ProbeArgs {
@@ -61,9 +89,18 @@ impl ProbeArgs {
         if let Some(selector) = &self.probe {
             hexsmith::flash::probe::check_selector(selector)?;
         }
+        let mut chip = self.chip.clone();
+        #[cfg(feature = "probe")]
+        let emulate = self.open_emulated(&mut chip)?;
+        #[cfg(not(feature = "probe"))]
+        if self.emulate.is_some() {
+            bail!("this hexsmith was built without probe support (cargo feature \"probe\")");
+        }
         Ok(ProbeSettings {
             probe: self.probe.clone(),
-            chip: self.chip.clone(),
+            chip,
+            #[cfg(feature = "probe")]
+            emulate,
             chip_description: self.chip_description.clone(),
             speed_khz: self.speed,
             protocol: self.protocol.map(|p| match p {
@@ -72,6 +109,44 @@ impl ProbeArgs {
             }),
             connect_under_reset: self.connect_under_reset,
         })
+    }
+
+    /// The emulated devices `--emulate` asks for; the chip they are is the chip to use.
+    #[cfg(feature = "probe")]
+    fn open_emulated(
+        &self,
+        chip: &mut Option<String>,
+    ) -> Result<Vec<hexsmith::flash::emulator::EmulatedDevice>> {
+        use hexsmith::flash::emulator::{Chip, EmulatedDevice, EmulatorError};
+        let Some(name) = &self.emulate else {
+            return Ok(Vec::new());
+        };
+        let emulated =
+            Chip::from_target_name(name).ok_or_else(|| EmulatorError::UnknownChip(name.clone()))?;
+        match chip.as_deref() {
+            Some(c)
+                if !emulated
+                    .target_name()
+                    .to_ascii_lowercase()
+                    .starts_with(&c.to_ascii_lowercase()) =>
+            {
+                bail!("--chip {c} and --emulate {name} name different chips: leave out --chip")
+            }
+            _ => *chip = Some(emulated.target_name().to_string()),
+        }
+        let devices = if self.emulate_state.is_empty() {
+            vec![EmulatedDevice::without_state(emulated)]
+        } else {
+            self.emulate_state
+                .iter()
+                .map(|path| EmulatedDevice::open(emulated, path))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        EMULATED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(devices.iter().cloned());
+        Ok(devices)
     }
 
     /// Where progress bars go: nowhere when asked, or when no one watches.
@@ -301,7 +376,21 @@ fn connections(
     use hexsmith::flash::probe::{self, Connect};
     let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
     base.allow_erase_all = plan.chip_erase;
-    Ok(if args.all_probes {
+    if settings.emulate.len() > 1 && !args.all_probes {
+        bail!(
+            "several --emulate-state files are several devices: add --all-probes to write to all of them"
+        );
+    }
+    Ok(if !settings.emulate.is_empty() {
+        settings
+            .emulate
+            .iter()
+            .map(|device| Connect {
+                emulate: Some(device.clone()),
+                ..base.clone()
+            })
+            .collect()
+    } else if args.all_probes {
         probe::list()
             .into_iter()
             .map(|p| Connect {

@@ -11,37 +11,45 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("device").args(["probe", "emulate"])))]
 pub struct Args {
     /// Module binaries (.bin), Intel HEX images (.hex) or ELF files (.elf).
-    #[arg(required_unless_present = "probe")]
+    #[arg(required_unless_present = "device")]
     files: Vec<PathBuf>,
     /// Inspect the device on this probe instead (VID:PID[:SERIAL]; "auto" for the only one
     /// attached): its flash is read over SWD and checked like an image file.
     #[arg(long, value_name = "SEL")]
     probe: Option<String>,
     /// With --probe: the device's platform (sets the chip).
-    #[arg(long, value_name = "NAME", requires = "probe")]
+    #[arg(long, value_name = "NAME", requires = "device")]
     platform: Option<String>,
     /// With --probe: the probe-rs target name.
-    #[arg(long, value_name = "NAME", requires = "probe")]
+    #[arg(long, value_name = "NAME", requires = "device")]
     chip: Option<String>,
     /// With --probe: a probe-rs target description (YAML) for chips without a built-in target.
     #[arg(
         long = "chip-description-path",
         alias = "chip-description",
         value_name = "FILE",
-        requires = "probe"
+        requires = "device"
     )]
     chip_description: Option<PathBuf>,
     /// With --probe: SWD clock in kHz.
-    #[arg(long, value_name = "KHZ", requires = "probe", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "KHZ", requires = "device", value_parser = clap::value_parser!(u32).range(1..))]
     speed: Option<u32>,
     /// With --probe: the wire protocol between probe and chip.
-    #[arg(long, value_enum, value_name = "swd|jtag", requires = "probe")]
+    #[arg(long, value_enum, value_name = "swd|jtag", requires = "device")]
     protocol: Option<crate::flash::ProtocolArg>,
     /// With --probe: attach while holding the chip in reset.
-    #[arg(long, requires = "probe")]
+    #[arg(long, requires = "device")]
     connect_under_reset: bool,
+    /// Inspect an emulated chip instead (nRF52840_xxAA or STM32F205RG), as `flash --emulate`
+    /// left it in its --emulate-state file.
+    #[arg(long, value_name = "CHIP")]
+    emulate: Option<String>,
+    /// With --emulate: the device's state file (Intel HEX of its non-volatile memory).
+    #[arg(long, value_name = "FILE", requires = "emulate")]
+    emulate_state: Vec<PathBuf>,
     /// One JSON document on standard output: a report object for one file, an array for several.
     #[arg(long)]
     json: bool,
@@ -55,6 +63,9 @@ enum FileReport {
 pub fn run(args: &Args) -> Result<Outcome> {
     if let Some(selector) = &args.probe {
         return run_on_device(args, selector);
+    }
+    if args.emulate.is_some() {
+        return run_on_device(args, "auto");
     }
     let mut outcome = Outcome::Pass;
     let mut documents = Vec::new();
@@ -307,6 +318,8 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         protocol: args.protocol,
         connect_under_reset: args.connect_under_reset,
         no_progress: true,
+        emulate: args.emulate.clone(),
+        emulate_state: args.emulate_state.clone(),
     }
     .settings()?;
     let (mcu, chip) = crate::flash::device_mcu(args.platform.as_deref(), &settings)?;

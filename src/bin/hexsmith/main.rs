@@ -80,6 +80,13 @@ fn main() -> ExitCode {
         Command::Erase(args) => flash::erase(&args),
         Command::Reset(args) => flash::reset(&args),
     };
+    let outcome = match (outcome, flash::save_emulated()) {
+        (outcome, Ok(())) => outcome,
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Err(save)) => {
+            Err(e.context(format!("and the emulated device was not saved: {save}")))
+        }
+    };
     match outcome {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(e) => {

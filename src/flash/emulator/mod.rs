@@ -17,6 +17,7 @@ mod dap;
 pub use bus::NorViolation;
 pub use dap::EmulatedProbe;
 
+pub use super::WireCounts;
 use crate::memory::MemoryImage;
 use bus::Bus;
 use core::Silicon;
@@ -60,20 +61,6 @@ impl Chip {
             Chip::Stm32f205 => (bus::STM_UID, 12),
         }
     }
-}
-
-/// What crossed the (emulated) wire and what the flash hardware did: the cost of a flash
-/// on a real probe is dominated by transfers and algorithm downloads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct WireCounts {
-    /// DP and AP register accesses; a block of N words counts N.
-    pub transfers: u64,
-    /// Flash algorithm downloads into the target's RAM.
-    pub algorithm_loads: u64,
-    pub bytes_erased: u64,
-    pub bytes_programmed: u64,
-    /// Bytes read from the target's memory through the AHB-AP.
-    pub bytes_read: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +114,15 @@ impl EmulatedDevice {
             }))),
             state_file: None,
         }
+    }
+
+    /// A device without a state file: erased silicon, the same ID every time.
+    pub fn without_state(chip: Chip) -> EmulatedDevice {
+        let digest = Sha256::new()
+            .chain_update("hexsmith emulated ")
+            .chain_update(chip.target_name())
+            .finalize();
+        EmulatedDevice::blank(chip, &digest)
     }
 
     /// The device a state file describes; erased silicon (with an ID derived from the
