@@ -35,6 +35,11 @@ pub enum InputError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{path}: larger than {} MiB, more than any Particle device's flash: not a module or image",
+        MAX_INPUT_LEN >> 20
+    )]
+    TooLarge { path: PathBuf },
     #[error("{path}: not a Particle module: {source}")]
     Module { path: PathBuf, source: ModuleError },
     #[error("{path}: malformed Intel HEX: {source}")]
@@ -58,6 +63,7 @@ impl InputError {
     pub fn path(&self) -> &Path {
         match self {
             InputError::Io { path, .. }
+            | InputError::TooLarge { path }
             | InputError::Module { path, .. }
             | InputError::Hex { path, .. }
             | InputError::Elf { path, .. } => path,
@@ -81,11 +87,50 @@ pub fn sniff(path: &Path, bytes: &[u8]) -> Format {
     }
 }
 
-pub fn read(path: &Path) -> Result<Input, InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Io {
+/// The most any input may hold: more than the flash of any Particle device (the largest
+/// has 8 MiB, and an Intel HEX file of it is under 24 MiB).
+pub const MAX_INPUT_LEN: u64 = 64 << 20;
+
+/// Reads a whole input file, refusing one over [`MAX_INPUT_LEN`] before reading it (by
+/// its size) or as soon as it passes the limit (a pipe or device, such as /dev/zero).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    let io = |source| InputError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "a folder, not a file",
+        )));
+    }
+    if meta.is_file() && meta.len() > MAX_INPUT_LEN {
+        return Err(InputError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    let capacity = if meta.is_file() {
+        meta.len() as usize
+    } else {
+        0
+    };
+    let mut bytes = Vec::with_capacity(capacity);
+    file.take(MAX_INPUT_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_INPUT_LEN {
+        return Err(InputError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(bytes)
+}
+
+pub fn read(path: &Path) -> Result<Input, InputError> {
+    let bytes = read_bytes(path)?;
     parse(path, bytes)
 }
 

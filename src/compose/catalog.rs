@@ -57,6 +57,14 @@ pub enum CatalogError {
         found: String,
     },
     #[error(transparent)]
+    Input(Box<crate::input::InputError>),
+    #[error("{dir}: {source}")]
+    Walk {
+        dir: PathBuf,
+        #[source]
+        source: walkdir::Error,
+    },
+    #[error(transparent)]
     Build(#[from] BuildError),
 }
 
@@ -65,7 +73,10 @@ impl CatalogError {
     /// `Unreadable`; a file that is missing or differs from the catalog is refused.
     pub fn failure(&self) -> crate::Failure {
         match self {
-            CatalogError::Io { .. } | CatalogError::Invalid { .. } => crate::Failure::Unreadable,
+            CatalogError::Io { .. } | CatalogError::Invalid { .. } | CatalogError::Walk { .. } => {
+                crate::Failure::Unreadable
+            }
+            CatalogError::Input(e) => e.failure(),
             CatalogError::Build(b) => b.failure(),
             CatalogError::Missing { .. } | CatalogError::HashMismatch { .. } => {
                 crate::Failure::Refused
@@ -76,20 +87,41 @@ impl CatalogError {
 
 impl Catalog {
     pub fn read(path: &Path) -> Result<Catalog, CatalogError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Io {
+        let bytes = crate::input::read_bytes(path).map_err(|e| CatalogError::Input(Box::new(e)))?;
+        let text = String::from_utf8(bytes).map_err(|_| CatalogError::Invalid {
             path: path.to_path_buf(),
-            source,
+            reason: "not UTF-8 text".to_string(),
         })?;
         let catalog: Catalog = toml::from_str(&text).map_err(|e| CatalogError::Invalid {
             path: path.to_path_buf(),
             reason: e.message().to_string(),
         })?;
-        for p in &catalog.platform {
+        for (i, p) in catalog.platform.iter().enumerate() {
             if platform::by_name(&p.name).is_none() {
                 return Err(CatalogError::Invalid {
                     path: path.to_path_buf(),
                     reason: format!("unknown platform {:?}", p.name),
                 });
+            }
+            if catalog.platform[..i].iter().any(|q| q.name == p.name) {
+                return Err(CatalogError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "platform {:?} is listed twice ([[platform]] number {}): list each platform once",
+                        p.name,
+                        i + 1
+                    ),
+                });
+            }
+            for f in &p.files {
+                let is_sha256 =
+                    f.sha256.len() == 64 && f.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+                if !is_sha256 {
+                    return Err(CatalogError::Invalid {
+                        path: path.to_path_buf(),
+                        reason: format!("{}: sha256 {:?} is not 64 hex digits", f.name, f.sha256),
+                    });
+                }
             }
         }
         Ok(catalog)
@@ -127,12 +159,10 @@ pub fn collect(
         let mut mismatch = None;
         let mut chosen = None;
         for path in candidates {
-            let bytes = std::fs::read(path).map_err(|source| CatalogError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let bytes =
+                crate::input::read_bytes(path).map_err(|e| CatalogError::Input(Box::new(e)))?;
             let found = hex_lower(&Sha256::digest(&bytes));
-            if found == file.sha256 {
+            if found.eq_ignore_ascii_case(&file.sha256) {
                 chosen = Some((path, bytes));
                 break;
             }
@@ -161,26 +191,30 @@ pub fn collect(
     Ok((platform, modules))
 }
 
+/// Every file below `dir`, following links to folders but never around a loop, which
+/// `walkdir` detects.
 fn index_files(dir: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>, CatalogError> {
     let mut index: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| CatalogError::Io {
-            path: d.clone(),
-            source,
-        })?;
-        for entry in entries {
-            let path = entry
-                .map_err(|source| CatalogError::Io {
-                    path: d.clone(),
+    for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A link back to a folder above: everything below it is indexed already.
+            Err(e) if e.loop_ancestor().is_some() => continue,
+            Err(source) => {
+                return Err(CatalogError::Walk {
+                    dir: dir.to_path_buf(),
                     source,
-                })?
-                .path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                index.entry(name.to_string()).or_default().push(path);
+                });
             }
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if let Some(name) = entry.file_name().to_str() {
+            index
+                .entry(name.to_string())
+                .or_default()
+                .push(entry.into_path());
         }
     }
     for paths in index.values_mut() {

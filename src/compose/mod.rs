@@ -19,6 +19,10 @@ use crate::module::{Dependency, DependencyStatus, Module, ModuleFunction, Presen
 use crate::platform::{self, Platform, releases};
 use std::path::Path;
 
+/// More modules than any restore image holds (bootloaders, system parts, applications,
+/// a radio stack): a longer list is refused before any file is read.
+pub const MAX_MODULES: usize = 16;
+
 /// Size of the Nordic MBR at the bottom of nRF52840 flash.
 pub const MBR_LEN: usize = 0x1000;
 
@@ -106,12 +110,7 @@ impl Mbr {
             name: name.clone(),
             reason,
         };
-        let raw = std::fs::read(path).map_err(|source| {
-            BuildError::Input(InputError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        })?;
+        let raw = input::read_bytes(path)?;
         let image = match input::sniff(path, &raw) {
             input::Format::Module => {
                 if raw.len() != MBR_LEN {
@@ -212,6 +211,10 @@ pub enum BuildError {
     UnmetDependency { name: String, message: String },
     #[error("no modules given")]
     NoModules,
+    #[error(
+        "{count} modules given: a restore image holds at most {MAX_MODULES}: give each module once"
+    )]
+    TooManyModules { count: usize },
     #[error("{name}: not a usable MBR: {reason}")]
     Mbr { name: String, reason: String },
     #[error("{name}: not an application: it is a {function} module")]

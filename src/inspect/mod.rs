@@ -44,23 +44,90 @@ pub struct PlacedRadioStack {
 /// the start, and a plausible suffix size. Integrity is judged afterwards, so a corrupt
 /// module is still found and reported as such.
 pub fn find_modules(image: &MemoryImage) -> Vec<PlacedModule> {
+    search_modules(image).modules
+}
+
+/// What [`search_modules`] found, and whether it stopped early.
+#[derive(Debug, Clone)]
+pub struct ModuleSearch {
+    pub modules: Vec<PlacedModule>,
+    /// The address where the search stopped because checksumming candidates would have
+    /// cost more than twice the image's size: only a crafted image gets here.
+    pub stopped_at: Option<u64>,
+}
+
+/// [`find_modules`] in time linear in the image's size, whatever its content: a prefix
+/// inside a module that passes its CRC is that module's data, not searched; and the
+/// bytes checksummed for candidates never exceed twice the image's size (plus 1 MiB).
+pub fn search_modules(image: &MemoryImage) -> ModuleSearch {
+    let budget = 2 * image.len() + (1 << 20);
+    let mut spent = 0u64;
     let mut found = Vec::new();
     for seg in image.segments() {
         let base = u64::from(seg.start);
         let first = (4 - base % 4) % 4;
         let mut off = first as usize;
+        let mut sound_end = 0u64;
         while off + PREFIX_LEN <= seg.data.len() {
-            if let Some(placed) = candidate_at(&seg.data, base, off) {
-                found.push(placed);
+            let address = base + off as u64;
+            if address < sound_end {
+                off = (sound_end - base).next_multiple_of(4) as usize;
+                continue;
+            }
+            match candidate_at(&seg.data, base, off, &mut spent, budget) {
+                Candidate::Found(placed) => {
+                    if placed.module.crc_ok() {
+                        sound_end = placed.end;
+                    }
+                    found.push(placed);
+                }
+                Candidate::None => {}
+                Candidate::OverBudget => {
+                    found.sort_by_key(|p: &PlacedModule| p.module.info.start);
+                    return ModuleSearch {
+                        modules: found,
+                        stopped_at: Some(address),
+                    };
+                }
             }
             off += 4;
         }
     }
     found.sort_by_key(|p| p.module.info.start);
-    found
+    ModuleSearch {
+        modules: found,
+        stopped_at: None,
+    }
 }
 
-fn candidate_at(data: &[u8], base: u64, off: usize) -> Option<PlacedModule> {
+enum Candidate {
+    Found(PlacedModule),
+    None,
+    OverBudget,
+}
+
+fn candidate_at(data: &[u8], base: u64, off: usize, spent: &mut u64, budget: u64) -> Candidate {
+    match plausible_candidate(data, base, off) {
+        Some((bytes, prefix_offset, start)) => {
+            *spent += bytes.len() as u64;
+            if *spent > budget {
+                return Candidate::OverBudget;
+            }
+            match Module::parse_at(bytes, prefix_offset) {
+                Ok(module) => Candidate::Found(PlacedModule {
+                    end: start + module.info.file_len(),
+                    module,
+                }),
+                Err(_) => Candidate::None,
+            }
+        }
+        None => Candidate::None,
+    }
+}
+
+/// The bytes of the module a prefix at `off` describes, its prefix offset and start
+/// address, if they are consistent enough to be worth parsing.
+fn plausible_candidate(data: &[u8], base: u64, off: usize) -> Option<(&[u8], usize, u64)> {
     let info = ModuleInfo::read(data, off)?;
     let address = base + off as u64;
     let start = u64::from(info.start);
@@ -83,11 +150,7 @@ fn candidate_at(data: &[u8], base: u64, off: usize) -> Option<PlacedModule> {
     if suffix_size < SUFFIX_BASE_LEN || suffix_size > bytes.len() - prefix_offset - PREFIX_LEN - 4 {
         return None;
     }
-    let module = Module::parse_at(bytes, prefix_offset).ok()?;
-    Some(PlacedModule {
-        end: start + module.info.file_len(),
-        module,
-    })
+    Some((bytes, prefix_offset, start))
 }
 
 /// What an image holds, as far as dependencies are concerned: its modules, and a radio
@@ -177,7 +240,8 @@ pub fn file_name_note(file_name: &str, info: &ModuleInfo) -> Option<String> {
 /// Inspects a whole memory image: its modules, the checks a device would make at boot,
 /// and what the bytes outside any module are.
 pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
-    let placed = find_modules(image);
+    let search = search_modules(image);
+    let placed = search.modules;
     let radio = find_radio_stack(image);
     let platform_id = image_platform(&placed);
     let platform = platform_id.and_then(platform::by_id);
@@ -216,6 +280,11 @@ pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
             "no Nordic MBR at 0x00000000-0x00000FFF: this image must never be written after a full chip erase"
                 .to_string(),
         );
+    }
+    if let Some(at) = search.stopped_at {
+        warnings.push(format!(
+            "module search stopped at {at:#010x}: the image holds more overlapping module candidates than any real image; modules past it are not reported"
+        ));
     }
     if placed.is_empty() && radio.is_none() {
         warnings.push("no Particle module found".to_string());

@@ -12,6 +12,10 @@ pub enum HexError {
     MissingEof,
     #[error("line {line}: data after the end-of-file record")]
     AfterEof { line: usize },
+    #[error(
+        "line {line}: more than {MAX_PIECES} separate runs of data, far more than any flash image holds: not a device image"
+    )]
+    TooManyPieces { line: usize },
     #[error("not text: byte {offset} is not ASCII")]
     NotText { offset: usize },
     #[error(transparent)]
@@ -34,6 +38,7 @@ pub fn parse(bytes: &[u8]) -> Result<(MemoryImage, HexExtras), HexError> {
     let mut chunks = Vec::new();
     let mut extras = HexExtras::default();
     let mut base: u64 = 0;
+    let mut mode = Addressing::Linear;
     let mut eof_line = None;
     for (i, raw) in text.split('\n').enumerate() {
         let line = i + 1;
@@ -47,19 +52,30 @@ pub fn parse(bytes: &[u8]) -> Result<(MemoryImage, HexExtras), HexError> {
         if eof_line.is_some() {
             return Err(HexError::AfterEof { line });
         }
-        let record = Record::from_record_string(record_text).map_err(|e| HexError::Record {
-            line,
-            reason: e.to_string(),
-        })?;
+        let record =
+            read_record(record_text).map_err(|reason| HexError::Record { line, reason })?;
+        if chunks.len() > MAX_PIECES {
+            return Err(HexError::TooManyPieces { line });
+        }
         match record {
-            Record::Data { offset, value } => chunks.push(Chunk {
-                start: base + u64::from(offset),
-                data: value,
-                origin: Origin::Line(line),
-            }),
+            Record::Data { offset, value } => match mode {
+                // Intel HEX: with a segment base, the offset wraps within 64 KiB.
+                Addressing::Segment if usize::from(offset) + value.len() > 0x1_0000 => {
+                    let (low, high) = value.split_at(0x1_0000 - usize::from(offset));
+                    push(&mut chunks, base + u64::from(offset), low, line);
+                    push(&mut chunks, base, high, line);
+                }
+                _ => push(&mut chunks, base + u64::from(offset), &value, line),
+            },
             Record::EndOfFile => eof_line = Some(line),
-            Record::ExtendedSegmentAddress(segment) => base = u64::from(segment) << 4,
-            Record::ExtendedLinearAddress(upper) => base = u64::from(upper) << 16,
+            Record::ExtendedSegmentAddress(segment) => {
+                base = u64::from(segment) << 4;
+                mode = Addressing::Segment;
+            }
+            Record::ExtendedLinearAddress(upper) => {
+                base = u64::from(upper) << 16;
+                mode = Addressing::Linear;
+            }
             Record::StartSegmentAddress { cs, ip } => {
                 extras.entry_point = Some((u32::from(cs) << 4).wrapping_add(u32::from(ip)))
             }
@@ -70,6 +86,78 @@ pub fn parse(bytes: &[u8]) -> Result<(MemoryImage, HexExtras), HexError> {
         return Err(HexError::MissingEof);
     }
     Ok((MemoryImage::from_chunks(chunks)?, extras))
+}
+
+/// Particle images hold a few dozen runs of data, a device read-back at most one per
+/// erase unit; a limit keeps the memory a crafted file of 1-byte records costs (an
+/// allocation and a report entry for each) bounded.
+pub const MAX_PIECES: usize = 65_536;
+
+#[derive(Clone, Copy)]
+enum Addressing {
+    Linear,
+    Segment,
+}
+
+/// Appends a record's data, extending the previous piece when it continues it: a file of
+/// 1-byte records costs memory for its bytes, not an allocation per record.
+fn push(chunks: &mut Vec<Chunk>, start: u64, data: &[u8], line: usize) {
+    if let Some(last) = chunks.last_mut()
+        && last.start + last.data.len() as u64 == start
+        && !data.is_empty()
+    {
+        last.data.extend_from_slice(data);
+        last.origin = match last.origin {
+            Origin::Line(first) | Origin::Lines(first, _) => Origin::Lines(first, line),
+            ref other => other.clone(),
+        };
+        return;
+    }
+    chunks.push(Chunk {
+        start,
+        data: data.to_vec(),
+        origin: Origin::Line(line),
+    });
+}
+
+/// One record, by the `ihex` crate, with the faults named by field: the length byte
+/// checked against the record's size first (`ihex` would call it a checksum error), and
+/// a checksum error saying what the file holds and what the bytes need.
+fn read_record(text: &str) -> Result<Record, String> {
+    use ihex::ReaderError;
+    let digits = text.strip_prefix(':').unwrap_or(text);
+    let is_hex = digits.bytes().all(|b| b.is_ascii_hexdigit());
+    if text.starts_with(':') && is_hex && digits.len() >= 10 && digits.len().is_multiple_of(2) {
+        let declared = usize::from_str_radix(&digits[..2], 16).expect("hex digits");
+        let held = digits.len() / 2 - 5;
+        if declared != held {
+            return Err(format!(
+                "length byte says {declared} data bytes, the record holds {held}: the record is cut short or the length byte is wrong"
+            ));
+        }
+    }
+    Record::from_record_string(text).map_err(|e| match e {
+        ReaderError::ChecksumMismatch(needed, found) => format!(
+            "checksum byte is {found:02X}, the record's bytes need {needed:02X}: the record is corrupt"
+        ),
+        ReaderError::MissingStartCode => "a record must start with ':'".to_string(),
+        ReaderError::ContainsInvalidCharacters => {
+            "a record holds only hex digits after its ':'".to_string()
+        }
+        ReaderError::RecordTooShort => {
+            "too short for a record (length, address, type and checksum)".to_string()
+        }
+        ReaderError::RecordNotEvenLength => {
+            "an odd number of hex digits: not a whole number of bytes".to_string()
+        }
+        ReaderError::UnsupportedRecordType(t) => {
+            format!("record type {t:02X} is none of Intel HEX's 00 to 05")
+        }
+        ReaderError::InvalidLengthForType => {
+            "the length byte is wrong for the record's type".to_string()
+        }
+        other => other.to_string(),
+    })
 }
 
 const RECORD_LEN: u64 = 16;
@@ -162,7 +250,16 @@ mod tests {
     fn errors_name_the_line() {
         let bad_checksum = ":0400100001020304E3\n:00000001FF\n";
         let err = parse(bad_checksum.as_bytes()).unwrap_err().to_string();
-        assert!(err.starts_with("line 1: invalid checksum"), "{err}");
+        assert_eq!(
+            err,
+            "line 1: checksum byte is E3, the record's bytes need E2: the record is corrupt"
+        );
+        let long_length = ":0500100001020304E1\n:00000001FF\n";
+        let err = parse(long_length.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 1: length byte says 5 data bytes, the record holds 4"),
+            "{err}"
+        );
         let garbage = ":00000001FF\nhello\n";
         assert_eq!(
             parse(garbage.as_bytes()).unwrap_err(),
@@ -189,6 +286,48 @@ mod tests {
             err,
             "line 2 overlaps data from line 1 at address 0x00000012"
         );
+    }
+
+    /// Intel HEX: with a type-02 segment base, an offset past 0xFFFF wraps to 0 within
+    /// the segment; with a type-04 linear base, addresses run on.
+    #[test]
+    fn segment_records_wrap_at_64_kib() {
+        let record = |kind: u8, offset: u16, data: &[u8]| {
+            let mut out = Vec::new();
+            push_record(&mut out, kind, offset, data);
+            String::from_utf8(out).unwrap()
+        };
+        let data: Vec<u8> = (1..=16).collect();
+        let text =
+            record(0x02, 0, &[0x10, 0x00]) + &record(0x00, 0xFFF8, &data) + &record(0x01, 0, &[]);
+        let (img, _) = parse(text.as_bytes()).unwrap();
+        assert_eq!(img.read(0x1_FFF8, 8), Some(&data[..8]));
+        assert_eq!(img.read(0x1_0000, 8), Some(&data[8..]));
+        assert_eq!(img.read(0x2_0000, 1), None);
+
+        let text =
+            record(0x04, 0, &[0x00, 0x01]) + &record(0x00, 0xFFF8, &data) + &record(0x01, 0, &[]);
+        let (img, _) = parse(text.as_bytes()).unwrap();
+        assert_eq!(img.read(0x1_FFF8, 16), Some(&data[..]));
+    }
+
+    #[test]
+    fn a_file_of_scattered_bytes_is_refused_early() {
+        let mut text = String::new();
+        for i in 0..=MAX_PIECES as u32 + 1 {
+            let address = i * 2;
+            if address % 0x1_0000 == 0 {
+                let mut out = Vec::new();
+                push_record(&mut out, 0x04, 0, &((address >> 16) as u16).to_be_bytes());
+                text += std::str::from_utf8(&out).unwrap();
+            }
+            let mut out = Vec::new();
+            push_record(&mut out, 0x00, address as u16, &[0x55]);
+            text += std::str::from_utf8(&out).unwrap();
+        }
+        text += ":00000001FF\n";
+        let err = parse(text.as_bytes()).unwrap_err();
+        assert!(matches!(err, HexError::TooManyPieces { .. }), "{err}");
     }
 
     #[test]

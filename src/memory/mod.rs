@@ -26,6 +26,8 @@ impl Segment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Line(usize),
+    /// Consecutive records that continue each other, first and last line.
+    Lines(usize, usize),
     ElfSegment(usize),
     Piece(String),
 }
@@ -34,6 +36,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Line(n) => write!(f, "line {n}"),
+            Origin::Lines(a, b) => write!(f, "lines {a}-{b}"),
             Origin::ElfSegment(n) => write!(f, "program header {n}"),
             Origin::Piece(s) => f.write_str(s),
         }

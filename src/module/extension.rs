@@ -104,6 +104,10 @@ impl Extension {
     }
 }
 
+/// Real modules carry a handful of extensions; a list longer than this is garbage, and
+/// refusing it early keeps a search through a crafted image linear.
+pub const MAX_EXTENSIONS: usize = 64;
+
 /// Reads extensions from `bytes[from..to]`. A prefix list ends at its `End` record; a
 /// suffix list fills its space exactly (an `End` there is padding).
 pub(super) fn read_list(
@@ -112,13 +116,40 @@ pub(super) fn read_list(
     to: usize,
     stop_at_end: bool,
 ) -> Result<Vec<Extension>, ModuleError> {
+    let place = if stop_at_end { "prefix" } else { "suffix" };
+    let bad = |offset: usize, reason: String| ModuleError::BadExtension {
+        place,
+        offset,
+        reason,
+    };
     let mut list = Vec::new();
     let mut at = from;
     while at + 4 <= to {
-        let kind = ExtensionKind::from_code(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+        if list.len() == MAX_EXTENSIONS {
+            return Err(bad(
+                at,
+                format!("more than {MAX_EXTENSIONS} extensions: the list is garbage"),
+            ));
+        }
+        let code = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let kind = ExtensionKind::from_code(code);
         let length = usize::from(u16::from_le_bytes([bytes[at + 2], bytes[at + 3]]));
-        if length < 4 || at + length > to {
-            return Err(ModuleError::BadExtension { offset: at });
+        if length < 4 {
+            return Err(bad(
+                at,
+                format!(
+                    "type {code:#06x}, length field {length}: less than the 4-byte header it counts"
+                ),
+            ));
+        }
+        if at + length > to {
+            return Err(bad(
+                at,
+                format!(
+                    "type {code:#06x}, length field {length}: runs {} bytes past the end of the {place} extensions at offset {to:#x}",
+                    at + length - to
+                ),
+            ));
         }
         list.push(Extension {
             kind,
@@ -131,7 +162,13 @@ pub(super) fn read_list(
         }
     }
     if at != to && !stop_at_end {
-        return Err(ModuleError::BadExtension { offset: at });
+        return Err(bad(
+            at,
+            format!(
+                "{} bytes left over, too few for an extension header: the suffix size field or an extension's length is wrong",
+                to - at
+            ),
+        ));
     }
     Ok(list)
 }

@@ -53,8 +53,12 @@ pub enum ModuleError {
     },
     #[error("suffix size {size} is impossible for a module of {len} bytes")]
     BadSuffixSize { size: u16, len: usize },
-    #[error("suffix extension at offset {offset:#x} runs past the suffix")]
-    BadExtension { offset: usize },
+    #[error("{place} extension at offset {offset:#x}: {reason}")]
+    BadExtension {
+        place: &'static str,
+        offset: usize,
+        reason: String,
+    },
 }
 
 /// The suffix that precedes the CRC: product data, extensions and the module's SHA-256.

@@ -111,6 +111,12 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<Outcome>
     if args.user.len() > 1 {
         bail!("with -o, give --user once");
     }
+    if args.modules.len() > compose::MAX_MODULES {
+        return Err(BuildError::TooManyModules {
+            count: args.modules.len(),
+        }
+        .into());
+    }
     let inputs_named = args
         .modules
         .iter()
