@@ -95,27 +95,27 @@ fn malformed_hex_names_the_line() {
         (
             "checksum.hex",
             ":0400100001020304E3\n:00000001FF\n",
-            "line 1: invalid checksum 'E2', expecting 'E3'",
+            "line 1: checksum byte is E3, the record's bytes need E2",
         ),
         (
             "length.hex",
             ":020000040000FA\n:0500100001020304E2\n:00000001FF\n",
-            "line 2: ",
+            "line 2: length byte says 5 data bytes, the record holds 4",
         ),
         (
             "garbage.hex",
             ":020000040000FA\nhello world\n:00000001FF\n",
-            "line 2: missing start code ':'",
+            "line 2: a record must start with ':'",
         ),
         (
             "badchar.hex",
             ":020000040000FA\n:04001000010203G4E2\n:00000001FF\n",
-            "line 2: invalid characters",
+            "line 2: a record holds only hex digits after its ':'",
         ),
         (
             "type.hex",
             ":020000060000F8\n:00000001FF\n",
-            "line 1: unsupported IHEX record type '06'",
+            "line 1: record type 06 is none of Intel HEX's 00 to 05",
         ),
         (
             "noeof.hex",
@@ -140,7 +140,7 @@ fn malformed_hex_names_the_line() {
         (
             "binary.hex",
             "\u{1}\u{2}\u{3}",
-            "line 1: missing start code ':'",
+            "line 1: a record must start with ':'",
         ),
     ];
     for (name, text, expected) in cases {
