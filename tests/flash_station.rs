@@ -850,3 +850,134 @@ fn stations_on_several_probes_at_once() {
     assert_eq!(failed[0]["device_id"], "e00fce68abcd00000000000b");
     assert_eq!(failed[0]["error"], "probe disconnected");
 }
+
+/// A fixture whose devices are emulated chips, reached through probe-rs's own attach,
+/// flash loader and the chips' real flash algorithms.
+struct EmulatedFixture {
+    script: VecDeque<Option<hexsmith::flash::emulator::EmulatedDevice>>,
+    cancel: Arc<AtomicBool>,
+    chip: String,
+    under_reset: bool,
+}
+
+impl Connector for EmulatedFixture {
+    type Target = hexsmith::flash::probe::ProbeTarget;
+    fn label(&self) -> String {
+        "emulated".into()
+    }
+    fn connect(&mut self) -> Result<(Self::Target, String), DeviceError> {
+        use hexsmith::flash::probe::{Connect, ProbeTarget};
+        match self.script.pop_front() {
+            Some(Some(device)) => {
+                let target = ProbeTarget::connect(&Connect {
+                    emulate: Some(device),
+                    chip: self.chip.clone(),
+                    under_reset: self.under_reset,
+                    ..Connect::default()
+                })?;
+                let name = target.probe.clone();
+                Ok((target, name))
+            }
+            Some(None) => Err(DeviceError::NoProbe),
+            None => {
+                self.cancel.store(true, Ordering::SeqCst);
+                Err(DeviceError::NoProbe)
+            }
+        }
+    }
+}
+
+#[test]
+fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
+    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
+    let job = job("2.3.1", "photon");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let devices: Vec<EmulatedDevice> = (1..=3)
+        .map(|i| EmulatedDevice::blank(Chip::Stm32f205, &[i; 12]))
+        .collect();
+    // The middle one's bootloader sector is write-protected, as Device OS leaves it.
+    devices[1].protect_stm32_sectors(1);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut fixture = EmulatedFixture {
+        script: VecDeque::from([
+            Some(devices[0].clone()),
+            Some(devices[0].clone()),
+            None,
+            Some(devices[1].clone()),
+            None,
+            Some(devices[2].clone()),
+        ]),
+        cancel: cancel.clone(),
+        chip: job.chip.clone().unwrap(),
+        under_reset: job.mcu().attach_under_reset,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = Recorder {
+        waiting: 0,
+        ids: Vec::new(),
+        results: Vec::new(),
+        log: LogWriter::open(&dir.path().join("log")).unwrap(),
+        job: job.clone(),
+    };
+    let station = StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    };
+    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    assert_eq!(
+        (summary.devices, summary.passed, summary.failed),
+        (3, 2, 1),
+        "{:?}",
+        recorder.results
+    );
+    assert_eq!(
+        recorder.ids,
+        [
+            "010101010101010101010101",
+            "020202020202020202020202",
+            "030303030303030303030303"
+        ]
+    );
+    let reason = recorder.results[1].2.as_deref().unwrap();
+    assert!(
+        reason.starts_with("the bootloader sector 0x08000000 is write-protected"),
+        "{reason}"
+    );
+    for (i, device) in devices.iter().enumerate() {
+        let holds = job
+            .image
+            .segments()
+            .iter()
+            .all(|s| device.peek(s.start, s.data.len()) == s.data);
+        assert_eq!(holds, i != 1, "device {i}");
+        assert_eq!(device.nor_violations(), vec![], "device {i}");
+    }
+    assert_eq!(devices[1].counts().bytes_programmed, 0, "nothing written");
+    let lines = log_lines(&dir.path().join("log"));
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["result"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["ok", "failed", "ok"]
+    );
+
+    // --unprotect-bootloader: the option bytes are changed through probe-rs, then written.
+    let mut again = EmulatedFixture {
+        script: VecDeque::from([Some(devices[1].clone())]),
+        ..fixture
+    };
+    let unprotect = DeviceOptions {
+        unprotect_bootloader: true,
+        ..options()
+    };
+    let result = attempt(&mut again, &job, &plan, &unprotect, &mut |_| {});
+    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+    assert!(
+        job.image
+            .segments()
+            .iter()
+            .all(|s| devices[1].peek(s.start, s.data.len()) == s.data)
+    );
+    assert_eq!(devices[1].nor_violations(), vec![]);
+}
