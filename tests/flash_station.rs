@@ -851,6 +851,7 @@ fn stations_on_several_probes_at_once() {
     assert_eq!(failed[0]["error"], "probe disconnected");
 }
 
+#[cfg(feature = "probe")]
 /// A fixture whose devices are emulated chips, reached through probe-rs's own attach,
 /// flash loader and the chips' real flash algorithms.
 struct EmulatedFixture {
@@ -860,6 +861,7 @@ struct EmulatedFixture {
     under_reset: bool,
 }
 
+#[cfg(feature = "probe")]
 impl Connector for EmulatedFixture {
     type Target = hexsmith::flash::probe::ProbeTarget;
     fn label(&self) -> String {
@@ -887,6 +889,7 @@ impl Connector for EmulatedFixture {
     }
 }
 
+#[cfg(feature = "probe")]
 #[test]
 fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
