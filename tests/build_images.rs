@@ -115,17 +115,16 @@ fn expected_memory(platform: &str, release: &str, files: &[Vec<u8>], mbr: &[u8])
     let put = |mem: &mut Memory, at: u32, bytes: &[u8]| mem.put(at, bytes);
     let gen3 = !matches!(platform, "photon" | "p1" | "electron");
     if gen3 {
-        if platform != "tracker" {
-            let mut uicr = vec![0xFFu8; 4096];
-            let mut words = vec![(0x14, 0x000F_4000u32), (0x200, 0x12), (0x204, 0x12)];
-            if platform == "esomx" {
-                words.extend([(0x18, 0x0002_F000), (0x20C, 0xFFFF_FFFE)]);
-            }
-            for (off, v) in words {
-                uicr[off..off + 4].copy_from_slice(&v.to_le_bytes());
-            }
-            put(&mut mem, 0x1000_1000, &uicr);
+        // Every Gen 3 platform, tracker included (spec section 3, corrected).
+        let mut uicr = vec![0xFFu8; 4096];
+        let mut words = vec![(0x14, 0x000F_4000u32), (0x200, 0x12), (0x204, 0x12)];
+        if platform == "esomx" {
+            words.extend([(0x18, 0x0002_F000), (0x20C, 0xFFFF_FFFE)]);
         }
+        for (off, v) in words {
+            uicr[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        put(&mut mem, 0x1000_1000, &uicr);
         put(&mut mem, 0, mbr);
     }
     let mut user_start = None;

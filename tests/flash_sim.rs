@@ -437,3 +437,37 @@ fn a_broken_image_is_not_written() {
         "warning: app.hex: user-part 1 needs system-part 1 version 326 or later, which the image does not hold: the device must already have it\n"
     );
 }
+
+/// Tracker images carry boron's UICR page now (spec section 3, corrected), so one built
+/// with `--mbr` may be written after a chip erase; without the page it may not.
+#[test]
+fn tracker_image_built_with_mbr_survives_a_chip_erase() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mbr.bin"), common::stand_in_mbr()).unwrap();
+    for (extra, code) in [(None, 0), (Some("--no-uicr"), 1)] {
+        let mut args = vec!["build", "--catalog", "restore-images/4.0.1.toml", "--from"];
+        let from = device_os();
+        let out_dir = dir.path().join("out");
+        args.push(from.to_str().unwrap());
+        args.extend(["--out-dir", out_dir.to_str().unwrap(), "--mbr"]);
+        let mbr = dir.path().join("mbr.bin");
+        args.push(mbr.to_str().unwrap());
+        args.extend(extra);
+        let out = hexsmith(&repo(), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let tracker = out_dir.join("tracker.hex");
+        let out = hexsmith(
+            dir.path(),
+            &[
+                "flash",
+                "--dry-run",
+                "--chip-erase",
+                tracker.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(code), "{extra:?}: {}", stderr(&out));
+        if code != 0 {
+            assert!(stderr(&out).contains("no UICR"), "{}", stderr(&out));
+        }
+    }
+}
