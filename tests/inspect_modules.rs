@@ -153,3 +153,34 @@ fn module_of_an_unknown_platform_is_read_and_reported_as_such() {
             .any(|n| n.contains("platform 99 is not one hexsmith knows"))
     );
 }
+
+/// The Tinkers of current platforms depend on releases the published images name.
+#[test]
+fn current_tinkers_name_the_release_they_depend_on() {
+    for (file, module, release) in [
+        ("p2/tinker/tinker-5.0.0-p2.bin", 5002, "5.0.0"),
+        ("trackerm/tinker/tinker-5.8.0-trackerm.bin", 5800, "5.8.0"),
+        ("msom/tinker/tinker-6.3.4-msom.bin", 6305, "6.3.4"),
+        ("esomx/tinker/tinker-6.3.4-esomx.bin", 6305, "6.3.4"),
+    ] {
+        let path = common::real(&format!("particle-cli-3.51.0/knownApps/{file}"));
+        let out = common::hexsmith(
+            &common::repo(),
+            &["inspect", "--json", path.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{file}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let dep = &json["modules"][0]["dependencies"][0];
+        assert_eq!(dep["function"], "system-part", "{file}");
+        assert_eq!(dep["version"], module, "{file}");
+        assert_eq!(dep["release"], release, "{file}");
+        let out = common::hexsmith(&common::repo(), &["inspect", path.to_str().unwrap()]);
+        assert!(
+            common::stdout(&out).contains(&format!(
+                "system-part 1 version {module} (Device OS {release})"
+            )),
+            "{}",
+            common::stdout(&out)
+        );
+    }
+}

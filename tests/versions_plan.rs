@@ -437,13 +437,10 @@ fn bootloader_when_it_changes() {
             "softdevice ota optional"
         ]
     );
-    // 2.2.0 and 2.3.0 share bootloader 1006: none to write (2.3.0's SoftDevice is not
-    // in the table, so that one is written if needed).
+    // 2.2.0 and 2.3.0 share bootloader 1006 and SoftDevice 202 (the published images):
+    // only the system part to write.
     let p = plan("boron", "2.2.0", "2.3.0", "usb");
-    assert_eq!(
-        writes(&p, 0),
-        ["system-part1 dfu", "softdevice listening optional"]
-    );
+    assert_eq!(writes(&p, 0), ["system-part1 dfu"]);
     // Photon/P1 crossing 0.7.0: "0.7.0 requires a bootloader upgrade".
     let p = plan("photon", "0.6.3", "0.7.0", "ota");
     assert_eq!(
@@ -777,19 +774,6 @@ fn bad_input_is_one_line_naming_the_fault() {
         (
             [
                 "--platform",
-                "electron",
-                "--from",
-                "0.4.8",
-                "--to",
-                "2.0.0",
-                "--via",
-                "ota",
-            ],
-            "error: --from 0.4.8: Device OS 0.4.8 is not in hexsmith's release table (it has 0.4.8-rc.1, 0.4.8-rc.6)",
-        ),
-        (
-            [
-                "--platform",
                 "photon",
                 "--from",
                 "1.5.2",
@@ -798,7 +782,7 @@ fn bad_input_is_one_line_naming_the_fault() {
                 "--via",
                 "ota",
             ],
-            "error: --to 9.9.9: Device OS 9.9.9 is not in hexsmith's release table",
+            "error: --to 9.9.9: photon cannot run Device OS 9.9.9: the Photon and P1 must stay on the 2.x LTS line",
         ),
         (
             [
@@ -829,15 +813,15 @@ fn bad_input_is_one_line_naming_the_fault() {
         (
             [
                 "--platform",
-                "boron",
+                "p2",
                 "--from",
-                "2.2.0",
+                "5.0.0",
                 "--to",
-                "2.3.1",
+                "4.1.0",
                 "--via",
                 "ota",
             ],
-            "error: --to 2.3.1: Device OS 2.3.1 is not known to run on boron:",
+            "error: --to 4.1.0: p2 cannot run Device OS 4.1.0: the P2 cannot use an LTS line yet",
         ),
     ] {
         let mut full = vec!["plan"];
@@ -873,13 +857,26 @@ fn versions_json(args: &[&str]) -> Value {
     serde_json::from_str(&r.stdout).unwrap()
 }
 
+fn find_module(system: &[Value], name: &str) -> u64 {
+    system
+        .iter()
+        .find(|s| s["version"] == name)
+        .and_then(|s| s["module_version"].as_u64())
+        .unwrap_or_else(|| panic!("{name} missing"))
+}
+
 /// Every pair of Particle's system-versions.md (0.4.0 to 3.2.0, 150 lines) and the later
 /// ones seen in binaries, with bootloader versions, LTS lines and platforms.
 #[test]
 fn versions_carries_every_published_pair() {
     let v = versions_json(&[]);
     let system = v["system"].as_array().unwrap();
-    assert_eq!(system.len(), 153);
+    // Plus the 33 releases only Particle's published restore images name (2.0.2, 3.3.x,
+    // 4.0.0 to 6.5.0).
+    assert_eq!(system.len(), 186);
+    assert_eq!(find_module(system, "5.1.0"), 5004);
+    assert_eq!(find_module(system, "5.4.1"), 5410);
+    assert_eq!(find_module(system, "6.5.0"), 6500);
     let find = |name: &str| system.iter().find(|s| s["version"] == name).unwrap();
     assert_eq!(find("1.5.2")["module_version"], 1512);
     assert_eq!(find("1.5.2")["bootloader_module_version"], 502);
@@ -896,7 +893,9 @@ fn versions_carries_every_published_pair() {
     assert_eq!(
         lts,
         [
-            "2.0.1", "2.1.0", "2.2.0", "2.3.0", "2.3.1", "4.0.1", "6.3.4"
+            "2.0.1", "2.0.2", "2.1.0", "2.2.0", "2.3.0", "2.3.1", "4.0.0", "4.0.1", "4.0.2",
+            "4.1.0", "4.2.0", "6.1.0", "6.1.1", "6.2.0", "6.2.1", "6.3.0", "6.3.2", "6.3.3",
+            "6.3.4", "6.3.5", "6.4.0", "6.4.1", "6.5.0"
         ]
     );
     // The releases of one platform only.
@@ -990,5 +989,89 @@ fn snapshot_plans() {
             "--via",
             "swd"
         ])
+    );
+}
+
+// ---- current platforms (issue 9) ----
+
+#[test]
+fn p2_has_every_published_release_and_plans_between_them() {
+    let v = versions_json(&["--platform", "p2"]);
+    let names: Vec<&str> = v["system"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.first(), Some(&"5.0.0"));
+    assert_eq!(names.last(), Some(&"6.5.0"));
+    assert_eq!(names.len(), 25);
+    let p = plan("p2", "5.0.0", "6.3.4", "ota");
+    assert_eq!(versions(&p), ["6.3.4"]);
+    assert_eq!(p["from_module_version"], 5002);
+    assert_eq!(p["to_module_version"], 6305);
+    assert_eq!(
+        files(&p, 0),
+        ["p2-system-part1@6.3.4.bin", "p2-bootloader@6.3.4.bin"]
+    );
+}
+
+/// Every release each current platform has, planned from its first and to its last, over
+/// every way of writing; and the way down. Through the library: hundreds of plans.
+#[test]
+fn current_platforms_plan_over_every_release_they_have() {
+    use hexsmith::upgrade::{Direction, Via, device, plan};
+    for (platform, first, count) in [
+        ("p2", "5.0.0", 25),
+        ("msom", "5.5.0", 16),
+        ("trackerm", "5.0.0", 25),
+        ("esomx", "4.0.0", 32),
+    ] {
+        let d = device(platform).unwrap();
+        let (runs, unknown) = d.releases();
+        assert!(unknown.is_empty(), "{platform}");
+        assert_eq!(runs.len(), count, "{platform}");
+        assert_eq!(runs[0].release, first, "{platform}");
+        for release in &runs[1..] {
+            for via in Via::ALL {
+                let up = plan(&d, runs[0], release, via).unwrap();
+                assert_eq!(up.direction, Direction::Upgrade);
+                assert_eq!(up.steps.last().unwrap().version, release.release);
+                assert!(
+                    up.warnings.is_empty(),
+                    "{platform} {via:?}: {:?}",
+                    up.warnings
+                );
+            }
+            let down = plan(&d, release, runs[0], Via::Usb).unwrap();
+            assert_eq!(down.direction, Direction::Downgrade);
+        }
+    }
+}
+
+/// A plan goes by version order: a well-formed version the table does not list is
+/// planned, with a note, never refused for that alone.
+#[test]
+fn versions_the_table_does_not_list_are_planned_by_order() {
+    let p = plan("electron", "0.4.8", "2.0.0", "ota");
+    assert_eq!(versions(&p), ["0.5.5", "0.6.4", "0.7.0", "1.2.1", "2.0.0"]);
+    assert!(p["from_module_version"].is_null());
+    assert!(
+        p["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("--from 0.4.8: Device OS 0.4.8 is not in hexsmith's release table (it has 0.4.8-rc.1, 0.4.8-rc.6): planned by version order")
+    );
+    let p = plan("boron", "4.1.0", "6.5.0", "ota");
+    assert_eq!(versions(&p), ["6.5.0"]);
+    let p = plan("p2", "6.5.0", "7.2.1", "usb");
+    assert_eq!(versions(&p), ["7.2.1"]);
+    assert!(p["to_module_version"].is_null());
+    assert!(p["steps"][0]["module_version"].is_null());
+    assert!(
+        p["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("7.2.1 is not in hexsmith's release table")
     );
 }

@@ -128,10 +128,16 @@ pub struct ModuleReport {
 }
 
 /// How a version of a module of this function is known to people.
-pub fn known_as(function: ModuleFunction, version: u16) -> Option<String> {
+pub fn known_as(function: ModuleFunction, index: u8, version: u16) -> Option<String> {
     let r = releases();
     match function {
         ModuleFunction::SystemPart => r.system_release(version).map(|v| format!("Device OS {v}")),
+        // The RTL872x prebootloader part numbers its versions on its own.
+        ModuleFunction::Bootloader if index == 2 => {
+            let releases = r.prebootloader_releases(version);
+            (!releases.is_empty())
+                .then(|| format!("prebootloader of Device OS {}", releases.join(", ")))
+        }
         ModuleFunction::Bootloader => r
             .bootloader_releases(version)
             .map(|v| format!("bootloader of Device OS {}", v.join(", "))),
@@ -156,7 +162,7 @@ impl ModuleReport {
             platform: platform::by_id(info.platform_id).map(|p| p.name.clone()),
             module_version: info.version,
             release: system_release(info.function, info.version),
-            known_as: known_as(info.function, info.version),
+            known_as: known_as(info.function, info.index, info.version),
             start_address: info.start,
             end_address: u64::from(info.end),
             flags: info.flags.0,

@@ -1,8 +1,10 @@
 //! Platform and Device OS release knowledge, kept as data (`platforms.toml`,
 //! `releases.toml`) so that a new platform or release is an edit to a table, not code.
 
+mod published;
 mod releases;
 
+pub use published::{PublishedRelease, derive as derive_published};
 pub use releases::{
     BootloaderRelease, FewerParts, KnownMbr, LineBound, Model, NcpFirmware, PlatformReleases,
     Published, RadioStackInfo, ReleaseBound, Releases, StopRule, SystemRelease, releases,
@@ -96,12 +98,25 @@ pub struct DeviceIdSource {
     pub prefix: String,
 }
 
+/// Where modules of a function (and index, where given) may live. A user part's slot may
+/// give only one end: it then reaches the platform's largest application from there.
 #[derive(Debug, Deserialize)]
 struct SlotEntry {
     function: String,
     index: Option<u8>,
     start: Option<u32>,
+    end: Option<u32>,
+}
+
+/// Flash no module may reach into (Gen 2's device configuration sectors); slots derived
+/// from the published images stop before it.
+#[derive(Debug, Deserialize)]
+struct Reserved {
+    start: u32,
+    #[allow(dead_code)]
     end: u32,
+    #[allow(dead_code)]
+    what: String,
 }
 
 /// A named range that is not a module but belongs in an image.
@@ -117,9 +132,13 @@ pub struct Region {
 
 #[derive(Debug, Deserialize)]
 struct Layout {
+    /// Hand-kept slots, for layouts the published images do not cover.
+    #[serde(default)]
     slots: Vec<SlotEntry>,
     #[serde(default)]
     regions: Vec<Region>,
+    #[serde(default)]
+    reserved: Vec<Reserved>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +154,26 @@ struct Table {
     mcu: BTreeMap<String, Mcu>,
     layout: BTreeMap<String, Layout>,
     uicr: BTreeMap<String, Uicr>,
+}
+
+impl Table {
+    /// The end of flash of the MCU whose platforms use layout `name`.
+    fn layout_mcu_flash_end(&self, name: &str) -> u32 {
+        self.platform
+            .iter()
+            .find(|p| p.layout == name)
+            .map_or(u32::MAX, |p| p.mcu().flash[1])
+    }
+}
+
+fn published_table() -> &'static published::PublishedTable {
+    static PUBLISHED: OnceLock<published::PublishedTable> = OnceLock::new();
+    PUBLISHED.get_or_init(published::load)
+}
+
+/// Releases of Particle's published restore images (2.0.1 to 6.5.0), oldest first.
+pub fn published_releases() -> &'static [PublishedRelease] {
+    &published_table().release
 }
 
 fn table() -> &'static Table {
@@ -180,17 +219,25 @@ impl Platform {
         self.mcu == "nrf52840"
     }
 
+    /// The slots of this platform's layout: derived from the published images where they
+    /// cover it, else kept by hand in platforms.toml.
+    fn slots(&self) -> &'static [SlotEntry] {
+        published_table()
+            .layout
+            .get(&self.layout)
+            .map_or(&self.layout().slots, |l| &l.slots)
+    }
+
     /// Where a module of this function and index may live, if the layout knows.
     pub fn slot(&self, function: ModuleFunction, index: u8) -> Option<Range<u32>> {
-        self.layout()
-            .slots
+        self.slots()
             .iter()
             .find(|s| s.function == function.name() && s.index.is_none_or(|i| i == index))
-            .map(|s| {
-                let start = s
-                    .start
-                    .unwrap_or_else(|| s.end.saturating_sub(self.user_part_max));
-                start..s.end
+            .map(|s| match (s.start, s.end) {
+                (Some(start), Some(end)) => start..end,
+                (None, Some(end)) => end.saturating_sub(self.user_part_max)..end,
+                (Some(start), None) => start..start.saturating_add(self.user_part_max),
+                (None, None) => 0..0,
             })
     }
 
@@ -251,7 +298,8 @@ mod tests {
             let _ = p.mcu();
             let _ = p.layout();
             let _ = p.uicr();
-            for s in &p.layout().slots {
+            for s in p.slots() {
+                assert!(s.start.is_some() || s.end.is_some(), "{}", p.name);
                 assert!(
                     ModuleFunction::from_name(&s.function).is_some(),
                     "{}",

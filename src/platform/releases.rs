@@ -17,6 +17,9 @@ pub struct SystemRelease {
     /// The bootloader module version Particle lists for it, where it lists one.
     #[serde(default)]
     pub bootloader: Option<u16>,
+    /// The RTL872x prebootloader part (bootloader index 2) of its published images.
+    #[serde(default)]
+    pub prebootloader: Option<u16>,
     /// The platforms Particle published it for (a complete list), where its table names them.
     #[serde(default)]
     pub platforms: Option<Vec<String>>,
@@ -31,6 +34,10 @@ pub struct SystemRelease {
     pub lts: bool,
     #[serde(skip)]
     version: Option<Version>,
+    /// A well-formed version the table does not list, made up for a plan: its module
+    /// versions and platforms are unknown.
+    #[serde(skip)]
+    unlisted: bool,
 }
 
 /// Whether a release was made for a platform, as far as the table knows.
@@ -49,6 +56,38 @@ impl SystemRelease {
         self.version
             .as_ref()
             .expect("parsed when the table is loaded")
+    }
+
+    /// The system module version, unless the release is not in the table.
+    pub fn module_version(&self) -> Option<u16> {
+        (!self.unlisted).then_some(self.module)
+    }
+
+    pub fn is_unlisted(&self) -> bool {
+        self.unlisted
+    }
+
+    /// A release the table does not list, for plans that go by version order alone. Each
+    /// version is made once and kept, so that it can be used like a table line.
+    pub fn unlisted(version: &Version) -> &'static SystemRelease {
+        use std::sync::Mutex;
+        static MADE: Mutex<BTreeMap<String, &'static SystemRelease>> = Mutex::new(BTreeMap::new());
+        let name = version.to_string();
+        let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+        made.entry(name.clone()).or_insert_with(|| {
+            Box::leak(Box::new(SystemRelease {
+                release: name,
+                module: 0,
+                bootloader: None,
+                prebootloader: None,
+                platforms: None,
+                seen_on: None,
+                note: None,
+                lts: false,
+                version: Some(version.clone()),
+                unlisted: true,
+            }))
+        })
     }
 
     pub fn is_prerelease(&self) -> bool {
@@ -223,9 +262,57 @@ pub fn releases() -> &'static Releases {
                 .unwrap_or_else(|e| panic!("releases.toml: {}: {e}", s.release));
             s.version = Some(v);
         }
+        merge_published(&mut r, crate::platform::published_releases());
         merge_bootloaders(&mut r);
         r
     })
+}
+
+/// Adds what Particle's published restore images say (2.0.1 to 6.5.0) to the table: a
+/// release it lacks becomes a line, and a line it has gains the image's bootloader and
+/// platforms. The images are the published artefacts, so where they disagree with a line
+/// (its module or bootloader version), they win. A line stays in module-version order.
+fn merge_published(r: &mut Releases, published: &[super::PublishedRelease]) {
+    for p in published {
+        let version = Version::parse(&p.release)
+            .unwrap_or_else(|e| panic!("published.toml: {}: {e}", p.release));
+        match r.system.iter_mut().find(|s| s.release == p.release) {
+            Some(line) => {
+                line.module = p.module;
+                line.bootloader = Some(p.bootloader);
+                line.prebootloader = p.prebootloader;
+                let platforms = line.platforms.get_or_insert_with(Vec::new);
+                for name in &p.platforms {
+                    if !platforms.contains(name) {
+                        platforms.push(name.clone());
+                    }
+                }
+            }
+            None => r.system.push(SystemRelease {
+                release: p.release.clone(),
+                module: p.module,
+                bootloader: Some(p.bootloader),
+                prebootloader: p.prebootloader,
+                platforms: Some(p.platforms.clone()),
+                seen_on: None,
+                note: None,
+                lts: version.major.is_multiple_of(2) && version.pre.is_empty(),
+                version: Some(version),
+                unlisted: false,
+            }),
+        }
+    }
+    r.system.sort_by_key(|s| s.module);
+    for p in published {
+        let Some(module) = p.radio_stack else {
+            continue;
+        };
+        if let Some(known) = r.radio_stack.iter_mut().find(|k| k.module == module)
+            && !known.releases.contains(&p.release)
+        {
+            known.releases.push(p.release.clone());
+        }
+    }
 }
 
 /// Adds the bootloader of every release line to the `bootloader` list, so that a
@@ -323,6 +410,15 @@ impl Releases {
         self.system.iter().find(|r| r.release == name)
     }
 
+    /// The releases whose RTL872x prebootloader part carries this module version.
+    pub fn prebootloader_releases(&self, module: u16) -> Vec<&str> {
+        self.system
+            .iter()
+            .filter(|s| s.prebootloader == Some(module))
+            .map(|s| s.release.as_str())
+            .collect()
+    }
+
     pub fn bootloader_releases(&self, module: u16) -> Option<&[String]> {
         self.bootloader
             .iter()
@@ -409,8 +505,8 @@ mod tests {
     fn carries_every_published_pair() {
         let r = releases();
         // 150 lines of Particle's system-versions.md (0.4.0 to 3.2.0), plus 2.3.1, 4.0.1
-        // and 6.3.4 seen in binaries.
-        assert_eq!(r.system.len(), 153);
+        // and 6.3.4 seen in binaries, plus 33 more releases of the published images.
+        assert_eq!(r.system.len(), 186);
         for (release, module, bootloader) in [
             ("0.4.0", 0, None),
             ("0.4.9", 11, Some(7)),
@@ -426,7 +522,12 @@ mod tests {
             ("3.0.0", 3005, Some(1005)),
             ("3.2.0", 3201, Some(1100)),
             ("4.0.1", 4005, Some(1101)),
-            ("6.3.4", 6305, None),
+            ("6.3.4", 6305, Some(3200)),
+            ("2.0.2", 2021, Some(1005)),
+            ("5.0.0", 5002, Some(2000)),
+            ("5.1.0", 5004, Some(2001)),
+            ("5.4.1", 5410, Some(2210)),
+            ("6.5.0", 6500, Some(3301)),
         ] {
             let line = r.release(release).unwrap();
             assert_eq!(
@@ -464,7 +565,11 @@ mod tests {
             r.bootloader_releases(1006).unwrap(),
             ["2.2.0", "2.3.0", "2.3.1"]
         );
-        assert_eq!(r.bootloader_releases(1101).unwrap(), ["4.0.1"]);
+        // 4.0.0 to 4.0.2 all carry 1101 (the published images).
+        assert_eq!(
+            r.bootloader_releases(1101).unwrap(),
+            ["4.0.0", "4.0.1", "4.0.2"]
+        );
         assert_eq!(r.bootloader_releases(1003).unwrap(), ["2.0.0"]);
         // Only prereleases carried 1000.
         assert_eq!(

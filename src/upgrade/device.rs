@@ -164,14 +164,11 @@ impl Device {
         let version = Version::parse(text).map_err(|_| PlanError::BadVersion {
             arg: arg.to_string(),
         })?;
-        releases()
+        Ok(releases()
             .system
             .iter()
             .find(|s| s.version() == &version)
-            .ok_or_else(|| PlanError::UnknownRelease {
-                version: text.to_string(),
-                nearby: nearby(&version),
-            })
+            .unwrap_or_else(|| SystemRelease::unlisted(&version)))
     }
 
     fn release_by_module(&self, module: u16) -> Result<&'static SystemRelease, PlanError> {
@@ -203,7 +200,7 @@ impl Device {
 
 /// Releases of the table close to one it does not have: the same major.minor.patch
 /// (0.4.8: 0.4.8-rc.1, 0.4.8-rc.6), else the same major.minor.
-fn nearby(v: &Version) -> String {
+pub(super) fn nearby(v: &Version) -> String {
     let all = &releases().system;
     let same_patch: Vec<&str> = all
         .iter()

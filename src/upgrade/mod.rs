@@ -178,7 +178,8 @@ pub struct Write {
 pub struct Step {
     /// The Device OS release installed.
     pub version: &'static str,
-    pub module_version: u16,
+    /// None for a release the table does not list.
+    pub module_version: Option<u16>,
     /// Why the step is there: the stop rule that requires this release, or `target`.
     pub rule: &'static str,
     pub why: String,
@@ -194,9 +195,10 @@ pub struct UpgradePlan {
     pub platform: &'static str,
     pub model: Option<&'static str>,
     pub from: &'static str,
-    pub from_module_version: u16,
+    /// None for a release the table does not list.
+    pub from_module_version: Option<u16>,
     pub to: &'static str,
-    pub to_module_version: u16,
+    pub to_module_version: Option<u16>,
     pub via: Via,
     pub direction: Direction,
     pub steps: Vec<Step>,
@@ -227,8 +229,6 @@ pub enum PlanError {
         "'{arg}' is not a Device OS version (like 1.5.2) or a system module version (like 1512)"
     )]
     BadVersion { arg: String },
-    #[error("Device OS {version} is not in hexsmith's release table{nearby}")]
-    UnknownRelease { version: String, nearby: String },
     #[error(
         "no Device OS release for {platform} in the table carries system module version {module}"
     )]
@@ -243,13 +243,6 @@ pub enum PlanError {
     },
     #[error("{role} {release}: {device} cannot run Device OS {release}: {why}")]
     CannotRun {
-        role: Role,
-        device: String,
-        release: String,
-        why: String,
-    },
-    #[error("{role} {release}: Device OS {release} is not known to run on {device}: {why}")]
-    NotKnownToRun {
         role: Role,
         device: String,
         release: String,
@@ -279,23 +272,24 @@ pub fn plan(
         });
     }
     let mut warnings = Vec::new();
-    // The device has `from`: refuse it only if it cannot be so.
-    match device.runs(from) {
-        Runs::Yes => {}
-        Runs::No(why) => return Err(cannot_run(device, Role::From, from, why)),
-        Runs::Unknown(why) => warnings.push(format!("--from {}: {why}", from.release)),
-    }
-    // `to` is installed: it must be known to run.
-    match device.runs(to) {
-        Runs::Yes => {}
-        Runs::No(why) => return Err(cannot_run(device, Role::To, to, why)),
-        Runs::Unknown(why) => {
-            return Err(PlanError::NotKnownToRun {
-                role: Role::To,
-                device: device.name().to_string(),
-                release: to.release.clone(),
-                why,
-            });
+    // A plan's rules are about version order: a release the table cannot place on this
+    // device, or does not list at all, is planned by order, with a note; only one the
+    // device cannot run is refused.
+    for (role, release) in [(Role::From, from), (Role::To, to)] {
+        match device.runs(release) {
+            Runs::Yes => {}
+            Runs::No(why) => return Err(cannot_run(device, role, release, why)),
+            Runs::Unknown(_) if release.is_unlisted() => warnings.push(format!(
+                "{role} {}: Device OS {} is not in hexsmith's release table{}: planned by version order, its module versions and files unchecked",
+                release.release,
+                release.release,
+                device::nearby(release.version())
+            )),
+            Runs::Unknown(why) => warnings.push(format!(
+                "{role} {}: not known to run on {}: {why}: planned by version order",
+                release.release,
+                device.name()
+            )),
         }
     }
     let direction = match from.version().cmp(to.version()) {
@@ -340,9 +334,9 @@ pub fn plan(
         platform: &platform.name,
         model: device.model.map(|m| m.name.as_str()),
         from: &from.release,
-        from_module_version: from.module,
+        from_module_version: from.module_version(),
         to: &to.release,
-        to_module_version: to.module,
+        to_module_version: to.module_version(),
         via,
         direction,
         steps: Vec::new(),

@@ -168,7 +168,7 @@ pub(super) fn step(
     };
     Step {
         version: &release.release,
-        module_version: release.module,
+        module_version: release.module_version(),
         rule,
         why,
         build: Some(build),

@@ -72,7 +72,7 @@ impl Context<'_> {
         });
         Step {
             version: &to.release,
-            module_version: to.module,
+            module_version: to.module_version(),
             rule,
             why,
             build: None,

@@ -31,7 +31,7 @@ fn releases_are_named_by_version_or_module_version() {
 }
 
 #[test]
-fn bad_and_unknown_versions_are_refused_with_their_fault() {
+fn bad_versions_are_refused_and_unlisted_ones_planned_by_order() {
     let photon = dev("photon");
     for arg in ["abc", "1.5", "", "99999", "1.5.2.1"] {
         assert!(
@@ -39,15 +39,35 @@ fn bad_and_unknown_versions_are_refused_with_their_fault() {
             "{arg}"
         );
     }
-    let e = photon.release("1.5.3").unwrap_err().to_string();
+    let unlisted = rel(&photon, "1.5.3");
+    assert!(unlisted.is_unlisted());
+    assert_eq!(unlisted.module_version(), None);
+    // Made once: the same line each time.
+    assert!(std::ptr::eq(unlisted, rel(&photon, "1.5.3")));
+    let p = plan(&photon, rel(&photon, "1.5.2"), unlisted, Via::Ota).unwrap();
+    assert_eq!(versions(&p), ["1.5.3"]);
+    assert_eq!(p.to_module_version, None);
+    assert_eq!(p.steps[0].module_version, None);
     assert_eq!(
-        e,
-        "Device OS 1.5.3 is not in hexsmith's release table (it has 1.5.3-tracker.1)"
+        p.warnings[0],
+        "--to 1.5.3: Device OS 1.5.3 is not in hexsmith's release table (it has 1.5.3-tracker.1): planned by version order, its module versions and files unchecked"
     );
-    let e = dev("electron").release("0.4.8").unwrap_err().to_string();
-    assert!(e.ends_with("(it has 0.4.8-rc.1, 0.4.8-rc.6)"), "{e}");
-    let e = photon.release("5.0.0").unwrap_err().to_string();
-    assert_eq!(e, "Device OS 5.0.0 is not in hexsmith's release table");
+    let e = dev("electron");
+    let p = plan(&e, rel(&e, "0.4.8"), rel(&e, "2.0.0"), Via::Ota).unwrap();
+    assert!(p.warnings[0].ends_with("(it has 0.4.8-rc.1, 0.4.8-rc.6): planned by version order, its module versions and files unchecked"), "{:?}", p.warnings);
+    // A version newer than the table: still a plan, still bounded by what the device runs.
+    let p2 = dev("p2");
+    let p = plan(&p2, rel(&p2, "6.5.0"), rel(&p2, "7.1.0"), Via::Ota).unwrap();
+    assert_eq!(versions(&p), ["7.1.0"]);
+    let e = plan(
+        &photon,
+        rel(&photon, "2.3.1"),
+        rel(&photon, "7.1.0"),
+        Via::Ota,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("must stay on the 2.x LTS line"), "{e}");
     assert!(matches!(
         photon.release("313"),
         Err(PlanError::UnknownModule { module: 313, .. })
@@ -79,23 +99,28 @@ fn same_release_is_a_plan_with_nothing_to_do() {
 }
 
 #[test]
-fn a_release_the_table_cannot_place_is_a_warning_to_start_from_and_refused_as_target() {
+fn a_release_the_table_cannot_place_is_planned_by_order_with_a_warning() {
     let photon = dev("photon");
     let old = rel(&photon, "0.4.7");
     let new = rel(&photon, "0.6.3");
     let p = plan(&photon, old, new, Via::Usb).unwrap();
-    assert!(p.warnings[0].starts_with("--from 0.4.7: Particle's table names no platforms"));
-    let e = plan(&photon, new, old, Via::Usb).unwrap_err().to_string();
+    assert!(p.warnings[0].starts_with(
+        "--from 0.4.7: not known to run on photon: Particle's table names no platforms"
+    ));
+    let p = plan(&photon, new, old, Via::Usb).unwrap();
+    assert_eq!(versions(&p), ["0.4.7"]);
     assert!(
-        e.starts_with("--to 0.4.7: Device OS 0.4.7 is not known to run on photon"),
-        "{e}"
+        p.warnings[0].starts_with("--to 0.4.7: not known to run on photon"),
+        "{:?}",
+        p.warnings
     );
-    // Seen binaries are not a complete list: Boron 2.3.1 is unknown, not impossible.
-    let boron = dev("boron");
-    let e = plan(&boron, rel(&boron, "2.2.0"), rel(&boron, "2.3.1"), Via::Ota)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("seen for electron, photon, p1 only"), "{e}");
+    // Seen binaries are not a complete list: Photon 0.4.8-rc.6 is unknown, not impossible.
+    let p = plan(&photon, rel(&photon, "0.4.8-rc.6"), new, Via::Usb).unwrap();
+    assert!(
+        p.warnings[0].contains("seen for electron only"),
+        "{:?}",
+        p.warnings
+    );
 }
 
 #[test]
@@ -273,8 +298,9 @@ fn the_core_has_no_device_os_to_plan() {
 
 #[test]
 fn an_unknown_bootloader_or_softdevice_is_an_optional_write() {
+    // 6.6.0 is past the table: neither its bootloader nor its SoftDevice is known.
     let esomx = dev("esomx");
-    let p = plan(&esomx, rel(&esomx, "4.0.1"), rel(&esomx, "6.3.4"), Via::Usb).unwrap();
+    let p = plan(&esomx, rel(&esomx, "4.0.1"), rel(&esomx, "6.6.0"), Via::Usb).unwrap();
     let w = &p.steps[0].writes;
     let optional: Vec<(Component, bool)> = w.iter().map(|w| (w.component, w.optional)).collect();
     assert_eq!(
@@ -283,6 +309,21 @@ fn an_unknown_bootloader_or_softdevice_is_an_optional_write() {
             (Component::SystemPart, false),
             (Component::Bootloader, true),
             (Component::Softdevice, true)
+        ]
+    );
+    // The published images name both for 6.3.4: a known bootloader is written, the same
+    // SoftDevice (202 since 2.0.1) is not.
+    let p = plan(&esomx, rel(&esomx, "4.0.1"), rel(&esomx, "6.3.4"), Via::Usb).unwrap();
+    let written: Vec<(Component, bool)> = p.steps[0]
+        .writes
+        .iter()
+        .map(|w| (w.component, w.optional))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            (Component::SystemPart, false),
+            (Component::Bootloader, false)
         ]
     );
 }

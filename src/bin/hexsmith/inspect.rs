@@ -217,7 +217,7 @@ fn render_module(out: &mut String, m: &ModuleReport, indent: &str) {
     for (i, d) in m.dependencies.iter().enumerate() {
         let mut text = format!("{} {} version {}", d.function, d.index, d.version);
         let function = ModuleFunction::from_name(d.function).unwrap_or(ModuleFunction::None);
-        if let Some(k) = inspect::known_as(function, d.version) {
+        if let Some(k) = inspect::known_as(function, d.index, d.version) {
             let _ = write!(text, " ({k})");
         }
         if let Some(s) = d.status {

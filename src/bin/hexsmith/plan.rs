@@ -67,9 +67,9 @@ fn text(plan: &UpgradePlan) -> String {
         out,
         "{who}: Device OS {} (system module {}) to {} ({}), {what} {}: {} step{}",
         plan.from,
-        plan.from_module_version,
+        module_text(plan.from_module_version),
         plan.to,
-        plan.to_module_version,
+        module_text(plan.to_module_version),
         plan.via.describe(),
         plan.steps.len(),
         if plan.steps.len() == 1 { "" } else { "s" }
@@ -87,6 +87,11 @@ fn text(plan: &UpgradePlan) -> String {
     out
 }
 
+/// A release the table does not list has no known module version.
+fn module_text(version: Option<u16>) -> String {
+    version.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+}
+
 fn label(w: &upgrade::Write) -> String {
     let name = w.component.name().replace('-', " ");
     match w.part {
@@ -99,7 +104,8 @@ fn step_text(out: &mut String, step: &Step, n: usize, of: usize) {
     let _ = writeln!(
         out,
         "step {n} of {of}: Device OS {} (system module {})",
-        step.version, step.module_version
+        step.version,
+        module_text(step.module_version)
     );
     let _ = writeln!(out, "  why    {}: {}", step.rule, step.why);
     if let Some(build) = &step.build {

@@ -71,6 +71,7 @@ fn line_json(s: &SystemRelease) -> Value {
         "version": s.release,
         "module_version": s.module,
         "bootloader_module_version": s.bootloader,
+        "prebootloader_module_version": s.prebootloader,
         "lts": s.lts,
         "prerelease": s.is_prerelease(),
         "platforms": s.platforms,
