@@ -236,7 +236,7 @@ fn every_catalog_platform_matches_the_spec_byte_for_byte() {
             images += 1;
         }
     }
-    assert_eq!(images, 26);
+    assert_eq!(images, 40);
 }
 
 const UPDATES: &str = "particle-cli-3.6.0/updates";

@@ -20,6 +20,10 @@ const CATALOGS: &[(&str, &str)] = &[
         include_str!("../../restore-images/1.5.2.toml"),
     ),
     (
+        "restore-images/2.1.0.toml",
+        include_str!("../../restore-images/2.1.0.toml"),
+    ),
+    (
         "restore-images/2.2.0.toml",
         include_str!("../../restore-images/2.2.0.toml"),
     ),
@@ -30,6 +34,10 @@ const CATALOGS: &[(&str, &str)] = &[
     (
         "restore-images/4.0.1.toml",
         include_str!("../../restore-images/4.0.1.toml"),
+    ),
+    (
+        "restore-images/4.0.2.toml",
+        include_str!("../../restore-images/4.0.2.toml"),
     ),
 ];
 
