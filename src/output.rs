@@ -86,6 +86,8 @@ pub fn remove_temporaries() {
     for path in temps.iter() {
         let _ = std::fs::remove_file(path);
     }
+    // Held until the process exits, so that no other thread makes a new one meanwhile.
+    std::mem::forget(temps);
 }
 
 fn forget_temporary(path: &Path) {
@@ -238,15 +240,18 @@ impl OutputSet {
         }
         remove_stale_temporaries(dir);
 
-        let mut temp = tempfile::Builder::new()
-            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(dir)
-            .map_err(OutputError::io(path))?;
-        {
+        // Created and registered under the lock: a signal in between would leave a
+        // file that `remove_temporaries` does not know of.
+        let mut temp = {
             let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+            let temp = tempfile::Builder::new()
+                .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+                .suffix(TEMP_SUFFIX)
+                .tempfile_in(dir)
+                .map_err(OutputError::io(path))?;
             temps.push(temp.path().to_path_buf());
-        }
+            temp
+        };
         let staged_path = temp.path().to_path_buf();
         let written = fill(temp.as_file_mut())
             .and_then(|()| keep_attributes(temp.as_file(), existing.as_ref()))

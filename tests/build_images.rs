@@ -468,7 +468,7 @@ fn refusals_name_the_file_and_the_fault() {
     assert_eq!(
         err,
         "error: tinker634.bin: user part needs Device OS 6.3.4 or later (system module 6305); \
-         the image has 4.0.1 (4005): the device would start in safe mode"
+         the image has 4.0.1 (4005): the device would start in safe mode (--allow-safe-mode builds it anyway)"
     );
 
     let err = refused(d, &["sd.bin", "sp.bin", "bl.bin", "app-over-bl.bin"], 1);
@@ -497,7 +497,7 @@ fn refusals_name_the_file_and_the_fault() {
     assert_eq!(
         err,
         "error: sd.bin: radio stack needs bootloader 0 version 501 or later; the image has none: \
-         the device would start in safe mode"
+         the device would start in safe mode (--allow-safe-mode builds it anyway)"
     );
 }
 

@@ -1,6 +1,7 @@
 //! SWD programming on emulated silicon: probe-rs's own attach, `FlashLoader` and the real
 //! nRF52840 and STM32F2 flash algorithms (executed by the emulated core) against the
 //! emulated chip. Every test checks that no write broke NOR rules.
+#![cfg(feature = "probe")]
 
 mod common;
 

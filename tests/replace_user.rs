@@ -284,7 +284,7 @@ fn cli_replaces_and_refuses() {
     assert_eq!(
         refuse(&["--base", "esomx.hex", "--user", "new.bin"], 1),
         "error: new.bin: user part needs Device OS 6.3.4 or later (system module 6305); the image has 4.0.1 (4005): \
-         the device would start in safe mode"
+         the device would start in safe mode (--allow-safe-mode builds it anyway)"
     );
     write(d, "huge.bin", &variant(&tinker, 0xB4000, 300_000));
     assert!(

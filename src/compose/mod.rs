@@ -207,7 +207,7 @@ pub enum BuildError {
         "{name}: module is for platform {id}, which hexsmith does not know, so neither its slots nor its checks are known (a new platform is an entry in src/platform/platforms.toml)"
     )]
     UnknownPlatform { name: String, id: u16 },
-    #[error("{name}: {message}")]
+    #[error("{name}: {message} (--allow-safe-mode builds it anyway)")]
     UnmetDependency { name: String, message: String },
     #[error("no modules given")]
     NoModules,

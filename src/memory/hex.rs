@@ -174,7 +174,7 @@ pub fn write(image: &MemoryImage) -> String {
     String::from_utf8(out).expect("hex digits are ASCII")
 }
 
-/// [`write`], streamed: a whole image never sits in memory as text.
+/// [`write()`], streamed: a whole image never sits in memory as text.
 pub fn write_to(image: &MemoryImage, sink: &mut impl std::io::Write) -> std::io::Result<()> {
     const FLUSH_AT: usize = 64 * 1024;
     let mut out = Vec::with_capacity(FLUSH_AT + 64);

@@ -2,15 +2,17 @@
 //! catalog. Every image is composed and checked in memory first; only when all of them
 //! are good is anything written, each file atomically.
 
-use crate::Outcome;
+use crate::out::{self, outln};
+use crate::{Outcome, Usage};
 use anyhow::{Context, Result, bail};
 use hexsmith::compose::catalog::{self, Catalog, CatalogError, FileIndex};
 use hexsmith::compose::{
     self, BuildError, BuildOptions, Mbr, ModuleInput, RestoreImage, release_dir,
 };
-use hexsmith::memory::hex;
+use hexsmith::inspect::hex_lower;
 use hexsmith::output::{OutputSet, prepare_folder};
 use hexsmith::platform::{self, Platform};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,27 +21,32 @@ use std::path::{Path, PathBuf};
 #[command(group = clap::ArgGroup::new("mode").required(true).args(["modules", "release", "catalog"]))]
 pub struct Args {
     /// Module files (.bin, or .hex/.elf holding one module), in any order.
-    #[arg(value_name = "MODULE")]
+    #[arg(value_name = "MODULE", requires = "output")]
     modules: Vec<PathBuf>,
     /// Output Intel HEX file (with MODULE...).
-    #[arg(short, long, value_name = "OUT.hex", required_unless_present_any = ["release", "catalog"])]
+    #[arg(short, long, value_name = "OUT.hex")]
     output: Option<PathBuf>,
     /// Build every platform found in a folder of release files (PLATFORM-system-part1@VERSION.bin ...).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["modules", "catalog"])]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "out_dir",
+        conflicts_with = "output"
+    )]
     release: Option<PathBuf>,
     /// Build every platform of a restore-image catalog (restore-images/RELEASE.toml).
     #[arg(
         long,
         value_name = "FILE",
-        requires = "from",
-        conflicts_with = "modules"
+        requires_all = ["from", "out_dir"],
+        conflicts_with = "output"
     )]
     catalog: Option<PathBuf>,
     /// Where to find the catalog's files (searched at any depth).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", requires = "catalog")]
     from: Option<PathBuf>,
     /// Output folder for --release and --catalog: OUT/PLATFORM.hex and OUT/PLATFORM.json.
-    #[arg(long, value_name = "OUT", required_unless_present = "output")]
+    #[arg(long, value_name = "OUT", conflicts_with_all = ["output", "modules"])]
     out_dir: Option<PathBuf>,
     /// The Nordic MBR for Gen 3 images: a SoftDevice .hex, a 4 KiB .bin, or an existing restore image.
     #[arg(long, value_name = "FILE")]
@@ -47,7 +54,8 @@ pub struct Args {
     /// Leave out the UICR page that Particle's Gen 3 images carry.
     #[arg(long)]
     no_uicr: bool,
-    /// Check that every module is for this platform.
+    /// With MODULE...: check that every module is for this platform. With --release or
+    /// --catalog: build only this platform.
     #[arg(long, value_name = "NAME")]
     platform: Option<String>,
     /// Build even when a dependency is unmet: the device would start in safe mode.
@@ -60,6 +68,33 @@ pub struct Args {
     /// (repeatable) with --release and --catalog.
     #[arg(long, value_name = "[PLATFORM=]APP")]
     user: Vec<String>,
+    /// What was built as one JSON document on standard output (errors too); see docs/json.md.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What one `build` wrote, for `--json` (docs/json.md).
+#[derive(Serialize)]
+struct BuildReport {
+    images: Vec<BuiltImage>,
+    /// Files of a --release folder left out, each with the reason.
+    skipped: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct BuiltImage {
+    platform: String,
+    platform_id: u16,
+    release: Option<String>,
+    hex: String,
+    /// SHA-256 of the Intel HEX file as written: what `sha256sum` prints for it.
+    hex_sha256: String,
+    /// SHA-256 of the memory content (the manifest's `sha256`): the same for the same
+    /// bytes in flash, however the file's records are laid out.
+    memory_sha256: String,
+    bytes: u64,
+    manifest: Option<String>,
+    warnings: Vec<String>,
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
@@ -67,7 +102,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let platform = args
         .platform
         .as_deref()
-        .map(|name| platform::by_name(name).with_context(|| format!("unknown platform {name:?}")))
+        .map(|name| {
+            platform::by_name(name)
+                .ok_or_else(|| Usage(format!("--platform {name}: unknown platform")))
+        })
         .transpose()?;
     let options = BuildOptions {
         mbr,
@@ -76,16 +114,16 @@ pub fn run(args: &Args) -> Result<Outcome> {
         allow_safe_mode: args.allow_safe_mode,
         user: None,
     };
-    if let Some(out) = &args.output {
-        single(args, out, options)
+    let report = if let Some(out) = &args.output {
+        single(args, out, options)?
     } else {
         let out_dir = args.out_dir.as_ref().expect("clap requires --out-dir");
         let users = per_platform_users(&args.user)?;
-        let sets = if let Some(dir) = &args.release {
+        let mut skipped = Vec::new();
+        let mut sets: Vec<(&'static Platform, Vec<ModuleInput>)> = if let Some(dir) = &args.release
+        {
             let scanned = release_dir::scan(dir)?;
-            for s in &scanned.skipped {
-                eprintln!("note: skipped {s}");
-            }
+            skipped = scanned.skipped;
             scanned
                 .platforms
                 .into_iter()
@@ -96,6 +134,25 @@ pub fn run(args: &Args) -> Result<Outcome> {
             let from = args.from.as_ref().expect("clap requires --from");
             from_catalog(path, from)?
         };
+        for s in &skipped {
+            eprintln!("note: skipped {s}");
+        }
+        if let Some(wanted) = platform {
+            let found: Vec<&str> = sets.iter().map(|(p, _)| p.name.as_str()).collect();
+            sets.retain(|(p, _)| std::ptr::eq(*p, wanted));
+            if sets.is_empty() {
+                bail!(
+                    "--platform {}: no {} modules among the inputs (found: {})",
+                    wanted.name,
+                    wanted.name,
+                    if found.is_empty() {
+                        "none".to_string()
+                    } else {
+                        found.join(", ")
+                    }
+                );
+            }
+        }
         let mut inputs: Vec<PathBuf> = sets
             .iter()
             .flat_map(|(_, modules)| modules.iter())
@@ -103,13 +160,22 @@ pub fn run(args: &Args) -> Result<Outcome> {
             .map(|m| PathBuf::from(&m.name))
             .collect();
         inputs.extend(args.mbr.iter().chain(&args.catalog).cloned());
-        many(sets, users, options, out_dir, &inputs)
+        let images = many(sets, users, options, out_dir, &inputs)?;
+        BuildReport { images, skipped }
+    };
+    if args.json {
+        out::json(&report)?;
+    } else {
+        for image in &report.images {
+            describe(image);
+        }
     }
+    Ok(Outcome::Pass)
 }
 
-fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<Outcome> {
+fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<BuildReport> {
     if args.user.len() > 1 {
-        bail!("with -o, give --user once");
+        return Err(Usage("with -o, give --user once".into()).into());
     }
     if args.modules.len() > compose::MAX_MODULES {
         return Err(BuildError::TooManyModules {
@@ -140,13 +206,16 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<Outcome>
         .collect::<Result<Vec<_>, _>>()?;
     let built = compose::build(inputs, &options)?;
     warn(&built);
-    outputs.stage(out, |file| hex::write_to(&built.image, file))?;
+    let hex_sha256 = out::stage_hex(&mut outputs, out, &built.image)?;
     if let Some(path) = &args.manifest {
         outputs.stage(path, |file| write_manifest(file, &built))?;
     }
     outputs.commit()?;
-    report(&built, out);
-    Ok(Outcome::Pass)
+    let image = built_image(&built, out, hex_sha256, args.manifest.as_deref());
+    Ok(BuildReport {
+        images: vec![image],
+        skipped: Vec::new(),
+    })
 }
 
 fn many(
@@ -155,7 +224,7 @@ fn many(
     options: BuildOptions,
     out_dir: &Path,
     inputs: &[PathBuf],
-) -> Result<Outcome> {
+) -> Result<Vec<BuiltImage>> {
     if sets.is_empty() {
         bail!("no modules found");
     }
@@ -169,7 +238,7 @@ fn many(
     for (platform, modules) in sets {
         let opts = BuildOptions {
             user: users.remove(&platform.name),
-            platform: Some(options.platform.unwrap_or(platform)),
+            platform: Some(platform),
             ..options.clone()
         };
         let image = compose::build(modules, &opts)
@@ -178,18 +247,38 @@ fn many(
     }
     prepare_folder(out_dir)?;
     let mut outputs = OutputSet::new(inputs.iter().map(PathBuf::as_path))?;
+    let mut images = Vec::new();
     for image in &built {
         let hex_path = out_dir.join(format!("{}.hex", image.platform.name));
-        outputs.stage(&hex_path, |file| hex::write_to(&image.image, file))?;
+        let hex_sha256 = out::stage_hex(&mut outputs, &hex_path, &image.image)?;
         let json_path = out_dir.join(format!("{}.json", image.platform.name));
         outputs.stage(&json_path, |file| write_manifest(file, image))?;
+        images.push(built_image(image, &hex_path, hex_sha256, Some(&json_path)));
     }
     outputs.commit()?;
     for image in &built {
         warn(image);
-        report(image, &out_dir.join(format!("{}.hex", image.platform.name)));
     }
-    Ok(Outcome::Pass)
+    Ok(images)
+}
+
+fn built_image(
+    image: &RestoreImage,
+    hex: &Path,
+    hex_sha256: String,
+    manifest: Option<&Path>,
+) -> BuiltImage {
+    BuiltImage {
+        platform: image.platform.name.clone(),
+        platform_id: image.platform.id,
+        release: image.release.clone(),
+        hex: hex.display().to_string(),
+        hex_sha256,
+        memory_sha256: hex_lower(&image.image.sha256()),
+        bytes: image.image.len(),
+        manifest: manifest.map(|p| p.display().to_string()),
+        warnings: image.warnings.clone(),
+    }
 }
 
 fn from_catalog(path: &Path, from: &Path) -> Result<Vec<(&'static Platform, Vec<ModuleInput>)>> {
@@ -208,13 +297,16 @@ fn per_platform_users(users: &[String]) -> Result<BTreeMap<String, ModuleInput>>
     let mut map = BTreeMap::new();
     for u in users {
         let Some((name, app)) = u.split_once('=') else {
-            bail!("--user {u}: with --release or --catalog, write --user PLATFORM=APP");
+            return Err(Usage(format!(
+                "--user {u}: with --release or --catalog, write --user PLATFORM=APP"
+            ))
+            .into());
         };
         let platform = platform::by_name(name)
-            .with_context(|| format!("--user {u}: unknown platform {name:?}"))?;
+            .ok_or_else(|| Usage(format!("--user {u}: unknown platform {name:?}")))?;
         let module = ModuleInput::read(Path::new(app))?;
         if map.insert(platform.name.clone(), module).is_some() {
-            bail!("--user: {name} given twice");
+            return Err(Usage(format!("--user: {name} given twice")).into());
         }
     }
     Ok(map)
@@ -232,15 +324,18 @@ fn warn(image: &RestoreImage) {
     }
 }
 
-fn report(image: &RestoreImage, out: &Path) {
+/// The text form of what was written: the file's hash under the name `sha256sum` users
+/// compare it with, the memory content's hash under its own.
+fn describe(image: &BuiltImage) {
     let release = image.release.as_deref().unwrap_or("unknown release");
-    println!(
-        "{}: {} (Device OS {release}, {} bytes, sha256 {})",
-        image.platform.name,
-        out.display(),
-        image.image.len(),
-        hexsmith::inspect::hex_lower(&image.image.sha256())
+    outln!(
+        "{}: {} (Device OS {release}, {} bytes of memory)",
+        image.platform,
+        image.hex,
+        image.bytes
     );
+    outln!("  file sha256            {}", image.hex_sha256);
+    outln!("  memory-content sha256  {}", image.memory_sha256);
 }
 
 /// A build error for `?` in code that returns `anyhow::Result`; its kind decides the exit

@@ -2,9 +2,10 @@
 //! display. What is written, in which order, and every refusal come from
 //! `hexsmith::flash`; this file draws progress, prints and keeps the log.
 
-use crate::Outcome;
 use crate::build::refusal;
-use anyhow::{Context, Result, bail};
+use crate::out::outln;
+use crate::{Outcome, Usage};
+use anyhow::{Context, Result};
 use hexsmith::compose::{ModuleInput, place_modules};
 #[cfg(feature = "probe")]
 use hexsmith::flash::{DeviceEvent, DeviceResult, Event};
@@ -89,12 +90,15 @@ impl ProbeArgs {
         if let Some(selector) = &self.probe {
             hexsmith::flash::probe::check_selector(selector)?;
         }
+        #[cfg_attr(not(feature = "probe"), allow(unused_mut))]
         let mut chip = self.chip.clone();
         #[cfg(feature = "probe")]
         let emulate = self.open_emulated(&mut chip)?;
         #[cfg(not(feature = "probe"))]
         if self.emulate.is_some() {
-            bail!("this hexsmith was built without probe support (cargo feature \"probe\")");
+            anyhow::bail!(
+                "this hexsmith was built without probe support (cargo feature \"probe\")"
+            );
         }
         Ok(ProbeSettings {
             probe: self.probe.clone(),
@@ -130,7 +134,10 @@ impl ProbeArgs {
                     .to_ascii_lowercase()
                     .starts_with(&c.to_ascii_lowercase()) =>
             {
-                bail!("--chip {c} and --emulate {name} name different chips: leave out --chip")
+                return Err(Usage(format!(
+                    "--chip {c} and --emulate {name} name different chips: leave out --chip"
+                ))
+                .into());
             }
             _ => *chip = Some(emulated.target_name().to_string()),
         }
@@ -230,7 +237,9 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if args.all_probes && probe.probe.is_some() {
         // A selector from the environment is a default; one on the command line conflicts.
         if std::env::var("PROBE_RS_PROBE").ok() != probe.probe {
-            bail!("--all-probes writes to every probe: leave out --probe");
+            return Err(
+                Usage("--all-probes writes to every probe: leave out --probe".into()).into(),
+            );
         }
         probe.probe = None;
     }
@@ -258,33 +267,37 @@ fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
         .chip
         .as_deref()
         .unwrap_or("none built in (give --chip-description-path and --chip)");
-    println!("chip          {chip}");
-    println!("platform      {}", job.platform.name);
-    println!(
+    outln!("chip          {chip}");
+    outln!("platform      {}", job.platform.name);
+    outln!(
         "image         {} bytes, sha256 {}",
-        plan.bytes, job.image_sha256
+        plan.bytes,
+        job.image_sha256
     );
     let erase_bytes: u64 = plan.units.iter().map(|u| u.len() as u64).sum();
     if plan.chip_erase {
-        println!(
+        outln!(
             "erase         the whole chip, then program {} erase units",
             plan.units.len()
         );
     } else {
-        println!(
+        outln!(
             "erase units   {} touched ({erase_bytes} bytes); those already holding the image are skipped",
             plan.units.len()
         );
     }
     for run in unit_runs(plan) {
-        println!(
+        outln!(
             "              {:#010x}-{:#010x} ({} units)",
-            run.0, run.1, run.2
+            run.0,
+            run.1,
+            run.2
         );
     }
-    println!(
+    outln!(
         "estimate      at most {:.1} s erase + {:.1} s program (datasheet figures, every unit written)",
-        plan.estimate.erase_seconds, plan.estimate.program_seconds
+        plan.estimate.erase_seconds,
+        plan.estimate.program_seconds
     );
     Ok(())
 }
@@ -357,12 +370,12 @@ fn show_progress(bar: &ProgressBar, event: Event) {
 
 #[cfg(not(feature = "probe"))]
 fn flash_devices(_: &Args, _: &ProbeSettings, _: &FlashJob, _: &FlashPlan) -> Result<Outcome> {
-    bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
 }
 
 #[cfg(not(feature = "probe"))]
 fn station(_: &Args, _: &ProbeSettings, _: &FlashJob, _: &FlashPlan) -> Result<Outcome> {
-    bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
 }
 
 /// One connection per device to write: every attached probe, or the one named.
@@ -377,9 +390,11 @@ fn connections(
     let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
     base.allow_erase_all = plan.chip_erase;
     if settings.emulate.len() > 1 && !args.all_probes {
-        bail!(
+        return Err(Usage(
             "several --emulate-state files are several devices: add --all-probes to write to all of them"
-        );
+                .into(),
+        )
+        .into());
     }
     Ok(if !settings.emulate.is_empty() {
         settings
@@ -445,7 +460,7 @@ fn flash_devices(
         print_json(&FlashDocument::new(job, &results))?;
     } else {
         for r in &results {
-            println!("{}", result_line(r));
+            outln!("{}", result_line(r));
         }
     }
     Ok(
@@ -534,9 +549,9 @@ fn station(
     let summary = run_stations(stations, job, plan, &options, &cancel);
     bars.clear().ok();
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        outln!("{}", serde_json::to_string(&summary)?);
     } else {
-        println!("{}", crate::station::summary_text(&summary));
+        outln!("{}", crate::station::summary_text(&summary));
     }
     if let Some(e) = log_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e.into());
@@ -554,10 +569,8 @@ pub struct NoProbe;
 
 /// A JSON document on standard output.
 fn print_json(document: &impl serde::Serialize) -> Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, document)?;
-    writeln!(out)?;
+    let text = serde_json::to_string_pretty(document)?;
+    outln!("{text}");
     Ok(())
 }
 
@@ -586,10 +599,10 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
             probes: all,
         })?;
     } else if all.is_empty() {
-        println!("{NoProbe}");
+        outln!("{NoProbe}");
     } else {
         for p in &all {
-            println!("{:<28} {}", p.selector, p.name);
+            outln!("{:<28} {}", p.selector, p.name);
         }
     }
     Ok(Outcome::Pass)
@@ -597,7 +610,7 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 
 #[cfg(not(feature = "probe"))]
 pub fn probes(_: &ProbesArgs) -> Result<Outcome> {
-    bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
 }
 
 #[derive(clap::Args)]
@@ -628,7 +641,9 @@ pub fn device_mcu(
         (None, Some(chip)) => hexsmith::flash::platform_for_chip(chip).with_context(|| {
             format!("--chip {chip}: no Particle platform uses this chip: give --platform")
         })?,
-        (None, None) => bail!("name the device with --platform NAME or --chip NAME"),
+        (None, None) => {
+            return Err(Usage("name the device with --platform NAME or --chip NAME".into()).into());
+        }
     };
     let chip = hexsmith::flash::chip_for(platform, chip, settings.chip_description.as_deref())?;
     Ok((platform.mcu(), chip))
@@ -641,14 +656,17 @@ fn parse_range(text: &str) -> Result<(u32, u64)> {
             Some(h) => u64::from_str_radix(h, 16),
             None => s.parse(),
         };
-        v.with_context(|| format!("--range {text}: {s:?} is not a number"))
+        v.map_err(|_| Usage(format!("--range {text}: {s:?} is not a number")).into())
     };
     let (a, b) = text
         .split_once(':')
-        .with_context(|| format!("--range {text}: write START:END"))?;
+        .ok_or_else(|| Usage(format!("--range {text}: write START:END")))?;
     let (start, end) = (number(a)?, number(b)?);
     if end <= start || end > 1 << 32 {
-        bail!("--range {text}: END must lie after START and within 4 GiB");
+        return Err(Usage(format!(
+            "--range {text}: END must lie after START and within 4 GiB"
+        ))
+        .into());
     }
     Ok((start as u32, end))
 }
@@ -707,7 +725,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
             hexsmith::memory::hex::write_to(&image, f)
         })
         .with_context(|| args.output.display().to_string())?;
-        println!(
+        outln!(
             "{}: {} bytes, sha256 {}",
             args.output.display(),
             image.len(),
@@ -718,7 +736,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = (mcu, chip, range);
-        bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
 
@@ -778,12 +796,13 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
                 report: &report,
             })?;
         } else if report.matches() {
-            println!(
+            outln!(
                 "{}: the device holds the image ({} bytes compared)",
-                target.probe, report.bytes_compared
+                target.probe,
+                report.bytes_compared
             );
         } else {
-            println!(
+            outln!(
                 "{}: the device differs from the image: {} of {} bytes, first at {:#010x}, in {} erase units (`hexsmith flash` would write those)",
                 target.probe,
                 report.bytes_differing,
@@ -801,7 +820,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = plan;
-        bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
 
@@ -841,13 +860,13 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
             target
                 .erase_chip()
                 .map_err(hexsmith::flash::DeviceError::from)?;
-            println!("{}: erased the whole chip", target.probe);
+            outln!("{}: erased the whole chip", target.probe);
         } else {
             target
                 .erase_units(&units)
                 .map_err(hexsmith::flash::DeviceError::from)?;
             let bytes: u64 = units.iter().map(|u| u.len() as u64).sum();
-            println!(
+            outln!(
                 "{}: erased {} units ({bytes} bytes)",
                 target.probe,
                 units.len()
@@ -858,7 +877,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = (chip, units);
-        bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
 
@@ -880,12 +899,12 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
         use hexsmith::flash::FlashTarget as _;
         let (mut target, _) = connect_and_identify(&settings, mcu, chip, false)?;
         target.reset().map_err(hexsmith::flash::DeviceError::from)?;
-        println!("{}: reset", target.probe);
+        outln!("{}: reset", target.probe);
         Ok(Outcome::Pass)
     }
     #[cfg(not(feature = "probe"))]
     {
         let _ = (mcu, chip);
-        bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }

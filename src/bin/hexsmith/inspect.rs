@@ -1,13 +1,13 @@
 //! `hexsmith inspect`: text and JSON rendering of the library's reports.
 
 use crate::Outcome;
+use crate::out::{self, outln};
 use anyhow::Result;
 use hexsmith::input::{self, Input};
 use hexsmith::inspect::{self, ImageReport, ModuleChecks, ModuleReport};
 use hexsmith::module::ModuleFunction;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -106,21 +106,25 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 eprintln!("error: {e}");
                 outcome = Outcome::BadInput;
                 if args.json {
-                    documents.push(json!({ "file": name, "error": e.to_string() }));
+                    documents.push(json!({
+                        "schema": out::SCHEMA,
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "file": name,
+                        "error": e.to_string(),
+                    }));
                 }
             }
         }
     }
-    let mut out = std::io::stdout().lock();
     if args.json {
         let doc = if documents.len() == 1 {
             documents.pop().expect("one")
         } else {
             Value::Array(documents)
         };
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        out.write_all(text.as_bytes())?;
+        out::print(format_args!("{text}"));
     }
     Ok(outcome)
 }
@@ -136,6 +140,8 @@ fn to_json(name: &str, report: &FileReport) -> Result<Value> {
     };
     let map = value.as_object_mut().expect("reports are objects");
     map.insert("file".into(), json!(name));
+    map.insert("schema".into(), json!(out::SCHEMA));
+    map.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
     map.sort_keys();
     Ok(value)
 }
@@ -332,14 +338,14 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         let passes = report.passes();
         let report = FileReport::Image(report);
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&to_json(&name, &report)?)?
             );
         } else {
             let mut text = String::new();
             render(&mut text, &name, &report);
-            print!("{text}");
+            crate::out::print(format_args!("{text}"));
         }
         Ok(if passes {
             Outcome::Pass

@@ -1,9 +1,11 @@
 //! The `hexsmith` command line: argument parsing, output and exit codes on top of the
-//! library. Exit status: 0 everything passes, 1 a check fails, 2 an input is unusable.
+//! library. Exit status: 0 everything passes, 1 a check fails or a build is refused, 2 an
+//! input cannot be read, 64 (EX_USAGE of sysexits.h) the command line is wrong.
 
 mod build;
 mod flash;
 mod inspect;
+mod out;
 mod plan;
 mod replace_user;
 mod signals;
@@ -62,10 +64,37 @@ pub enum Outcome {
     Pass = 0,
     CheckFailed = 1,
     BadInput = 2,
+    /// Whether clap or a command found it: one code, so that a script can tell a wrong
+    /// command line from a file that cannot be read.
+    Usage = 64,
 }
 
+/// Marks an error as a wrong command line (exit 64), found after clap's own checks.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Before parsing: a usage error of a `--json` run is a JSON document too.
+    let json = std::env::args_os().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's text on standard output, which may be closed.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let _ = e.print();
+            if json {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                json_error(Outcome::Usage, message);
+            }
+            return ExitCode::from(Outcome::Usage as u8);
+        }
+    };
     signals::install();
     let outcome = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
@@ -87,16 +116,49 @@ fn main() -> ExitCode {
             Err(e.context(format!("and the emulated device was not saved: {save}")))
         }
     };
-    match outcome {
-        Ok(outcome) => ExitCode::from(outcome as u8),
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
-            let outcome = match failure_of(&e) {
-                Some(Failure::Unreadable) => Outcome::BadInput,
-                Some(Failure::Refused) | None => Outcome::CheckFailed,
+            let message = one_line(&e);
+            eprintln!("error: {message}");
+            let outcome = if e.chain().any(|c| c.is::<Usage>()) {
+                Outcome::Usage
+            } else {
+                match failure_of(&e) {
+                    Some(Failure::Unreadable) => Outcome::BadInput,
+                    Some(Failure::Refused) | None => Outcome::CheckFailed,
+                }
             };
-            ExitCode::from(outcome as u8)
+            if json {
+                json_error(outcome, &message);
+            }
+            outcome
         }
+    };
+    let outcome = if out::failed() {
+        outcome.max(Outcome::CheckFailed)
+    } else {
+        outcome
+    };
+    ExitCode::from(outcome as u8)
+}
+
+/// The error document of a `--json` run, on standard output where the pipeline reads.
+fn json_error(outcome: Outcome, message: &str) {
+    let kind = match outcome {
+        Outcome::Usage => "usage",
+        Outcome::BadInput => "unreadable",
+        Outcome::Pass | Outcome::CheckFailed => "refused",
+    };
+    let body = out::ErrorBody {
+        error: out::ErrorReport {
+            kind,
+            exit_status: outcome as u8,
+            message,
+        },
+    };
+    if let Err(e) = out::json(body) {
+        eprintln!("error: {e}");
     }
 }
 

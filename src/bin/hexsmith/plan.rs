@@ -5,7 +5,6 @@ use crate::Outcome;
 use anyhow::{Context, Result};
 use hexsmith::upgrade::{self, Mode, Step, UpgradePlan, Via};
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,11 +43,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
     })?;
     let plan = upgrade::plan(&device, from, to, via)?;
     let out = if args.json {
-        format!("{}\n", serde_json::to_string_pretty(&plan)?)
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&crate::out::Document::new(&plan))?
+        )
     } else {
         text(&plan)
     };
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    crate::out::print(format_args!("{out}"));
     Ok(Outcome::Pass)
 }
 

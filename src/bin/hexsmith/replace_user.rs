@@ -2,12 +2,13 @@
 //! image holds.
 
 use crate::Outcome;
+use crate::out::{self, outln};
 use anyhow::Result;
 use hexsmith::compose::replace::{ReplaceOptions, read_base, replace_user};
 use hexsmith::compose::{Manifest, ModuleInput};
 use hexsmith::inspect::hex_lower;
-use hexsmith::memory::hex;
 use hexsmith::output::OutputSet;
+use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -29,6 +30,34 @@ pub struct Args {
     /// Write the manifest (JSON) of the result here, as `build --manifest` does.
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
+    /// What was written as one JSON document on standard output (errors too); see docs/json.md.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What one `replace-user` wrote, for `--json` (docs/json.md).
+#[derive(Serialize)]
+struct ReplaceReport {
+    platform: String,
+    platform_id: u16,
+    hex: String,
+    /// SHA-256 of the Intel HEX file as written: what `sha256sum` prints for it.
+    hex_sha256: String,
+    /// SHA-256 of the memory content, as in a build manifest.
+    memory_sha256: String,
+    bytes: u64,
+    /// The new application: where it starts and where its CRC ends (exclusive).
+    user_part: Span,
+    /// Where the application it replaced lay (start, end exclusive); empty when none did.
+    removed: Vec<Span>,
+    manifest: Option<String>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Span {
+    start: u64,
+    end: u64,
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
@@ -47,7 +76,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     for w in &replaced.warnings {
         eprintln!("warning: {w}");
     }
-    outputs.stage(&args.output, |file| hex::write_to(&replaced.image, file))?;
+    let hex_sha256 = out::stage_hex(&mut outputs, &args.output, &replaced.image)?;
     if let Some(path) = &args.manifest {
         let manifest = Manifest::of_image(&replaced.image, replaced.warnings.clone())
             .expect("the result holds the new application, so its platform is known");
@@ -56,24 +85,48 @@ pub fn run(args: &Args) -> Result<Outcome> {
         outputs.stage(path, |file| file.write_all(json.as_bytes()))?;
     }
     outputs.commit()?;
-    let removed: Vec<String> = replaced
+    let report = ReplaceReport {
+        platform: replaced.platform.name.clone(),
+        platform_id: replaced.platform.id,
+        hex: args.output.display().to_string(),
+        hex_sha256,
+        memory_sha256: hex_lower(&replaced.image.sha256()),
+        bytes: replaced.image.len(),
+        user_part: Span {
+            start: app.module.info.start.into(),
+            end: u64::from(app.module.info.end) + 4,
+        },
+        removed: replaced
+            .removed
+            .iter()
+            .map(|&(start, end)| Span { start, end })
+            .collect(),
+        manifest: args.manifest.as_ref().map(|p| p.display().to_string()),
+        warnings: replaced.warnings.clone(),
+    };
+    if args.json {
+        out::json(&report)?;
+        return Ok(Outcome::Pass);
+    }
+    let removed: Vec<String> = report
         .removed
         .iter()
-        .map(|(s, e)| format!("{s:#010x}-{e:#010x}"))
+        .map(|s| format!("{:#010x}-{:#010x}", s.start, s.end))
         .collect();
-    println!(
-        "{}: {} (user part {:#010x}-{:#010x} in place of {}, {} bytes, sha256 {})",
-        replaced.platform.name,
-        args.output.display(),
-        app.module.info.start,
-        u64::from(app.module.info.end) + 4,
+    outln!(
+        "{}: {} (user part {:#010x}-{:#010x} in place of {}, {} bytes of memory)",
+        report.platform,
+        report.hex,
+        report.user_part.start,
+        report.user_part.end,
         if removed.is_empty() {
             "none".to_string()
         } else {
             removed.join(", ")
         },
-        replaced.image.len(),
-        hex_lower(&replaced.image.sha256())
+        report.bytes,
     );
+    outln!("  file sha256            {}", report.hex_sha256);
+    outln!("  memory-content sha256  {}", report.memory_sha256);
     Ok(Outcome::Pass)
 }

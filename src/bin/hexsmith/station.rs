@@ -2,6 +2,7 @@
 //! the device and the reason beneath, and a summary at the end. The loop itself is
 //! `hexsmith::flash::station`.
 
+use crate::out::outln;
 use hexsmith::flash::station::{StationObserver, StationSummary};
 use hexsmith::flash::{
     DeviceError, DeviceEvent, DeviceResult, FlashJob, LogError, LogWriter, Outcome, error_chain,
@@ -59,7 +60,7 @@ impl StationObserver for Display<'_> {
         } else {
             verdict(result, self.colour)
         };
-        self.bars.suspend(|| println!("{text}"));
+        self.bars.suspend(|| outln!("{text}"));
     }
 }
 

@@ -7,7 +7,6 @@ use hexsmith::platform::{self, Model, ReleaseBound, SystemRelease, releases};
 use hexsmith::upgrade::{self, Device};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -43,11 +42,14 @@ pub fn run(args: &Args) -> Result<Outcome> {
             })).collect::<Vec<_>>(),
             "platforms": devices.iter().map(device_json).collect::<Vec<_>>(),
         });
-        format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&crate::out::Document::new(doc))?
+        )
     } else {
         text(&lines, &devices, args.platform.is_some())
     };
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    crate::out::print(format_args!("{out}"));
     Ok(Outcome::Pass)
 }
 

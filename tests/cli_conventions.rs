@@ -1,0 +1,419 @@
+//! The command line's conventions for scripts and pipelines: one exit status for usage
+//! errors, clap's own messages for build's argument combinations, a closed standard output
+//! that is not a failure, `--json` documents (errors included) with their schema and tool
+//! version, and both SHA-256 values of a built image.
+
+mod common;
+
+use common::{device_os, hexsmith, stderr, stdout};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const USAGE: i32 = 64;
+
+fn updates() -> std::path::PathBuf {
+    device_os().join("particle-cli-3.6.0/updates")
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
+}
+
+#[test]
+fn build_argument_combinations_get_clap_messages_and_the_usage_status() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["build", "a.bin", "b.bin"],
+            "error: the following required arguments were not provided:",
+        ),
+        (
+            &["build", "--release", "dir", "-o", "x.hex"],
+            "error: the argument '--release <DIR>' cannot be used with '--output <OUT.hex>'",
+        ),
+        (
+            &[
+                "build",
+                "--catalog",
+                "c.toml",
+                "--from",
+                "dir",
+                "-o",
+                "x.hex",
+            ],
+            "error: the argument '--catalog <FILE>' cannot be used with '--output <OUT.hex>'",
+        ),
+        (
+            &["build", "--release", "dir"],
+            "error: the following required arguments were not provided:",
+        ),
+        (
+            &["build", "a.bin", "--out-dir", "o"],
+            "error: the argument '[MODULE]...' cannot be used with '--out-dir <OUT>'",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = hexsmith(d.path(), args);
+        assert_eq!(o.status.code(), Some(USAGE), "{args:?}");
+        assert_eq!(first_line(&stderr(&o)), *message, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    // Which argument is missing, by name.
+    let o = hexsmith(d.path(), &["build", "a.bin"]);
+    assert_eq!(
+        stderr(&o).lines().nth(1).unwrap().trim(),
+        "--output <OUT.hex>"
+    );
+    let o = hexsmith(d.path(), &["build", "--release", "dir"]);
+    assert_eq!(stderr(&o).lines().nth(1).unwrap().trim(), "--out-dir <OUT>");
+    assert!(
+        std::fs::read_dir(d.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn usage_errors_found_inside_a_command_share_clap_status() {
+    let d = tempfile::tempdir().unwrap();
+    let u = updates();
+    let u = u.to_str().unwrap();
+    for (args, message) in [
+        (
+            vec![
+                "build",
+                "--release",
+                u,
+                "--out-dir",
+                "o",
+                "--user",
+                "app.bin",
+            ],
+            "error: --user app.bin: with --release or --catalog, write --user PLATFORM=APP",
+        ),
+        (
+            vec![
+                "build",
+                "--release",
+                u,
+                "--out-dir",
+                "o",
+                "--platform",
+                "nosuch",
+            ],
+            "error: --platform nosuch: unknown platform",
+        ),
+        (
+            vec!["flash", "--bogus-flag"],
+            "error: unexpected argument '--bogus-flag' found",
+        ),
+    ] {
+        let o = hexsmith(d.path(), &args);
+        assert_eq!(o.status.code(), Some(USAGE), "{args:?}: {}", stderr(&o));
+        assert_eq!(first_line(&stderr(&o)), message);
+    }
+    // Unreadable input keeps 2, a refusal 1: distinct from usage.
+    let o = hexsmith(d.path(), &["build", "missing.bin", "-o", "x.hex"]);
+    assert_eq!(o.status.code(), Some(2));
+    // --help and --version are not errors.
+    for args in [&["--help"][..], &["build", "--help"], &["--version"]] {
+        let o = hexsmith(d.path(), args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(!stdout(&o).is_empty());
+    }
+}
+
+#[test]
+fn platform_selects_one_platform_of_a_release_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let u = updates();
+    let o = hexsmith(
+        d.path(),
+        &[
+            "build",
+            "--release",
+            u.to_str().unwrap(),
+            "--out-dir",
+            "out",
+            "--platform",
+            "boron",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut written: Vec<String> = std::fs::read_dir(d.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["boron.hex", "boron.json"]);
+
+    let o = hexsmith(
+        d.path(),
+        &[
+            "build",
+            "--release",
+            u.to_str().unwrap(),
+            "--out-dir",
+            "out2",
+            "--platform",
+            "p2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        first_line(&stderr(&o))
+            .starts_with("error: --platform p2: no p2 modules among the inputs (found: "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.path().join("out2").exists());
+}
+
+#[test]
+fn build_names_the_file_hash_and_the_memory_content_hash() {
+    let d = tempfile::tempdir().unwrap();
+    let u = updates();
+    let o = hexsmith(
+        d.path(),
+        &[
+            "build",
+            "--release",
+            u.to_str().unwrap(),
+            "--out-dir",
+            "out",
+            "--platform",
+            "boron",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let file_sha = hex(&Sha256::digest(
+        std::fs::read(d.path().join("out/boron.hex")).unwrap(),
+    ));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("out/boron.json")).unwrap()).unwrap();
+    let memory_sha = manifest["sha256"].as_str().unwrap();
+    assert_ne!(file_sha, memory_sha);
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!("  file sha256            {file_sha}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  memory-content sha256  {memory_sha}\n")),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_documents_carry_schema_and_version_and_are_snapshotted() {
+    let d = tempfile::tempdir().unwrap();
+    let u = updates();
+    std::fs::create_dir(d.path().join("rel")).unwrap();
+    for f in [
+        "boron-bootloader@4.0.1.bin",
+        "boron-softdevice@4.0.1.bin",
+        "boron-system-part1@4.0.1.bin",
+    ] {
+        std::fs::copy(u.join(f), d.path().join("rel").join(f)).unwrap();
+    }
+    let o = hexsmith(
+        d.path(),
+        &["build", "--release", "rel", "--out-dir", "out", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let build = document(&o);
+    insta::assert_json_snapshot!("build_json", build);
+
+    let tinker =
+        common::real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    std::fs::copy(tinker, d.path().join("app.bin")).unwrap();
+    let o = hexsmith(
+        d.path(),
+        &[
+            "replace-user",
+            "--base",
+            "out/boron.hex",
+            "--user",
+            "app.bin",
+            "-o",
+            "new.hex",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::assert_json_snapshot!("replace_user_json", document(&o));
+
+    // Every other command's document carries the same two fields.
+    for args in [
+        vec!["versions", "--json", "--platform", "boron"],
+        vec![
+            "plan",
+            "--platform",
+            "boron",
+            "--from",
+            "2.2.0",
+            "--to",
+            "4.0.1",
+            "--json",
+        ],
+        vec!["inspect", "--json", "out/boron.hex"],
+    ] {
+        let o = hexsmith(d.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        document(&o);
+    }
+}
+
+#[test]
+fn json_errors_are_documents_on_stdout_and_a_line_on_stderr() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["build", "missing.bin", "-o", "x.hex", "--json"],
+            2,
+            "unreadable",
+        ),
+        (
+            &["build", "--json", "--release", "dir", "-o", "x.hex"],
+            USAGE,
+            "usage",
+        ),
+        (
+            &[
+                "replace-user",
+                "--base",
+                "none.hex",
+                "--user",
+                "a.bin",
+                "-o",
+                "x.hex",
+                "--json",
+            ],
+            2,
+            "unreadable",
+        ),
+    ];
+    for (args, status, kind) in cases {
+        let o = hexsmith(d.path(), args);
+        assert_eq!(o.status.code(), Some(*status), "{args:?}");
+        let doc = document(&o);
+        assert_eq!(doc["error"]["kind"], *kind, "{args:?}");
+        assert_eq!(doc["error"]["exit_status"], *status, "{args:?}");
+        let line = first_line(&stderr(&o)).to_string();
+        assert_eq!(
+            format!("error: {}", doc["error"]["message"].as_str().unwrap()),
+            line,
+            "{args:?}"
+        );
+    }
+    // A refusal: an application whose dependency the image cannot meet.
+    let u = updates();
+    let sd = u.join("boron-softdevice@4.0.1.bin");
+    let sp = u.join("boron-system-part1@4.0.1.bin");
+    let o = hexsmith(
+        d.path(),
+        &[
+            "build",
+            sd.to_str().unwrap(),
+            sp.to_str().unwrap(),
+            "-o",
+            "x.hex",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let doc = document(&o);
+    assert_eq!(doc["error"]["kind"], "refused");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(--allow-safe-mode builds it anyway)")
+    );
+    assert!(!d.path().join("x.hex").exists());
+}
+
+/// Parses a JSON document from standard output, checks the fields every document
+/// carries, and gives it back with the tool version masked (snapshots outlive versions).
+fn document(o: &std::process::Output) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
+        panic!("not one JSON document ({e}): {}", stdout(o));
+    });
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    v["version"] = "[version]".into();
+    v
+}
+
+/// Runs hexsmith with standard output a pipe whose reading end is already closed: every
+/// write fails with EPIPE (Rust ignores SIGPIPE, so no signal ends the process first).
+fn run_into_closed_pipe(dir: &Path, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_pipe_is_not_a_failure() {
+    let d = tempfile::tempdir().unwrap();
+    let u = updates();
+    let sp = u.join("boron-system-part1@4.0.1.bin");
+    let sp = sp.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &["versions"],
+        &["versions", "--json"],
+        &[
+            "plan",
+            "--platform",
+            "electron",
+            "--from",
+            "0.6.4",
+            "--to",
+            "2.3.1",
+        ],
+        &["inspect", sp],
+        &["inspect", "--json", sp],
+        &[
+            "build",
+            "--release",
+            u.to_str().unwrap(),
+            "--out-dir",
+            "out",
+            "--platform",
+            "boron",
+        ],
+        &[
+            "build",
+            "--release",
+            u.to_str().unwrap(),
+            "--out-dir",
+            "out",
+            "--platform",
+            "boron",
+            "--json",
+        ],
+        &["flash", "--dry-run", "out/boron.hex"],
+        &["flash", "--dry-run", "--json", "out/boron.hex"],
+        &["probes"],
+        &["--help"],
+    ];
+    for args in cases {
+        let o = run_into_closed_pipe(d.path(), args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+    // The work was still done.
+    assert!(d.path().join("out/boron.hex").exists());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
