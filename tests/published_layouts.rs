@@ -472,3 +472,65 @@ fn published_layouts_survive_the_hex_round_trip() {
         assert!(back == built.image, "{release} {platform}");
     }
 }
+
+/// The commands a user runs, on a 6.x Gen 3, a 6.x P2 and M-SoM and a tracker image of the
+/// published table: `build` from module files, `inspect` passing (exit 0), `replace-user`
+/// with a customer application.
+#[test]
+fn the_cli_builds_inspects_and_replaces_on_published_layouts() {
+    let rows = rows();
+    let donors = donors();
+    let images = images(&rows);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("mbr.bin"), common::stand_in_mbr()).unwrap();
+    for (release, platform) in [
+        ("6.5.0", "boron"),
+        ("6.3.4", "p2"),
+        ("6.5.0", "msom"),
+        ("3.1.0", "tracker"),
+        ("6.5.0", "tracker"),
+    ] {
+        let rows = &images[&(Version::parse(release).unwrap(), platform.to_string())];
+        let mut args = vec!["build".to_string(), "--mbr".into(), "mbr.bin".into()];
+        for r in rows {
+            let name = format!("{platform}-{}@{release}.bin", r.key);
+            std::fs::write(d.join(&name), forge(r, &donors)).unwrap();
+            args.push(name);
+        }
+        let image = format!("{platform}-{release}.hex");
+        args.extend(["-o".to_string(), image.clone()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::hexsmith(d, &args);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+
+        let out = common::hexsmith(d, &["inspect", &image]);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
+        let text = common::stdout(&out);
+        assert!(text.contains(&format!("(Device OS {release})")), "{text}");
+
+        let user = rows.iter().find(|r| r.function == 5).unwrap();
+        let system = rows.iter().find(|r| r.function == 4).unwrap();
+        std::fs::write(
+            d.join("app.bin"),
+            customer_app(user, system.version, &donors),
+        )
+        .unwrap();
+        let out = common::hexsmith(
+            d,
+            &[
+                "replace-user",
+                "--base",
+                &image,
+                "--user",
+                "app.bin",
+                "-o",
+                "out.hex",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let out = common::hexsmith(d, &["inspect", "out.hex"]);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
+        assert!(common::stdout(&out).contains("4242"));
+    }
+}
