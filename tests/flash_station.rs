@@ -986,3 +986,67 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
     );
     assert_eq!(devices[1].nor_violations(), vec![]);
 }
+
+/// A station rehearsed from the command line on emulated devices: each state file is a
+/// device put on the fixture in turn; the run ends after the last.
+#[cfg(feature = "probe")]
+#[test]
+fn a_station_rehearsed_on_emulated_devices() {
+    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, photon) = restore_image("2.3.1", "photon");
+    std::fs::write(dir.path().join("photon.hex"), hex::write(&photon)).unwrap();
+    // The second board's bootloader sector is write-protected.
+    let protected = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("b.hex")).unwrap();
+    protected.protect_stm32_sectors(1);
+    protected.save().unwrap();
+    let out = run_env(
+        dir.path(),
+        &[],
+        &[
+            "flash",
+            "--station",
+            "--poll-ms",
+            "0",
+            "--emulate",
+            "STM32F205RG",
+            "--emulate-state",
+            "a.hex",
+            "--emulate-state",
+            "b.hex",
+            "--emulate-state",
+            "c.hex",
+            "--log",
+            "line.jsonl",
+            "photon.hex",
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let verdicts: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| ["PASS", "FAIL"].contains(w))
+        .collect();
+    assert_eq!(verdicts, ["PASS", "FAIL", "PASS"], "{text}");
+    assert!(text.contains("██"), "the verdict in block letters");
+    assert!(text.contains("the bootloader sector 0x08000000 is write-protected"));
+    assert!(
+        text.contains("station: 3 devices, 2 passed, 1 failed, 0 interrupted; mean "),
+        "{text}"
+    );
+    let lines = log_lines(&dir.path().join("line.jsonl"));
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["result"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["ok", "failed", "ok"]
+    );
+    assert_eq!(lines[0]["probe"], "emulated:a.hex");
+    // The devices keep what was written: inspect reads a state file as an image.
+    for file in ["a.hex", "c.hex"] {
+        let out = run_env(dir.path(), &[], &["inspect", file]);
+        assert!(out.status.success(), "{file}: {}", stdout(&out));
+    }
+}

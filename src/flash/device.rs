@@ -42,6 +42,8 @@ pub struct ProbeSettings {
 pub enum DeviceError {
     #[error("no debug probe attached")]
     NoProbe,
+    #[error("no device on the fixture")]
+    FixtureEmpty,
     #[error(
         "this chip has no built-in probe-rs target: give --chip-description-path FILE (a probe-rs target description with a flash algorithm) and --chip NAME"
     )]

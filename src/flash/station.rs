@@ -186,3 +186,54 @@ where
             .fold(StationSummary::empty(), |all, s| all.merge(&s))
     })
 }
+
+/// A rehearsal of a line: devices put on one fixture one after another, the fixture empty
+/// in between, and the run over (as if Ctrl-C were pressed) after the last. With emulated
+/// devices it runs a station's whole sequence before the hardware arrives.
+pub struct Rehearsal<C: Connector> {
+    devices: std::collections::VecDeque<C>,
+    present: bool,
+    cancel: std::sync::Arc<AtomicBool>,
+}
+
+impl<C: Connector> Rehearsal<C> {
+    pub fn new(
+        devices: impl IntoIterator<Item = C>,
+        cancel: std::sync::Arc<AtomicBool>,
+    ) -> Rehearsal<C> {
+        Rehearsal {
+            devices: devices.into_iter().collect(),
+            present: false,
+            cancel,
+        }
+    }
+}
+
+impl<C: Connector> Connector for Rehearsal<C> {
+    type Target = C::Target;
+
+    fn label(&self) -> String {
+        self.devices
+            .front()
+            .map_or_else(|| "rehearsal".to_string(), Connector::label)
+    }
+
+    fn connect(&mut self) -> Result<(C::Target, String), DeviceError> {
+        if self.present {
+            // The device just flashed is taken off.
+            self.devices.pop_front();
+            self.present = false;
+            return Err(DeviceError::FixtureEmpty);
+        }
+        match self.devices.front_mut() {
+            Some(next) => {
+                self.present = true;
+                next.connect()
+            }
+            None => {
+                self.cancel.store(true, Ordering::SeqCst);
+                Err(DeviceError::FixtureEmpty)
+            }
+        }
+    }
+}

@@ -498,8 +498,43 @@ fn station(
     job: &FlashJob,
     plan: &FlashPlan,
 ) -> Result<Outcome> {
+    use hexsmith::flash::probe::Connect;
+    use hexsmith::flash::station::{Rehearsal, StationOptions};
+    let options = StationOptions {
+        device: device_options(args),
+        poll: std::time::Duration::from_millis(args.poll_ms),
+    };
+    let cancel = options.device.flash.cancel.clone().expect("set above");
+    if !settings.emulate.is_empty() {
+        // Emulated devices are a rehearsal: one fixture, each device in turn, then the end.
+        let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
+        base.allow_erase_all = plan.chip_erase;
+        let devices = settings.emulate.iter().map(|device| Connect {
+            emulate: Some(device.clone()),
+            ..base.clone()
+        });
+        let line = vec![Rehearsal::new(devices, cancel.clone())];
+        return run_line(args, job, plan, &options, &cancel, line);
+    }
+    let connects = connections(args, settings, job, plan)?;
+    if connects.is_empty() {
+        return Err(NoProbe.into());
+    }
+    run_line(args, job, plan, &options, &cancel, connects)
+}
+
+/// Runs a station on each connector, with the display and the log, and prints the summary.
+#[cfg(feature = "probe")]
+fn run_line<C: hexsmith::flash::Connector + Send>(
+    args: &Args,
+    job: &FlashJob,
+    plan: &FlashPlan,
+    options: &hexsmith::flash::station::StationOptions,
+    cancel: &std::sync::atomic::AtomicBool,
+    connectors: Vec<C>,
+) -> Result<Outcome> {
     use hexsmith::flash::LogWriter;
-    use hexsmith::flash::station::{StationOptions, run_stations};
+    use hexsmith::flash::station::run_stations;
     use std::sync::Mutex;
     let log = args
         .log
@@ -507,15 +542,6 @@ fn station(
         .map(LogWriter::open)
         .transpose()?
         .map(Mutex::new);
-    let options = StationOptions {
-        device: device_options(args),
-        poll: std::time::Duration::from_millis(args.poll_ms),
-    };
-    let cancel = options.device.flash.cancel.clone().expect("set above");
-    let connects = connections(args, settings, job, plan)?;
-    if connects.is_empty() {
-        return Err(NoProbe.into());
-    }
     let bars = args.probe.bars();
     let log_failed = Mutex::new(None);
     let stdout_is_terminal =
@@ -528,10 +554,10 @@ fn station(
             job.image_sha256
         );
     }
-    let stations = connects
+    let stations = connectors
         .into_iter()
         .map(|connect| {
-            let label = hexsmith::flash::Connector::label(&connect);
+            let label = connect.label();
             let display = crate::station::Display {
                 events: Box::new(progress_for(&bars, label.clone())),
                 label,
@@ -540,13 +566,13 @@ fn station(
                 bars: bars.clone(),
                 log: log.as_ref(),
                 log_failed: &log_failed,
-                cancel: &cancel,
+                cancel,
                 job,
             };
             (connect, display)
         })
         .collect();
-    let summary = run_stations(stations, job, plan, &options, &cancel);
+    let summary = run_stations(stations, job, plan, options, cancel);
     bars.clear().ok();
     if args.json {
         outln!("{}", serde_json::to_string(&summary)?);
