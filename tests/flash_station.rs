@@ -1050,3 +1050,82 @@ fn a_station_rehearsed_on_emulated_devices() {
         assert!(out.status.success(), "{file}: {}", stdout(&out));
     }
 }
+
+/// verify, erase and reset through probe-rs on an emulated Photon, from the command line.
+#[cfg(feature = "probe")]
+#[test]
+fn verify_erase_and_reset_on_an_emulated_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, photon) = restore_image("2.3.1", "photon");
+    std::fs::write(d.join("photon.hex"), hex::write(&photon)).unwrap();
+    let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
+    let run = |command: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend_from_slice(&device);
+        run_env(d, &[], &args)
+    };
+    let verify = || {
+        let out = run(&["verify", "--json", "photon.hex"]);
+        let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["probe"], "emulated:dev.hex");
+        assert_eq!(v["device_id"].as_str().unwrap().len(), 24);
+        v["version"] = "[version]".into();
+        v["device_id"] = "[device id]".into();
+        (out.status.code(), v)
+    };
+
+    // Erased flash reads 0xFF: every other byte of the image differs.
+    let programmed = photon
+        .segments()
+        .iter()
+        .flat_map(|s| s.data.iter())
+        .filter(|b| **b != 0xFF)
+        .count();
+    let (code, v) = verify();
+    assert_eq!(code, Some(1), "blank silicon does not hold the image");
+    assert_eq!(v["bytes_differing"], programmed);
+
+    let out = run(&["flash", "photon.hex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, v) = verify();
+    assert_eq!(code, Some(0));
+    assert_eq!(v["matches"], true);
+
+    // One sector erased: verify names it, and only it.
+    let out = run(&[
+        "erase",
+        "--platform",
+        "photon",
+        "--range",
+        "0x08020000:0x08040000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "emulated:dev.hex: erased 1 units (131072 bytes)\n"
+    );
+    let (code, v) = verify();
+    assert_eq!(code, Some(1));
+    insta::assert_json_snapshot!("verify_document_one_sector_erased", v);
+
+    let out = run(&["reset", "--platform", "photon"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "emulated:dev.hex: reset\n");
+    assert!(stderr(&out).starts_with("emulated:dev.hex: device "));
+
+    // A flash now writes back only the erased sector.
+    let out = run(&["flash", "--json", "photon.hex"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let report = &v["devices"][0]["report"];
+    assert_eq!(
+        report["written"],
+        serde_json::json!([[0x0802_0000, 0x0804_0000]])
+    );
+
+    let out = run(&["erase", "--platform", "photon", "--all"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, v) = verify();
+    assert_eq!(code, Some(1));
+    assert_eq!(v["bytes_differing"], programmed, "the whole chip erased");
+}
