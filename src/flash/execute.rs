@@ -2,7 +2,7 @@
 //! the image's bytes, write the others whole (keeping the device's bytes the image does
 //! not cover, so nothing the user did not ask to lose is lost), verify, reset.
 
-use super::{FlashPlan, FlashTarget, TargetError, UnitWrite};
+use super::{EraseUnit, FlashPlan, FlashTarget, TargetError, UnitWrite, checksum};
 use crate::inspect::hex_lower;
 use crate::memory::MemoryImage;
 use crate::platform::Mcu;
@@ -109,23 +109,46 @@ fn execute_counted(
 
     // What each touched unit must hold afterwards, and whether it does already.
     let mut pending: Vec<(usize, Vec<u8>)> = Vec::new();
+    // Units known to be erased: after a chip erase, or by their checksum.
+    let mut blank = vec![false; plan.units.len()];
     if plan.chip_erase {
         target.erase_chip().map_err(|e| fail(e.into(), &report))?;
     }
+    // Units whose image bytes the target's checksums show to be in place already; without
+    // checksums, each unit is read and compared.
+    let matching = if plan.chip_erase {
+        let erased = UnitState {
+            holds_image: false,
+            rest_erased: true,
+            blank: true,
+        };
+        Some(vec![erased; plan.units.len()])
+    } else {
+        units_matching(plan, image, target).map_err(|e| fail(e.into(), &report))?
+    };
     for (i, unit) in plan.units.iter().enumerate() {
-        let mut current = vec![0xFF; unit.len()];
-        if !plan.chip_erase {
-            target
-                .read(unit.start, &mut current)
-                .map_err(|e| fail(e.into(), &report))?;
-        }
-        let mut wanted = current.clone();
-        overlay(image, unit.start, &mut wanted);
-        if wanted == current && !plan.chip_erase {
+        let state = matching.as_ref().map(|m| m[i]);
+        blank[i] = state.is_some_and(|s| s.blank);
+        let must_read = state.is_none_or(|s| !s.rest_erased);
+        if state.is_some_and(|s| s.holds_image) {
             report.units_skipped += 1;
             report.bytes_skipped += unit.len() as u64;
         } else {
-            pending.push((i, wanted));
+            let mut current = vec![0xFF; unit.len()];
+            // Bytes the image leaves out are kept; when it covers the unit there are none.
+            if must_read {
+                target
+                    .read(unit.start, &mut current)
+                    .map_err(|e| fail(e.into(), &report))?;
+            }
+            let mut wanted = current.clone();
+            overlay(image, unit.start, &mut wanted);
+            if must_read && wanted == current {
+                report.units_skipped += 1;
+                report.bytes_skipped += unit.len() as u64;
+            } else {
+                pending.push((i, wanted));
+            }
         }
         progress(Event::Compared {
             done: i + 1,
@@ -148,6 +171,7 @@ fn execute_counted(
             .map(|(i, data)| UnitWrite {
                 unit: plan.units[*i],
                 data,
+                erased: blank[*i],
             })
             .collect();
         target
@@ -165,20 +189,33 @@ fn execute_counted(
     }
 
     if options.verify {
+        let whole: Vec<(u32, u32)> = pending
+            .iter()
+            .map(|(i, _)| (plan.units[*i].start, plan.units[*i].len() as u32))
+            .collect();
+        let sums = target
+            .checksums(&whole)
+            .map_err(|e| fail(e.into(), &report))?;
         let mut done = 0;
-        for (i, wanted) in &pending {
+        for (k, (i, wanted)) in pending.iter().enumerate() {
             let unit = plan.units[*i];
-            let mut back = vec![0; unit.len()];
-            target
-                .read(unit.start, &mut back)
-                .map_err(|e| fail(e.into(), &report))?;
-            if let Some(at) = back.iter().zip(wanted).position(|(a, b)| a != b) {
-                let error = FlashError::Verify {
-                    address: u64::from(unit.start) + at as u64,
-                    expected: wanted[at],
-                    found: back[at],
-                };
-                return Err(fail(error, &report));
+            let agrees = sums
+                .as_ref()
+                .is_some_and(|s| s[k] == checksum::expected(wanted));
+            if !agrees {
+                // Read it back: without checksums, or to name the first differing byte.
+                let mut back = vec![0; unit.len()];
+                target
+                    .read(unit.start, &mut back)
+                    .map_err(|e| fail(e.into(), &report))?;
+                if let Some(at) = back.iter().zip(wanted).position(|(a, b)| a != b) {
+                    let error = FlashError::Verify {
+                        address: u64::from(unit.start) + at as u64,
+                        expected: wanted[at],
+                        found: back[at],
+                    };
+                    return Err(fail(error, &report));
+                }
             }
             done += unit.len() as u64;
             progress(Event::Verified { done, total });
@@ -189,6 +226,107 @@ fn execute_counted(
         target.reset().map_err(|e| fail(e.into(), &report))?;
     }
     Ok(report)
+}
+
+/// The image's bytes inside a unit, as `(address, length)` ranges.
+fn image_ranges(image: &MemoryImage, unit: EraseUnit) -> Vec<(u32, u32)> {
+    let (lo, hi) = (u64::from(unit.start), unit.end);
+    image
+        .segments()
+        .iter()
+        .filter(|seg| seg.end() > lo && u64::from(seg.start) < hi)
+        .map(|seg| {
+            let from = u64::from(seg.start).max(lo);
+            let to = seg.end().min(hi);
+            (from as u32, (to - from) as u32)
+        })
+        .collect()
+}
+
+/// What the target's checksums say about one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UnitState {
+    /// The unit holds the image's bytes already.
+    holds_image: bool,
+    /// The bytes the image leaves out are erased, so they need not be read to be kept.
+    rest_erased: bool,
+    /// The whole unit is erased.
+    blank: bool,
+}
+
+/// The parts of a unit the image does not cover.
+fn gaps(ranges: &[(u32, u32)], unit: EraseUnit) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let mut at = u64::from(unit.start);
+    for (start, len) in ranges {
+        if u64::from(*start) > at {
+            out.push((at as u32, (u64::from(*start) - at) as u32));
+        }
+        at = u64::from(*start) + u64::from(*len);
+    }
+    if at < unit.end {
+        out.push((at as u32, (unit.end - at) as u32));
+    }
+    out
+}
+
+/// For each unit of the plan, what the target's checksums say about it; `None` where
+/// the target cannot compute checksums.
+fn units_matching(
+    plan: &FlashPlan,
+    image: &MemoryImage,
+    target: &mut dyn FlashTarget,
+) -> Result<Option<Vec<UnitState>>, TargetError> {
+    // Per unit: the image's ranges, then the rest.
+    let per_unit: Vec<[Vec<(u32, u32)>; 2]> = plan
+        .units
+        .iter()
+        .map(|u| {
+            let ranges = image_ranges(image, *u);
+            let rest = gaps(&ranges, *u);
+            [ranges, rest]
+        })
+        .collect();
+    let all: Vec<(u32, u32)> = per_unit
+        .iter()
+        .flat_map(|[ranges, rest]| ranges.iter().chain(rest))
+        .copied()
+        .collect();
+    let Some(sums) = target.checksums(&all)? else {
+        return Ok(None);
+    };
+    let mut sums = sums.into_iter();
+    let mut erased = std::collections::HashMap::new();
+    Ok(Some(
+        per_unit
+            .iter()
+            .map(|[ranges, rest]| {
+                let mut blank_sum = |len: u32| {
+                    *erased
+                        .entry(len)
+                        .or_insert_with(|| checksum::expected(&vec![0xFF; len as usize]))
+                };
+                let (mut holds_image, mut image_part_erased) = (true, true);
+                for (start, len) in ranges {
+                    let bytes = image
+                        .read(u64::from(*start), *len as usize)
+                        .expect("the range lies in the image");
+                    let sum = sums.next();
+                    holds_image &= sum == Some(checksum::expected(bytes));
+                    image_part_erased &= sum == Some(blank_sum(*len));
+                }
+                let mut rest_erased = true;
+                for (_, len) in rest {
+                    rest_erased &= sums.next() == Some(blank_sum(*len));
+                }
+                UnitState {
+                    holds_image,
+                    rest_erased,
+                    blank: rest_erased && image_part_erased,
+                }
+            })
+            .collect(),
+    ))
 }
 
 /// Puts the image's bytes that fall in `[start, start + buf.len())` into `buf`.

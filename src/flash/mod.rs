@@ -4,6 +4,7 @@
 //! (`probe`) or a simulated flash with the real geometries (`sim`) implements. So every
 //! path is tested without hardware.
 
+pub mod checksum;
 mod device;
 #[cfg(feature = "probe")]
 pub mod emulator;
@@ -36,6 +37,9 @@ pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing
 pub struct UnitWrite<'a> {
     pub unit: EraseUnit,
     pub data: &'a [u8],
+    /// The unit is known to be erased already (its checksum on the target says so): a
+    /// target may program it without erasing it first.
+    pub erased: bool,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -87,7 +91,11 @@ pub trait FlashTarget {
         let writes: Vec<UnitWrite<'_>> = units
             .iter()
             .zip(&blank)
-            .map(|(unit, data)| UnitWrite { unit: *unit, data })
+            .map(|(unit, data)| UnitWrite {
+                unit: *unit,
+                data,
+                erased: false,
+            })
             .collect();
         self.write_units(&writes)
     }
@@ -103,5 +111,11 @@ pub trait FlashTarget {
     /// What crossed the wire so far, where the target can count it (an emulated device).
     fn wire_counts(&self) -> Option<WireCounts> {
         None
+    }
+    /// The CRC-32 register of each `(address, length)` range as `checksum::expected`
+    /// gives it, computed on the target so that only checksums cross the wire; `None`
+    /// where the target cannot run code, and the caller reads the bytes instead.
+    fn checksums(&mut self, _ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
+        Ok(None)
     }
 }

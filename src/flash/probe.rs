@@ -4,7 +4,7 @@
 //! file only moves bytes.
 
 use super::emulator::EmulatedDevice;
-use super::{EraseUnit, FlashTarget, TargetError, UnitWrite};
+use super::{EraseUnit, FlashTarget, TargetError, UnitWrite, checksum};
 use crate::platform::{Mcu, Platform};
 use probe_rs::config::{MemoryRegion, Registry};
 use probe_rs::flashing::{DownloadOptions, FlashProgress, erase_all};
@@ -196,6 +196,11 @@ pub struct ProbeTarget {
     session: Session,
     pub probe: String,
     emulated: Option<EmulatedDevice>,
+    /// Where the checksum routine is loaded, while it is (a flash algorithm or the
+    /// firmware after a reset may overwrite that RAM).
+    checksum_at: Option<checksum::Layout>,
+    /// Set once the routine failed: checksums are then not tried again.
+    checksum_failed: bool,
 }
 
 impl super::Connector for Connect {
@@ -296,6 +301,8 @@ impl ProbeTarget {
             session,
             probe: name,
             emulated: None,
+            checksum_at: None,
+            checksum_failed: false,
         })
     }
 
@@ -339,11 +346,100 @@ impl ProbeTarget {
     }
 }
 
+impl ProbeTarget {
+    /// Where the checksum routine goes: the top of the RAM at 0x2000_0000 (every Cortex-M
+    /// here has it), clear of the flash algorithm probe-rs loads at the bottom.
+    fn checksum_layout(&self) -> Option<checksum::Layout> {
+        let ram = self
+            .session
+            .target()
+            .memory_map
+            .iter()
+            .find_map(|r| match r {
+                MemoryRegion::Ram(ram) if ram.range.start == 0x2000_0000 => Some(ram.range.clone()),
+                _ => None,
+            })?;
+        let base = ram.end.checked_sub(u64::from(checksum::Layout::SIZE))? & !3;
+        (base >= ram.start + 0x8000).then_some(checksum::Layout { base: base as u32 })
+    }
+
+    fn run_checksums(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
+        let layout = match self.checksum_at {
+            Some(layout) => layout,
+            None => {
+                let Some(layout) = self.checksum_layout() else {
+                    return Ok(None);
+                };
+                let mut core = self.session.core(0).map_err(probe_error)?;
+                // From reset, as probe-rs starts its flash algorithms: no interrupts, no
+                // firmware running.
+                core.reset_and_halt(std::time::Duration::from_millis(500))
+                    .map_err(probe_error)?;
+                core.write_32(u64::from(layout.code()), &checksum::program())
+                    .map_err(probe_error)?;
+                self.checksum_at = Some(layout);
+                layout
+            }
+        };
+        let mut sums = Vec::with_capacity(ranges.len());
+        let mut core = self.session.core(0).map_err(probe_error)?;
+        for chunk in ranges.chunks(checksum::MAX_RANGES) {
+            let words: Vec<u32> = chunk.iter().flat_map(|(a, l)| [*a, *l]).collect();
+            core.write_32(u64::from(layout.ranges()), &words)
+                .map_err(probe_error)?;
+            let regs = core.registers();
+            let args = [
+                (regs.core_register(2), layout.table()),
+                (regs.core_register(5), layout.ranges()),
+                (regs.core_register(6), chunk.len() as u32),
+                (regs.core_register(7), layout.results()),
+            ];
+            for (reg, value) in args {
+                core.write_core_reg(reg, value).map_err(probe_error)?;
+            }
+            core.write_core_reg(core.program_counter(), layout.code())
+                .map_err(probe_error)?;
+            core.run().map_err(probe_error)?;
+            core.wait_for_core_halted(std::time::Duration::from_secs(10))
+                .map_err(probe_error)?;
+            let pc: u32 = core
+                .read_core_reg(core.program_counter())
+                .map_err(probe_error)?;
+            if pc != layout.code() + 32 {
+                return Err(probe_error(std::io::Error::other(format!(
+                    "the checksum routine stopped at {pc:#010x}"
+                ))));
+            }
+            let mut out = vec![0u32; chunk.len()];
+            core.read_32(u64::from(layout.results()), &mut out)
+                .map_err(probe_error)?;
+            sums.extend(out);
+        }
+        Ok(Some(sums))
+    }
+}
+
 fn probe_error(e: impl std::error::Error + Send + Sync + 'static) -> TargetError {
     TargetError::Probe(std::sync::Arc::new(e))
 }
 
 impl FlashTarget for ProbeTarget {
+    fn checksums(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
+        if self.checksum_failed || ranges.is_empty() {
+            return Ok(None);
+        }
+        match self.run_checksums(ranges) {
+            Ok(sums) => Ok(sums),
+            Err(_) => {
+                // The bytes can still be read; a chip that cannot run the routine costs
+                // time, not correctness.
+                self.checksum_failed = true;
+                self.checksum_at = None;
+                Ok(None)
+            }
+        }
+    }
+
     fn wire_counts(&self) -> Option<super::WireCounts> {
         self.emulated.as_ref().map(EmulatedDevice::counts)
     }
@@ -354,25 +450,38 @@ impl FlashTarget for ProbeTarget {
     }
 
     fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError> {
-        let mut loader = self.session.target().flash_loader();
-        for w in writes {
+        self.checksum_at = None;
+        // Units known to be erased are only programmed: an erase costs a call of the flash
+        // algorithm per unit, and time on the chip.
+        for erased in [false, true] {
+            let group: Vec<&UnitWrite<'_>> = writes.iter().filter(|w| w.erased == erased).collect();
+            if group.is_empty() {
+                continue;
+            }
+            let mut loader = self.session.target().flash_loader();
+            for w in group {
+                loader
+                    .add_data(u64::from(w.unit.start), w.data)
+                    .map_err(probe_error)?;
+            }
+            let mut options = DownloadOptions::default();
+            options.verify = false;
+            options.keep_unwritten_bytes = false;
+            options.skip_erase = erased;
             loader
-                .add_data(u64::from(w.unit.start), w.data)
+                .commit(&mut self.session, options)
                 .map_err(probe_error)?;
         }
-        let mut options = DownloadOptions::default();
-        options.verify = false;
-        options.keep_unwritten_bytes = false;
-        loader
-            .commit(&mut self.session, options)
-            .map_err(probe_error)
+        Ok(())
     }
 
     fn erase_chip(&mut self) -> Result<(), TargetError> {
+        self.checksum_at = None;
         erase_all(&mut self.session, &mut FlashProgress::empty(), false).map_err(probe_error)
     }
 
     fn reset(&mut self) -> Result<(), TargetError> {
+        self.checksum_at = None;
         let mut core = self.session.core(0).map_err(probe_error)?;
         core.reset().map_err(probe_error)
     }

@@ -138,6 +138,28 @@ pub struct Bus {
 
 impl Bus {
     pub fn new(chip: Chip, device_id: &[u8]) -> Bus {
+        let mut bus = Bus::new_empty(chip);
+        bus.id_bytes = device_id.to_vec();
+        let (nvm, ram): (Vec<(u32, usize)>, usize) = match chip {
+            Chip::Nrf52840 => (
+                vec![(NRF_FLASH, NRF_FLASH_LEN), (NRF_UICR, 0x1000)],
+                NRF_RAM_LEN,
+            ),
+            Chip::Stm32f205 => (
+                vec![(STM_FLASH, STM_FLASH_LEN), (STM_OTP, STM_OTP_LEN)],
+                STM_RAM_LEN,
+            ),
+        };
+        bus.nvm = nvm
+            .into_iter()
+            .map(|(start, len)| Nvm::blank(start, len))
+            .collect();
+        bus.ram = vec![0; ram];
+        bus
+    }
+
+    /// A bus with no memory behind it, to stand in while the real one is lent to the core.
+    pub fn new_empty(chip: Chip) -> Bus {
         let stm = StmFlash {
             acr: 0,
             sr: 0,
@@ -151,13 +173,10 @@ impl Bus {
         match chip {
             Chip::Nrf52840 => Bus {
                 chip,
-                nvm: vec![
-                    Nvm::blank(NRF_FLASH, NRF_FLASH_LEN),
-                    Nvm::blank(NRF_UICR, 0x1000),
-                ],
-                ram: vec![0; NRF_RAM_LEN],
+                nvm: Vec::new(),
+                ram: Vec::new(),
                 ram_start: NRF_RAM,
-                id_bytes: device_id.to_vec(),
+                id_bytes: Vec::new(),
                 nvmc: Nvmc::default(),
                 stm,
                 scratch: Default::default(),
@@ -166,13 +185,10 @@ impl Bus {
             },
             Chip::Stm32f205 => Bus {
                 chip,
-                nvm: vec![
-                    Nvm::blank(STM_FLASH, STM_FLASH_LEN),
-                    Nvm::blank(STM_OTP, STM_OTP_LEN),
-                ],
-                ram: vec![0; STM_RAM_LEN],
+                nvm: Vec::new(),
+                ram: Vec::new(),
                 ram_start: STM_RAM,
-                id_bytes: device_id.to_vec(),
+                id_bytes: Vec::new(),
                 nvmc: Nvmc::default(),
                 stm,
                 scratch: Default::default(),
@@ -190,14 +206,6 @@ impl Bus {
     pub fn set_option_word(&mut self, word: u32) {
         self.stm.options = word & 0x0FFF_FFFC;
         self.stm.optcr = self.stm.options | 1;
-    }
-
-    /// A bus with no memory behind it, to stand in while the real one is lent to the core.
-    pub fn new_empty(chip: Chip) -> Bus {
-        let mut bus = Bus::new(chip, &[]);
-        bus.nvm.clear();
-        bus.ram = Vec::new();
-        bus
     }
 
     /// A system reset: controllers back to their reset state, option bytes reloaded.

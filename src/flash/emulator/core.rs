@@ -5,13 +5,16 @@
 
 use super::Chip;
 use super::bus::{Bus, BusFault};
-use armagnac::core::{Config, Emulator, Event, Processor, RunOptions};
+use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor, RunOptions};
+use armagnac::decoder::{BasicInstructionDecoder, InstructionDecode, InstructionDecodeError};
+use armagnac::instructions::{Instruction, InstructionSize};
 use armagnac::memory::{
     Env, MemoryAccessError, MemoryInterface, MemoryReadResult, MemoryWriteResult,
 };
 use armagnac::registers::RegisterIndex;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 
 const DHCSR: u32 = 0xE000_EDF0;
@@ -293,10 +296,12 @@ impl Silicon {
         let chip = self.bus.chip;
         let placeholder = Bus::new_empty(chip);
         let bus = Rc::new(RefCell::new(std::mem::replace(&mut self.bus, placeholder)));
-        let mut cpu = Processor::new(match chip {
+        let version = match chip {
             Chip::Nrf52840 => Config::v7em(),
             Chip::Stm32f205 => Config::v7m(),
-        });
+        };
+        let mut cpu = Processor::new(version);
+        cpu.instruction_decoder = Box::new(CachedDecoder);
         cpu.map_iface(0, Rc::new(RefCell::new(Port(bus.clone()))))
             .expect("the bus fits below the system area");
         for (i, index) in GENERAL.iter().enumerate() {
@@ -385,6 +390,57 @@ const GENERAL: [RegisterIndex; 13] = [
     RegisterIndex::R11,
     RegisterIndex::R12,
 ];
+
+/// armagnac's decoder with a memo: decoding matches an instruction against every pattern,
+/// which costs more than executing it, and a flash algorithm runs the same few
+/// instructions millions of times. Decoding depends only on the bits and the IT state, and
+/// ARMv7-M's decoder accepts everything the chips here run, so one memo per thread serves
+/// both chips (a `Processor` is not `Send`, so neither is what it decodes to).
+struct CachedDecoder;
+
+thread_local! {
+    static DECODER: BasicInstructionDecoder = BasicInstructionDecoder::new(ArmVersion::V7EM);
+    static DECODED: RefCell<HashMap<u64, Rc<dyn Instruction>, BuildHasherDefault<KeyHasher>>> =
+        RefCell::default();
+}
+
+/// The memo's keys are already well spread in their low bits; SipHash would cost more
+/// than the lookup saves.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl InstructionDecode for CachedDecoder {
+    fn try_decode(
+        &self,
+        ins: u32,
+        size: InstructionSize,
+        state: ItState,
+    ) -> Result<Rc<dyn Instruction>, InstructionDecodeError> {
+        let key = u64::from(ins)
+            | u64::from(size == InstructionSize::Ins32) << 32
+            | u64::from(state.0) << 40;
+        if let Some(found) = DECODED.with_borrow(|m| m.get(&key).cloned()) {
+            return Ok(found);
+        }
+        let decoded = DECODER.with(|d| d.try_decode(ins, size, state))?;
+        DECODED.with_borrow_mut(|m| m.insert(key, decoded.clone()));
+        Ok(decoded)
+    }
+}
 
 /// The bus as armagnac's processor sees it, for the length of one run.
 struct Port(Rc<RefCell<Bus>>);
