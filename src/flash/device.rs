@@ -138,6 +138,9 @@ pub struct DeviceResult {
     pub report: FlashReport,
     /// Wall time from connecting to the end.
     pub seconds: f64,
+    /// When the attempt ended: the time of its `--log` line.
+    #[serde(skip)]
+    pub finished: SystemTime,
 }
 
 fn serialize_error<S: Serializer>(e: &Option<DeviceError>, s: S) -> Result<S::Ok, S::Error> {
@@ -156,6 +159,7 @@ impl DeviceResult {
             error: None,
             report: FlashReport::default(),
             seconds: 0.0,
+            finished: SystemTime::now(),
         }
     }
 
@@ -174,7 +178,7 @@ impl DeviceResult {
         matches!(self.error, Some(DeviceError::NoProbe))
     }
 
-    /// The one-line `--log` record of this attempt.
+    /// The one-line `--log` record of this attempt, as of `time` (normally `finished`).
     pub fn log_line(&self, job: &FlashJob, time: SystemTime) -> LogLine<'_> {
         LogLine {
             schema: SCHEMA,
@@ -200,6 +204,19 @@ impl DeviceResult {
 /// The sequence for one attached device: its ID, the write-protection decision, the
 /// plan's writes, verification and reset.
 pub fn flash_device(
+    target: &mut dyn FlashTarget,
+    probe: String,
+    job: &FlashJob,
+    plan: &FlashPlan,
+    options: &DeviceOptions,
+    events: &mut dyn FnMut(DeviceEvent),
+) -> DeviceResult {
+    let mut result = sequence(target, probe, job, plan, options, events);
+    result.finished = SystemTime::now();
+    result
+}
+
+fn sequence(
     target: &mut dyn FlashTarget,
     probe: String,
     job: &FlashJob,
@@ -276,6 +293,7 @@ pub fn attempt<C: Connector>(
         Err(e) => DeviceResult::new(connector.label()).fail(e),
     };
     result.seconds = round3(started.elapsed());
+    result.finished = SystemTime::now();
     result
 }
 

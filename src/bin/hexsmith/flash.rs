@@ -447,10 +447,9 @@ fn flash_devices(
         flash_all(work, job, plan, &options)
     };
     bars.clear().ok();
-    let now = std::time::SystemTime::now();
     if let Some(log) = &mut log {
         for r in &results {
-            log.append(&r.log_line(job, now))?;
+            log.append(&r.log_line(job, r.finished))?;
         }
     }
     if results.iter().all(DeviceResult::is_no_probe) {

@@ -45,7 +45,7 @@ impl StationObserver for Display<'_> {
     }
 
     fn finished(&mut self, result: &DeviceResult) {
-        let line = result.log_line(self.job, std::time::SystemTime::now());
+        let line = result.log_line(self.job, result.finished);
         if let Some(log) = self.log {
             let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
             if let Err(e) = log.append(&line) {
