@@ -15,8 +15,11 @@ pub use manifest::{Manifest, ManifestRegion};
 use crate::input::{self, Input, InputError};
 use crate::inspect;
 use crate::memory::{MemoryImage, hex};
-use crate::module::{Dependency, DependencyStatus, Module, ModuleFunction, Present, flash_payload};
+use crate::module::{
+    Dependency, DependencyStatus, Module, ModuleFlags, ModuleFunction, Present, flash_payload,
+};
 use crate::platform::{self, Platform, releases};
+use sha2::Digest;
 use std::path::Path;
 
 /// More modules than any restore image holds (bootloaders, system parts, applications,
@@ -57,6 +60,28 @@ impl ModuleInput {
                     .read(start, (one.end - start) as usize)
                     .expect("found modules lie in the image")
                     .to_vec();
+                let outside = image.len() - bytes.len() as u64;
+                if outside > 0 {
+                    let first = image
+                        .segments()
+                        .iter()
+                        .find_map(|s| {
+                            if u64::from(s.start) < start {
+                                Some(u64::from(s.start))
+                            } else if s.end() > one.end {
+                                Some(one.end.max(u64::from(s.start)))
+                            } else {
+                                None
+                            }
+                        })
+                        .unwrap_or(one.end);
+                    return Err(BuildError::MoreThanAModule {
+                        name,
+                        what: format!("{} {}", one.module.info.function, one.module.info.index),
+                        outside,
+                        first,
+                    });
+                }
                 Ok(ModuleInput {
                     name,
                     bytes,
@@ -104,7 +129,24 @@ pub struct Mbr {
 }
 
 impl Mbr {
+    /// Reads an MBR and refuses one that does not look like a Nordic MBR (see
+    /// [`Mbr::fault`]): written below everything else and run first at every reset, a
+    /// wrong one bricks the device until it is reprogrammed over SWD.
     pub fn read(path: &Path) -> Result<Mbr, BuildError> {
+        let mbr = Mbr::read_unchecked(path)?;
+        match mbr.fault() {
+            Some(reason) => Err(BuildError::Mbr {
+                name: mbr.name,
+                reason: format!(
+                    "{reason}: not a Nordic MBR (--allow-unknown-mbr takes it all the same)"
+                ),
+            }),
+            None => Ok(mbr),
+        }
+    }
+
+    /// Reads an MBR, whatever it holds: for a user who knows better than the checks.
+    pub fn read_unchecked(path: &Path) -> Result<Mbr, BuildError> {
         let name = path.display().to_string();
         let bad = |reason: String| BuildError::Mbr {
             name: name.clone(),
@@ -134,7 +176,66 @@ impl Mbr {
             bytes: bytes.to_vec(),
         })
     }
+
+    /// Known to Particle's images, by SHA-256.
+    pub fn known(&self) -> Option<&str> {
+        releases().known_mbr(&inspect::hex_lower(&sha2::Sha256::digest(&self.bytes)))
+    }
+
+    /// Why these bytes are not a Nordic MBR, if they are not: a known one is; another must
+    /// at least start with a Cortex-M vector table as Nordic's do: an initial stack
+    /// pointer in RAM, and reset, NMI and HardFault handlers (every other system handler
+    /// too, where not zero) at odd (Thumb) addresses inside its own 4 KiB.
+    pub fn fault(&self) -> Option<String> {
+        if self.known().is_some() {
+            return None;
+        }
+        let word = |i: usize| {
+            u32::from_le_bytes(self.bytes[i * 4..i * 4 + 4].try_into().expect("4 bytes"))
+        };
+        let sp = word(0);
+        if !(0x2000_0000..=0x2004_0000).contains(&sp) || sp % 4 != 0 {
+            return Some(format!(
+                "its first word, the initial stack pointer, is {sp:#010x}, not an address in RAM (0x20000000-0x20040000)"
+            ));
+        }
+        const TABLE_END: u32 = 16 * 4;
+        for (i, name) in SYSTEM_HANDLERS.iter().enumerate().skip(1) {
+            let v = word(i);
+            let required = i <= 3;
+            if v == 0 && !required {
+                continue;
+            }
+            let inside = (TABLE_END..MBR_LEN as u32).contains(&(v & !1));
+            if v & 1 == 0 || !inside {
+                return Some(format!(
+                    "its {name} vector (word {i}) is {v:#010x}, not a Thumb address inside its own 4 KiB"
+                ));
+            }
+        }
+        None
+    }
 }
+
+/// The Cortex-M vector table's first 16 entries.
+const SYSTEM_HANDLERS: [&str; 16] = [
+    "initial stack pointer",
+    "reset",
+    "NMI",
+    "HardFault",
+    "MemManage",
+    "BusFault",
+    "UsageFault",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "SVCall",
+    "DebugMonitor",
+    "reserved",
+    "PendSV",
+    "SysTick",
+];
 
 #[derive(Debug, Default, Clone)]
 pub struct BuildOptions {
@@ -211,6 +312,35 @@ pub enum BuildError {
     UnmetDependency { name: String, message: String },
     #[error("no modules given")]
     NoModules,
+    #[error("{name}: {what} is corrupt: {reason}: give an intact image as the base")]
+    CorruptBase {
+        name: String,
+        what: String,
+        reason: String,
+    },
+    #[error(
+        "{name}: holds {outside} bytes besides its {what} (the first at {first:#010x}), which would be lost: give a file that holds the module alone"
+    )]
+    MoreThanAModule {
+        name: String,
+        what: String,
+        outside: u64,
+        first: u64,
+    },
+    #[error("{name}: {what} is {reason}")]
+    NotFlashable {
+        name: String,
+        what: String,
+        reason: &'static str,
+    },
+    #[error(
+        "{name}: {what} starts at {start:#010x}, not on a 4 KiB boundary where every slot starts: build the module for its slot"
+    )]
+    Unaligned {
+        name: String,
+        what: String,
+        start: u32,
+    },
     #[error(
         "{count} modules given: a restore image holds at most {MAX_MODULES}: give each module once"
     )]
@@ -328,7 +458,49 @@ pub fn place_modules(
     Ok((platform, image))
 }
 
+/// Every module a device finds in flash starts on a 4 KiB boundary, the flash page of
+/// the nRF52840 and RTL872x and a divisor of every STM32F2 sector.
+pub const MODULE_ALIGN: u32 = 0x1000;
+
+/// Refuses what a device cannot run from where a restore image puts it: a module packed
+/// for an update (compressed, encrypted, combined), or one at an unaligned start.
+pub(crate) fn check_flashable(m: &ModuleInput) -> Result<(), BuildError> {
+    let info = &m.module.info;
+    let packed = [
+        (
+            ModuleFlags::COMPRESSED,
+            "compressed: a device inflates a module only when it arrives as an update, and a restore image is written to flash as it is: give the uncompressed module",
+        ),
+        (
+            ModuleFlags::ENCRYPTED,
+            "encrypted: only a device's update path decrypts a module, and a restore image is written to flash as it is: give the unencrypted module",
+        ),
+        (
+            ModuleFlags::COMBINED,
+            "combined (several modules in one file, for an update): give each module's own file",
+        ),
+    ];
+    for (flag, reason) in packed {
+        if info.flags.contains(flag) {
+            return Err(BuildError::NotFlashable {
+                name: m.name.clone(),
+                what: m.label(),
+                reason,
+            });
+        }
+    }
+    if !info.start.is_multiple_of(MODULE_ALIGN) {
+        return Err(BuildError::Unaligned {
+            name: m.name.clone(),
+            what: m.label(),
+            start: info.start,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_integrity(m: &ModuleInput) -> Result<(), BuildError> {
+    check_flashable(m)?;
     let module = &m.module;
     if !module.crc_ok() {
         return Err(BuildError::Integrity {

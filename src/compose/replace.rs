@@ -36,7 +36,7 @@ pub fn read_base(path: &Path) -> Result<MemoryImage, BuildError> {
         Ok(Input::Image { image, .. }) => Ok(image),
         Ok(Input::Module { .. }) => Err(BuildError::NotAnImage { name, hint: "" }),
         Err(InputError::Module {
-            source: ModuleError::NoPrefix,
+            source: ModuleError::NoPrefix { .. },
             ..
         }) => Err(BuildError::NotAnImage {
             name,
@@ -65,6 +65,7 @@ pub fn replace_user(
     let found = inspect::find_modules(base);
     let radio = inspect::find_radio_stack(base);
     let platform = base_platform(base_name, &found)?;
+    check_base(base_name, &found, radio.as_ref())?;
     if !platform.accepts(info.function, info.platform_id) {
         return Err(BuildError::WrongPlatform {
             name: app.name.clone(),
@@ -157,6 +158,49 @@ pub fn replace_user(
         removed,
         warnings,
     })
+}
+
+/// Refuses a base whose system is damaged: putting a new application into it would make
+/// an image that fails on the device. The old application is replaced, so its state
+/// does not matter.
+fn check_base(
+    base_name: &str,
+    found: &[PlacedModule],
+    radio: Option<&inspect::PlacedRadioStack>,
+) -> Result<(), BuildError> {
+    for p in found
+        .iter()
+        .filter(|p| p.module.info.function != ModuleFunction::UserPart)
+    {
+        let i = &p.module.info;
+        let fault = if !p.module.crc_ok() {
+            Some("its CRC does not match")
+        } else if !p.module.sha256_ok() {
+            Some("its SHA-256 does not match")
+        } else {
+            None
+        };
+        if let Some(reason) = fault {
+            return Err(BuildError::CorruptBase {
+                name: base_name.to_string(),
+                what: format!("{} {} at {:#010x}", i.function, i.index, i.start),
+                reason: reason.to_string(),
+            });
+        }
+    }
+    if let Some(r) = radio
+        && r.sha256_ok == Some(false)
+    {
+        return Err(BuildError::CorruptBase {
+            name: base_name.to_string(),
+            what: format!("radio stack at {:#010x}", r.start),
+            reason: format!(
+                "its bytes {:#010x}-{:#010x} are not those of the radio stack it names (firmware id {:#06x}), or some are missing",
+                r.start, r.end, r.info.firmware_id
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn base_platform(base_name: &str, found: &[PlacedModule]) -> Result<&'static Platform, BuildError> {

@@ -38,9 +38,9 @@ pub enum ModuleError {
     #[error("file is empty")]
     Empty,
     #[error(
-        "no valid module prefix found (tried offsets 0, 0x200, 0x184 and every 4-byte boundary below 8 KiB)"
+        "no valid module prefix found (tried offsets 0, 0x200, 0x184 and every 4-byte boundary below 8 KiB); at offset 0, {at_start}"
     )]
-    NoPrefix,
+    NoPrefix { at_start: String },
     #[error(
         "{found} bytes, but the prefix at offset {offset:#x} describes a module of {expected} bytes ({start:#010x}-{end:#010x}): truncated or padded"
     )]
@@ -99,7 +99,9 @@ impl Module {
     /// Parses a module whose prefix is known to sit at `prefix_offset`; `bytes` is the
     /// whole module, from its start address to the end of its CRC.
     pub fn parse_at(bytes: &[u8], prefix_offset: usize) -> Result<Module, ModuleError> {
-        let info = ModuleInfo::read(bytes, prefix_offset).ok_or(ModuleError::NoPrefix)?;
+        let info = ModuleInfo::read(bytes, prefix_offset).ok_or_else(|| ModuleError::NoPrefix {
+            at_start: prefix_fault(bytes, prefix_offset),
+        })?;
         let expected = info.file_len();
         if expected != bytes.len() as u64 {
             return Err(ModuleError::LengthMismatch {
@@ -199,8 +201,42 @@ fn find_prefix(bytes: &[u8]) -> Result<usize, ModuleError> {
             expected: info.file_len(),
             found: bytes.len(),
         }),
-        None => Err(ModuleError::NoPrefix),
+        None => Err(ModuleError::NoPrefix {
+            at_start: prefix_fault(bytes, 0),
+        }),
     }
+}
+
+/// Which field of the prefix at `offset` makes it invalid, for a one-line refusal.
+fn prefix_fault(bytes: &[u8], offset: usize) -> String {
+    let Some(p) = bytes.get(offset..).filter(|p| p.len() >= PREFIX_LEN) else {
+        return format!(
+            "only {} bytes, fewer than the {PREFIX_LEN}-byte prefix: the file is truncated",
+            bytes.len().saturating_sub(offset)
+        );
+    };
+    let u32_at = |i: usize| u32::from_le_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]]);
+    let function = p[14];
+    if ModuleFunction::from_code(function).is_none_or(|f| f == ModuleFunction::None) {
+        return format!(
+            "the function field (byte 14) is {function}, not a module function (1 to 9): not a Particle module, or a corrupt one"
+        );
+    }
+    let (start, end) = (u32_at(0), u32_at(4));
+    if end <= start {
+        return format!(
+            "the end address (bytes 4-7) {end:#010x} is not after the start address (bytes 0-3) {start:#010x}"
+        );
+    }
+    for at in [16, 20] {
+        if ModuleFunction::from_code(p[at]).is_none() {
+            return format!(
+                "the dependency's function field (byte {at}) is {}, not a module function (0 to 9)",
+                p[at]
+            );
+        }
+    }
+    "the prefix's fields are valid but describe another length".to_string()
 }
 
 fn read_suffix(bytes: &[u8], prefix_offset: usize) -> Result<Suffix, ModuleError> {
@@ -307,11 +343,38 @@ mod tests {
 
     #[test]
     fn garbage_has_no_prefix() {
-        assert_eq!(
-            Module::parse(&[0x42; 100]).unwrap_err(),
-            ModuleError::NoPrefix
+        let err = Module::parse(&[0x42; 100]).unwrap_err().to_string();
+        assert!(
+            err.ends_with("at offset 0, the function field (byte 14) is 66, not a module function (1 to 9): not a Particle module, or a corrupt one"),
+            "{err}"
         );
         assert_eq!(Module::parse(&[]).unwrap_err(), ModuleError::Empty);
+    }
+
+    #[test]
+    fn an_invalid_prefix_names_its_field() {
+        let fault = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut bytes = synthetic(0xD4000, 64, 36);
+            edit(&mut bytes);
+            Module::parse(&bytes).unwrap_err().to_string()
+        };
+        let err = fault(&|b| b.truncate(10));
+        assert!(
+            err.ends_with("only 10 bytes, fewer than the 24-byte prefix: the file is truncated"),
+            "{err}"
+        );
+        let err = fault(&|b| b[4..8].copy_from_slice(&0xD0000u32.to_le_bytes()));
+        assert!(
+            err.ends_with("the end address (bytes 4-7) 0x000d0000 is not after the start address (bytes 0-3) 0x000d4000"),
+            "{err}"
+        );
+        let err = fault(&|b| b[14] = 42);
+        assert!(err.contains("the function field (byte 14) is 42"), "{err}");
+        let err = fault(&|b| b[20] = 200);
+        assert!(
+            err.contains("the dependency's function field (byte 20) is 200"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -79,9 +79,16 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
 
-/// Any 4 KiB stands in for Nordic's MBR, which the project must not carry.
+/// Stands in for Nordic's MBR, which the project must not carry: 4 KiB that start as an
+/// MBR does, with a stack pointer in RAM and handlers inside its own 4 KiB.
 pub fn stand_in_mbr() -> Vec<u8> {
-    (0..4096u32).map(|i| (i * 13 + 5) as u8).collect()
+    let mut mbr: Vec<u8> = (0..4096u32).map(|i| (i * 13 + 5) as u8).collect();
+    mbr[0..4].copy_from_slice(&0x2000_0400u32.to_le_bytes());
+    for i in 1..16u32 {
+        let handler = 0x0600 + 0x0A * i + 1;
+        mbr[i as usize * 4..i as usize * 4 + 4].copy_from_slice(&handler.to_le_bytes());
+    }
+    mbr
 }
 
 /// A real application moved to another start address and re-sealed, as a build for

@@ -51,6 +51,10 @@ pub struct Args {
     /// The Nordic MBR for Gen 3 images: a SoftDevice .hex, a 4 KiB .bin, or an existing restore image.
     #[arg(long, value_name = "FILE")]
     mbr: Option<PathBuf>,
+    /// Take --mbr even if it does not look like a Nordic MBR (a vector table into its
+    /// own 4 KiB): for an MBR you know to be right.
+    #[arg(long, requires = "mbr")]
+    allow_unknown_mbr: bool,
     /// Leave out the UICR page that Particle's Gen 3 images carry.
     #[arg(long)]
     no_uicr: bool,
@@ -98,7 +102,18 @@ struct BuiltImage {
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
-    let mbr = args.mbr.as_deref().map(Mbr::read).transpose()?;
+    let read_mbr = if args.allow_unknown_mbr {
+        Mbr::read_unchecked
+    } else {
+        Mbr::read
+    };
+    let mbr = args.mbr.as_deref().map(read_mbr).transpose()?;
+    if let Some(mbr) = mbr.as_ref().filter(|m| m.known().is_none()) {
+        eprintln!(
+            "note: {}: not one of the Nordic MBRs of Particle's images: make sure it belongs with this SoftDevice",
+            mbr.name
+        );
+    }
     let platform = args
         .platform
         .as_deref()
