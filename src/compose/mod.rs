@@ -423,6 +423,7 @@ pub fn build(inputs: Vec<ModuleInput>, opts: &BuildOptions) -> Result<RestoreIma
     let platform = common_platform(&modules, opts.platform)?;
     check_placeable(&modules)?;
     check_slots_and_overlaps(&modules, platform)?;
+    modules.iter().try_for_each(check_aligned)?;
     let release_module = system_version(&modules);
     let present = present_of(&modules);
     let warnings = check_dependencies(
@@ -451,6 +452,7 @@ pub fn place_modules(
     let platform = common_platform(inputs, None)?;
     check_placeable(inputs)?;
     check_slots_and_overlaps(inputs, platform)?;
+    inputs.iter().try_for_each(check_aligned)?;
     let mut image = MemoryImage::new();
     for m in inputs {
         image.write(m.module.info.start, flash_payload(&m.bytes, &m.module));
@@ -463,7 +465,7 @@ pub fn place_modules(
 pub const MODULE_ALIGN: u32 = 0x1000;
 
 /// Refuses what a device cannot run from where a restore image puts it: a module packed
-/// for an update (compressed, encrypted, combined), or one at an unaligned start.
+/// for an update (compressed, encrypted, combined).
 pub(crate) fn check_flashable(m: &ModuleInput) -> Result<(), BuildError> {
     let info = &m.module.info;
     let packed = [
@@ -489,11 +491,18 @@ pub(crate) fn check_flashable(m: &ModuleInput) -> Result<(), BuildError> {
             });
         }
     }
-    if !info.start.is_multiple_of(MODULE_ALIGN) {
+    Ok(())
+}
+
+/// Refuses a module at an unaligned start; checked after slots and overlaps, whose
+/// errors say more.
+pub(crate) fn check_aligned(m: &ModuleInput) -> Result<(), BuildError> {
+    let start = m.module.info.start;
+    if !start.is_multiple_of(MODULE_ALIGN) {
         return Err(BuildError::Unaligned {
             name: m.name.clone(),
             what: m.label(),
-            start: info.start,
+            start,
         });
     }
     Ok(())

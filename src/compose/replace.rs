@@ -112,6 +112,7 @@ pub fn replace_user(
             end,
         });
     }
+    super::check_aligned(app)?;
 
     let present = inspect::present_in_image(kept.iter().copied(), radio.as_ref());
     let system = system_version_of(&present);
