@@ -818,7 +818,7 @@ pub(crate) fn file_name(name: &str) -> String {
         .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-/// From Device OS 3.1.0 on (tracker excepted), Particle's images blank the first 1 KiB of
+/// From Device OS 3.1.0 on (not on tracker: platforms.toml), Particle's images blank the first 1 KiB of
 /// the old 128 KiB user-part slot so a stale application there is no longer found; not
 /// when a module of the image (its own 128 KiB application) lies there.
 pub(crate) fn compatibility_fill(
@@ -835,7 +835,7 @@ pub(crate) fn compatibility_fill(
         .iter()
         .find(|r| r.release == "3.1.0")?
         .module;
-    if platform.name == "tracker" || system? < since {
+    if !platform.compatibility_fill || system? < since {
         return None;
     }
     let touched = occupied

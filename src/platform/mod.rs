@@ -57,6 +57,13 @@ pub struct Platform {
     /// Has a network co-processor whose firmware no hex image can hold.
     #[serde(default)]
     pub ncp: bool,
+    /// Whether its images carry the layout's compatibility fill (from 3.1.0 on).
+    #[serde(default = "carries_fill")]
+    pub compatibility_fill: bool,
+}
+
+fn carries_fill() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
