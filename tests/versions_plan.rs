@@ -1014,6 +1014,20 @@ fn p2_has_every_published_release_and_plans_between_them() {
         files(&p, 0),
         ["p2-system-part1@6.3.4.bin", "p2-bootloader@6.3.4.bin"]
     );
+    assert_eq!(
+        p["steps"][0]["notes"][0],
+        "the prebootloader part changes (3 -> 11, p2-prebootloader-part1@6.3.4.bin): the seeds do not say how to write it on its own; an SWD restore image carries it (--via swd)"
+    );
+    // 6.4.0 to 6.5.0 share prebootloader 13: nothing to say.
+    let p = plan("p2", "6.4.0", "6.5.0", "ota");
+    assert!(p["steps"][0]["notes"].as_array().unwrap().is_empty());
+    let p = plan("p2", "5.0.0", "6.3.4", "swd");
+    assert!(
+        p["steps"][0]["build"]
+            .as_str()
+            .unwrap()
+            .contains("p2-prebootloader-part1@6.3.4.bin")
+    );
 }
 
 /// Every release each current platform has, planned from its first and to its last, over

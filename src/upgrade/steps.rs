@@ -57,6 +57,7 @@ impl Context<'_> {
         }
         writes.extend(self.system_parts(from, to));
         writes.extend(self.bootloader(from, to, &mut notes));
+        notes.extend(self.prebootloader_note(from, to));
         writes.extend(self.softdevice(from, to));
         writes.extend(self.ncp(from, to));
         let order = match self.direction {
@@ -152,6 +153,24 @@ impl Context<'_> {
         } else {
             Mode::Listening
         }
+    }
+
+    /// The RTL872x prebootloader part has versions of its own (published images: 3 with
+    /// 5.0.0 to 13 with 6.5.0). The seeds say nothing of writing it outside a restore
+    /// image, so a plan says when it changes rather than invent a way.
+    fn prebootloader_note(&self, from: &SystemRelease, to: &SystemRelease) -> Option<String> {
+        let platform = self.device.platform;
+        let theirs = to.prebootloader?;
+        if platform.mcu != "rtl872x" || from.prebootloader == Some(theirs) {
+            return None;
+        }
+        let had = from
+            .prebootloader
+            .map_or_else(|| "unknown".to_string(), |v| v.to_string());
+        Some(format!(
+            "the prebootloader part changes ({had} -> {theirs}, {}): the seeds do not say how to write it on its own; an SWD restore image carries it (--via swd)",
+            names::prebootloader(platform, to)
+        ))
     }
 
     fn bootloader(
