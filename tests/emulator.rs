@@ -1,52 +1,79 @@
 //! SWD programming on emulated silicon: probe-rs's own attach, `FlashLoader` and the real
-//! nRF52840 and STM32F2 flash algorithms (executed by the emulated core) against the
-//! emulated chip. Every test checks that no write broke NOR rules.
-#![cfg(feature = "probe")]
+//! nRF52840 and STM32F2 flash algorithms (executed by the emulated core, as is hexsmith's
+//! checksum routine) against the emulated chip, for every flash scenario. Every test
+//! checks that no write broke NOR rules (programming only clears bits).
 
 mod common;
 
-use common::{device_os, repo, stand_in_mbr_input};
+use common::{device_os, hexsmith, read_real, repo, stand_in_mbr_input, stderr, stdout};
 use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
-use hexsmith::compose::{BuildOptions, build};
-use hexsmith::flash::emulator::{Chip, EmulatedDevice};
+use hexsmith::compose::replace::{ReplaceOptions, replace_user};
+use hexsmith::compose::{BuildOptions, ModuleInput, build};
+use hexsmith::flash::emulator::{Chip, EmulatedDevice, NorViolation};
 use hexsmith::flash::probe::{Connect, ProbeTarget};
-use hexsmith::flash::{FlashOptions, FlashPlan, FlashReport, PlanOptions, execute, read_device_id};
-use hexsmith::memory::MemoryImage;
+use hexsmith::flash::{
+    Event, FlashOptions, FlashPlan, FlashReport, PlanOptions, execute, read_device_id,
+};
+use hexsmith::inspect::hex_lower;
+use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::platform::Platform;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-fn restore_image(release: &str, name: &str) -> (&'static Platform, MemoryImage) {
+fn restore_image(release: &str, name: &str, mbr: bool) -> (&'static Platform, MemoryImage) {
     let index = FileIndex::new(&device_os()).unwrap();
     let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
     let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
     let (platform, modules) = collect(release, entry, &index).unwrap();
     let opts = BuildOptions {
-        mbr: Some(stand_in_mbr_input()),
+        mbr: mbr.then(stand_in_mbr_input),
         ..BuildOptions::default()
     };
     (platform, build(modules, &opts).unwrap().image)
 }
 
-fn connect(device: &EmulatedDevice, platform: &Platform) -> ProbeTarget {
+/// The Boron image with a new customer application: Tinker's code linked at another
+/// address, so every byte of the application differs.
+fn with_customer_app(image: &MemoryImage) -> MemoryImage {
+    let mut app =
+        read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    let m = hexsmith::module::Module::parse(&app).unwrap();
+    let len = m.info.end - m.info.start;
+    app[0..4].copy_from_slice(&0xB4000u32.to_le_bytes());
+    app[4..8].copy_from_slice(&(0xB4000 + len).to_le_bytes());
+    hexsmith::module::seal(&mut app).unwrap();
+    let app = ModuleInput::from_bytes("app.bin", app).unwrap();
+    replace_user("boron", image, &app, ReplaceOptions::default())
+        .unwrap()
+        .image
+}
+
+fn connect(device: &EmulatedDevice, platform: &Platform, chip_erase: bool) -> ProbeTarget {
     let mcu = platform.mcu();
     ProbeTarget::connect(&Connect {
         emulate: Some(device.clone()),
         chip: mcu.chip.clone().unwrap(),
         under_reset: mcu.attach_under_reset,
+        allow_erase_all: chip_erase,
         ..Connect::default()
     })
     .unwrap_or_else(|e| panic!("{e}; core faults {:?}", device.core_faults()))
 }
 
-fn flash(device: &EmulatedDevice, platform: &Platform, image: &MemoryImage) -> FlashReport {
-    let mut target = connect(device, platform);
-    let plan = FlashPlan::new(image, platform, platform.mcu(), PlanOptions::default()).unwrap();
-    let options = FlashOptions {
+fn options(cancel: Option<Arc<AtomicBool>>) -> FlashOptions {
+    FlashOptions {
         verify: true,
         reset: true,
-        cancel: None,
+        cancel,
         batch_units: 16,
-    };
-    execute(&plan, image, &mut target, &options, &mut |_| {})
+    }
+}
+
+fn flash(device: &EmulatedDevice, platform: &Platform, image: &MemoryImage) -> FlashReport {
+    let mut target = connect(device, platform, false);
+    let plan = FlashPlan::new(image, platform, platform.mcu(), PlanOptions::default()).unwrap();
+    execute(&plan, image, &mut target, &options(None), &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}; core faults {:?}", device.core_faults()))
 }
 
@@ -57,31 +84,324 @@ fn holds(device: &EmulatedDevice, image: &MemoryImage) -> bool {
         .all(|s| device.peek(s.start, s.data.len()) == s.data)
 }
 
-#[test]
-fn boron_restore_image_through_probe_rs() {
-    let (platform, image) = restore_image("4.0.1", "boron");
-    let device = EmulatedDevice::blank(Chip::Nrf52840, &[1, 2, 3, 4, 5, 6, 7, 8]);
-    let report = flash(&device, platform, &image);
-    assert!(report.verified);
-    assert!(report.units_written > 0);
-    assert!(holds(&device, &image));
-    assert_eq!(device.nor_violations(), vec![]);
+fn clean(device: &EmulatedDevice) {
+    assert_eq!(device.nor_violations(), Vec::<NorViolation>::new());
     assert_eq!(device.core_faults(), Vec::<String>::new());
-    eprintln!("{:?}", device.counts());
 }
 
 #[test]
-fn photon_restore_image_through_probe_rs() {
-    let (platform, image) = restore_image("2.3.1", "photon");
-    let device = EmulatedDevice::blank(Chip::Stm32f205, &[9; 12]);
-    let report = flash(&device, platform, &image);
+fn nrf52840_flash_again_and_a_new_application() {
+    let (platform, image) = restore_image("4.0.1", "boron", true);
+    let id = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0];
+    let device = EmulatedDevice::blank(Chip::Nrf52840, &id);
+
+    let mut target = connect(&device, platform, false);
+    let shown = read_device_id(&mut target, platform.mcu()).unwrap();
+    assert_eq!(shown.as_deref(), Some("e00fce68123456789abcdef0"));
+    drop(target);
+
+    let first = flash(&device, platform, &image);
+    assert!(first.verified && first.units_written > 0 && first.units_skipped == 0);
+    assert!(holds(&device, &image));
+    let wire = first.wire.as_ref().expect("an emulated device counts");
+    assert!(wire.algorithm_loads >= 1 && wire.transfers > 0);
+    assert_eq!(wire.bytes_programmed, first.bytes_written);
+
+    // The same image again: nothing written, only checksums on the wire.
+    device.reset_counts();
+    let again = flash(&device, platform, &image);
+    assert_eq!(
+        (again.units_written, again.units_skipped),
+        (0, first.units_written)
+    );
+    let counts = device.counts();
+    assert_eq!(counts.algorithm_loads, 0);
+    assert_eq!(counts.bytes_programmed + counts.bytes_erased, 0);
+    assert!(counts.transfers * 10 < wire.transfers, "{counts:?}");
+
+    // A new application on the same Device OS: only its units.
+    let updated = with_customer_app(&image);
+    let report = flash(&device, platform, &updated);
+    assert!(report.units_written > 0 && report.verified);
+    for [start, end] in &report.written {
+        assert!(*start >= 0xB4000 && *end <= 0xF4000, "{start:#x}-{end:#x}");
+    }
+    assert!(holds(&device, &updated));
+    clean(&device);
+}
+
+#[test]
+fn stm32f2_attached_under_reset_flash_and_again() {
+    let (platform, image) = restore_image("2.3.1", "photon", false);
+    assert!(platform.mcu().attach_under_reset);
+    let uid: Vec<u8> = (1..=12).collect();
+    let device = EmulatedDevice::blank(Chip::Stm32f205, &uid);
+    let mut target = connect(&device, platform, false);
+    let shown = read_device_id(&mut target, platform.mcu()).unwrap();
+    assert_eq!(shown, Some(hex_lower(&uid)));
+    drop(target);
+
+    let first = flash(&device, platform, &image);
+    assert!(first.verified && first.units_written > 0);
+    assert!(holds(&device, &image));
+    let again = flash(&device, platform, &image);
+    assert_eq!(again.units_written, 0);
+    assert_eq!(
+        again.wire.unwrap().algorithm_loads,
+        first.wire.unwrap().algorithm_loads
+    );
+    clean(&device);
+}
+
+#[test]
+fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
+    let (platform, image) = restore_image("4.0.1", "boron", true);
+    let device = EmulatedDevice::blank(Chip::Nrf52840, &[7; 8]);
+    // An application the image does not carry where it starts: only a chip erase removes it.
+    flash(&device, platform, &with_customer_app(&image));
+    let stray = device.peek(0xB4000, 16);
+    assert_ne!(stray, vec![0xFF; 16]);
+
+    let plan = FlashPlan::new(
+        &image,
+        platform,
+        platform.mcu(),
+        PlanOptions { chip_erase: true },
+    )
+    .unwrap();
+    let mut target = connect(&device, platform, true);
+    let report = execute(&plan, &image, &mut target, &options(None), &mut |_| {}).unwrap();
     assert!(report.verified);
     assert!(holds(&device, &image));
-    assert_eq!(device.nor_violations(), vec![]);
-    let mut target = connect(&device, platform);
-    let id = read_device_id(&mut target, platform.mcu())
-        .unwrap()
-        .unwrap();
-    assert_eq!(id, "090909090909090909090909");
-    eprintln!("{:?}", device.counts());
+    assert!(image.read(0xB4000, 16).is_none());
+    assert_eq!(device.peek(0xB4000, 16), vec![0xFF; 16]);
+    clean(&device);
+
+    let (_, without_mbr) = restore_image("4.0.1", "boron", false);
+    assert!(
+        FlashPlan::new(
+            &without_mbr,
+            platform,
+            platform.mcu(),
+            PlanOptions { chip_erase: true }
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn an_interrupted_flash_is_finished_by_a_rerun() {
+    let (platform, image) = restore_image("4.0.1", "boron", true);
+    let device = EmulatedDevice::blank(Chip::Nrf52840, &[3; 8]);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut target = connect(&device, platform, false);
+    let plan = FlashPlan::new(&image, platform, platform.mcu(), PlanOptions::default()).unwrap();
+    let stop = cancel.clone();
+    let first = execute(
+        &plan,
+        &image,
+        &mut target,
+        &options(Some(cancel)),
+        &mut |e| {
+            if matches!(e, Event::Written { .. }) {
+                stop.store(true, Ordering::SeqCst);
+            }
+        },
+    )
+    .unwrap();
+    drop(target);
+    assert!(first.interrupted && first.units_written > 0);
+    assert!(!holds(&device, &image));
+
+    let rest = flash(&device, platform, &image);
+    assert_eq!(rest.units_skipped, first.units_written);
+    assert_eq!(rest.units_written + first.units_written, plan.units.len());
+    assert!(rest.verified && holds(&device, &image));
+    clean(&device);
+}
+
+fn write_hex(dir: &Path, name: &str, image: &MemoryImage) {
+    std::fs::write(dir.join(name), hex::write(image)).unwrap();
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)))
+}
+
+#[test]
+fn the_command_line_flashes_a_state_file_that_inspect_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, boron) = restore_image("4.0.1", "boron", true);
+    write_hex(dir.path(), "boron.hex", &boron);
+    let args = [
+        "flash",
+        "--emulate",
+        "nRF52840_xxAA",
+        "--emulate-state",
+        "dev.hex",
+        "--json",
+        "--log",
+        "log.jsonl",
+        "boron.hex",
+    ];
+    let first = hexsmith(dir.path(), &args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let doc = json(&first);
+    let device = &doc["devices"][0];
+    assert_eq!(device["result"], "ok");
+    assert_eq!(device["report"]["verified"], true);
+    assert!(device["report"]["wire"]["transfers"].as_u64().unwrap() > 0);
+    assert!(
+        device["report"]["wire"]["algorithm_loads"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let id = device["device_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("e00fce68") && id.len() == 24, "{id}");
+    assert!(stderr(&first).contains(&id), "the device ID is shown");
+
+    let inspected = hexsmith(dir.path(), &["inspect", "dev.hex"]);
+    assert_eq!(inspected.status.code(), Some(0), "{}", stdout(&inspected));
+    assert!(stdout(&inspected).contains("boron"));
+
+    let again = hexsmith(dir.path(), &args);
+    let doc = json(&again);
+    assert_eq!(
+        doc["devices"][0]["device_id"],
+        id.as_str(),
+        "one device per state file"
+    );
+    assert_eq!(doc["devices"][0]["report"]["units_written"], 0);
+    assert_eq!(doc["devices"][0]["report"]["wire"]["algorithm_loads"], 0);
+
+    // One log line per attempt, each a JSON object about this device and image.
+    let log = std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["device_id"], id.as_str());
+        assert_eq!(line["result"], "ok");
+        assert_eq!(line["chip"], "nRF52840_xxAA");
+        assert_eq!(line["image_sha256"], hex_lower(&boron.sha256()));
+    }
+
+    // The photon, on its STM32F205RG, the same way.
+    let (_, photon) = restore_image("2.3.1", "photon", false);
+    write_hex(dir.path(), "photon.hex", &photon);
+    let out = hexsmith(
+        dir.path(),
+        &[
+            "flash",
+            "--emulate",
+            "STM32F205RG",
+            "--emulate-state",
+            "p.hex",
+            "photon.hex",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let inspected = hexsmith(dir.path(), &["inspect", "p.hex"]);
+    assert_eq!(inspected.status.code(), Some(0), "{}", stdout(&inspected));
+    assert!(stdout(&inspected).contains("photon"));
+}
+
+#[test]
+fn a_locked_nrf52840_is_refused_unless_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, boron) = restore_image("4.0.1", "boron", true);
+    write_hex(dir.path(), "boron.hex", &boron);
+    let state = dir.path().join("locked.hex");
+    let device = EmulatedDevice::open(Chip::Nrf52840, &state).unwrap();
+    device.lock_approtect();
+    device.save().unwrap();
+
+    let base = [
+        "flash",
+        "--emulate",
+        "nRF52840_xxAA",
+        "--emulate-state",
+        "locked.hex",
+    ];
+    let refused = hexsmith(dir.path(), &[&base[..], &["boron.hex"]].concat());
+    assert_ne!(refused.status.code(), Some(0));
+    // The result line says why, as for any device that failed.
+    let message = stdout(&refused);
+    assert!(message.contains("locked"), "{message}");
+    assert!(message.contains("Device Protection"), "{message}");
+    assert!(message.contains("--recover") && message.contains("erases the whole chip"));
+
+    let recovered = hexsmith(
+        dir.path(),
+        &[&base[..], &["--recover", "boron.hex"]].concat(),
+    );
+    assert_eq!(recovered.status.code(), Some(0), "{}", stderr(&recovered));
+    let inspected = hexsmith(dir.path(), &["inspect", "locked.hex"]);
+    assert_eq!(inspected.status.code(), Some(0), "{}", stdout(&inspected));
+}
+
+#[test]
+fn a_protected_gen2_bootloader_is_refused_or_unprotected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, photon) = restore_image("2.3.1", "photon", false);
+    write_hex(dir.path(), "photon.hex", &photon);
+    let device = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
+    device.protect_stm32_sectors(1);
+    device.save().unwrap();
+    let base = [
+        "flash",
+        "--emulate",
+        "STM32F205RG",
+        "--emulate-state",
+        "p.hex",
+    ];
+    let refused = hexsmith(dir.path(), &[&base[..], &["photon.hex"]].concat());
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        stdout(&refused).contains("--unprotect-bootloader"),
+        "{}",
+        stdout(&refused)
+    );
+    let done = hexsmith(
+        dir.path(),
+        &[&base[..], &["--unprotect-bootloader", "photon.hex"]].concat(),
+    );
+    assert_eq!(done.status.code(), Some(0), "{}", stdout(&done));
+    let after = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
+    assert!(holds(&after, &photon));
+}
+
+#[test]
+fn all_probes_writes_to_several_emulated_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, photon) = restore_image("2.3.1", "photon", false);
+    write_hex(dir.path(), "photon.hex", &photon);
+    let out = hexsmith(
+        dir.path(),
+        &[
+            "flash",
+            "--emulate",
+            "STM32F205RG",
+            "--emulate-state",
+            "a.hex",
+            "--emulate-state",
+            "b.hex",
+            "--all-probes",
+            "--json",
+            "photon.hex",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let devices = doc["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2);
+    assert!(devices.iter().all(|d| d["result"] == "ok"));
+    assert_ne!(devices[0]["device_id"], devices[1]["device_id"]);
+    for name in ["a.hex", "b.hex"] {
+        let device = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join(name)).unwrap();
+        assert!(holds(&device, &photon));
+    }
 }

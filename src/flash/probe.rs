@@ -55,6 +55,10 @@ pub enum ProbeError {
         #[source]
         source: probe_rs::probe::DebugProbeError,
     },
+    #[error(
+        "{chip} on {probe} is locked (access port protection, APPROTECT): its debug port offers nothing but a full erase. A product device with Particle's Device Protection (Device OS 6.x) looks exactly like this. Rerun with --recover to unlock it, which erases the whole chip (application, Device OS, UICR and any data) before writing"
+    )]
+    Locked { chip: String, probe: String },
     #[error("cannot attach to {chip} through {probe}")]
     Attach {
         chip: String,
@@ -292,10 +296,18 @@ impl ProbeTarget {
         } else {
             probe.attach_with_registry(c.chip.as_str(), permissions, &registry)
         };
-        let session = attached.map_err(|source| ProbeError::Attach {
-            chip: c.chip.clone(),
-            probe: name.clone(),
-            source,
+        let session = attached.map_err(|source| match source {
+            // The chip refuses debugging unless erased first, and erasing was not allowed.
+            probe_rs::Error::Arm(probe_rs::architecture::arm::ArmError::MissingPermissions(_))
+            | probe_rs::Error::MissingPermissions(_) => ProbeError::Locked {
+                chip: c.chip.clone(),
+                probe: name.clone(),
+            },
+            source => ProbeError::Attach {
+                chip: c.chip.clone(),
+                probe: name.clone(),
+                source,
+            },
         })?;
         Ok(ProbeTarget {
             session,

@@ -200,6 +200,10 @@ pub struct Args {
     /// Clear the write protection of the Gen 2 bootloader sector before writing it.
     #[arg(long)]
     unprotect_bootloader: bool,
+    /// Unlock a locked nRF52840 (APPROTECT, as Particle's Device Protection sets it) by
+    /// erasing the whole chip through its CTRL-AP, then write the image.
+    #[arg(long)]
+    recover: bool,
     /// Production-line mode: flash every device that appears on the probe(s), one after
     /// another, showing PASS or FAIL for each, until Ctrl-C.
     #[arg(long, conflicts_with = "dry_run")]
@@ -388,7 +392,7 @@ fn connections(
 ) -> Result<Vec<hexsmith::flash::probe::Connect>> {
     use hexsmith::flash::probe::{self, Connect};
     let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
-    base.allow_erase_all = plan.chip_erase;
+    base.allow_erase_all = plan.chip_erase || args.recover;
     if settings.emulate.len() > 1 && !args.all_probes {
         return Err(Usage(
             "several --emulate-state files are several devices: add --all-probes to write to all of them"
@@ -507,7 +511,7 @@ fn station(
     if !settings.emulate.is_empty() {
         // Emulated devices are a rehearsal: one fixture, each device in turn, then the end.
         let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
-        base.allow_erase_all = plan.chip_erase;
+        base.allow_erase_all = plan.chip_erase || args.recover;
         let devices = settings.emulate.iter().map(|device| Connect {
             emulate: Some(device.clone()),
             ..base.clone()
