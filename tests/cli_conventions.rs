@@ -417,3 +417,45 @@ fn a_closed_pipe_is_not_a_failure() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// particle-cli 3.51.0 (the latest on npm when this was written) marks `flash --serial`
+/// "DEPRECATED. Use --local instead", and its `--local` given an application alone also
+/// updates Device OS unless `--application-only`: a plan that writes Device OS step by
+/// step must say both.
+#[test]
+fn serial_plans_use_particle_cli_current_flags() {
+    let d = tempfile::tempdir().unwrap();
+    let o = hexsmith(
+        d.path(),
+        &[
+            "plan",
+            "--platform",
+            "boron",
+            "--from",
+            "4.0.1",
+            "--to",
+            "2.2.0",
+            "--via",
+            "serial",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let commands: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["writes"].as_array().unwrap())
+        .map(|w| w["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "particle flash --local --application-only tinker",
+            "particle flash --local boron-system-part1@2.2.0.bin",
+            "particle flash --local boron-bootloader@2.2.0.bin",
+        ]
+    );
+    assert!(!stdout(&o).contains("--serial"));
+}

@@ -31,7 +31,8 @@ use std::fmt;
 pub enum Via {
     /// Over the air (`particle flash DEVICE FILE`), the device online.
     Ota,
-    /// Over USB serial in listening mode (YModem, `particle flash --serial`).
+    /// Over USB in listening mode (`particle flash --local`, which particle-cli 3.x has in
+    /// place of the deprecated `--serial`).
     Serial,
     /// Over USB: system parts and application in DFU mode, the rest in listening mode.
     Usb,
@@ -109,11 +110,17 @@ impl Mode {
         }
     }
 
-    /// The Particle CLI command that writes a file in this mode.
-    fn command(self, file: &str) -> String {
+    /// The Particle CLI command that writes a file in this mode, as particle-cli 3.51.0's
+    /// help gives it: `--serial` is deprecated there for `--local`, and `--local` given an
+    /// application alone also updates Device OS to what it was built for unless told
+    /// `--application-only` (a plan writes Device OS itself, step by step).
+    fn command(self, component: Component, file: &str) -> String {
         match self {
             Mode::Ota => format!("particle flash DEVICE {file}"),
-            Mode::Listening => format!("particle flash --serial {file}"),
+            Mode::Listening if component == Component::UserPart => {
+                format!("particle flash --local --application-only {file}")
+            }
+            Mode::Listening => format!("particle flash --local {file}"),
             Mode::Dfu => format!("particle flash --usb {file}"),
             Mode::Swd => format!("write {file} with an SWD/JTAG programmer"),
         }

@@ -28,7 +28,7 @@ fn write(
     why: String,
 ) -> Write {
     Write {
-        command: mode.command(&file),
+        command: mode.command(component, &file),
         then: mode.then(),
         component,
         part,

@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, value_name = "VERSION")]
     to: String,
     /// How the device is written to: ota (particle flash DEVICE), serial (listening mode,
-    /// particle flash --serial), usb (DFU mode for system parts and application, listening
+    /// particle flash --local), usb (DFU mode for system parts and application, listening
     /// mode for the rest) or swd (one restore image, written by an SWD/JTAG programmer).
     #[arg(long, value_name = "ota|serial|usb|swd", default_value = "ota")]
     via: String,
