@@ -459,3 +459,45 @@ fn serial_plans_use_particle_cli_current_flags() {
     );
     assert!(!stdout(&o).contains("--serial"));
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_definition() {
+    let d = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = hexsmith(d.path(), &["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        for word in ["replace-user", "allow-safe-mode", "particle-json"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    // The bash script is valid bash.
+    std::fs::write(
+        d.path().join("hexsmith.bash"),
+        stdout(&hexsmith(d.path(), &["completions", "bash"])),
+    )
+    .unwrap();
+    let syntax = Command::new("bash")
+        .args(["-n", "hexsmith.bash"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    let o = hexsmith(d.path(), &["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(USAGE));
+
+    let o = hexsmith(d.path(), &["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = stdout(&o);
+    assert!(page.contains(".TH hexsmith 1"), "{page}");
+    assert!(page.contains("replace\\-user"), "{page}");
+    let o = hexsmith(d.path(), &["man", "--out-dir", "man1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let build_page = std::fs::read_to_string(d.path().join("man1/hexsmith-build.1")).unwrap();
+    assert!(build_page.contains("allow\\-safe\\-mode"), "{build_page}");
+    assert!(d.path().join("man1/hexsmith.1").exists());
+}

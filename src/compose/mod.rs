@@ -7,6 +7,7 @@
 
 pub mod catalog;
 mod manifest;
+pub mod particle;
 pub mod release_dir;
 pub mod replace;
 

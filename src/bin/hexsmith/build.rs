@@ -6,10 +6,12 @@ use crate::out::{self, outln};
 use crate::{Outcome, Usage};
 use anyhow::{Context, Result, bail};
 use hexsmith::compose::catalog::{self, Catalog, CatalogError, FileIndex};
+use hexsmith::compose::particle::ParticleManifest;
 use hexsmith::compose::{
     self, BuildError, BuildOptions, Mbr, ModuleInput, RestoreImage, release_dir,
 };
 use hexsmith::inspect::hex_lower;
+use hexsmith::module::ModuleFunction;
 use hexsmith::output::{OutputSet, prepare_folder};
 use hexsmith::platform::{self, Platform};
 use serde::Serialize;
@@ -75,6 +77,17 @@ pub struct Args {
     /// What was built as one JSON document on standard output (errors too); see docs/json.md.
     #[arg(long)]
     json: bool,
+    /// Also write Particle's published manifest (prefixInfo and suffixInfo per module, as
+    /// binary-version-reader prints them): --particle-json=FILE with -o; with --out-dir it
+    /// is OUT/PLATFORM.json, as published, and hexsmith's own manifest moves to
+    /// OUT/PLATFORM.manifest.json.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    particle_json: Option<Option<PathBuf>>,
+    /// Also write the image's module files as a zip, as Particle publishes PLATFORM.zip
+    /// (sorted, fixed timestamps: the same inputs give the same bytes): --zip=FILE with -o,
+    /// OUT/PLATFORM.zip with --out-dir.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    zip: Option<Option<PathBuf>>,
 }
 
 /// What one `build` wrote, for `--json` (docs/json.md).
@@ -98,6 +111,10 @@ struct BuiltImage {
     memory_sha256: String,
     bytes: u64,
     manifest: Option<String>,
+    /// Particle's manifest (`--particle-json`), or null.
+    particle_json: Option<String>,
+    /// The zip of the module files (`--zip`), or null.
+    zip: Option<String>,
     warnings: Vec<String>,
 }
 
@@ -175,7 +192,17 @@ pub fn run(args: &Args) -> Result<Outcome> {
             .map(|m| PathBuf::from(&m.name))
             .collect();
         inputs.extend(args.mbr.iter().chain(&args.catalog).cloned());
-        let images = many(sets, users, options, out_dir, &inputs)?;
+        if matches!(args.particle_json, Some(Some(_))) || matches!(args.zip, Some(Some(_))) {
+            return Err(Usage(
+                "with --out-dir, --particle-json and --zip take no file name: they write OUT/PLATFORM.json and OUT/PLATFORM.zip".into(),
+            )
+            .into());
+        }
+        let companions = Companions {
+            particle_json: args.particle_json.is_some(),
+            zip: args.zip.is_some(),
+        };
+        let images = many(sets, users, options, out_dir, &inputs, companions)?;
         BuildReport { images, skipped }
     };
     if args.json {
@@ -204,9 +231,11 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<BuildRep
         .map(PathBuf::as_path)
         .chain(args.user.iter().map(Path::new))
         .chain(args.mbr.as_deref());
+    let particle_json = companion_path(&args.particle_json, "--particle-json")?;
+    let zip = companion_path(&args.zip, "--zip")?;
     let mut outputs = OutputSet::new(inputs_named)?;
     outputs.check(out)?;
-    if let Some(path) = &args.manifest {
+    for path in [&args.manifest, &particle_json, &zip].into_iter().flatten() {
         outputs.check(path)?;
     }
     options.user = args
@@ -219,14 +248,23 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<BuildRep
         .iter()
         .map(|p| ModuleInput::read(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let used = image_modules(&inputs, options.user.as_ref());
     let built = compose::build(inputs, &options)?;
     warn(&built);
     let hex_sha256 = out::stage_hex(&mut outputs, out, &built.image)?;
     if let Some(path) = &args.manifest {
         outputs.stage(path, |file| write_manifest(file, &built))?;
     }
+    stage_companions(
+        &mut outputs,
+        &used,
+        particle_json.as_deref(),
+        zip.as_deref(),
+    )?;
     outputs.commit()?;
-    let image = built_image(&built, out, hex_sha256, args.manifest.as_deref());
+    let mut image = built_image(&built, out, hex_sha256, args.manifest.as_deref());
+    image.particle_json = particle_json.map(|p| p.display().to_string());
+    image.zip = zip.map(|p| p.display().to_string());
     Ok(BuildReport {
         images: vec![image],
         skipped: Vec::new(),
@@ -239,6 +277,7 @@ fn many(
     options: BuildOptions,
     out_dir: &Path,
     inputs: &[PathBuf],
+    companions: Companions,
 ) -> Result<Vec<BuiltImage>> {
     if sets.is_empty() {
         bail!("no modules found");
@@ -256,22 +295,41 @@ fn many(
             platform: Some(platform),
             ..options.clone()
         };
+        let used = if companions.particle_json || companions.zip {
+            image_modules(&modules, opts.user.as_ref())
+        } else {
+            Vec::new()
+        };
         let image = compose::build(modules, &opts)
             .with_context(|| format!("{}: refused", platform.name))?;
-        built.push(image);
+        built.push((image, used));
     }
     prepare_folder(out_dir)?;
     let mut outputs = OutputSet::new(inputs.iter().map(PathBuf::as_path))?;
     let mut images = Vec::new();
-    for image in &built {
-        let hex_path = out_dir.join(format!("{}.hex", image.platform.name));
+    for (image, used) in &built {
+        let name = &image.platform.name;
+        let hex_path = out_dir.join(format!("{name}.hex"));
         let hex_sha256 = out::stage_hex(&mut outputs, &hex_path, &image.image)?;
-        let json_path = out_dir.join(format!("{}.json", image.platform.name));
+        // Particle's manifest takes the name it is published under.
+        let json_path = if companions.particle_json {
+            out_dir.join(format!("{name}.manifest.json"))
+        } else {
+            out_dir.join(format!("{name}.json"))
+        };
         outputs.stage(&json_path, |file| write_manifest(file, image))?;
-        images.push(built_image(image, &hex_path, hex_sha256, Some(&json_path)));
+        let particle_json = companions
+            .particle_json
+            .then(|| out_dir.join(format!("{name}.json")));
+        let zip = companions.zip.then(|| out_dir.join(format!("{name}.zip")));
+        stage_companions(&mut outputs, used, particle_json.as_deref(), zip.as_deref())?;
+        let mut report = built_image(image, &hex_path, hex_sha256, Some(&json_path));
+        report.particle_json = particle_json.map(|p| p.display().to_string());
+        report.zip = zip.map(|p| p.display().to_string());
+        images.push(report);
     }
     outputs.commit()?;
-    for image in &built {
+    for (image, _) in &built {
         warn(image);
     }
     Ok(images)
@@ -292,8 +350,90 @@ fn built_image(
         memory_sha256: hex_lower(&image.image.sha256()),
         bytes: image.image.len(),
         manifest: manifest.map(|p| p.display().to_string()),
+        particle_json: None,
+        zip: None,
         warnings: image.warnings.clone(),
     }
+}
+
+/// Which of Particle's published companions `--out-dir` writes beside each image.
+#[derive(Clone, Copy)]
+struct Companions {
+    particle_json: bool,
+    zip: bool,
+}
+
+/// With -o, a companion needs its own file name.
+fn companion_path(arg: &Option<Option<PathBuf>>, flag: &str) -> Result<Option<PathBuf>> {
+    match arg {
+        None => Ok(None),
+        Some(Some(path)) => Ok(Some(path.clone())),
+        Some(None) => Err(Usage(format!("with -o, name the file: {flag}=FILE")).into()),
+    }
+}
+
+/// The modules an image is made of: the inputs, with the application replaced by
+/// `--user` when one is given (as `compose::build` does).
+fn image_modules(inputs: &[ModuleInput], user: Option<&ModuleInput>) -> Vec<ModuleInput> {
+    let mut used: Vec<ModuleInput> = inputs
+        .iter()
+        .filter(|m| user.is_none() || m.module.info.function != ModuleFunction::UserPart)
+        .cloned()
+        .collect();
+    used.extend(user.cloned());
+    used
+}
+
+fn stage_companions(
+    outputs: &mut OutputSet,
+    modules: &[ModuleInput],
+    particle_json: Option<&Path>,
+    zip: Option<&Path>,
+) -> Result<()> {
+    if let Some(path) = particle_json {
+        let refs: Vec<&ModuleInput> = modules.iter().collect();
+        let mut text = serde_json::to_string_pretty(&ParticleManifest::of(&refs))?;
+        text.push('\n');
+        outputs.stage(path, |file| file.write_all(text.as_bytes()))?;
+    }
+    if let Some(path) = zip {
+        let bytes = module_zip(modules)?;
+        outputs.stage(path, |file| file.write_all(&bytes))?;
+    }
+    Ok(())
+}
+
+/// The module files as a zip: entries named by their file names, sorted, deflated, with
+/// the zip format's earliest timestamp and mode 0644, so that the same modules always give
+/// the same bytes.
+fn module_zip(modules: &[ModuleInput]) -> Result<Vec<u8>> {
+    let mut entries: Vec<(String, &[u8])> = modules
+        .iter()
+        .map(|m| {
+            let name = Path::new(&m.name)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| m.name.clone());
+            (name, m.bytes.as_slice())
+        })
+        .collect();
+    entries.sort();
+    if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+        bail!(
+            "--zip: two modules are named {}: a zip holds each name once",
+            w[0].0
+        );
+    }
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        writer.start_file(name, options)?;
+        writer.write_all(bytes)?;
+    }
+    Ok(writer.finish()?.into_inner())
 }
 
 fn from_catalog(path: &Path, from: &Path) -> Result<Vec<(&'static Platform, Vec<ModuleInput>)>> {

@@ -5,6 +5,7 @@
 mod build;
 mod flash;
 mod inspect;
+mod manual;
 mod out;
 mod plan;
 mod replace_user;
@@ -27,7 +28,7 @@ use std::process::ExitCode;
     version,
     about = "Build, check and program Particle Device OS images"
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -56,6 +57,10 @@ enum Command {
     Erase(flash::EraseArgs),
     /// Reset a device over SWD and let it run.
     Reset(flash::ResetArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(manual::CompletionsArgs),
+    /// Print the manual page (roff), or write one per command with --out-dir.
+    Man(manual::ManArgs),
 }
 
 /// The outcome of a command, ordered by severity.
@@ -108,6 +113,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => flash::verify(&args),
         Command::Erase(args) => flash::erase(&args),
         Command::Reset(args) => flash::reset(&args),
+        Command::Completions(args) => manual::completions(&args),
+        Command::Man(args) => manual::man(&args),
     };
     let outcome = match (outcome, flash::save_emulated()) {
         (outcome, Ok(())) => outcome,
