@@ -21,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(sealed.crc_ok(), "a sealed module's CRC does not verify");
     // The SHA-256 never covers itself, so with the same prefix it verifies too.
     if sealed.prefix_offset == module.prefix_offset {
-        assert!(sealed.sha256_ok(), "a sealed module's SHA-256 does not verify");
+        assert!(
+            sealed.sha256_ok(),
+            "a sealed module's SHA-256 does not verify"
+        );
     }
 });
