@@ -439,39 +439,68 @@ impl VerifyReport {
     }
 }
 
-/// Compares the image's bytes with the device's, unit by unit of the plan.
+/// Compares the image's bytes with the device's, unit by unit of the plan. Where the
+/// target computes checksums itself, a unit whose image bytes match costs a few words on
+/// the wire; only a unit that differs (or every unit, on a target without checksums) is
+/// read back to find its differing bytes.
 pub fn verify_device(
     target: &mut dyn FlashTarget,
     image: &MemoryImage,
     plan: &FlashPlan,
     progress: &mut dyn FnMut(Event),
 ) -> Result<VerifyReport, TargetError> {
+    // The image's bytes inside each unit, as (unit index, start, bytes).
+    let mut pieces: Vec<(usize, u64, &[u8])> = Vec::new();
+    for (i, unit) in plan.units.iter().enumerate() {
+        let (lo, hi) = (u64::from(unit.start), unit.end);
+        for seg in image.segments() {
+            let (s, e) = (u64::from(seg.start).max(lo), seg.end().min(hi));
+            if s < e {
+                let from = (s - u64::from(seg.start)) as usize;
+                pieces.push((i, s, &seg.data[from..from + (e - s) as usize]));
+            }
+        }
+    }
+    let ranges: Vec<(u32, u32)> = pieces
+        .iter()
+        .map(|(_, start, bytes)| (*start as u32, bytes.len() as u32))
+        .collect();
+    let sums = target.checksums(&ranges)?;
+    let mut in_place = vec![sums.is_some(); plan.units.len()];
+    if let Some(sums) = &sums {
+        for ((i, _, bytes), sum) in pieces.iter().zip(sums) {
+            if *sum != super::checksum::expected(bytes) {
+                in_place[*i] = false;
+            }
+        }
+    }
+
     let mut report = VerifyReport::default();
     let total: u64 = plan.units.iter().map(|u| u.len() as u64).sum();
     let mut done = 0;
-    for unit in &plan.units {
-        let mut device = vec![0; unit.len()];
-        target.read(unit.start, &mut device)?;
-        let (lo, hi) = (u64::from(unit.start), unit.end);
-        let mut differs = false;
-        for seg in image.segments() {
-            let (s, e) = (u64::from(seg.start).max(lo), seg.end().min(hi));
-            if s >= e {
-                continue;
-            }
-            let wanted = &seg.data[(s - u64::from(seg.start)) as usize..][..(e - s) as usize];
-            let found = &device[(s - lo) as usize..(e - lo) as usize];
-            report.bytes_compared += e - s;
-            for (i, (a, b)) in wanted.iter().zip(found).enumerate() {
-                if a != b {
-                    report.bytes_differing += 1;
-                    report.first_difference.get_or_insert(s + i as u64);
-                    differs = true;
+    for (i, unit) in plan.units.iter().enumerate() {
+        let own = pieces.iter().filter(|(k, _, _)| *k == i);
+        if in_place[i] {
+            report.bytes_compared += own.map(|(_, _, b)| b.len() as u64).sum::<u64>();
+        } else {
+            let mut device = vec![0; unit.len()];
+            target.read(unit.start, &mut device)?;
+            let lo = u64::from(unit.start);
+            let mut differs = false;
+            for (_, start, wanted) in own {
+                let found = &device[(start - lo) as usize..][..wanted.len()];
+                report.bytes_compared += wanted.len() as u64;
+                for (at, (a, b)) in wanted.iter().zip(found).enumerate() {
+                    if a != b {
+                        report.bytes_differing += 1;
+                        report.first_difference.get_or_insert(start + at as u64);
+                        differs = true;
+                    }
                 }
             }
-        }
-        if differs {
-            report.units_differing.push([lo, hi]);
+            if differs {
+                report.units_differing.push([lo, unit.end]);
+            }
         }
         done += unit.len() as u64;
         progress(Event::Verified { done, total });

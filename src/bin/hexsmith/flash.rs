@@ -795,6 +795,9 @@ struct VerifyDocument<'a> {
     matches: bool,
     #[serde(flatten)]
     report: &'a hexsmith::flash::VerifyReport,
+    /// On an emulated device: what crossed its wire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wire: Option<hexsmith::flash::WireCounts>,
 }
 
 /// Compares a device with an image, writing nothing.
@@ -823,6 +826,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
                 image_sha256: &job.image_sha256,
                 matches: report.matches(),
                 report: &report,
+                wire: hexsmith::flash::FlashTarget::wire_counts(&target),
             })?;
         } else if report.matches() {
             outln!(
