@@ -1134,3 +1134,74 @@ fn verify_erase_and_reset_on_an_emulated_device() {
     assert_eq!(code, Some(1));
     assert_eq!(v["bytes_differing"], programmed, "the whole chip erased");
 }
+
+/// read, erase and reset with --json on an emulated Photon: each prints one document with
+/// its schema and tool version, and the read dump is what the device holds.
+#[cfg(feature = "probe")]
+#[test]
+fn read_erase_and_reset_print_json_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, photon) = restore_image("2.3.1", "photon");
+    std::fs::write(d.join("photon.hex"), hex::write(&photon)).unwrap();
+    let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
+    let run = |command: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend_from_slice(&device);
+        let out = run_env(d, &[], &args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["schema"], 1);
+        assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(v["device_id"].as_str().unwrap().len(), 24);
+        v["version"] = "[version]".into();
+        v["device_id"] = "[device id]".into();
+        v
+    };
+    let out = run_env(
+        d,
+        &[],
+        &[&["flash", "photon.hex"][..], &device[..]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let v = run(&[
+        "read",
+        "--json",
+        "--platform",
+        "photon",
+        "--range",
+        "0x08020000:0x08040000",
+        "-o",
+        "dump.hex",
+    ]);
+    let (dump, _) = hex::parse(&std::fs::read(d.join("dump.hex")).unwrap()).unwrap();
+    assert_eq!(v["bytes"], dump.len());
+    assert_eq!(v["bytes"], 0x2_0000);
+    assert_eq!(
+        v["memory_sha256"],
+        hexsmith::inspect::hex_lower(&dump.sha256())
+    );
+    // The sector holds the image's bytes where it has some, erased flash elsewhere.
+    let held = dump.read(0x0802_0000, 0x2_0000).unwrap();
+    for (i, b) in held.iter().enumerate() {
+        let address = 0x0802_0000 + i as u64;
+        let expected = photon.read(address, 1).map_or(0xFF, |s| s[0]);
+        assert_eq!(*b, expected, "at {address:#010x}");
+    }
+    insta::assert_json_snapshot!("read_document", v);
+
+    let v = run(&[
+        "erase",
+        "--json",
+        "--platform",
+        "photon",
+        "--range",
+        "0x08020000:0x08040000",
+    ]);
+    insta::assert_json_snapshot!("erase_document", v);
+    let v = run(&["erase", "--json", "--platform", "photon", "--all"]);
+    assert_eq!(v["whole_chip"], true);
+    let v = run(&["reset", "--json", "--platform", "photon"]);
+    insta::assert_json_snapshot!("reset_document", v);
+}

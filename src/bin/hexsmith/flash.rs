@@ -655,6 +655,43 @@ pub struct ReadArgs {
     /// Output Intel HEX file.
     #[arg(short, long, value_name = "DUMP.hex")]
     output: PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `read --json`.
+#[cfg(feature = "probe")]
+#[derive(serde::Serialize)]
+struct ReadDocument<'a> {
+    schema: u32,
+    version: &'static str,
+    probe: &'a str,
+    device_id: Option<&'a str>,
+    chip: Option<&'a str>,
+    output: &'a std::path::Path,
+    bytes: u64,
+    /// Over the memory content, as `build` and `inspect` compute it.
+    memory_sha256: String,
+}
+
+/// `erase --json` and `reset --json`: what was done to which device.
+#[cfg(feature = "probe")]
+#[derive(serde::Serialize)]
+struct DeviceActionDocument<'a> {
+    schema: u32,
+    version: &'static str,
+    probe: &'a str,
+    device_id: Option<&'a str>,
+    chip: Option<&'a str>,
+    action: &'static str,
+    /// `erase`: the erase units erased, `[start, end)`; empty with `whole_chip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    units: Option<Vec<[u64; 2]>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    whole_chip: Option<bool>,
 }
 
 /// The MCU and probe-rs chip a command without an image is for: from `--platform`, or
@@ -741,7 +778,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
     let range = args.range.as_deref().map(parse_range).transpose()?;
     #[cfg(feature = "probe")]
     {
-        let (mut target, _) = connect_and_identify(&settings, mcu, chip, false)?;
+        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
         let bars = args.probe.bars();
         let bar = progress_for(&bars, target.probe.clone());
         let mut bar = bar;
@@ -754,17 +791,30 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
             hexsmith::memory::hex::write_to(&image, f)
         })
         .with_context(|| args.output.display().to_string())?;
-        outln!(
-            "{}: {} bytes, sha256 {}",
-            args.output.display(),
-            image.len(),
-            hexsmith::inspect::hex_lower(&image.sha256())
-        );
+        let memory_sha256 = hexsmith::inspect::hex_lower(&image.sha256());
+        if args.json {
+            print_json(&ReadDocument {
+                schema: hexsmith::flash::SCHEMA,
+                version: hexsmith::flash::TOOL_VERSION,
+                probe: &target.probe,
+                device_id: id.as_deref(),
+                chip: chip.as_deref(),
+                output: &args.output,
+                bytes: image.len(),
+                memory_sha256,
+            })?;
+        } else {
+            outln!(
+                "{}: {} bytes, memory-content sha256 {memory_sha256}",
+                args.output.display(),
+                image.len(),
+            );
+        }
         Ok(Outcome::Pass)
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip, range);
+        let _ = (mcu, chip, range, args.json);
         anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
@@ -872,6 +922,9 @@ pub struct EraseArgs {
     /// will not boot until a complete restore image is written.
     #[arg(long, conflicts_with = "range")]
     all: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Erases whole units, or the whole chip.
@@ -888,17 +941,32 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     #[cfg(feature = "probe")]
     {
         use hexsmith::flash::FlashTarget as _;
-        let (mut target, _) = connect_and_identify(&settings, mcu, chip, args.all)?;
+        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), args.all)?;
+        let bytes: u64 = units.iter().map(|u| u.len() as u64).sum();
         if args.all {
             target
                 .erase_chip()
                 .map_err(hexsmith::flash::DeviceError::from)?;
-            outln!("{}: erased the whole chip", target.probe);
         } else {
             target
                 .erase_units(&units)
                 .map_err(hexsmith::flash::DeviceError::from)?;
-            let bytes: u64 = units.iter().map(|u| u.len() as u64).sum();
+        }
+        if args.json {
+            print_json(&DeviceActionDocument {
+                schema: hexsmith::flash::SCHEMA,
+                version: hexsmith::flash::TOOL_VERSION,
+                probe: &target.probe,
+                device_id: id.as_deref(),
+                chip: chip.as_deref(),
+                action: "erase",
+                units: Some(units.iter().map(|u| [u64::from(u.start), u.end]).collect()),
+                bytes: (!args.all).then_some(bytes),
+                whole_chip: Some(args.all),
+            })?;
+        } else if args.all {
+            outln!("{}: erased the whole chip", target.probe);
+        } else {
             outln!(
                 "{}: erased {} units ({bytes} bytes)",
                 target.probe,
@@ -909,7 +977,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (chip, units);
+        let _ = (chip, units, args.json);
         anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
@@ -921,6 +989,9 @@ pub struct ResetArgs {
     /// The platform of the device (sets the chip).
     #[arg(long, value_name = "NAME")]
     platform: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Resets the device and lets it run.
@@ -930,14 +1001,28 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
     #[cfg(feature = "probe")]
     {
         use hexsmith::flash::FlashTarget as _;
-        let (mut target, _) = connect_and_identify(&settings, mcu, chip, false)?;
+        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
         target.reset().map_err(hexsmith::flash::DeviceError::from)?;
-        outln!("{}: reset", target.probe);
+        if args.json {
+            print_json(&DeviceActionDocument {
+                schema: hexsmith::flash::SCHEMA,
+                version: hexsmith::flash::TOOL_VERSION,
+                probe: &target.probe,
+                device_id: id.as_deref(),
+                chip: chip.as_deref(),
+                action: "reset",
+                units: None,
+                bytes: None,
+                whole_chip: None,
+            })?;
+        } else {
+            outln!("{}: reset", target.probe);
+        }
         Ok(Outcome::Pass)
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip);
+        let _ = (mcu, chip, args.json);
         anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
     }
 }
