@@ -601,7 +601,7 @@ fn probe_conventions() {
         ),
     ] {
         let out = run_env(d, env, args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(64), "{args:?}: a usage error");
         let err = stderr(&out);
         assert!(
             err.starts_with("error: --probe nonsense: "),

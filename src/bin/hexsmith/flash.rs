@@ -88,7 +88,8 @@ impl ProbeArgs {
     pub fn settings(&self) -> Result<ProbeSettings> {
         #[cfg(feature = "probe")]
         if let Some(selector) = &self.probe {
-            hexsmith::flash::probe::check_selector(selector)?;
+            // A misspelt selector is a wrong command line, whatever probes are attached.
+            hexsmith::flash::probe::check_selector(selector).map_err(|e| Usage(e.to_string()))?;
         }
         #[cfg_attr(not(feature = "probe"), allow(unused_mut))]
         let mut chip = self.chip.clone();
