@@ -107,6 +107,29 @@ fn missing_mbr_is_a_warning() {
     assert!(r.warnings[0].contains("must never be written after a full chip erase"));
 }
 
+/// A device dump holds erased flash around its modules: named as such and no warning; any
+/// other stray byte stays unknown.
+#[test]
+fn erased_flash_beside_modules_is_named_and_other_bytes_stay_unknown() {
+    let mut img = boron_401(true);
+    img.write(0x000A_FF00, &[0xFF; 0x100]);
+    let r = inspect_image(&img, "hex");
+    assert!(r.passes());
+    let erased = r.regions.iter().find(|x| x.start == 0x000A_FF00).unwrap();
+    assert_eq!((erased.kind.as_str(), erased.recognized), ("erased", true));
+    img.write(0x000A_FF80, &[0x00]);
+    let r = inspect_image(&img, "hex");
+    let stray: Vec<_> = r
+        .regions
+        .iter()
+        .filter(|x| (0x000A_FF00..0x000B_0000).contains(&x.start))
+        .collect();
+    assert!(
+        stray.iter().all(|x| x.kind == "unknown" && !x.recognized),
+        "{stray:?}"
+    );
+}
+
 #[test]
 fn published_stray_suffix_bytes_are_named() {
     let mut img = boron_401(true);

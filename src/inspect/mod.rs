@@ -541,6 +541,14 @@ fn classify_other_bytes(
                         "first 4 bytes of the radio stack's suffix, as Particle's published images carry".to_string(),
                         true,
                     ),
+                    // A device's dump or a page-granular image holds erased flash
+                    // around its modules: nothing to warn of.
+                    None if image
+                        .read(at, (piece_end - at) as usize)
+                        .is_some_and(|b| b.iter().all(|x| *x == 0xFF)) =>
+                    {
+                        (piece_end, "erased".to_string(), "erased flash (0xFF)".to_string(), true)
+                    }
                     None => (piece_end, "unknown".to_string(), "unknown bytes".to_string(), false),
                 }
             };

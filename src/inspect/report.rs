@@ -226,7 +226,8 @@ pub struct RegionReport {
     pub start: u64,
     pub end: u64,
     pub size: u64,
-    /// `nordic-mbr`, `uicr`, `compatibility-fill`, `radio-stack-suffix-remnant` or `unknown`.
+    /// `nordic-mbr`, `uicr`, `compatibility-fill`, `radio-stack-suffix-remnant`, `erased`
+    /// (0xFF beside modules, as a device dump holds) or `unknown`.
     pub kind: String,
     pub what: String,
     /// False when the bytes are not what such a region should hold (or are unknown).

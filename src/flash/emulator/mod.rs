@@ -233,16 +233,17 @@ impl EmulatedDevice {
         self.shared.lock().silicon.instructions
     }
 
-    /// The non-volatile memory as a state file holds it: programmed flash (runs of 256
-    /// bytes that are not all erased), UICR or OTP, the option bytes, and the device ID.
+    /// The non-volatile memory as a state file holds it: programmed flash (4 KiB runs, an
+    /// nRF52840 page, that are not all erased, kept whole so that `inspect` sees an MBR or
+    /// UICR page entire), UICR or OTP, the option bytes, and the device ID.
     pub fn nvm_image(&self) -> MemoryImage {
         let d = self.shared.lock();
         let bus = &d.silicon.bus;
         let mut image = MemoryImage::new();
         for nvm in &bus.nvm {
-            for (k, chunk) in nvm.data.chunks(256).enumerate() {
+            for (k, chunk) in nvm.data.chunks(4096).enumerate() {
                 if chunk.iter().any(|b| *b != 0xFF) {
-                    image.write(nvm.start + (k * 256) as u32, chunk);
+                    image.write(nvm.start + (k * 4096) as u32, chunk);
                 }
             }
         }
