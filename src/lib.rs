@@ -39,3 +39,10 @@ pub enum Failure {
     /// Not readable, or not the kind of file it should be: exit 2.
     Unreadable,
 }
+
+/// The version of every JSON document hexsmith writes (the command line's and the flash
+/// layer's alike), raised when a field changes meaning or goes away; a field added keeps
+/// it. Documented in docs/json.md.
+pub const SCHEMA: u32 = 1;
+/// The hexsmith version that wrote a document or log line.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

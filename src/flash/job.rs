@@ -8,11 +8,7 @@ use crate::platform::{self, Mcu, Platform};
 use serde::Serialize;
 use std::path::Path;
 
-/// The version of every JSON document `flash`, `probes`, `verify`, `erase`, `reset` and
-/// the station write; raised when a field changes meaning or goes away.
-pub const SCHEMA: u32 = 1;
-/// The hexsmith version that wrote a document.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use crate::{SCHEMA, TOOL_VERSION};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

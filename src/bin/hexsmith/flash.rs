@@ -97,9 +97,7 @@ impl ProbeArgs {
         let emulate = self.open_emulated(&mut chip)?;
         #[cfg(not(feature = "probe"))]
         if self.emulate.is_some() {
-            anyhow::bail!(
-                "this hexsmith was built without probe support (cargo feature \"probe\")"
-            );
+            return Err(crate::NoProbeSupport.into());
         }
         Ok(ProbeSettings {
             probe: self.probe.clone(),
@@ -375,12 +373,12 @@ fn show_progress(bar: &ProgressBar, event: Event) {
 
 #[cfg(not(feature = "probe"))]
 fn flash_devices(_: &Args, _: &ProbeSettings, _: &FlashJob, _: &FlashPlan) -> Result<Outcome> {
-    anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    Err(crate::NoProbeSupport.into())
 }
 
 #[cfg(not(feature = "probe"))]
 fn station(_: &Args, _: &ProbeSettings, _: &FlashJob, _: &FlashPlan) -> Result<Outcome> {
-    anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    Err(crate::NoProbeSupport.into())
 }
 
 /// One connection per device to write: every attached probe, or the one named.
@@ -614,8 +612,6 @@ pub struct ProbesArgs {
 #[cfg(feature = "probe")]
 #[derive(serde::Serialize)]
 struct ProbesDocument {
-    schema: u32,
-    version: &'static str,
     probes: Vec<hexsmith::flash::probe::ProbeInfo>,
 }
 
@@ -623,11 +619,7 @@ struct ProbesDocument {
 pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
     let all = hexsmith::flash::probe::list();
     if args.json {
-        print_json(&ProbesDocument {
-            schema: hexsmith::flash::SCHEMA,
-            version: hexsmith::flash::TOOL_VERSION,
-            probes: all,
-        })?;
+        crate::out::json(ProbesDocument { probes: all })?;
     } else if all.is_empty() {
         outln!("{NoProbe}");
     } else {
@@ -640,7 +632,7 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 
 #[cfg(not(feature = "probe"))]
 pub fn probes(_: &ProbesArgs) -> Result<Outcome> {
-    anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+    Err(crate::NoProbeSupport.into())
 }
 
 #[derive(clap::Args)]
@@ -665,8 +657,6 @@ pub struct ReadArgs {
 #[cfg(feature = "probe")]
 #[derive(serde::Serialize)]
 struct ReadDocument<'a> {
-    schema: u32,
-    version: &'static str,
     probe: &'a str,
     device_id: Option<&'a str>,
     chip: Option<&'a str>,
@@ -680,8 +670,6 @@ struct ReadDocument<'a> {
 #[cfg(feature = "probe")]
 #[derive(serde::Serialize)]
 struct DeviceActionDocument<'a> {
-    schema: u32,
-    version: &'static str,
     probe: &'a str,
     device_id: Option<&'a str>,
     chip: Option<&'a str>,
@@ -794,9 +782,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
         .with_context(|| args.output.display().to_string())?;
         let memory_sha256 = hexsmith::inspect::hex_lower(&image.sha256());
         if args.json {
-            print_json(&ReadDocument {
-                schema: hexsmith::flash::SCHEMA,
-                version: hexsmith::flash::TOOL_VERSION,
+            crate::out::json(ReadDocument {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
@@ -816,7 +802,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = (mcu, chip, range, args.json);
-        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        Err(crate::NoProbeSupport.into())
     }
 }
 
@@ -836,8 +822,6 @@ pub struct VerifyArgs {
 #[cfg(feature = "probe")]
 #[derive(serde::Serialize)]
 struct VerifyDocument<'a> {
-    schema: u32,
-    version: &'static str,
     probe: &'a str,
     device_id: Option<&'a str>,
     chip: Option<&'a str>,
@@ -867,9 +851,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         .map_err(hexsmith::flash::DeviceError::from)?;
         bars.clear().ok();
         if args.json {
-            print_json(&VerifyDocument {
-                schema: hexsmith::flash::SCHEMA,
-                version: hexsmith::flash::TOOL_VERSION,
+            crate::out::json(VerifyDocument {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: job.chip.as_deref(),
@@ -904,7 +886,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = plan;
-        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        Err(crate::NoProbeSupport.into())
     }
 }
 
@@ -954,9 +936,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
                 .map_err(hexsmith::flash::DeviceError::from)?;
         }
         if args.json {
-            print_json(&DeviceActionDocument {
-                schema: hexsmith::flash::SCHEMA,
-                version: hexsmith::flash::TOOL_VERSION,
+            crate::out::json(DeviceActionDocument {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
@@ -979,7 +959,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = (chip, units, args.json);
-        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        Err(crate::NoProbeSupport.into())
     }
 }
 
@@ -1005,9 +985,7 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
         let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
         target.reset().map_err(hexsmith::flash::DeviceError::from)?;
         if args.json {
-            print_json(&DeviceActionDocument {
-                schema: hexsmith::flash::SCHEMA,
-                version: hexsmith::flash::TOOL_VERSION,
+            crate::out::json(DeviceActionDocument {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
@@ -1024,6 +1002,6 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = (mcu, chip, args.json);
-        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        Err(crate::NoProbeSupport.into())
     }
 }

@@ -108,7 +108,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 if args.json {
                     documents.push(json!({
                         "schema": out::SCHEMA,
-                        "version": env!("CARGO_PKG_VERSION"),
+                        "version": hexsmith::TOOL_VERSION,
                         "file": name,
                         "error": e.to_string(),
                     }));
@@ -141,7 +141,7 @@ fn to_json(name: &str, report: &FileReport) -> Result<Value> {
     let map = value.as_object_mut().expect("reports are objects");
     map.insert("file".into(), json!(name));
     map.insert("schema".into(), json!(out::SCHEMA));
-    map.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+    map.insert("version".into(), json!(hexsmith::TOOL_VERSION));
     map.sort_keys();
     Ok(value)
 }
@@ -356,6 +356,6 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
     #[cfg(not(feature = "probe"))]
     {
         let _ = (mcu, chip);
-        anyhow::bail!("this hexsmith was built without probe support (cargo feature \"probe\")")
+        Err(crate::NoProbeSupport.into())
     }
 }

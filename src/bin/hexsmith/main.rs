@@ -79,6 +79,12 @@ pub enum Outcome {
 #[error("{0}")]
 pub struct Usage(pub String);
 
+/// What every probe command says in a build without the `probe` feature.
+#[cfg_attr(feature = "probe", allow(dead_code))]
+#[derive(Debug, thiserror::Error)]
+#[error("this hexsmith was built without probe support (cargo feature \"probe\")")]
+pub struct NoProbeSupport;
+
 fn main() -> ExitCode {
     // Before parsing: a usage error of a `--json` run is a JSON document too.
     let json = std::env::args_os().any(|a| a == "--json");

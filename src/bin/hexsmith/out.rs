@@ -68,9 +68,7 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-/// The version of the JSON documents' layout, raised when a field changes meaning or
-/// disappears (a field added keeps it). Documented in docs/json.md.
-pub const SCHEMA: u32 = 1;
+pub use hexsmith::SCHEMA;
 
 /// Every JSON document hexsmith prints: the layout version and the tool version first,
 /// so that a pipeline can tell what it reads before reading it.
@@ -86,7 +84,7 @@ impl<T: Serialize> Document<T> {
     pub fn new(body: T) -> Self {
         Document {
             schema: SCHEMA,
-            version: env!("CARGO_PKG_VERSION"),
+            version: hexsmith::TOOL_VERSION,
             body,
         }
     }
