@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{device_os, hexsmith, read_real, repo, stand_in_mbr_input, stderr, stdout};
-use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
+use common::{catalog_image, hexsmith, read_real, stderr, stdout};
+use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
-use hexsmith::compose::{BuildOptions, ModuleInput, build};
 use hexsmith::flash::emulator::{Chip, EmulatedDevice, NorViolation};
 use hexsmith::flash::probe::{Connect, ProbeTarget};
 use hexsmith::flash::{
@@ -20,18 +19,6 @@ use hexsmith::platform::Platform;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-fn restore_image(release: &str, name: &str, mbr: bool) -> (&'static Platform, MemoryImage) {
-    let index = FileIndex::new(&device_os()).unwrap();
-    let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
-    let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
-    let (platform, modules) = collect(release, entry, &index).unwrap();
-    let opts = BuildOptions {
-        mbr: mbr.then(stand_in_mbr_input),
-        ..BuildOptions::default()
-    };
-    (platform, build(modules, &opts).unwrap().image)
-}
 
 /// The Boron image with a new customer application: Tinker's code linked at another
 /// address, so every byte of the application differs.
@@ -91,7 +78,7 @@ fn clean(device: &EmulatedDevice) {
 
 #[test]
 fn nrf52840_flash_again_and_a_new_application() {
-    let (platform, image) = restore_image("4.0.1", "boron", true);
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let id = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0];
     let device = EmulatedDevice::blank(Chip::Nrf52840, &id);
 
@@ -132,7 +119,7 @@ fn nrf52840_flash_again_and_a_new_application() {
 
 #[test]
 fn stm32f2_attached_under_reset_flash_and_again() {
-    let (platform, image) = restore_image("2.3.1", "photon", false);
+    let (platform, image) = catalog_image("2.3.1", "photon", false);
     assert!(platform.mcu().attach_under_reset);
     let uid: Vec<u8> = (1..=12).collect();
     let device = EmulatedDevice::blank(Chip::Stm32f205, &uid);
@@ -155,7 +142,7 @@ fn stm32f2_attached_under_reset_flash_and_again() {
 
 #[test]
 fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
-    let (platform, image) = restore_image("4.0.1", "boron", true);
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let device = EmulatedDevice::blank(Chip::Nrf52840, &[7; 8]);
     // An application the image does not carry where it starts: only a chip erase removes it.
     flash(&device, platform, &with_customer_app(&image));
@@ -177,7 +164,7 @@ fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
     assert_eq!(device.peek(0xB4000, 16), vec![0xFF; 16]);
     clean(&device);
 
-    let (_, without_mbr) = restore_image("4.0.1", "boron", false);
+    let (_, without_mbr) = catalog_image("4.0.1", "boron", false);
     assert!(
         FlashPlan::new(
             &without_mbr,
@@ -191,7 +178,7 @@ fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
 
 #[test]
 fn an_interrupted_flash_is_finished_by_a_rerun() {
-    let (platform, image) = restore_image("4.0.1", "boron", true);
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let device = EmulatedDevice::blank(Chip::Nrf52840, &[3; 8]);
     let cancel = Arc::new(AtomicBool::new(false));
     let mut target = connect(&device, platform, false);
@@ -231,7 +218,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 #[test]
 fn the_command_line_flashes_a_state_file_that_inspect_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = restore_image("4.0.1", "boron", true);
+    let (_, boron) = catalog_image("4.0.1", "boron", true);
     write_hex(dir.path(), "boron.hex", &boron);
     let args = [
         "flash",
@@ -290,7 +277,7 @@ fn the_command_line_flashes_a_state_file_that_inspect_reads() {
     }
 
     // The photon, on its STM32F205RG, the same way.
-    let (_, photon) = restore_image("2.3.1", "photon", false);
+    let (_, photon) = catalog_image("2.3.1", "photon", false);
     write_hex(dir.path(), "photon.hex", &photon);
     let out = hexsmith(
         dir.path(),
@@ -312,7 +299,7 @@ fn the_command_line_flashes_a_state_file_that_inspect_reads() {
 #[test]
 fn a_locked_nrf52840_is_refused_unless_recovered() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = restore_image("4.0.1", "boron", true);
+    let (_, boron) = catalog_image("4.0.1", "boron", true);
     write_hex(dir.path(), "boron.hex", &boron);
     let state = dir.path().join("locked.hex");
     let device = EmulatedDevice::open(Chip::Nrf52840, &state).unwrap();
@@ -346,7 +333,7 @@ fn a_locked_nrf52840_is_refused_unless_recovered() {
 #[test]
 fn a_protected_gen2_bootloader_is_refused_or_unprotected() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, photon) = restore_image("2.3.1", "photon", false);
+    let (_, photon) = catalog_image("2.3.1", "photon", false);
     write_hex(dir.path(), "photon.hex", &photon);
     let device = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
     device.protect_stm32_sectors(1);
@@ -377,7 +364,7 @@ fn a_protected_gen2_bootloader_is_refused_or_unprotected() {
 #[test]
 fn all_probes_writes_to_several_emulated_devices() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, photon) = restore_image("2.3.1", "photon", false);
+    let (_, photon) = catalog_image("2.3.1", "photon", false);
     write_hex(dir.path(), "photon.hex", &photon);
     let out = hexsmith(
         dir.path(),

@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{device_os, hexsmith, read_real, repo, stand_in_mbr_input, stderr, stdout};
-use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
+use common::{catalog_image, device_os, hexsmith, read_real, repo, stderr, stdout};
+use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
-use hexsmith::compose::{BuildOptions, ModuleInput, build};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::{
     FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError, execute,
@@ -17,18 +16,6 @@ use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::platform::{self, Platform};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-
-fn restore_image(release: &str, name: &str) -> (&'static Platform, MemoryImage) {
-    let index = FileIndex::new(&device_os()).unwrap();
-    let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
-    let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
-    let (platform, modules) = collect(release, entry, &index).unwrap();
-    let opts = BuildOptions {
-        mbr: Some(stand_in_mbr_input()),
-        ..BuildOptions::default()
-    };
-    (platform, build(modules, &opts).unwrap().image)
-}
 
 fn options() -> FlashOptions {
     FlashOptions {
@@ -65,8 +52,8 @@ fn holds(sim: &SimulatedFlash, image: &MemoryImage) -> bool {
 #[test]
 fn dry_run_plans_for_each_family() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = restore_image("4.0.1", "boron");
-    let (_, electron) = restore_image("2.3.1", "electron");
+    let (_, boron) = catalog_image("4.0.1", "boron", true);
+    let (_, electron) = catalog_image("2.3.1", "electron", true);
     std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
     std::fs::write(dir.path().join("electron.hex"), hex::write(&electron)).unwrap();
     let plan_of = |args: &[&str]| -> serde_json::Value {
@@ -119,7 +106,7 @@ fn dry_run_plans_for_each_family() {
 
 #[test]
 fn skip_unchanged_and_a_new_application_touches_only_its_units() {
-    let (platform, image) = restore_image("4.0.1", "boron");
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let mut sim = SimulatedFlash::new(platform.mcu());
     let first = flash(&mut sim, &image, platform);
     assert_eq!(first.units_skipped, 0);
@@ -161,7 +148,7 @@ fn skip_unchanged_and_a_new_application_touches_only_its_units() {
 
 #[test]
 fn bytes_the_image_does_not_cover_are_kept() {
-    let (platform, image) = restore_image("4.0.1", "boron");
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let mut sim = SimulatedFlash::new(platform.mcu());
     // Something already on the device in the last page of the application's range.
     let app_end = 0xD6C94u32;
@@ -175,7 +162,7 @@ fn bytes_the_image_does_not_cover_are_kept() {
 
 #[test]
 fn verify_catches_a_corrupted_write() {
-    let (platform, image) = restore_image("2.3.1", "photon");
+    let (platform, image) = catalog_image("2.3.1", "photon", true);
     let mut sim = SimulatedFlash::new(platform.mcu());
     sim.corrupt_at = Some(0x0802_0321);
     let p = plan(&image, platform, false).unwrap();
@@ -199,7 +186,7 @@ fn verify_catches_a_corrupted_write() {
 
 #[test]
 fn chip_erase_is_refused_without_mbr_and_uicr() {
-    let (platform, image) = restore_image("4.0.1", "boron");
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let mut no_mbr = image.clone();
     no_mbr.remove(0, 0x1000);
     let err = plan(&no_mbr, platform, true).unwrap_err();
@@ -229,13 +216,13 @@ fn chip_erase_is_refused_without_mbr_and_uicr() {
     assert!(holds(&sim, &image));
 
     // Gen 2 has no MBR to lose.
-    let (photon, photon_image) = restore_image("2.3.1", "photon");
+    let (photon, photon_image) = catalog_image("2.3.1", "photon", true);
     assert!(plan(&photon_image, photon, true).is_ok());
 }
 
 #[test]
 fn an_interrupted_run_is_finished_by_a_rerun() {
-    let (platform, image) = restore_image("4.0.1", "boron");
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let mut sim = SimulatedFlash::new(platform.mcu());
     sim.fail_after_units = Some(20);
     let p = plan(&image, platform, false).unwrap();
@@ -271,7 +258,7 @@ fn an_interrupted_run_is_finished_by_a_rerun() {
 
 #[test]
 fn several_devices_at_once() {
-    let (platform, image) = restore_image("2.2.0", "electron");
+    let (platform, image) = catalog_image("2.2.0", "electron", true);
     let p = plan(&image, platform, false).unwrap();
     let mut sims: Vec<SimulatedFlash> = (0..4)
         .map(|i| {
@@ -301,7 +288,7 @@ fn several_devices_at_once() {
 
 #[test]
 fn write_protected_bootloader_sector_is_reported() {
-    let (platform, image) = restore_image("2.3.1", "electron");
+    let (platform, image) = catalog_image("2.3.1", "electron", true);
     let mut sim = SimulatedFlash::new(platform.mcu());
     sim.protected = vec![0x0800_0000];
     let p = plan(&image, platform, false).unwrap();
@@ -359,7 +346,7 @@ fn an_image_outside_flash_is_refused() {
 #[test]
 fn commands_that_need_a_probe_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, image) = restore_image("4.0.1", "boron");
+    let (_, image) = catalog_image("4.0.1", "boron", true);
     std::fs::write(dir.path().join("boron.hex"), hex::write(&image)).unwrap();
     let out = hexsmith(dir.path(), &["probes"]);
     assert_eq!(out.status.code(), Some(0));
@@ -385,7 +372,7 @@ fn commands_that_need_a_probe_say_so() {
 
 #[test]
 fn reading_a_device_back_gives_what_was_flashed() {
-    let (platform, image) = restore_image("4.0.1", "boron");
+    let (platform, image) = catalog_image("4.0.1", "boron", true);
     let mut sim = SimulatedFlash::new(platform.mcu());
     flash(&mut sim, &image, platform);
     let back = read_device(&mut sim, platform.mcu(), None).unwrap();
@@ -414,7 +401,7 @@ fn reading_a_device_back_gives_what_was_flashed() {
 #[test]
 fn a_broken_image_is_not_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, mut image) = restore_image("4.0.1", "boron");
+    let (_, mut image) = catalog_image("4.0.1", "boron", true);
     let byte = image.read(0x40000, 1).unwrap()[0];
     image.write(0x40000, &[!byte]);
     std::fs::write(dir.path().join("corrupt.hex"), hex::write(&image)).unwrap();

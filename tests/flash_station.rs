@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{device_os, hexsmith, repo, stand_in_mbr_input, stderr, stdout};
-use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
-use hexsmith::compose::{BuildOptions, build};
+use common::{catalog_image, hexsmith, stderr, stdout};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::station::{StationObserver, StationOptions, run_station};
 use hexsmith::flash::{
@@ -16,7 +14,7 @@ use hexsmith::flash::{
     TargetError, UnitWrite, attempt, error_chain, flash_device, units_to_erase, verify_device,
 };
 use hexsmith::memory::{MemoryImage, hex};
-use hexsmith::platform::{self, Platform};
+use hexsmith::platform::{self};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::path::Path;
@@ -25,20 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-fn restore_image(release: &str, name: &str) -> (&'static Platform, MemoryImage) {
-    let index = FileIndex::new(&device_os()).unwrap();
-    let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
-    let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
-    let (platform, modules) = collect(release, entry, &index).unwrap();
-    let opts = BuildOptions {
-        mbr: Some(stand_in_mbr_input()),
-        ..BuildOptions::default()
-    };
-    (platform, build(modules, &opts).unwrap().image)
-}
-
 fn job(release: &str, name: &str) -> FlashJob {
-    let (platform, image) = restore_image(release, name);
+    let (platform, image) = catalog_image(release, name, true);
     FlashJob::for_platform(image, platform, None, None).unwrap()
 }
 
@@ -499,8 +485,8 @@ fn a_flash_result_document() {
 
 fn image_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = restore_image("4.0.1", "boron");
-    let (_, electron) = restore_image("2.3.1", "electron");
+    let (_, boron) = catalog_image("4.0.1", "boron", true);
+    let (_, electron) = catalog_image("2.3.1", "electron", true);
     std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
     std::fs::write(dir.path().join("electron.hex"), hex::write(&electron)).unwrap();
     dir
@@ -994,7 +980,7 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
 fn a_station_rehearsed_on_emulated_devices() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
     let dir = tempfile::tempdir().unwrap();
-    let (_, photon) = restore_image("2.3.1", "photon");
+    let (_, photon) = catalog_image("2.3.1", "photon", true);
     std::fs::write(dir.path().join("photon.hex"), hex::write(&photon)).unwrap();
     // The second board's bootloader sector is write-protected.
     let protected = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("b.hex")).unwrap();
@@ -1057,7 +1043,7 @@ fn a_station_rehearsed_on_emulated_devices() {
 fn verify_erase_and_reset_on_an_emulated_device() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, photon) = restore_image("2.3.1", "photon");
+    let (_, photon) = catalog_image("2.3.1", "photon", true);
     std::fs::write(d.join("photon.hex"), hex::write(&photon)).unwrap();
     let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
     let run = |command: &[&str]| {
@@ -1142,7 +1128,7 @@ fn verify_erase_and_reset_on_an_emulated_device() {
 fn read_erase_and_reset_print_json_documents() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, photon) = restore_image("2.3.1", "photon");
+    let (_, photon) = catalog_image("2.3.1", "photon", true);
     std::fs::write(d.join("photon.hex"), hex::write(&photon)).unwrap();
     let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
     let run = |command: &[&str]| {

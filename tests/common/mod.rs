@@ -125,3 +125,26 @@ pub fn build_catalog(dir: &Path, catalog: &Path, from: &Path, out: &str, extra: 
     args.extend_from_slice(extra);
     hexsmith(dir, &args)
 }
+
+/// A catalog's restore image of one platform, built in memory from the real binaries,
+/// with the stand-in MBR or without one.
+pub fn catalog_image(
+    release: &str,
+    name: &str,
+    mbr: bool,
+) -> (
+    &'static hexsmith::platform::Platform,
+    hexsmith::memory::MemoryImage,
+) {
+    use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
+    use hexsmith::compose::{BuildOptions, build};
+    let index = FileIndex::new(&device_os()).unwrap();
+    let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
+    let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
+    let (platform, modules) = collect(release, entry, &index).unwrap();
+    let opts = BuildOptions {
+        mbr: mbr.then(stand_in_mbr_input),
+        ..BuildOptions::default()
+    };
+    (platform, build(modules, &opts).unwrap().image)
+}
