@@ -136,6 +136,18 @@ struct Recorder {
     job: FlashJob,
 }
 
+impl Recorder {
+    fn new(log: &Path, job: &FlashJob) -> Recorder {
+        Recorder {
+            waiting: 0,
+            ids: Vec::new(),
+            results: Vec::new(),
+            log: LogWriter::open(log).unwrap(),
+            job: job.clone(),
+        }
+    }
+}
+
 impl StationObserver for Recorder {
     fn waiting(&mut self, _: Option<&DeviceError>) {
         self.waiting += 1;
@@ -198,13 +210,7 @@ fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
     );
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("station.jsonl");
-    let mut recorder = Recorder {
-        waiting: 0,
-        ids: Vec::new(),
-        results: Vec::new(),
-        log: LogWriter::open(&log_path).unwrap(),
-        job: job.clone(),
-    };
+    let mut recorder = Recorder::new(&log_path, &job);
     let station = StationOptions {
         device: options(),
         poll: Duration::ZERO,
@@ -284,13 +290,7 @@ fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut fixture = Fixture::new([Some(a.clone()), None, Some(a.clone())], &cancel);
     let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder {
-        waiting: 0,
-        ids: Vec::new(),
-        results: Vec::new(),
-        log: LogWriter::open(&dir.path().join("log")).unwrap(),
-        job: job.clone(),
-    };
+    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
     let station = StationOptions {
         device: options(),
         poll: Duration::ZERO,
@@ -770,13 +770,7 @@ fn station_summary_and_probes_documents() {
     let device = Arc::new(Mutex::new(blank(&job)));
     let mut fixture = Fixture::new([Some(device)], &cancel);
     let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder {
-        waiting: 0,
-        ids: Vec::new(),
-        results: Vec::new(),
-        log: LogWriter::open(&dir.path().join("log")).unwrap(),
-        job: job.clone(),
-    };
+    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
     let station = StationOptions {
         device: options(),
         poll: Duration::ZERO,
@@ -815,13 +809,7 @@ fn stations_on_several_probes_at_once() {
             );
             fixture.done = done.clone();
             fixture.total = 2;
-            let recorder = Recorder {
-                waiting: 0,
-                ids: Vec::new(),
-                results: Vec::new(),
-                log: LogWriter::open(&dir.path().join("log")).unwrap(),
-                job: job.clone(),
-            };
+            let recorder = Recorder::new(&dir.path().join("log"), &job);
             (fixture, recorder)
         })
         .collect();
@@ -903,13 +891,7 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
         under_reset: job.mcu().attach_under_reset,
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder {
-        waiting: 0,
-        ids: Vec::new(),
-        results: Vec::new(),
-        log: LogWriter::open(&dir.path().join("log")).unwrap(),
-        job: job.clone(),
-    };
+    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
     let station = StationOptions {
         device: options(),
         poll: Duration::ZERO,

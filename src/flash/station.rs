@@ -137,7 +137,6 @@ pub fn run_station<C: Connector>(
         let mut result = flash_device(&mut target, probe, job, plan, &options.device, &mut events);
         drop(target);
         result.seconds = round3(started.elapsed());
-        result.finished = std::time::SystemTime::now();
         summary.add(&result);
         observer.finished(&result);
         last_id = Some(id);
