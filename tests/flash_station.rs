@@ -955,6 +955,96 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
     assert_eq!(devices[1].nor_violations(), vec![]);
 }
 
+/// A locked nRF52840 answers the probe but cannot be debugged: the station shows it as one
+/// failed device (however long it stays on the fixture), erases nothing, and goes on.
+#[cfg(feature = "probe")]
+#[test]
+fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
+    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
+    let job = job("4.0.1", "boron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let devices: Vec<EmulatedDevice> = (1..=3)
+        .map(|i| EmulatedDevice::blank(Chip::Nrf52840, &[i; 8]))
+        .collect();
+    let cancel = Arc::new(AtomicBool::new(false));
+    // The locked one holds a product's firmware, which no station may erase unasked.
+    let mut earlier = EmulatedFixture {
+        script: VecDeque::from([Some(devices[1].clone())]),
+        cancel: cancel.clone(),
+        chip: job.chip.clone().unwrap(),
+        under_reset: false,
+    };
+    let flashed = attempt(&mut earlier, &job, &plan, &options(), &mut |_| {});
+    assert_eq!(flashed.result, Outcome::Ok, "{:?}", flashed.error);
+    devices[1].lock_approtect();
+    devices[1].reset_counts();
+    let before = devices[1].peek(0, 0x10_0000);
+    assert!(before.iter().any(|b| *b != 0xFF));
+    let mut fixture = EmulatedFixture {
+        script: VecDeque::from([
+            Some(devices[0].clone()),
+            None,
+            // The locked one stays for three polls.
+            Some(devices[1].clone()),
+            Some(devices[1].clone()),
+            Some(devices[1].clone()),
+            None,
+            Some(devices[2].clone()),
+        ]),
+        cancel: cancel.clone(),
+        chip: job.chip.clone().unwrap(),
+        under_reset: job.mcu().attach_under_reset,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
+    let station = StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    };
+    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    assert_eq!(
+        (summary.devices, summary.passed, summary.failed),
+        (3, 2, 1),
+        "{:?}",
+        recorder.results
+    );
+    let (outcome, id, reason) = &recorder.results[1];
+    assert_eq!((*outcome, id.as_deref()), (Outcome::Failed, None));
+    let reason = reason.as_deref().unwrap();
+    assert!(
+        reason.contains("is locked") && reason.contains("--recover"),
+        "{reason}"
+    );
+    assert_eq!(
+        devices[1].peek(0, 0x10_0000),
+        before,
+        "the locked chip keeps its flash"
+    );
+    assert_eq!(
+        (
+            devices[1].counts().bytes_erased,
+            devices[1].counts().bytes_programmed
+        ),
+        (0, 0)
+    );
+    for device in [&devices[0], &devices[2]] {
+        assert!(
+            job.image
+                .segments()
+                .iter()
+                .all(|s| device.peek(s.start, s.data.len()) == s.data)
+        );
+        assert_eq!(device.nor_violations(), vec![]);
+    }
+    let lines = log_lines(&dir.path().join("log"));
+    let results: Vec<_> = lines
+        .iter()
+        .map(|l| l["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["ok", "failed", "ok"]);
+    assert!(lines[1]["device_id"].is_null());
+}
+
 /// A station rehearsed from the command line on emulated devices: each state file is a
 /// device put on the fixture in turn; the run ends after the last.
 #[cfg(feature = "probe")]
@@ -1017,6 +1107,73 @@ fn a_station_rehearsed_on_emulated_devices() {
         let out = run_env(dir.path(), &[], &["inspect", file]);
         assert!(out.status.success(), "{file}: {}", stdout(&out));
     }
+}
+
+/// The same on Gen 3, with a locked board in the middle: FAIL with the reason (and the
+/// way out), then the next board is flashed.
+#[cfg(feature = "probe")]
+#[test]
+fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
+    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, boron) = catalog_image("4.0.1", "boron", true);
+    std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    let locked = EmulatedDevice::open(Chip::Nrf52840, &dir.path().join("b.hex")).unwrap();
+    locked.lock_approtect();
+    locked.save().unwrap();
+    let locked_state = std::fs::read(dir.path().join("b.hex")).unwrap();
+    let out = run_env(
+        dir.path(),
+        &[],
+        &[
+            "flash",
+            "--station",
+            "--poll-ms",
+            "0",
+            "--emulate",
+            "nRF52840_xxAA",
+            "--emulate-state",
+            "a.hex",
+            "--emulate-state",
+            "b.hex",
+            "--emulate-state",
+            "c.hex",
+            "--log",
+            "line.jsonl",
+            "boron.hex",
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let verdicts: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| ["PASS", "FAIL"].contains(w))
+        .collect();
+    assert_eq!(verdicts, ["PASS", "FAIL", "PASS"], "{text}");
+    assert!(
+        text.contains("FAIL (no device ID) on emulated:b.hex"),
+        "{text}"
+    );
+    assert!(
+        text.contains("is locked") && text.contains("--recover"),
+        "{text}"
+    );
+    assert!(
+        text.contains("station: 3 devices, 2 passed, 1 failed"),
+        "{text}"
+    );
+    let lines = log_lines(&dir.path().join("line.jsonl"));
+    let results: Vec<_> = lines
+        .iter()
+        .map(|l| l["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["ok", "failed", "ok"]);
+    assert_eq!(
+        std::fs::read(dir.path().join("b.hex")).unwrap(),
+        locked_state,
+        "the locked board is left as it was"
+    );
 }
 
 /// verify, erase and reset through probe-rs on an emulated Photon, from the command line.

@@ -48,8 +48,14 @@ pub enum DeviceError {
         "this chip has no built-in probe-rs target: give --chip-description-path FILE (a probe-rs target description with a flash algorithm) and --chip NAME"
     )]
     NoBuiltInTarget,
+    /// Nothing usable answered: the probe could not be opened, or no chip responded.
     #[error(transparent)]
     Connect(Box<dyn std::error::Error + Send + Sync>),
+    /// A chip answers but refuses to be debugged (a locked nRF52840). Unlike
+    /// [`DeviceError::Connect`], something is on the fixture, so a station counts it as a
+    /// failed device instead of waiting for one.
+    #[error(transparent)]
+    Locked(Box<dyn std::error::Error + Send + Sync>),
     #[error("reading the device ID")]
     DeviceId(#[source] TargetError),
     #[error("reading the write protection of erase unit {unit:#010x}")]
@@ -72,6 +78,21 @@ pub enum DeviceError {
     Flash(#[from] FlashError),
     #[error(transparent)]
     Target(#[from] TargetError),
+}
+
+impl DeviceError {
+    /// Whether a device was on the other end: false only when nothing answered (no probe,
+    /// an empty fixture, no chip responding, no target to attach with), which a station
+    /// treats as "wait for a device", not as a failed one.
+    pub fn found_device(&self) -> bool {
+        !matches!(
+            self,
+            DeviceError::NoProbe
+                | DeviceError::FixtureEmpty
+                | DeviceError::NoBuiltInTarget
+                | DeviceError::Connect(_)
+        )
+    }
 }
 
 /// An error and its causes on one line, as a log or a JSON reader wants them.
@@ -163,8 +184,9 @@ impl DeviceResult {
         }
     }
 
-    /// An attempt that failed before reaching a device (no probe, cannot attach).
-    pub fn not_reached(probe: String, error: DeviceError) -> DeviceResult {
+    /// An attempt that failed before anything was written: no probe, no device, or a
+    /// device that cannot be attached or identified.
+    pub fn failed_before_writing(probe: String, error: DeviceError) -> DeviceResult {
         DeviceResult::new(probe).fail(error)
     }
 

@@ -228,6 +228,7 @@ impl From<ProbeError> for super::DeviceError {
     fn from(e: ProbeError) -> Self {
         match e {
             ProbeError::NoProbe => super::DeviceError::NoProbe,
+            locked @ ProbeError::Locked { .. } => super::DeviceError::Locked(Box::new(locked)),
             other => super::DeviceError::Connect(Box::new(other)),
         }
     }

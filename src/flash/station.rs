@@ -94,6 +94,9 @@ pub fn run_station<C: Connector>(
 ) -> StationSummary {
     let mut summary = StationSummary::new();
     let mut last_id: Option<Option<String>> = None;
+    // Set while a device that failed before being written (locked, its ID unreadable)
+    // stays on the fixture: it is one failed device, not one per poll.
+    let mut failed_present = false;
     let mut shown_reason: Option<Option<String>> = None;
     let wait = |reason: Option<DeviceError>,
                 shown_reason: &mut Option<Option<String>>,
@@ -107,23 +110,39 @@ pub fn run_station<C: Connector>(
     };
     while !cancel.load(Ordering::SeqCst) {
         let started = Instant::now();
-        let (mut target, probe) = match connector.connect() {
+        let attached = match connector.connect() {
+            Ok((mut target, probe)) => match read_device_id(&mut target, job.mcu()) {
+                Ok(id) => Ok((target, probe, id)),
+                Err(e) => Err((probe, DeviceError::DeviceId(e))),
+            },
+            Err(e) => Err((connector.label(), e)),
+        };
+        let (mut target, probe, id) = match attached {
             Ok(attached) => attached,
-            Err(e) => {
+            Err((_, e)) if !e.found_device() => {
                 // Nothing answers: whatever comes next is a new device.
                 last_id = None;
+                failed_present = false;
                 wait(Some(e), &mut shown_reason, observer);
                 continue;
             }
-        };
-        let id = match read_device_id(&mut target, job.mcu()) {
-            Ok(id) => id,
-            Err(e) => {
+            Err(_) if failed_present => {
+                wait(None, &mut shown_reason, observer);
+                continue;
+            }
+            Err((probe, e)) => {
+                // A device is there but cannot be flashed: a failure, recorded once.
+                let mut result = DeviceResult::failed_before_writing(probe, e);
+                result.seconds = round3(started.elapsed());
+                summary.add(&result);
+                observer.finished(&result);
                 last_id = None;
-                wait(Some(DeviceError::DeviceId(e)), &mut shown_reason, observer);
+                failed_present = true;
+                shown_reason = None;
                 continue;
             }
         };
+        failed_present = false;
         if last_id.as_ref() == Some(&id) {
             // The device just flashed, still on the fixture.
             wait(None, &mut shown_reason, observer);

@@ -435,7 +435,7 @@ fn flash_devices(
     let bars = args.probe.bars();
     let results: Vec<DeviceResult> = if connects.is_empty() {
         // Every attempt is recorded, even one that found nothing to write to.
-        vec![DeviceResult::not_reached(
+        vec![DeviceResult::failed_before_writing(
             "all-probes".into(),
             DeviceError::NoProbe,
         )]
