@@ -17,7 +17,9 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
+    /// Serial Wire Debug: the two-wire port every Particle board brings out.
     Swd,
+    /// JTAG, for a probe or fixture wired for it (the STM32F2 has both).
     Jtag,
 }
 
@@ -26,10 +28,17 @@ pub enum Protocol {
 pub struct ProbeSettings {
     /// `VID:PID[:SERIAL]`; none for the only probe attached.
     pub probe: Option<String>,
+    /// A probe-rs target name; none for the platform MCU's built-in target.
     pub chip: Option<String>,
+    /// A probe-rs target description (YAML) to add to the registry, for a chip probe-rs
+    /// does not carry (the P2's RTL8721D).
     pub chip_description: Option<PathBuf>,
+    /// SWD/JTAG clock; none for the probe's default.
     pub speed_khz: Option<u32>,
+    /// None leaves the choice to probe-rs (SWD where the probe has it).
     pub protocol: Option<Protocol>,
+    /// Hold the chip in reset while attaching, for firmware that turns its debug pins
+    /// off; Gen 2 always attaches so, whatever this says.
     pub connect_under_reset: bool,
     /// Emulated chips to attach to instead of probes' (`--emulate`); several only for
     /// `--all-probes`.
@@ -40,10 +49,13 @@ pub struct ProbeSettings {
 /// Why one device was not written as asked. Each keeps the error beneath it as its source.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
+    /// No probe is plugged in; a station waits for one.
     #[error("no debug probe attached")]
     NoProbe,
+    /// The probe is there but no board is on it; a station waits for one.
     #[error("no device on the fixture")]
     FixtureEmpty,
+    /// The MCU has no built-in probe-rs target (RTL872x): the user must describe the chip.
     #[error(
         "this chip has no built-in probe-rs target: give --chip-description-path FILE (a probe-rs target description with a flash algorithm) and --chip NAME"
     )]
@@ -56,26 +68,41 @@ pub enum DeviceError {
     /// failed device instead of waiting for one.
     #[error(transparent)]
     Locked(Box<dyn std::error::Error + Send + Sync>),
+    /// Attached, but the device ID (FICR or the STM32's unique ID) could not be read.
     #[error("reading the device ID")]
     DeviceId(#[source] TargetError),
+    /// The protected unit's write-protection state could not be read, so nothing was
+    /// written rather than risk a half-written bootloader.
     #[error("reading the write protection of erase unit {unit:#010x}")]
     ProtectionState {
+        /// Start address of the erase unit.
         unit: u32,
+        /// The failed read.
         #[source]
         source: TargetError,
     },
+    /// The image writes the Gen 2 bootloader sector, which Device OS write-protects; writing
+    /// it would fail midway, so nothing is written until the user asks to unprotect it.
     #[error(
         "the bootloader sector {unit:#010x} is write-protected: rerun with --unprotect-bootloader to clear its protection, or leave the bootloader out of the image"
     )]
-    BootloaderProtected { unit: u32 },
+    BootloaderProtected {
+        /// Start address of the protected sector.
+        unit: u32,
+    },
+    /// `--unprotect-bootloader` was given but the option-byte write failed.
     #[error("clearing the write protection of erase unit {unit:#010x}")]
     Unprotect {
+        /// Start address of the erase unit.
         unit: u32,
+        /// The failed write.
         #[source]
         source: TargetError,
     },
+    /// Writing, verifying or resetting failed; the report says what was already written.
     #[error(transparent)]
     Flash(#[from] FlashError),
+    /// Any other operation on the attached device failed.
     #[error(transparent)]
     Target(#[from] TargetError),
 }
@@ -110,8 +137,10 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// What to do to one device beyond the plan's writes.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceOptions {
+    /// Verification, reset, cancellation and batching of the writes.
     pub flash: FlashOptions,
     /// Clear the write protection of the protected unit (Gen 2's bootloader) if the
     /// image writes it.
@@ -123,15 +152,18 @@ pub struct DeviceOptions {
 pub enum DeviceEvent {
     /// Connected to this probe.
     Connected {
+        /// The probe's selector, or `emulated:FILE`.
         probe: String,
     },
     /// The device's Particle ID.
     DeviceId(String),
+    /// Erase, write and verify progress of the plan.
     Progress(Event),
 }
 
 /// Something that reaches one device: a debug probe, or in tests a simulated device.
 pub trait Connector {
+    /// What an attached device is driven through.
     type Target: FlashTarget;
     /// A name for the slot before anything is connected.
     fn label(&self) -> String;
@@ -139,23 +171,31 @@ pub trait Connector {
     fn connect(&mut self) -> Result<(Self::Target, String), DeviceError>;
 }
 
+/// The verdict on one device, as `result` in the JSON documents and log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// Written (or found already holding the image), verified if asked, and reset.
     Ok,
+    /// Stopped by Ctrl-C between batches; a rerun finishes it, skipping what was written.
     Interrupted,
+    /// Not done; `error` says why.
     Failed,
 }
 
 /// How one device went.
 #[derive(Debug, Serialize)]
 pub struct DeviceResult {
+    /// The probe's selector (or the connector's label when nothing was attached).
     pub probe: String,
+    /// None when it could not be read (or nothing was attached).
     pub device_id: Option<String>,
+    /// The verdict.
     pub result: Outcome,
     /// The reason for a failure, with its causes.
     #[serde(serialize_with = "serialize_error")]
     pub error: Option<DeviceError>,
+    /// What was written and skipped, also for a failed or interrupted device.
     pub report: FlashReport,
     /// Wall time from connecting to the end.
     pub seconds: f64,
@@ -196,6 +236,8 @@ impl DeviceResult {
         self
     }
 
+    /// Whether the attempt found no probe at all, which `flash` reports as exit 2 (nothing
+    /// to talk to) rather than a failed device.
     pub fn is_no_probe(&self) -> bool {
         matches!(self.error, Some(DeviceError::NoProbe))
     }
@@ -354,15 +396,22 @@ pub(crate) fn round3(d: Duration) -> f64 {
 /// `flash --json`: one entry per device.
 #[derive(Debug, Serialize)]
 pub struct FlashDocument<'a> {
+    /// [`SCHEMA`]: raised when a field changes meaning or goes away.
     pub schema: u32,
+    /// The hexsmith version that wrote it.
     pub version: &'static str,
+    /// The probe-rs target used; none when the MCU's built-in one was.
     pub chip: Option<&'a str>,
+    /// The image's platform name.
     pub platform: &'a str,
+    /// SHA-256 of the image's memory content, the same on every device's record.
     pub image_sha256: &'a str,
+    /// One per probe, in the order the probes were given or listed.
     pub devices: &'a [DeviceResult],
 }
 
 impl<'a> FlashDocument<'a> {
+    /// The document for one job's devices.
     pub fn new(job: &'a FlashJob, devices: &'a [DeviceResult]) -> FlashDocument<'a> {
         FlashDocument {
             schema: SCHEMA,
@@ -377,23 +426,43 @@ impl<'a> FlashDocument<'a> {
 
 /// One line of `--log`: one attempt on one device.
 #[derive(Debug, Clone, Serialize)]
+///
+/// Each line stands alone (schema, tool, image and device on every one) so that a line
+/// copied out of a station's log, or a log concatenated from several stations, still
+/// says everything; the fields are those of [`DeviceResult`] and [`FlashDocument`],
+/// described in docs/json.md.
 pub struct LogLine<'a> {
+    /// [`SCHEMA`].
     pub schema: u32,
+    /// The hexsmith version that wrote it.
     pub version: &'static str,
     /// RFC 3339, UTC, seconds.
     pub time: String,
+    /// As [`DeviceResult::probe`].
     pub probe: &'a str,
+    /// As [`FlashDocument::chip`].
     pub chip: Option<String>,
+    /// As [`FlashDocument::platform`].
     pub platform: String,
+    /// As [`DeviceResult::device_id`].
     pub device_id: Option<&'a str>,
+    /// As [`FlashDocument::image_sha256`].
     pub image_sha256: String,
+    /// As [`DeviceResult::result`].
     pub result: Outcome,
+    /// The failure and its causes on one line.
     pub error: Option<String>,
+    /// From the device's [`FlashReport`].
     pub units_written: usize,
+    /// Units that already held the image's bytes.
     pub units_skipped: usize,
+    /// Bytes in the units written (whole units, not just the image's bytes).
     pub bytes_written: u64,
+    /// Bytes in the units skipped.
     pub bytes_skipped: u64,
+    /// Whether every unit of the plan was checked against the image after writing.
     pub verified: bool,
+    /// As [`DeviceResult::seconds`].
     pub seconds: f64,
 }
 
@@ -404,15 +473,20 @@ pub struct LogWriter {
     file: std::fs::File,
 }
 
+/// The log could not be opened or written: a station stops on it, since every attempt
+/// must be recorded.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: cannot write the log", path.display())]
 pub struct LogError {
+    /// The log file.
     pub path: PathBuf,
+    /// What the file system said.
     #[source]
     pub source: std::io::Error,
 }
 
 impl LogWriter {
+    /// Opens `path` for appending, creating it if needed: earlier runs' lines are kept.
     pub fn open(path: &Path) -> Result<LogWriter, LogError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -428,6 +502,7 @@ impl LogWriter {
         })
     }
 
+    /// Writes one JSON line and syncs it to disk before returning.
     pub fn append(&mut self, line: &impl Serialize) -> Result<(), LogError> {
         let mut text = serde_json::to_string(line).map_err(|e| LogError {
             path: self.path.clone(),
@@ -447,7 +522,9 @@ impl LogWriter {
 /// `verify`: the device compared with the image's bytes, nothing written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
+    /// The image's bytes checked (bytes outside the image are not compared).
     pub bytes_compared: u64,
+    /// Of those, how many the device holds otherwise.
     pub bytes_differing: u64,
     /// The first address where device and image differ.
     pub first_difference: Option<u64>,
@@ -456,6 +533,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// Whether the device holds every byte of the image.
     pub fn matches(&self) -> bool {
         self.bytes_differing == 0
     }
@@ -530,18 +608,27 @@ pub fn verify_device(
     Ok(report)
 }
 
+/// Why `erase --range` was refused, before connecting to anything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EraseRangeError {
+    /// An end of the range cuts an erase unit, whose other bytes would be lost.
     #[error(
         "--range: {address:#010x} lies inside the erase unit {unit_start:#010x}-{unit_end:#010x}, so erasing would clear bytes outside the range: give erase-unit boundaries"
     )]
     NotAligned {
+        /// The end of the range that cuts the unit.
         address: u64,
+        /// The unit's first address.
         unit_start: u32,
+        /// The unit's end, exclusive.
         unit_end: u64,
     },
+    /// The range reaches past the MCU's flash.
     #[error("--range: {address:#010x} is outside the chip's flash")]
-    Outside { address: u64 },
+    Outside {
+        /// The first address outside.
+        address: u64,
+    },
 }
 
 /// The erase units that make up exactly `[start, end)`: an erase never clears a byte

@@ -2,7 +2,9 @@
 //! report, and wait again, until told to stop. "The next device" is one whose ID differs
 //! from the last one flashed, or any device once the probe has seen no device in between
 //! (so the same board taken off and put back is flashed again, and a board left on the
-//! fixture is not flashed twice).
+//! fixture is not flashed twice). A board that answers but cannot be flashed (locked, its
+//! ID unreadable) is one failed device, reported once however long it stays; only a fixture
+//! where nothing answers is "waiting".
 
 use super::device::round3;
 use super::job::{FlashJob, SCHEMA, TOOL_VERSION};
@@ -19,13 +21,16 @@ pub trait StationObserver {
     /// No new device to flash; `reason` says why, when there is one (no probe, no device
     /// answering). Called when the reason changes, not on every poll.
     fn waiting(&mut self, reason: Option<&DeviceError>);
+    /// Progress of the device being flashed, as for a single `flash`.
     fn event(&mut self, event: DeviceEvent);
     /// A device is done, passed or failed.
     fn finished(&mut self, result: &DeviceResult);
 }
 
+/// How a station treats each device and how often it looks for the next.
 #[derive(Debug, Clone)]
 pub struct StationOptions {
+    /// Applied to every device, as for a single `flash`.
     pub device: DeviceOptions,
     /// Time between attempts to attach while waiting.
     pub poll: Duration,
@@ -34,11 +39,17 @@ pub struct StationOptions {
 /// The end of a station run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StationSummary {
+    /// [`SCHEMA`].
     pub schema: u32,
+    /// The hexsmith version that wrote it.
     pub version: &'static str,
+    /// Devices attempted: one per board put on the fixture, whether it passed or not.
     pub devices: usize,
+    /// Outcome [`Outcome::Ok`].
     pub passed: usize,
+    /// Outcome [`Outcome::Failed`], boards that could not be attached or identified included.
     pub failed: usize,
+    /// Outcome [`Outcome::Interrupted`]: at most one per probe, the device on it at Ctrl-C.
     pub interrupted: usize,
     /// Mean wall time per device, from attach to the end of verification and reset.
     pub mean_seconds: Option<f64>,
@@ -78,6 +89,7 @@ impl StationSummary {
         self
     }
 
+    /// A summary of no devices, to [`merge`](StationSummary::merge) stations' into.
     pub fn empty() -> StationSummary {
         StationSummary::new()
     }
@@ -216,6 +228,8 @@ pub struct Rehearsal<C: Connector> {
 }
 
 impl<C: Connector> Rehearsal<C> {
+    /// The devices in the order they are put on the fixture; `cancel` is set after the
+    /// last has been taken off, which ends the station.
     pub fn new(
         devices: impl IntoIterator<Item = C>,
         cancel: std::sync::Arc<AtomicBool>,
