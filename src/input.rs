@@ -5,14 +5,19 @@ use crate::memory::{MemoryImage, elf, hex};
 use crate::module::{Module, ModuleError};
 use std::path::{Path, PathBuf};
 
+/// What a file holds, as [`sniff`] judges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// A module binary (`.bin`): whatever is neither ELF nor Intel HEX.
     Module,
+    /// Intel HEX: by extension (`.hex`, `.ihex`, `.ihx`), or by a first byte `:`.
     Hex,
+    /// ELF: by its magic number whatever the name, or by extension (`.elf`).
     Elf,
 }
 
 impl Format {
+    /// `module`, `hex` or `elf`: the `format` an [`crate::inspect::ImageReport`] gives.
     pub fn name(self) -> &'static str {
         match self {
             Format::Module => "module",
@@ -22,34 +27,70 @@ impl Format {
     }
 }
 
+/// A file as read: one module, or a memory image that may hold many.
 #[derive(Debug)]
 pub enum Input {
-    Module { bytes: Vec<u8>, module: Module },
-    Image { format: Format, image: MemoryImage },
+    /// A module binary.
+    Module {
+        /// The whole file.
+        bytes: Vec<u8>,
+        /// `bytes` parsed; its CRC and SHA-256 are computed but not judged.
+        module: Module,
+    },
+    /// An Intel HEX or ELF file.
+    Image {
+        /// Which of the two.
+        format: Format,
+        /// Its bytes at their addresses: a HEX file's data records, an ELF file's
+        /// loadable segments at their physical addresses.
+        image: MemoryImage,
+    },
 }
 
+/// Why a file could not be used as an input. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// The file could not be opened or read, or is a folder.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The file is larger than [`MAX_INPUT_LEN`]: no module or image is that large.
     #[error(
         "{path}: larger than {} MiB, more than any Particle device's flash: not a module or image",
         MAX_INPUT_LEN >> 20
     )]
-    TooLarge { path: PathBuf },
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file was taken for a module binary (it is neither ELF nor Intel HEX) but is
+    /// not a valid module.
     #[error("{path}: not a Particle module: {source}")]
-    Module { path: PathBuf, source: ModuleError },
+    Module {
+        /// The file, or the name given to
+        /// [`ModuleInput::from_bytes`](crate::compose::ModuleInput::from_bytes).
+        path: PathBuf,
+        /// What is wrong with it.
+        source: ModuleError,
+    },
+    /// The file was taken for Intel HEX but is not valid Intel HEX.
     #[error("{path}: malformed Intel HEX: {source}")]
     Hex {
+        /// The file.
         path: PathBuf,
+        /// What is wrong, with its line where there is one.
         source: hex::HexError,
     },
+    /// The file was taken for ELF but cannot be loaded.
     #[error("{path}: {source}")]
     Elf {
+        /// The file.
         path: PathBuf,
+        /// What is wrong with it.
         source: elf::ElfError,
     },
 }
@@ -60,6 +101,7 @@ impl InputError {
         crate::Failure::Unreadable
     }
 
+    /// The file the error is about, for a caller that reports it its own way.
     pub fn path(&self) -> &Path {
         match self {
             InputError::Io { path, .. }
@@ -71,6 +113,9 @@ impl InputError {
     }
 }
 
+/// What `bytes` (read from `path`) are: ELF by its magic number first, then by the
+/// extension (`.hex`, `.ihex`, `.ihx`, `.elf`, any case), then Intel HEX by a first byte
+/// `:`, and otherwise a module. It never fails: a file judged wrongly fails in [`parse`].
 pub fn sniff(path: &Path, bytes: &[u8]) -> Format {
     if bytes.starts_with(b"\x7fELF") {
         return Format::Elf;
@@ -129,11 +174,15 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
     Ok(bytes)
 }
 
+/// Reads `path` ([`read_bytes`]) and parses it as what it is ([`parse`]): the way in for
+/// a file whose kind is not known.
 pub fn read(path: &Path) -> Result<Input, InputError> {
     let bytes = read_bytes(path)?;
     parse(path, bytes)
 }
 
+/// Parses bytes already read from `path`, as [`sniff`] judges them; `path` names the
+/// file in errors. An Intel HEX start address (record 03 or 05) is not kept.
 pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Input, InputError> {
     let path_buf = || path.to_path_buf();
     match sniff(path, &bytes) {

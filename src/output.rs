@@ -21,33 +21,76 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// Why an output was not written. All but [`OutputError::Io`] are refusals made before
+/// the target is touched.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
+    /// The output is one of the command's inputs (the same file by device and inode,
+    /// whatever its name).
     #[error(
         "{path}: is also an input ({input}): writing it would destroy that input: choose another output name"
     )]
-    IsInput { path: PathBuf, input: PathBuf },
+    IsInput {
+        /// The output, as named.
+        path: PathBuf,
+        /// The input it is, as named.
+        input: PathBuf,
+    },
+    /// Two outputs of one [`OutputSet`] have the same name in the same folder.
     #[error("{path}: named twice as an output of one command: give each output its own name")]
-    Twice { path: PathBuf },
+    Twice {
+        /// The second output so named.
+        path: PathBuf,
+    },
+    /// The output path is a symbolic link, which hexsmith neither writes through nor
+    /// replaces.
     #[error(
         "{path}: is a symbolic link: hexsmith neither writes through nor replaces links: give the file it points to, or remove the link"
     )]
-    Symlink { path: PathBuf },
+    Symlink {
+        /// The output, as named.
+        path: PathBuf,
+    },
+    /// The output path is a folder, device node, pipe, socket or other special file.
     #[error(
         "{path}: is {kind}, not a regular file: hexsmith only replaces regular files: choose another output name"
     )]
-    NotRegular { path: PathBuf, kind: &'static str },
+    NotRegular {
+        /// The output, as named.
+        path: PathBuf,
+        /// What it is, as a phrase: `a folder`, `a device node`, `a named pipe`, ...
+        kind: &'static str,
+    },
+    /// The file at the output path is read-only: someone meant to keep it.
     #[error("{path}: is read-only: make it writable (chmod u+w) or choose another output name")]
-    ReadOnly { path: PathBuf },
+    ReadOnly {
+        /// The output, as named.
+        path: PathBuf,
+    },
+    /// The file at the output path belongs to another user (Unix; root may replace any):
+    /// a new file would be owned by this user instead.
     #[error(
         "{path}: belongs to another user (uid {owner}): replacing it would change its owner: choose another output name"
     )]
-    OtherOwner { path: PathBuf, owner: u32 },
+    OtherOwner {
+        /// The output, as named.
+        path: PathBuf,
+        /// The file's owner, a Unix user id.
+        owner: u32,
+    },
+    /// [`prepare_folder`] was given a path where a file (not a folder) exists.
     #[error("{path}: is a file, not a folder: give --out-dir a folder (new or existing)")]
-    NotAFolder { path: PathBuf },
+    NotAFolder {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The file system failed: a folder could not be read, created or locked, or writing,
+    /// syncing or renaming failed (a full disk, missing permission).
     #[error("{path}: {source}")]
     Io {
+        /// The output, or its folder.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
@@ -95,7 +138,8 @@ fn forget_temporary(path: &Path) {
     temps.retain(|p| p != path);
 }
 
-/// Writes `bytes` to `path` by the rules above (no inputs to protect).
+/// Writes `bytes` to `path` by the rules of this module ([`crate::output`]), with no
+/// inputs to protect.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     write_atomic_with(path, |file| file.write_all(bytes))
 }
@@ -213,7 +257,10 @@ impl OutputSet {
         Ok(())
     }
 
-    /// Writes one output's content to a temporary file beside `path` and fsyncs it.
+    /// Writes one output's content, by `fill`, to a temporary file beside `path` and
+    /// fsyncs it, refusing `path` as [`OutputSet::check`] does and when the set holds it
+    /// already. The temporary file gets the mode and owner of the file it will replace
+    /// (0644 for a new one); the target is untouched until [`OutputSet::commit`].
     pub fn stage(
         &mut self,
         path: &Path,

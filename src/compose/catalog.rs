@@ -11,59 +11,99 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// One catalog file, checked by [`Catalog::read`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
+    /// The Device OS release the files are of, e.g. `4.0.1`. Informative: nothing checks
+    /// it against the modules' versions.
     pub release: String,
     /// Where the files come from, for people.
     #[serde(default)]
     pub source: String,
+    /// One entry per platform (`[[platform]]`), each a platform hexsmith knows, each
+    /// listed once.
     pub platform: Vec<CatalogPlatform>,
 }
 
+/// One platform's restore image: the files that make it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogPlatform {
+    /// The platform's name in hexsmith's platform table, e.g. `boron`.
     pub name: String,
+    /// The module files, in any order: [`build`](super::build) sorts them by address.
     pub files: Vec<CatalogFile>,
 }
 
+/// One file and the hash it must have.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
+    /// The file name, without a folder: [`collect`] looks for it anywhere below the
+    /// folder of its [`FileIndex`].
     pub name: String,
+    /// The file's SHA-256, 64 hex digits of either case.
     pub sha256: String,
 }
 
+/// Why a catalog could not be read, or a platform's files not collected.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
+    /// A file could not be read. Nothing in this module produces it any more: reads
+    /// report [`CatalogError::Input`].
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
+    /// The catalog is not UTF-8 TOML of the catalog's shape (an unknown field is an
+    /// error too), names an unknown platform or one twice, or has a `sha256` that is not
+    /// 64 hex digits: fix the catalog.
     #[error("{path}: not a valid catalog: {reason}")]
-    Invalid { path: PathBuf, reason: String },
+    Invalid {
+        /// The catalog file.
+        path: PathBuf,
+        /// What is wrong, as the TOML parser or the check says.
+        reason: String,
+    },
+    /// No file of a name the catalog lists lies anywhere below the folder: fetch it.
     #[error("{catalog}: {file} not found under {dir}")]
     Missing {
+        /// The catalog, as its caller names it.
         catalog: String,
+        /// The file name the catalog lists.
         file: String,
+        /// The folder searched.
         dir: PathBuf,
     },
+    /// Every file of the listed name differs from the catalog's SHA-256: it is not the
+    /// file the catalog vouches for (a damaged or substituted download).
     #[error("{path}: SHA-256 {found} differs from the catalog's {expected}: refusing this input")]
     HashMismatch {
+        /// The first file of that name, in path order.
         path: PathBuf,
+        /// The catalog's SHA-256, as written there.
         expected: String,
+        /// The file's SHA-256, lower-case hex.
         found: String,
     },
+    /// The catalog or a listed file could not be read.
     #[error(transparent)]
     Input(Box<crate::input::InputError>),
+    /// The folder of a [`FileIndex`] could not be walked: a folder below it could not be
+    /// listed, or a link could not be followed.
     #[error("{dir}: {source}")]
     Walk {
+        /// The folder given to [`FileIndex::new`].
         dir: PathBuf,
+        /// What went wrong, and where.
         #[source]
         source: walkdir::Error,
     },
+    /// A file with the catalog's hash is not a Particle module.
     #[error(transparent)]
     Build(#[from] BuildError),
 }
@@ -86,6 +126,9 @@ impl CatalogError {
 }
 
 impl Catalog {
+    /// Reads a catalog and checks it: TOML with no unknown fields, every platform known
+    /// to hexsmith and listed once, every `sha256` 64 hex digits
+    /// ([`CatalogError::Invalid`] otherwise). It reads none of the files it lists.
     pub fn read(path: &Path) -> Result<Catalog, CatalogError> {
         let bytes = crate::input::read_bytes(path).map_err(|e| CatalogError::Input(Box::new(e)))?;
         let text = String::from_utf8(bytes).map_err(|_| CatalogError::Invalid {
@@ -135,6 +178,10 @@ pub struct FileIndex {
 }
 
 impl FileIndex {
+    /// Walks `dir` once, at any depth, following links to folders but never around a
+    /// loop. Files of one name in several folders are all kept, in path order:
+    /// [`collect`] takes the first whose SHA-256 matches. Names that are not UTF-8 are
+    /// left out.
     pub fn new(dir: &Path) -> Result<FileIndex, CatalogError> {
         Ok(FileIndex {
             dir: dir.to_path_buf(),
@@ -144,7 +191,9 @@ impl FileIndex {
 }
 
 /// Finds each of a platform's files in the index and reads it, refusing a file whose
-/// SHA-256 differs from the catalog's.
+/// SHA-256 differs from the catalog's. `catalog_name` is what errors call the catalog.
+/// Returns the platform and its modules in the catalog's order; checking them is
+/// [`build`](super::build)'s work.
 pub fn collect(
     catalog_name: &str,
     entry: &CatalogPlatform,

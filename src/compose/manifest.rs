@@ -10,21 +10,31 @@ use crate::platform::{self, Platform, releases};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// One run of bytes the image holds: a module, or a region of the layout that is not a
+/// module. Serialised as a `regions` entry of the manifest; None fields are left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ManifestRegion {
     /// `uicr`, `nordic-mbr`, `compatibility-fill`, or a module function.
     pub kind: String,
+    /// The module index from its prefix; None for a region that is not a module.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<u8>,
+    /// The module version from its prefix (section 5 of the spec: an integer, not the
+    /// release); None for a region that is not a module.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module_version: Option<u16>,
-    /// The input's file name (no folder), for modules.
+    /// The input's file name (no folder), for modules of a build; None for regions that
+    /// are not modules and for every region of [`Manifest::of_image`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// Flash address of the first byte.
     pub start: u32,
-    /// Exclusive.
+    /// Address past the last byte (exclusive).
     pub end: u64,
+    /// `end - start`, in bytes.
     pub size: u64,
+    /// SHA-256 of the region's bytes, lower-case hex. Empty in
+    /// [`RestoreImage::regions`]: [`Manifest::describe`] fills it in.
     pub sha256: String,
 }
 
@@ -45,22 +55,32 @@ impl ManifestRegion {
     }
 }
 
+/// hexsmith's build manifest (`build --manifest`, `replace-user --manifest`), serialised
+/// as JSON. It holds nothing that varies between runs or machines, so a CI pipeline can
+/// compare it to a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Manifest {
+    /// The platform's name in hexsmith's platform table, e.g. `boron`.
     pub platform: String,
+    /// Particle's platform id, as module prefixes carry it.
     pub platform_id: u16,
     /// The Device OS release of the system part, where the release table knows it.
     pub release: Option<String>,
+    /// Every region the image holds, in address order, each with its SHA-256.
     pub regions: Vec<ManifestRegion>,
     /// Bytes of memory content, gaps not counted.
     pub bytes: u64,
     /// SHA-256 of the memory content: each run of bytes as its start address (u32,
     /// big-endian), its length (u32, big-endian) and its bytes, in address order.
     pub sha256: String,
+    /// The warnings of the build (see [`RestoreImage::warnings`]), so that a snapshot
+    /// shows a newly allowed problem.
     pub warnings: Vec<String>,
 }
 
 impl RestoreImage {
+    /// The image's manifest, hashing every region and the whole content: a pass over
+    /// the image, done only when asked.
     pub fn manifest(&self) -> Manifest {
         Manifest::describe(
             &self.image,

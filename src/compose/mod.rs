@@ -1,9 +1,14 @@
 //! Composing restore images: one memory image per platform holding everything a device
 //! needs, laid out as Particle's published "device restore" images are (spec section 3).
+//! It sits on [`crate::module`], [`crate::memory`], [`crate::platform`] and
+//! [`crate::inspect`]; the command line's `build`, `replace-user` and `flash` use it.
 //!
 //! Every input is checked before anything is composed, and a problem is an error that
 //! names the file: an image that would leave a device in safe mode is never produced
 //! unless the caller explicitly allows it.
+//!
+//! Start from [`ModuleInput::read`] and [`build`]; [`replace::replace_user`] puts a new
+//! application into an existing image, and [`catalog`] builds from hash-checked files.
 
 pub mod catalog;
 mod manifest;
@@ -24,22 +29,36 @@ use sha2::Digest;
 use std::path::Path;
 
 /// More modules than any restore image holds (bootloaders, system parts, applications,
-/// a radio stack): a longer list is refused before any file is read.
+/// a radio stack): the command line refuses a longer list with
+/// [`BuildError::TooManyModules`] before it reads any file. [`build`] itself takes any
+/// number.
 pub const MAX_MODULES: usize = 16;
 
-/// Size of the Nordic MBR at the bottom of nRF52840 flash.
+/// Size in bytes of the Nordic MBR at 0x00000000 of nRF52840 flash (one 4 KiB page).
 pub const MBR_LEN: usize = 0x1000;
 
-/// A module file given to `build`, with the name errors should use.
+/// A module file given to [`build`], with the name errors should use.
 #[derive(Debug, Clone)]
 pub struct ModuleInput {
+    /// What errors and warnings call the input: its path as given, or the name passed to
+    /// [`ModuleInput::from_bytes`]. Its file name also goes into the manifest's `file`
+    /// and decides the key of an application in Particle's manifest
+    /// ([`particle::ParticleManifest::of`]).
     pub name: String,
+    /// The whole module file, from its start address to the end of its CRC: prefix and
+    /// suffix included, even for a radio stack, whose flash bytes are only its payload.
     pub bytes: Vec<u8>,
+    /// `bytes` parsed. Parsing does not judge integrity: [`build`] refuses a bad CRC or
+    /// SHA-256 with [`BuildError::Integrity`].
     pub module: Module,
 }
 
 impl ModuleInput {
     /// Reads a module from a `.bin`, or from a `.hex` / `.elf` that holds exactly one.
+    ///
+    /// Refuses an image holding no module or several ([`BuildError::NotOneModule`]), or
+    /// bytes besides its module, which a build would drop
+    /// ([`BuildError::MoreThanAModule`]); an unreadable file is [`BuildError::Input`].
     pub fn read(path: &Path) -> Result<ModuleInput, BuildError> {
         let name = path.display().to_string();
         match input::read(path)? {
@@ -92,6 +111,9 @@ impl ModuleInput {
         }
     }
 
+    /// A module from bytes already in memory (a download, a catalog file, a test), named
+    /// `name` in errors. Only a module binary: the bytes are not sniffed as HEX or ELF.
+    /// Bytes that are not a module are [`InputError::Module`] with `name` as its path.
     pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<ModuleInput, BuildError> {
         let name = name.into();
         match Module::parse(&bytes) {
@@ -123,9 +145,13 @@ impl ModuleInput {
 }
 
 /// The 4 KiB Nordic MBR, from a SoftDevice `.hex`, a 4 KiB `.bin` or an existing image.
+/// Particle's modules do not carry it, yet an nRF52840 does not boot without it, so the
+/// user supplies it ([`BuildOptions::mbr`]).
 #[derive(Debug, Clone)]
 pub struct Mbr {
+    /// The file it was read from, as given: for errors and notes.
     pub name: String,
+    /// Exactly [`MBR_LEN`] bytes, for flash addresses 0x00000000-0x00000FFF.
     pub bytes: Vec<u8>,
 }
 
@@ -146,7 +172,10 @@ impl Mbr {
         }
     }
 
-    /// Reads an MBR, whatever it holds: for a user who knows better than the checks.
+    /// Reads an MBR without judging its content (no [`Mbr::fault`] check): for a user who
+    /// knows better than the checks (`--allow-unknown-mbr`). Still refuses, with
+    /// [`BuildError::Mbr`], a `.bin` that is not exactly 4 KiB or an image that does not
+    /// hold every byte of 0x00000000-0x00000FFF; bytes above that are ignored.
     pub fn read_unchecked(path: &Path) -> Result<Mbr, BuildError> {
         let name = path.display().to_string();
         let bad = |reason: String| BuildError::Mbr {
@@ -178,7 +207,8 @@ impl Mbr {
         })
     }
 
-    /// Known to Particle's images, by SHA-256.
+    /// The name of this MBR if Particle's published images carry it (its SHA-256 is in
+    /// the `mbr` list of `src/platform/releases.toml`), or None for any other.
     pub fn known(&self) -> Option<&str> {
         releases().known_mbr(&inspect::hex_lower(&sha2::Sha256::digest(&self.bytes)))
     }
@@ -238,135 +268,270 @@ const SYSTEM_HANDLERS: [&str; 16] = [
     "SysTick",
 ];
 
+/// What [`build`] may do beyond the strict default. `Default` is the image Particle
+/// would publish (UICR included, every dependency met), without an MBR.
 #[derive(Debug, Default, Clone)]
 pub struct BuildOptions {
+    /// The Nordic MBR to write at 0x00000000 on an nRF52840 platform; ignored on others.
+    /// None there leaves it out with a warning: such an image must never be written after
+    /// a full chip erase, which clears the MBR.
     pub mbr: Option<Mbr>,
-    /// Leave out the UICR page even where Particle's images carry one.
+    /// Leave out the UICR page even where Particle's images carry one (nRF52840 only).
     pub no_uicr: bool,
-    /// When set, every module must be for this platform.
+    /// When set, every module must be for this platform ([`BuildError::WrongPlatform`]);
+    /// otherwise the platform is that of the first module that is not a radio stack.
     pub platform: Option<&'static Platform>,
-    /// Build even when a dependency is unmet (the device would start in safe mode).
+    /// Build even when a dependency is unmet (the device would start in safe mode): each
+    /// one becomes a warning in [`RestoreImage::warnings`] instead of
+    /// [`BuildError::UnmetDependency`].
     pub allow_safe_mode: bool,
-    /// Use this application instead of any user part among the inputs.
+    /// Use this application instead of any user part among the inputs (the command
+    /// line's `--user`); it must be a user part ([`BuildError::NotAnApplication`]).
     pub user: Option<ModuleInput>,
 }
 
+/// Why an image was not built, or an input not taken. Every variant names the input
+/// (`name`, as the caller named it) and says what to do; [`BuildError::failure`] sorts
+/// them into unreadable inputs and refusals.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// An input could not be read, or is not a module, Intel HEX or ELF file.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A `.hex` or `.elf` given as a module holds none or several: give the module's
+    /// `.bin`, or an image holding that module alone.
     #[error("{name}: holds {found} modules; a module input must hold exactly one")]
-    NotOneModule { name: String, found: usize },
+    NotOneModule {
+        /// The file.
+        name: String,
+        /// How many modules were found in it.
+        found: usize,
+    },
+    /// A module's CRC or SHA-256 does not match its bytes: the file is damaged (a
+    /// truncated or altered download); fetch it again.
     #[error(
         "{name}: {what} mismatch (stored {stored}, computed {computed}): the module is corrupt"
     )]
     Integrity {
+        /// The module file.
         name: String,
+        /// `"CRC"` or `"SHA-256"`.
         what: &'static str,
+        /// The value the module carries (suffix or trailing CRC), as lower-case hex.
         stored: String,
+        /// The value of its bytes, as lower-case hex.
         computed: String,
     },
+    /// A module is for another platform than the rest of the image: than
+    /// [`BuildOptions::platform`], the first module, or the base image.
     #[error("{name}: module is for {found}, not {expected}")]
     WrongPlatform {
+        /// The module file.
         name: String,
+        /// The module's platform, from its prefix, e.g. `boron (platform 13)`.
         found: String,
+        /// The platform wanted, and after `like` the input that set it when the user
+        /// did not.
         expected: String,
     },
+    /// A module of a function no restore image holds: only bootloaders, system parts,
+    /// user parts and the radio stack are written; NCP firmware goes to its own chip.
     #[error("{name}: {function} modules cannot be part of a restore image")]
     NotPlaceable {
+        /// The module file.
         name: String,
+        /// Its module function, from its prefix.
         function: ModuleFunction,
     },
+    /// Two inputs are the same module (function and index), say system part 1 of two
+    /// releases: give one.
     #[error("{second}: {what} given twice (also {first})")]
     Duplicate {
+        /// The input given first.
         first: String,
+        /// The input given later, which is refused.
         second: String,
+        /// The module both are, e.g. `system-part 1`.
         what: String,
     },
+    /// A module's bytes leave the slot the platform's layout gives it, or the MCU's
+    /// flash where the layout has no slot for it: the module was built for another
+    /// layout or Device OS line.
     #[error(
         "{name}: {what} at {start:#010x}-{end:#010x} lies outside its slot {slot_start:#010x}-{slot_end:#010x}"
     )]
     OutsideSlot {
+        /// The module file.
         name: String,
+        /// The module, e.g. `user-part 1`.
         what: String,
+        /// Flash address of its first byte.
         start: u64,
+        /// Address past its CRC (exclusive).
         end: u64,
+        /// First flash address of the slot.
         slot_start: u32,
+        /// Flash address past the slot (exclusive).
         slot_end: u32,
     },
+    /// Two modules would share flash bytes.
     #[error(
         "{second}: {second_what} at {start:#010x}-{end:#010x} overlaps {first_what} from {first}"
     )]
     Overlap {
+        /// The input whose module starts lower; with [`replace::replace_user`], the base
+        /// image.
         first: String,
+        /// Its module (with its range, when it is in the base image).
         first_what: String,
+        /// The other input.
         second: String,
+        /// Its module.
         second_what: String,
+        /// Flash address of the second module's first byte.
         start: u64,
+        /// Flash address past the second module's last byte (exclusive).
         end: u64,
     },
+    /// A module's platform id is not in hexsmith's platform table, so neither its slots
+    /// nor its checks are known.
     #[error(
         "{name}: module is for platform {id}, which hexsmith does not know, so neither its slots nor its checks are known (a new platform is an entry in src/platform/platforms.toml)"
     )]
-    UnknownPlatform { name: String, id: u16 },
+    UnknownPlatform {
+        /// The module file, or the base image.
+        name: String,
+        /// The platform id from the module prefix.
+        id: u16,
+    },
+    /// A module needs a module version the image does not hold: the device would start
+    /// in safe mode. Add the module it needs, or set [`BuildOptions::allow_safe_mode`].
     #[error("{name}: {message} (--allow-safe-mode builds it anyway)")]
-    UnmetDependency { name: String, message: String },
+    UnmetDependency {
+        /// The module with the dependency.
+        name: String,
+        /// What it needs and what the image has instead, in words (with the Device OS
+        /// release where the release table knows it).
+        message: String,
+    },
+    /// Nothing to build: no module inputs, and no [`BuildOptions::user`].
     #[error("no modules given")]
     NoModules,
+    /// A Device OS module or the radio stack of the base image fails its CRC or SHA-256:
+    /// a new application in it would still leave a broken device. Give an intact image.
     #[error("{name}: {what} is corrupt: {reason}: give an intact image as the base")]
     CorruptBase {
+        /// The base image.
         name: String,
+        /// The damaged module and its address, e.g. `system-part 1 at 0x00030000`.
         what: String,
+        /// Which check failed.
         reason: String,
     },
+    /// A `.hex` or `.elf` given as a module holds bytes besides its one module, which
+    /// the build would silently drop: give a file holding the module alone.
     #[error(
         "{name}: holds {outside} bytes besides its {what} (the first at {first:#010x}), which would be lost: give a file that holds the module alone"
     )]
     MoreThanAModule {
+        /// The file.
         name: String,
+        /// The module it holds, e.g. `user-part 1`.
         what: String,
+        /// How many bytes lie outside the module.
         outside: u64,
+        /// Address of the first of them.
         first: u64,
     },
+    /// A module packed for an update (compressed, encrypted or combined), which a
+    /// device unpacks only when it arrives over the air; a restore image is written to
+    /// flash as it is. Give the plain module.
     #[error("{name}: {what} is {reason}")]
     NotFlashable {
+        /// The module file.
         name: String,
+        /// The module, e.g. `system-part 1`.
         what: String,
+        /// Which packing, and what to give instead.
         reason: &'static str,
     },
+    /// A module does not start on a [`MODULE_ALIGN`] boundary, where every slot starts:
+    /// build it for its slot.
     #[error(
         "{name}: {what} starts at {start:#010x}, not on a 4 KiB boundary where every slot starts: build the module for its slot"
     )]
     Unaligned {
+        /// The module file.
         name: String,
+        /// The module, e.g. `user-part 1`.
         what: String,
+        /// Its start address, from its prefix.
         start: u32,
     },
+    /// More than [`MAX_MODULES`] module inputs, refused by the command line before any
+    /// is read: give each module once.
     #[error(
         "{count} modules given: a restore image holds at most {MAX_MODULES}: give each module once"
     )]
-    TooManyModules { count: usize },
+    TooManyModules {
+        /// How many were given.
+        count: usize,
+    },
+    /// The MBR file cannot be used: not 4 KiB, missing bytes of 0x0000-0x0FFF, or (by
+    /// [`Mbr::read`]) not the vector table an MBR starts with.
     #[error("{name}: not a usable MBR: {reason}")]
-    Mbr { name: String, reason: String },
+    Mbr {
+        /// The MBR file.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The application given to replace the image's ([`BuildOptions::user`], or the
+    /// `app` of [`replace::replace_user`]) is not a user part.
     #[error("{name}: not an application: it is a {function} module")]
     NotAnApplication {
+        /// The module file.
         name: String,
+        /// What it is instead, from its prefix.
         function: ModuleFunction,
     },
+    /// The base image holds no module prefix, so neither its platform nor where its
+    /// application goes is known.
     #[error("{name}: holds no Particle module, so its platform and user-part slot are unknown")]
-    NoModulesInBase { name: String },
+    NoModulesInBase {
+        /// The base image.
+        name: String,
+    },
+    /// The base image holds modules of two platforms: it is not one device's image.
     #[error("{name}: holds modules of two platforms ({first} and {second})")]
     MixedBase {
+        /// The base image.
         name: String,
+        /// The platform of its first module that is not a radio stack.
         first: String,
+        /// The platform of a module that does not belong with it.
         second: String,
     },
+    /// The base given to [`replace::read_base`] is a module file, or is taken for one
+    /// (neither HEX nor ELF by content or extension) and is not even that.
     #[error(
         "{name}: a module file, not an image{hint}: give a restore image (.hex or .elf) as the base"
     )]
-    NotAnImage { name: String, hint: &'static str },
+    NotAnImage {
+        /// The base file.
+        name: String,
+        /// Empty, or a note that the file is not a valid module either.
+        hint: &'static str,
+    },
+    /// The base image's platform has no user-part slot for the application's module
+    /// index, so there is nowhere to put it.
     #[error("{name}: {platform} images have no user-part slot")]
-    NoUserSlot { name: String, platform: String },
+    NoUserSlot {
+        /// The base image.
+        name: String,
+        /// The base image's platform name.
+        platform: String,
+    },
 }
 
 impl BuildError {
@@ -383,26 +548,73 @@ impl BuildError {
 /// A composed restore image and what went into it.
 #[derive(Debug, Clone)]
 pub struct RestoreImage {
+    /// The platform every module is for.
     pub platform: &'static Platform,
-    /// The Device OS release of the system part, where the release table knows it.
+    /// The Device OS release of the system part, where the release table knows it; None
+    /// without a system part or for a module version the table does not list.
     pub release: Option<String>,
+    /// The bytes to program, at their flash addresses (on nRF52840 the UICR page lies
+    /// outside main flash, at 0x10001000).
     pub image: MemoryImage,
+    /// Every region written (UICR, MBR, compatibility fill, each module), in address
+    /// order. Their `sha256` is empty: [`RestoreImage::manifest`] computes it.
     pub regions: Vec<ManifestRegion>,
+    /// What the caller allowed or left out (no MBR, a dependency allowed by
+    /// [`BuildOptions::allow_safe_mode`]), as sentences for a person.
     pub warnings: Vec<String>,
 }
 
 impl RestoreImage {
+    /// The image as Intel HEX text, formatted by [`crate::memory::hex::write`]: the same
+    /// image always gives the same text. For a file, [`RestoreImage::write_hex`] streams
+    /// it instead of holding it all in memory.
     pub fn to_hex(&self) -> String {
         hex::write(&self.image)
     }
 
-    /// Writes the image as Intel HEX to `path`, atomically.
+    /// Writes the image as Intel HEX to `path`, atomically by the rules of
+    /// [`crate::output`]: a power cut leaves the old file or the new one. It knows no
+    /// inputs to protect; to refuse overwriting one, stage the file in an
+    /// [`crate::output::OutputSet`].
     pub fn write_hex(&self, path: &Path) -> Result<(), crate::output::OutputError> {
         crate::output::write_atomic_with(path, |file| hex::write_to(&self.image, file))
     }
 }
 
 /// Checks every input and composes the restore image, or says what is wrong.
+///
+/// The checks, in order: each module intact and not packed for an update, one platform,
+/// only placeable functions and each once, every module inside its slot and none
+/// overlapping another, every start 4 KiB aligned, every dependency met. Then the image
+/// is laid out as Particle's (spec section 3): on nRF52840 the UICR page, the MBR and
+/// the compatibility fill; then every module, a radio stack without its prefix and
+/// suffix. The inputs may come in any order.
+///
+/// ```no_run
+/// use hexsmith::compose::{BuildOptions, Mbr, ModuleInput, build};
+/// use std::path::Path;
+///
+/// let files = [
+///     "boron-bootloader@4.0.1.bin",
+///     "boron-softdevice@4.0.1.bin",
+///     "boron-system-part1@4.0.1.bin",
+///     "app.bin",
+/// ];
+/// let inputs = files
+///     .iter()
+///     .map(|f| ModuleInput::read(Path::new(f)))
+///     .collect::<Result<Vec<_>, _>>()?;
+/// let opts = BuildOptions {
+///     mbr: Some(Mbr::read(Path::new("s140_nrf52_7.0.1_softdevice.hex"))?),
+///     ..BuildOptions::default()
+/// };
+/// let image = build(inputs, &opts)?;
+/// for w in &image.warnings {
+///     eprintln!("warning: {w}");
+/// }
+/// image.write_hex(Path::new("boron.hex"))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn build(inputs: Vec<ModuleInput>, opts: &BuildOptions) -> Result<RestoreImage, BuildError> {
     let mut modules = inputs;
     if let Some(user) = &opts.user {
@@ -440,7 +652,8 @@ pub fn build(inputs: Vec<ModuleInput>, opts: &BuildOptions) -> Result<RestoreIma
 /// Module files placed where they go in flash (a radio stack without its prefix), after
 /// the checks that concern the modules themselves: integrity, one platform, slots, no
 /// overlaps. No UICR, MBR or fill, and no dependency check: this is what writing a few
-/// modules to a device (say, a new application alone) needs.
+/// modules to a device (say, a new application alone) needs. Returns the modules'
+/// platform with the image.
 pub fn place_modules(
     inputs: &[ModuleInput],
 ) -> Result<(&'static Platform, MemoryImage), BuildError> {

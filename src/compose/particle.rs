@@ -103,91 +103,141 @@ fn key_of(m: &ModuleInput) -> String {
     }
 }
 
-/// binary-version-reader's `prefixInfo`, field for field and in its order.
+/// binary-version-reader's `prefixInfo`, field for field and in its order. Numbers are
+/// the prefix's raw values (spec section 1); offsets are into the prefix.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)] // The names are the reader's; the module doc says where they come from.
 pub struct PrefixInfo {
+    /// Start address (offset 0), lower-case hex without `0x`.
     pub module_start_addy: String,
+    /// End address (offset 4), where the CRC starts, lower-case hex without `0x`.
     pub module_end_addy: String,
+    /// The reserved byte (offset 8).
     pub reserved: u8,
+    /// Flags (offset 9): 0x01 drop module info, 0x02 compressed, 0x04 combined, 0x08
+    /// encrypted, 0x10 prefix extensions.
     pub module_flags: u8,
+    /// Module version (offset 10): an integer, not the release.
     pub module_version: u16,
+    /// Platform id (offset 12).
     #[serde(rename = "platformID")]
     pub platform_id: u16,
+    /// Module function (offset 14) as its number: 2 bootloader, 4 system part, 5 user
+    /// part, 8 radio stack, ...
     pub module_function: u8,
+    /// Module index (offset 15).
     pub module_index: u8,
+    /// First dependency's function (offset 16); 0 for none.
     pub dep_module_function: u8,
+    /// First dependency's index (offset 17).
     pub dep_module_index: u8,
+    /// First dependency's minimum version (offset 18).
     pub dep_module_version: u16,
+    /// Second dependency's function (offset 20); 0 for none.
     pub dep2_module_function: u8,
+    /// Second dependency's index (offset 21).
     pub dep2_module_index: u8,
+    /// Second dependency's minimum version (offset 22).
     pub dep2_module_version: u16,
+    /// Bytes: 24, plus the prefix extensions when flag 0x10 is set.
     pub prefix_size: usize,
+    /// The extensions after the prefix, only when flag 0x10 is set (then possibly
+    /// empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Vec<Extension>>,
+    /// Where the prefix lies in the file, in bytes: 0, or after the vector table (0x184
+    /// on STM32F2, 0x200 on nRF52840).
     pub prefix_offset: usize,
 }
 
 /// binary-version-reader's `suffixInfo`, field for field and in its order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct SuffixInfo {
-    /// -1 when the suffix is too short to hold it.
+    /// Product id; -1 when the suffix is too short to hold it (under 40 bytes).
     pub product_id: i32,
-    /// -1 when the suffix is too short to hold it.
+    /// Product version; -1 when the suffix is too short to hold it (under 40 bytes).
     pub product_version: i32,
+    /// The suffix's SHA-256 of the module, lower-case hex.
     pub fw_unique_id: String,
+    /// The reserved half-word before the SHA-256.
     pub reserved: u16,
+    /// The suffix size the module states (the half-word before the CRC), in bytes, the
+    /// CRC not counted.
     pub suffix_size: usize,
+    /// The trailing CRC-32 as its four bytes in the file (big-endian), lower-case hex.
     pub crc_block: String,
+    /// The suffix's extensions, only when the suffix is larger than 40 bytes and holds
+    /// at least one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Vec<Extension>>,
 }
 
 /// A module info extension as binary-version-reader's `_readExtension` reports it: type,
 /// length, offset, its raw bytes, then the parsed fields of the types it knows (each type
-/// has its own subset, in this order).
+/// has its own subset, in this order). The parsed fields are None for the types that do
+/// not carry them, and left out of the JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct Extension {
+    /// Type: 0 end, 1 product data, 2 dynamic location, 3 dependency, 0x10 hash, 0x11
+    /// name, 0x12 asset dependency, 0x13 security mode, 0x14 asset type.
     #[serde(rename = "type")]
     pub kind: u16,
+    /// Bytes of the whole extension, its 4-byte type and length included.
     pub length: usize,
+    /// Where it starts, in bytes: from the prefix for a prefix extension, from the
+    /// file's start for a suffix extension.
     pub offset: usize,
+    /// The whole extension, header included.
     pub data: NodeBuffer,
+    /// Product data (type 1): the product id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<u16>,
+    /// Product data (type 1): the product version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_version: Option<u16>,
+    /// Dynamic location (type 2): the module's start address, hex without `0x`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module_start_address: Option<String>,
+    /// Dynamic location (type 2): where the dynalib is loaded, hex without `0x`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynalib_load_address: Option<String>,
+    /// Dynamic location (type 2): where the dynalib starts, hex without `0x`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynalib_start_address: Option<String>,
+    /// Dependency (type 3): the function of the module depended on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module_function: Option<u8>,
+    /// Dependency (type 3): its index.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module_index: Option<u8>,
+    /// Dependency (type 3): its minimum version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module_version: Option<u16>,
+    /// Dependency (type 3): the target id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_id: Option<u32>,
+    /// Hash (0x10) and asset dependency (0x12): the hash algorithm's number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_type: Option<u8>,
+    /// Hash (0x10) and asset dependency (0x12): the hash's length in bytes, as stated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_length: Option<u8>,
+    /// Hash (0x10) and asset dependency (0x12): the hash, lower-case hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// Name (0x11) and asset dependency (0x12): the name, as UTF-8 (invalid bytes
+    /// replaced).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Security mode (0x13): the mode byte.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_mode: Option<u8>,
+    /// Security mode (0x13): the certificate that follows it, when not empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<NodeBuffer>,
+    /// Asset type (0x14): the type byte.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset_type: Option<u8>,
 }

@@ -12,18 +12,26 @@ use std::path::Path;
 /// The modules of one platform found in a release folder.
 #[derive(Debug)]
 pub struct PlatformSet {
+    /// The platform whose id the modules' prefixes carry.
     pub platform: &'static Platform,
+    /// Its modules, in file-name order, not yet checked: [`build`](super::build) checks
+    /// them.
     pub modules: Vec<ModuleInput>,
 }
 
+/// What [`scan`] found in a release folder.
 #[derive(Debug, Default)]
 pub struct ReleaseDir {
+    /// One set per platform, in platform-id order.
     pub platforms: Vec<PlatformSet>,
     /// Files left out, each with the reason.
     pub skipped: Vec<String>,
 }
 
-/// Reads every `.bin` file directly in `dir`, in name order so output is deterministic.
+/// Reads every `.bin` file directly in `dir` (not in folders below), in name order so
+/// output is deterministic. A file that is not a Particle module, NCP firmware (which
+/// no image holds) and a module of a platform hexsmith does not know are skipped with
+/// their reason; a folder or file that cannot be read is an error.
 pub fn scan(dir: &Path) -> Result<ReleaseDir, BuildError> {
     let io = |source| {
         BuildError::Input(InputError::Io {

@@ -14,22 +14,31 @@ use crate::module::ModuleFunction;
 use crate::platform::{self, Platform};
 use std::path::Path;
 
+/// What [`replace_user`] may allow beyond the strict default.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ReplaceOptions {
     /// Accept an application whose dependencies the image does not meet.
     pub allow_safe_mode: bool,
 }
 
+/// The base image with its new application.
 #[derive(Debug, Clone)]
 pub struct Replaced {
+    /// The base image's platform, from its modules.
     pub platform: &'static Platform,
+    /// The base without its old user parts, with the application at its start address
+    /// and the compatibility fill decided afresh; every other byte as in the base.
     pub image: MemoryImage,
-    /// The user parts taken out: (start, first address past the CRC).
+    /// The user parts taken out: (start, first address past the CRC). Empty when the
+    /// base held no application.
     pub removed: Vec<(u64, u64)>,
+    /// Dependencies of the application the base does not meet, allowed by
+    /// [`ReplaceOptions::allow_safe_mode`], as sentences for a person.
     pub warnings: Vec<String>,
 }
 
-/// Reads the image whose application is to be replaced: Intel HEX or ELF, never a module.
+/// Reads the image whose application is to be replaced: Intel HEX or ELF, never a module
+/// ([`BuildError::NotAnImage`], which counts as unreadable).
 pub fn read_base(path: &Path) -> Result<MemoryImage, BuildError> {
     let name = path.display().to_string();
     match input::read(path) {
@@ -47,6 +56,14 @@ pub fn read_base(path: &Path) -> Result<MemoryImage, BuildError> {
 }
 
 /// Replaces the user part of `base` (found by its prefix, wherever it is) with `app`.
+///
+/// `base_name` is what errors call the base. The application is checked as [`build`]
+/// checks it (a user part, intact, for the base's platform, inside its slot, clear of
+/// every module the base keeps, aligned, its dependencies met by the base), and the base
+/// must be one platform's and its Device OS modules intact: the result is the image
+/// `build` would make from the same modules.
+///
+/// [`build`]: super::build
 pub fn replace_user(
     base_name: &str,
     base: &MemoryImage,
