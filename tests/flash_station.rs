@@ -866,6 +866,45 @@ impl Connector for EmulatedFixture {
 }
 
 #[cfg(feature = "probe")]
+impl EmulatedFixture {
+    /// A fixture for `job`'s chip on which the devices come in this order (None: nobody
+    /// on it for a poll); the run ends after the last.
+    fn new(
+        job: &FlashJob,
+        script: impl IntoIterator<Item = Option<hexsmith::flash::emulator::EmulatedDevice>>,
+    ) -> EmulatedFixture {
+        EmulatedFixture {
+            script: script.into_iter().collect(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            chip: job.chip.clone().unwrap(),
+            under_reset: job.mcu().attach_under_reset,
+        }
+    }
+
+    /// A station run on this fixture to its end: the summary, what it showed, its log.
+    fn run_station(
+        &mut self,
+        job: &FlashJob,
+        plan: &hexsmith::flash::FlashPlan,
+    ) -> (
+        hexsmith::flash::station::StationSummary,
+        Recorder,
+        Vec<Value>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut recorder = Recorder::new(&dir.path().join("log"), job);
+        let station = StationOptions {
+            device: options(),
+            poll: Duration::ZERO,
+        };
+        let cancel = self.cancel.clone();
+        let summary = run_station(self, job, plan, &station, &cancel, &mut recorder);
+        let lines = log_lines(&dir.path().join("log"));
+        (summary, recorder, lines)
+    }
+}
+
+#[cfg(feature = "probe")]
 #[test]
 fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
@@ -876,27 +915,18 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
         .collect();
     // The middle one's bootloader sector is write-protected, as Device OS leaves it.
     devices[1].protect_stm32_sectors(1);
-    let cancel = Arc::new(AtomicBool::new(false));
-    let mut fixture = EmulatedFixture {
-        script: VecDeque::from([
+    let mut fixture = EmulatedFixture::new(
+        &job,
+        [
             Some(devices[0].clone()),
             Some(devices[0].clone()),
             None,
             Some(devices[1].clone()),
             None,
             Some(devices[2].clone()),
-        ]),
-        cancel: cancel.clone(),
-        chip: job.chip.clone().unwrap(),
-        under_reset: job.mcu().attach_under_reset,
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
-    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+        ],
+    );
+    let (summary, recorder, lines) = fixture.run_station(&job, &plan);
     assert_eq!(
         (summary.devices, summary.passed, summary.failed),
         (3, 2, 1),
@@ -926,7 +956,6 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
         assert_eq!(device.nor_violations(), vec![], "device {i}");
     }
     assert_eq!(devices[1].counts().bytes_programmed, 0, "nothing written");
-    let lines = log_lines(&dir.path().join("log"));
     assert_eq!(
         lines
             .iter()
@@ -966,22 +995,17 @@ fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
     let devices: Vec<EmulatedDevice> = (1..=3)
         .map(|i| EmulatedDevice::blank(Chip::Nrf52840, &[i; 8]))
         .collect();
-    let cancel = Arc::new(AtomicBool::new(false));
     // The locked one holds a product's firmware, which no station may erase unasked.
-    let mut earlier = EmulatedFixture {
-        script: VecDeque::from([Some(devices[1].clone())]),
-        cancel: cancel.clone(),
-        chip: job.chip.clone().unwrap(),
-        under_reset: false,
-    };
+    let mut earlier = EmulatedFixture::new(&job, [Some(devices[1].clone())]);
     let flashed = attempt(&mut earlier, &job, &plan, &options(), &mut |_| {});
     assert_eq!(flashed.result, Outcome::Ok, "{:?}", flashed.error);
     devices[1].lock_approtect();
     devices[1].reset_counts();
     let before = devices[1].peek(0, 0x10_0000);
     assert!(before.iter().any(|b| *b != 0xFF));
-    let mut fixture = EmulatedFixture {
-        script: VecDeque::from([
+    let mut fixture = EmulatedFixture::new(
+        &job,
+        [
             Some(devices[0].clone()),
             None,
             // The locked one stays for three polls.
@@ -990,18 +1014,9 @@ fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
             Some(devices[1].clone()),
             None,
             Some(devices[2].clone()),
-        ]),
-        cancel: cancel.clone(),
-        chip: job.chip.clone().unwrap(),
-        under_reset: job.mcu().attach_under_reset,
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
-    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+        ],
+    );
+    let (summary, recorder, lines) = fixture.run_station(&job, &plan);
     assert_eq!(
         (summary.devices, summary.passed, summary.failed),
         (3, 2, 1),
@@ -1036,13 +1051,38 @@ fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
         );
         assert_eq!(device.nor_violations(), vec![]);
     }
-    let lines = log_lines(&dir.path().join("log"));
     let results: Vec<_> = lines
         .iter()
         .map(|l| l["result"].as_str().unwrap())
         .collect();
     assert_eq!(results, ["ok", "failed", "ok"]);
     assert!(lines[1]["device_id"].is_null());
+}
+
+/// A station rehearsed from the command line on three emulated boards, a.hex to c.hex in
+/// `dir`: the exit status, standard output, the verdicts shown and the log's results.
+#[cfg(feature = "probe")]
+fn rehearse(dir: &Path, chip: &str, image: &str) -> (Option<i32>, String, Vec<String>, Vec<Value>) {
+    let states = ["a.hex", "b.hex", "c.hex"];
+    let mut args = vec!["flash", "--station", "--poll-ms", "0", "--emulate", chip];
+    for state in &states {
+        args.extend(["--emulate-state", state]);
+    }
+    args.extend(["--log", "line.jsonl", image]);
+    let out = run_env(dir, &[], &args);
+    let text = stdout(&out);
+    let verdicts = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| ["PASS", "FAIL"].contains(w))
+        .map(String::from)
+        .collect();
+    let lines = log_lines(&dir.join("line.jsonl"));
+    let status = out.status.code();
+    if status != Some(1) {
+        eprintln!("{}", stderr(&out));
+    }
+    (status, text, verdicts, lines)
 }
 
 /// A station rehearsed from the command line on emulated devices: each state file is a
@@ -1058,34 +1098,8 @@ fn a_station_rehearsed_on_emulated_devices() {
     let protected = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("b.hex")).unwrap();
     protected.protect_stm32_sectors(1);
     protected.save().unwrap();
-    let out = run_env(
-        dir.path(),
-        &[],
-        &[
-            "flash",
-            "--station",
-            "--poll-ms",
-            "0",
-            "--emulate",
-            "STM32F205RG",
-            "--emulate-state",
-            "a.hex",
-            "--emulate-state",
-            "b.hex",
-            "--emulate-state",
-            "c.hex",
-            "--log",
-            "line.jsonl",
-            "photon.hex",
-        ],
-    );
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
-    let verdicts: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| ["PASS", "FAIL"].contains(w))
-        .collect();
+    let (status, text, verdicts, lines) = rehearse(dir.path(), "STM32F205RG", "photon.hex");
+    assert_eq!(status, Some(1), "{text}");
     assert_eq!(verdicts, ["PASS", "FAIL", "PASS"], "{text}");
     assert!(text.contains("██"), "the verdict in block letters");
     assert!(text.contains("the bootloader sector 0x08000000 is write-protected"));
@@ -1093,7 +1107,6 @@ fn a_station_rehearsed_on_emulated_devices() {
         text.contains("station: 3 devices, 2 passed, 1 failed, 0 interrupted; mean "),
         "{text}"
     );
-    let lines = log_lines(&dir.path().join("line.jsonl"));
     assert_eq!(
         lines
             .iter()
@@ -1122,34 +1135,8 @@ fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
     locked.lock_approtect();
     locked.save().unwrap();
     let locked_state = std::fs::read(dir.path().join("b.hex")).unwrap();
-    let out = run_env(
-        dir.path(),
-        &[],
-        &[
-            "flash",
-            "--station",
-            "--poll-ms",
-            "0",
-            "--emulate",
-            "nRF52840_xxAA",
-            "--emulate-state",
-            "a.hex",
-            "--emulate-state",
-            "b.hex",
-            "--emulate-state",
-            "c.hex",
-            "--log",
-            "line.jsonl",
-            "boron.hex",
-        ],
-    );
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
-    let verdicts: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| ["PASS", "FAIL"].contains(w))
-        .collect();
+    let (status, text, verdicts, lines) = rehearse(dir.path(), "nRF52840_xxAA", "boron.hex");
+    assert_eq!(status, Some(1), "{text}");
     assert_eq!(verdicts, ["PASS", "FAIL", "PASS"], "{text}");
     assert!(
         text.contains("FAIL (no device ID) on emulated:b.hex"),
@@ -1163,7 +1150,6 @@ fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
         text.contains("station: 3 devices, 2 passed, 1 failed"),
         "{text}"
     );
-    let lines = log_lines(&dir.path().join("line.jsonl"));
     let results: Vec<_> = lines
         .iter()
         .map(|l| l["result"].as_str().unwrap())
