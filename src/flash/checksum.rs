@@ -28,14 +28,18 @@ const ROUTINE: [u16; 18] = [
     0x46C0, //        nop (mov r8, r8): pads the table to a word boundary
 ];
 
+/// The host's side of the same CRC, for the bytes a unit should hold.
 pub const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Ranges one run handles at most; the RAM it needs grows with it.
 pub const MAX_RANGES: usize = 128;
 
-/// Where the routine, its table, the ranges and the results lie in the target's RAM.
+/// Where the routine, its table, the ranges and the results lie in the target's RAM, one
+/// after the other from `base`: [`Layout::SIZE`] bytes in all.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
+    /// RAM address of the routine: word-aligned, with [`Layout::SIZE`] bytes of RAM from
+    /// it (a probe takes the top of the RAM at 0x2000_0000).
     pub base: u32,
 }
 
@@ -43,15 +47,20 @@ impl Layout {
     /// Bytes of RAM the routine needs, from `base` on.
     pub const SIZE: u32 = 36 + 1024 + (MAX_RANGES as u32) * 12;
 
+    /// Where the routine's 36 bytes of Thumb code go: run from here, it stops on its BKPT
+    /// at `code() + 32`.
     pub fn code(&self) -> u32 {
         self.base
     }
+    /// The 256-word CRC table (r2), right after the code.
     pub fn table(&self) -> u32 {
         self.base + 36
     }
+    /// Room for [`MAX_RANGES`] `(address, length)` word pairs (r5).
     pub fn ranges(&self) -> u32 {
         self.table() + 1024
     }
+    /// Room for [`MAX_RANGES`] result words (r7), one per range, in order.
     pub fn results(&self) -> u32 {
         self.ranges() + (MAX_RANGES as u32) * 8
     }

@@ -10,13 +10,21 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// How [`execute`] carries out a plan. The default does neither verify nor reset; the CLI
+/// turns both on unless told otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct FlashOptions {
+    /// Check every written unit afterwards: by the target's checksums where it can
+    /// compute them, else by reading it back. A difference is [`FlashError::Verify`].
     pub verify: bool,
+    /// Reset the chip at the end, so that it boots what was written.
     pub reset: bool,
-    /// Set from elsewhere (Ctrl-C) to stop between units.
+    /// Set from elsewhere (Ctrl-C) to stop before the next batch of units; the report
+    /// then says `interrupted`.
     pub cancel: Option<Arc<AtomicBool>>,
-    /// How many units to hand the target at once.
+    /// How many units to hand the target at once (0 counts as 1): a probe programs a
+    /// batch in one pass of its flash algorithm, while `cancel` is only seen between
+    /// batches.
     pub batch_units: usize,
 }
 
@@ -24,26 +32,53 @@ pub struct FlashOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// Units compared with the image so far, of all.
-    Compared { done: usize, total: usize },
+    Compared {
+        /// Units compared.
+        done: usize,
+        /// Units the plan touches.
+        total: usize,
+    },
     /// Bytes erased and programmed so far, of all that need it.
-    Written { done: u64, total: u64 },
+    Written {
+        /// Bytes of the units written so far.
+        done: u64,
+        /// Bytes of all units to be written.
+        total: u64,
+    },
     /// Bytes read back and checked so far.
-    Verified { done: u64, total: u64 },
+    Verified {
+        /// Bytes of the units checked so far.
+        done: u64,
+        /// Bytes of all units to check.
+        total: u64,
+    },
     /// Bytes read so far (reading a device into a file).
-    Read { done: u64, total: u64 },
+    Read {
+        /// Bytes read.
+        done: u64,
+        /// Bytes to read.
+        total: u64,
+    },
 }
 
+/// What [`execute`] did to a device; part of `flash --json`'s per-device record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FlashReport {
+    /// Erase units erased and programmed.
     pub units_written: usize,
+    /// Units left alone because they already held the image's bytes.
     pub units_skipped: usize,
     /// Bytes of the erase units written (whole units).
     pub bytes_written: u64,
     /// Bytes of the units left alone because they already held the image.
     pub bytes_skipped: u64,
-    /// Units written, as `[start, end]`.
+    /// Units written, in order, as `[start, end)` flash addresses (end exclusive).
     pub written: Vec<[u64; 2]>,
+    /// Every written unit was checked and agrees with the image (true also when nothing
+    /// needed writing); false when verification was off or did not get that far.
     pub verified: bool,
+    /// The run stopped at [`FlashOptions::cancel`]: the units in `written` were written,
+    /// the rest not, and nothing was verified or reset.
     pub interrupted: bool,
     /// On an emulated device: everything on its wire since the command opened it
     /// (attaching and reading the device ID included).
@@ -55,23 +90,39 @@ pub struct FlashReport {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{error}")]
 pub struct FlashFailure {
+    /// What went wrong.
     pub error: FlashError,
+    /// What had been done up to then: the units already written stay written.
     pub report: FlashReport,
 }
 
+/// Why [`execute`] stopped.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FlashError {
+    /// The target failed an operation (a probe error, a protected unit, a timeout).
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// A written unit does not read back as written: a worn cell, or a write the chip
+    /// refused without saying so. A rerun writes the unit again.
     #[error("verify failed at {address:#010x}: wrote {expected:#04x}, read back {found:#04x}")]
     Verify {
+        /// The first differing byte's flash address.
         address: u64,
+        /// The byte that was written there.
         expected: u8,
+        /// The byte the device holds.
         found: u8,
     },
 }
 
-/// Runs a plan against a target.
+/// Runs a plan against a target: compares each unit the plan touches with the image (by
+/// the target's checksums where it can compute them, else by reading the unit), writes
+/// those that differ in batches of [`FlashOptions::batch_units`], keeping the device's
+/// bytes the image does not cover, then verifies and resets as `options` say.
+/// `progress` gets an [`Event`] after each unit compared, batch written and unit verified.
+///
+/// With `plan.chip_erase` the chip is erased first and every unit is written. A failure
+/// comes with the [`FlashReport`] of what had been done.
 pub fn execute(
     plan: &FlashPlan,
     image: &MemoryImage,

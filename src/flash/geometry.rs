@@ -4,36 +4,46 @@
 use crate::platform::Mcu;
 use serde::Serialize;
 
+/// One erase unit: a page or sector that an erase clears as a whole, so writing any byte
+/// of it means rewriting all of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct EraseUnit {
+    /// First flash address.
     pub start: u32,
-    /// Exclusive.
+    /// End address, exclusive (a `u64`, as a memory image's segment ends are).
     pub end: u64,
-    /// Datasheet time to erase it, for estimates.
+    /// Datasheet time to erase it, in ms, from `platforms.toml`; only for estimates.
     #[serde(skip)]
     pub erase_ms: u32,
 }
 
 impl EraseUnit {
+    /// Size in bytes (4 KiB to 128 KiB on the chips in the platform table).
     pub fn len(&self) -> usize {
         (self.end - u64::from(self.start)) as usize
     }
 
+    /// Whether the unit holds no bytes; never true for a unit of a [`Geometry`].
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Whether `address` lies in `[start, end)`.
     pub fn contains(&self, address: u64) -> bool {
         u64::from(self.start) <= address && address < self.end
     }
 }
 
+/// All of an MCU's erase units, sorted by address and not overlapping. They need not be
+/// contiguous: the nRF52840's UICR page lies far above its main flash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Geometry {
     units: Vec<EraseUnit>,
 }
 
 impl Geometry {
+    /// The units the platform table lists for this MCU (`erase_units`); empty for an MCU
+    /// without them, which cannot be planned for.
     pub fn of(mcu: &Mcu) -> Geometry {
         let mut units = Vec::new();
         for run in &mcu.erase_units {
@@ -50,10 +60,12 @@ impl Geometry {
         Geometry { units }
     }
 
+    /// Every unit, in address order.
     pub fn units(&self) -> &[EraseUnit] {
         &self.units
     }
 
+    /// The unit holding `address`, or `None` outside every unit (a binary search).
     pub fn unit_at(&self, address: u64) -> Option<EraseUnit> {
         let i = self.units.partition_point(|u| u.end <= address);
         self.units.get(i).copied().filter(|u| u.contains(address))

@@ -10,22 +10,34 @@ use std::path::Path;
 
 pub use crate::{SCHEMA, TOOL_VERSION};
 
+/// Why an image cannot become a [`FlashJob`]: checked before any probe is touched.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    /// The image holds no Particle module to take the platform from, and no chip the
+    /// platform table knows was named: name it with `--chip`.
     #[error("holds no Particle module, so its platform is unknown: name the chip with --chip")]
     UnknownPlatform,
+    /// The image is refused: a module fails a boot check ([`check_before_writing`]), or
+    /// the image cannot be planned.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// `--chip` is not in probe-rs's registry, or its flash does not hold the platform's
+    /// erase units, or the `--chip-description-path` file is unusable.
     #[cfg(feature = "probe")]
     #[error(transparent)]
     Chip(#[from] super::probe::ProbeError),
+    /// Built without the `probe` feature, so without probe-rs's registry: a `--chip` other
+    /// than the platform's own cannot be checked. Leave `--chip` out.
     #[cfg(not(feature = "probe"))]
     #[error(
         "--chip {chip}: this hexsmith was built without probe support and cannot check it against {platform}'s chip ({expected}); leave --chip out"
     )]
     ChipUnchecked {
+        /// The chip as given.
         chip: String,
+        /// The image's platform name.
         platform: String,
+        /// The platform's probe-rs target name, empty where it has none.
         expected: String,
     },
 }
@@ -33,7 +45,9 @@ pub enum JobError {
 /// An image ready to be planned and written.
 #[derive(Debug, Clone)]
 pub struct FlashJob {
+    /// The bytes to write, at their flash addresses.
     pub image: MemoryImage,
+    /// The image's modules' platform, or the chip's for an image without modules.
     pub platform: &'static Platform,
     /// The probe-rs target name: the one given, resolved through the registry, or the
     /// platform's built-in one. None for a chip probe-rs has no built-in target for.
@@ -81,6 +95,7 @@ impl FlashJob {
         })
     }
 
+    /// The platform's MCU: its erase units, timings and device ID location.
     pub fn mcu(&self) -> &'static Mcu {
         self.platform.mcu()
     }
@@ -92,7 +107,7 @@ impl FlashJob {
         Ok(plan)
     }
 
-    /// The dry run's document.
+    /// The dry run's document (`flash --dry-run --json`) for a plan of this job.
     pub fn plan_document(&self, plan: &FlashPlan) -> PlanDocument {
         PlanDocument {
             schema: SCHEMA,
@@ -115,21 +130,34 @@ impl FlashJob {
     }
 }
 
-/// `flash --dry-run --json`.
+/// `flash --dry-run --json`: what a real run would write, without a probe. Described in
+/// docs/json.md.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanDocument {
+    /// [`SCHEMA`].
     pub schema: u32,
+    /// [`TOOL_VERSION`].
     pub version: &'static str,
+    /// The probe-rs target a real run attaches to; `None` where the platform has no
+    /// built-in one and none was named.
     pub chip: Option<String>,
+    /// The platform name, as in the platform table.
     pub platform: String,
     /// Erase units the image touches, as `[start, end)`.
     pub sectors: Vec<[u64; 2]>,
+    /// Bytes the image holds (gaps not counted).
     pub bytes: u64,
+    /// How many units `sectors` lists.
     pub erase_units: usize,
+    /// Their total size: the most a run erases and programs (units are written whole).
     pub erase_bytes: u64,
+    /// The whole chip is erased first (`--chip-erase`).
     pub chip_erase: bool,
+    /// The MCU is attached to under reset (Gen 2: Device OS turns SWD off once running).
     pub attach_under_reset: bool,
+    /// SHA-256 of the image's bytes (memory content, not of the file), lower-case hex.
     pub image_sha256: String,
+    /// The time a run would take, from datasheet figures.
     pub estimate: super::Estimate,
 }
 

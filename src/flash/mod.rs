@@ -32,26 +32,51 @@ pub use job::{
 };
 pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing};
 
-/// One erase unit's complete new content.
+/// One erase unit's complete new content: a target erases the unit and programs all of
+/// `data`, so bytes of the unit the image does not cover must already be filled in (with
+/// what the device held, as [`execute`] does).
 #[derive(Debug, Clone, Copy)]
 pub struct UnitWrite<'a> {
+    /// The unit to erase and program.
     pub unit: EraseUnit,
+    /// Exactly `unit.len()` bytes, from `unit.start` on.
     pub data: &'a [u8],
     /// The unit is known to be erased already (its checksum on the target says so): a
     /// target may program it without erasing it first.
     pub erased: bool,
 }
 
+/// Why an operation on a [`FlashTarget`] failed. Units written before it stay written,
+/// so a rerun skips them.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
+    /// An erase hit a write-protected unit (the simulated flash; a real probe reports
+    /// this as [`TargetError::Probe`]). Clear it first with
+    /// [`FlashTarget::clear_write_protection`] (`--unprotect-bootloader`).
     #[error("erase unit {start:#010x}-{end:#010x} is write-protected")]
-    WriteProtected { start: u32, end: u64 },
+    WriteProtected {
+        /// The unit's first address.
+        start: u32,
+        /// The unit's end, exclusive.
+        end: u64,
+    },
+    /// A read reached an address with no memory behind it (outside flash and the
+    /// read-only ID bytes).
     #[error("no memory at {address:#010x}")]
-    NoMemory { address: u64 },
+    NoMemory {
+        /// The first address that could not be read.
+        address: u64,
+    },
+    /// The link to the device went away mid-run: the simulated flash's
+    /// `fail_after_units` (a real probe's lost link comes as [`TargetError::Probe`]).
     #[error("probe disconnected")]
     Disconnected,
+    /// An operation the chip was polled for did not finish before its deadline; the
+    /// string names the operation (e.g. `"option byte write"`).
     #[error("{0} did not finish in time")]
     Timeout(&'static str),
+    /// [`FlashTarget::clear_write_protection`] was asked for a unit (its start address)
+    /// the target cannot unprotect (over a probe, only the STM32F2's sector 0 can be).
     #[error("write protection of erase unit {0:#010x} is not something this device can change")]
     ProtectionUnsupported(u32),
     /// The debug probe's own error, kept whole so that its cause stays readable.
@@ -68,13 +93,16 @@ pub struct WireCounts {
     pub transfers: u64,
     /// Flash algorithm downloads into the target's RAM.
     pub algorithm_loads: u64,
+    /// Bytes the flash controller erased (a page, a sector, or all of a chip erase).
     pub bytes_erased: u64,
+    /// Bytes the flash controller programmed (16 per STM32F2 option byte write).
     pub bytes_programmed: u64,
     /// Bytes read from the target's memory over the wire.
     pub bytes_read: u64,
 }
 
-/// What planning and verification need from a device.
+/// What planning and verification need from a device: implemented by a debug probe
+/// (`probe::ProbeTarget`, also over the emulated chip) and by [`sim::SimulatedFlash`].
 pub trait FlashTarget {
     /// Reads `buf.len()` bytes from `address`.
     fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError>;
@@ -83,6 +111,7 @@ pub trait FlashTarget {
     fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError>;
     /// Erases the whole chip (on an nRF52840, UICR and MBR included).
     fn erase_chip(&mut self) -> Result<(), TargetError>;
+    /// Resets the chip so that it boots what was written.
     fn reset(&mut self) -> Result<(), TargetError>;
     /// Erases units, leaving them blank. Writing 0xFF throughout is what an erase leaves,
     /// so that is the default.

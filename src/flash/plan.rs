@@ -7,26 +7,50 @@ use crate::memory::MemoryImage;
 use crate::platform::{Mcu, Platform};
 use serde::Serialize;
 
+/// Choices the user makes about a plan; the default touches only the image's units.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlanOptions {
     /// Erase the whole chip first instead of only the units the image touches.
     pub chip_erase: bool,
 }
 
+/// Why an image will not be written. Every refusal comes before the device is touched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
+    /// The image has bytes where the MCU has no erase unit: it was made for another chip,
+    /// or holds data (RAM, a file's padding) that is not flash.
     #[error("the image has data at {address:#010x}, outside the chip's flash")]
-    OutsideFlash { address: u64 },
+    OutsideFlash {
+        /// The first such address.
+        address: u64,
+    },
+    /// The image holds no bytes: there is nothing to write.
     #[error("the image is empty")]
     Empty,
+    /// `--chip-erase` would clear regions beyond main flash (on an nRF52840 the MBR and
+    /// the UICR) that the image does not put back.
     #[error(
         "refusing --chip-erase: the image has no {missing}; a full chip erase also erases {what}, and the device would not boot (flash without --chip-erase, or build the image with --mbr)"
     )]
-    ChipEraseLosesMbr { missing: String, what: String },
+    ChipEraseLosesMbr {
+        /// The regions the image lacks, each with its address range.
+        missing: String,
+        /// Everything the MCU's chip erase clears (`chip_erase_clears` in the platform
+        /// table).
+        what: String,
+    },
+    /// The platform table gives this MCU (named by its table key) no erase units, so
+    /// there is nothing to plan with.
     #[error("{0} has no erase geometry: hexsmith cannot plan writes to it")]
     NoGeometry(String),
+    /// A module fails a boot check the device would fail too; fix or rebuild the image.
     #[error("refusing to write an image that fails its {check} check: {detail}")]
-    BrokenImage { check: &'static str, detail: String },
+    BrokenImage {
+        /// `"integrity"`, `"address range"` or `"platform"`.
+        check: &'static str,
+        /// The module (function, index, address) and the first note on it.
+        detail: String,
+    },
 }
 
 /// The checks an image must pass before it is written: integrity, address range and
@@ -65,23 +89,39 @@ pub fn check_before_writing(report: &ImageReport) -> Result<Vec<String>, PlanErr
 /// Rough time for a plan, from the datasheet figures in the platform table.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Estimate {
+    /// The touched units' erase times added up, or the chip erase time.
     pub erase_seconds: f64,
+    /// Programming the touched units whole, at the MCU's time per word, plus moving them
+    /// over SWD at an assumed 100 KiB/s.
     pub program_seconds: f64,
+    /// The two together. Each figure is rounded to 0.01 s.
     pub total_seconds: f64,
 }
 
+/// Which erase units an image touches and what writing them would take: the same for a
+/// dry run and a real one. It says nothing about what the device holds; [`super::execute`]
+/// finds out which units can be skipped.
 #[derive(Debug, Clone)]
 pub struct FlashPlan {
-    /// The probe-rs target name, where one is built in.
+    /// The probe-rs target name: the MCU's built-in one, or the job's (`--chip`) when made
+    /// by [`super::FlashJob::plan`]; `None` where neither exists.
     pub chip: Option<String>,
+    /// The units the image touches, in address order, each once.
     pub units: Vec<EraseUnit>,
     /// Bytes the image holds.
     pub bytes: u64,
+    /// The whole chip is erased first ([`PlanOptions::chip_erase`]).
     pub chip_erase: bool,
+    /// The time the plan would take, from the platform table's datasheet figures.
     pub estimate: Estimate,
 }
 
 impl FlashPlan {
+    /// Plans `image` for `mcu` (`platform`'s MCU). Refuses an empty image
+    /// ([`PlanError::Empty`]), an MCU without erase units ([`PlanError::NoGeometry`]),
+    /// bytes outside its units ([`PlanError::OutsideFlash`]) and a chip erase that would
+    /// leave the device unable to boot ([`PlanError::ChipEraseLosesMbr`]). Boot checks of
+    /// the modules are [`check_before_writing`]'s.
     pub fn new(
         image: &MemoryImage,
         platform: &Platform,

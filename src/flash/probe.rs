@@ -20,10 +20,14 @@ const STM32F2_SECTOR0: u32 = 0x0800_0000;
 pub struct ProbeInfo {
     /// `VID:PID[:SERIAL]`, as probe-rs writes it: what `--probe` takes.
     pub selector: String,
+    /// The probe's product name, as it reports itself over USB.
     pub name: String,
+    /// Its serial number; `None` for a probe that reports none (then two of the same
+    /// kind cannot be told apart by selector).
     pub serial: Option<String>,
 }
 
+/// Every debug probe probe-rs finds attached, without opening any.
 pub fn list() -> Vec<ProbeInfo> {
     Lister::new()
         .list_all()
@@ -39,49 +43,86 @@ pub fn list() -> Vec<ProbeInfo> {
 /// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
+    /// No `--probe` was given and no probe is attached.
     #[error("no debug probe attached")]
     NoProbe,
+    /// No `--probe` was given and more than one probe is attached: hexsmith will not guess
+    /// which device to write. Holds their number and their selectors, comma-separated.
     #[error("{0} debug probes attached: pick one with --probe ({1})")]
     Several(usize, String),
+    /// The `--probe` selector does not parse; found before anything is connected.
     #[error(
         "--probe {selector}: {reason} (write VID:PID or VID:PID:SERIAL in hex, as `hexsmith probes` lists them)"
     )]
-    BadSelector { selector: String, reason: String },
+    BadSelector {
+        /// The selector as given.
+        selector: String,
+        /// probe-rs's parse error.
+        reason: String,
+    },
+    /// The `--probe` selector (held here) matches no attached probe.
     #[error("--probe {0}: no such probe attached")]
     NotAttached(String),
+    /// The probe was found but could not be opened, or refused the protocol or speed
+    /// asked for.
     #[error("cannot open probe {probe}")]
     Open {
+        /// The probe's selector.
         probe: String,
+        /// probe-rs's error.
         #[source]
         source: probe_rs::probe::DebugProbeError,
     },
+    /// The chip's debug port is locked (nRF52 APPROTECT) and erasing was not allowed:
+    /// `--recover` erases the whole chip to unlock it.
     #[error(
         "{chip} on {probe} is locked (access port protection, APPROTECT): its debug port offers nothing but a full erase. A product device with Particle's Device Protection (Device OS 6.x) looks exactly like this. Rerun with --recover to unlock it, which erases the whole chip (application, Device OS, UICR and any data) before writing"
     )]
-    Locked { chip: String, probe: String },
+    Locked {
+        /// The probe-rs target name.
+        chip: String,
+        /// The probe's selector.
+        probe: String,
+    },
+    /// The probe opened but probe-rs could not attach to the chip (no power, wiring, a
+    /// wrong `--chip`, SWD turned off by firmware: try `--connect-under-reset`).
     #[error("cannot attach to {chip} through {probe}")]
     Attach {
+        /// The probe-rs target name.
         chip: String,
+        /// The probe's selector.
         probe: String,
+        /// probe-rs's error.
         #[source]
         source: probe_rs::Error,
     },
+    /// The `--chip-description-path` file could not be read or is not a probe-rs target
+    /// family YAML.
     #[error("{}: not a usable probe-rs target description", path.display())]
     ChipDescription {
+        /// The file as given.
         path: PathBuf,
+        /// The read or parse error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// `--chip` (held here) names no target in probe-rs's registry (with the description
+    /// file, if one was given).
     #[error(
         "--chip {0}: not a chip probe-rs knows (see `probe-rs chip list`, or describe it with --chip-description-path)"
     )]
     UnknownChip(String, #[source] probe_rs::config::RegistryError),
+    /// `--chip` is a known target whose flash does not hold every erase unit of the
+    /// image's platform: writing would use the wrong geometry.
     #[error(
         "--chip {chip}: its flash does not hold {platform}'s layout ({layout}); name a chip of the image's platform, or leave --chip out"
     )]
     WrongChip {
+        /// The target's full probe-rs name.
         chip: String,
+        /// The image's platform name.
         platform: String,
+        /// The platform's MCU and its flash range, as the message shows them.
         layout: String,
     },
 }
@@ -158,15 +199,22 @@ pub fn resolve_chip(
 /// How to reach one device.
 #[derive(Debug, Clone, Default)]
 pub struct Connect {
+    /// The `--probe` selector; `None` takes the only probe attached.
     pub probe: Option<String>,
     /// An emulated chip to attach to instead of a probe's (`--emulate`).
     pub emulate: Option<EmulatedDevice>,
+    /// The probe-rs target name to attach as.
     pub chip: String,
+    /// The debug clock in kHz; `None` leaves the probe's default.
     pub speed_khz: Option<u32>,
+    /// SWD or JTAG; `None` leaves the probe's default.
     pub protocol: Option<WireProtocol>,
+    /// Attach while the core is held in reset, before firmware can turn SWD off.
     pub under_reset: bool,
+    /// A probe-rs target family YAML added to the registry (`--chip-description-path`).
     pub chip_description: Option<PathBuf>,
-    /// Needed for a full chip erase.
+    /// Let probe-rs erase the whole chip: needed for a chip erase and to unlock a locked
+    /// nRF52 (`--recover`); off by default, so that no attach can erase a device.
     pub allow_erase_all: bool,
 }
 
@@ -196,8 +244,12 @@ impl Connect {
     }
 }
 
+/// A chip attached through a probe-rs session: the [`FlashTarget`] of every real (and
+/// emulated) run. Computes unit checksums on the chip where it can (see
+/// [`super::checksum`]), and falls back to reading for good once that fails.
 pub struct ProbeTarget {
     session: Session,
+    /// The probe's selector, or the emulated device's name.
     pub probe: String,
     emulated: Option<EmulatedDevice>,
     /// Where the checksum routine is loaded, while it is (a flash algorithm or the
@@ -235,6 +287,9 @@ impl From<ProbeError> for super::DeviceError {
 }
 
 impl ProbeTarget {
+    /// Opens the probe `c` names (or the only one attached, or the emulated chip) and
+    /// attaches to the chip. Fails with [`ProbeError::NoProbe`] or
+    /// [`ProbeError::Several`] when there is not exactly one probe to take.
     pub fn connect(c: &Connect) -> Result<ProbeTarget, ProbeError> {
         if let Some(device) = &c.emulate {
             let mut target = ProbeTarget::attach(device.probe(), device.name(), c)?;

@@ -8,6 +8,9 @@ use super::{FlashTarget, TargetError, UnitWrite};
 use crate::platform::Mcu;
 use std::collections::BTreeMap;
 
+/// A [`FlashTarget`] in memory, for tests: the counters and fault switches below are
+/// public so that a test can arrange a situation and check what the planner did.
+/// It cannot compute checksums, so [`super::execute`] reads and compares every unit.
 #[derive(Debug, Clone)]
 pub struct SimulatedFlash {
     geometry: Geometry,
@@ -15,14 +18,20 @@ pub struct SimulatedFlash {
     units: BTreeMap<u32, Vec<u8>>,
     /// Bytes outside the erase units (FICR, the STM32 unique ID): readable, never written.
     rom: BTreeMap<u32, u8>,
+    /// Erases per unit, by unit start: shows which units a run rewrote and which it left.
     pub erase_count: BTreeMap<u32, usize>,
+    /// Calls of [`FlashTarget::erase_chip`].
     pub chip_erases: usize,
+    /// Calls of [`FlashTarget::reset`].
     pub resets: usize,
+    /// Calls of [`FlashTarget::write_units`], one per batch.
     pub write_calls: usize,
     /// After this many more units written, every write fails (a cable pulled mid-run).
     pub fail_after_units: Option<usize>,
     /// The next program of this address clears one bit too many.
     pub corrupt_at: Option<u32>,
+    /// Starts of the write-protected units: erasing one fails with
+    /// [`TargetError::WriteProtected`] until its protection is cleared.
     pub protected: Vec<u32>,
 }
 
@@ -66,6 +75,8 @@ impl SimulatedFlash {
             .or_insert_with(|| vec![0xFF; unit.len()])
     }
 
+    /// The byte at `address` as the chip holds it (0xFF where erased); `None` where
+    /// there is neither flash nor ROM.
     pub fn byte(&self, address: u64) -> Option<u8> {
         if let Some(unit) = self.geometry.unit_at(address) {
             let at = (address - u64::from(unit.start)) as usize;

@@ -9,6 +9,7 @@ use super::Chip;
 /// silently keeps the 0, so the bytes on the device would differ from what was written.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NorViolation {
+    /// The byte's address.
     pub address: u32,
     /// The byte the flash held.
     pub held: u8,

@@ -38,6 +38,7 @@ pub enum Chip {
 }
 
 impl Chip {
+    /// Every chip the emulator models.
     pub const ALL: [Chip; 2] = [Chip::Nrf52840, Chip::Stm32f205];
 
     /// The chip for a probe-rs target name, ignoring case.
@@ -47,6 +48,7 @@ impl Chip {
             .find(|c| c.target_name().eq_ignore_ascii_case(name))
     }
 
+    /// The probe-rs target name, as `--chip` and the platform table write it.
     pub fn target_name(self) -> &'static str {
         match self {
             Chip::Nrf52840 => "nRF52840_xxAA",
@@ -63,10 +65,19 @@ impl Chip {
     }
 }
 
+/// Why an emulated device could not be opened or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
+    /// The state file could not be read or written, is not Intel HEX, or holds data the
+    /// chip has no non-volatile memory for (a state file of the other chip).
     #[error("{path}: {reason}")]
-    State { path: PathBuf, reason: String },
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `--emulate` named a chip the emulator does not model (the name is held here).
     #[error("unknown chip {0:?} for --emulate: the emulator models nRF52840_xxAA and STM32F205RG")]
     UnknownChip(String),
 }
@@ -183,6 +194,7 @@ impl EmulatedDevice {
         )))
     }
 
+    /// Which chip this is.
     pub fn chip(&self) -> Chip {
         self.shared.lock().chip
     }
@@ -195,6 +207,8 @@ impl EmulatedDevice {
         }
     }
 
+    /// Where [`EmulatedDevice::save`] writes the device; `None` for one that lives only
+    /// in memory.
     pub fn state_file(&self) -> Option<&Path> {
         self.state_file.as_deref()
     }
@@ -204,6 +218,8 @@ impl EmulatedDevice {
         self.shared.lock().silicon.bus.id_bytes.clone()
     }
 
+    /// What crossed the wire and what the flash did since the device was made or
+    /// [`EmulatedDevice::reset_counts`] was last called, over every probe on it.
     pub fn counts(&self) -> WireCounts {
         let d = self.shared.lock();
         let mut c = d.counters;
@@ -212,6 +228,7 @@ impl EmulatedDevice {
         c
     }
 
+    /// Zeroes the counters, to measure one command on its own.
     pub fn reset_counts(&self) {
         let mut d = self.shared.lock();
         d.counters = WireCounts::default();
