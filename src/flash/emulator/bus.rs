@@ -24,14 +24,18 @@ pub struct BusFault;
 /// Work the flash hardware did, for the counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NvmWork {
+    /// Bytes set back to 0xFF by page, sector, UICR or mass erases.
     pub bytes_erased: u64,
+    /// Bytes written under NOR rules, and 16 per option byte write.
     pub bytes_programmed: u64,
 }
 
 /// One non-volatile memory: main flash, UICR, OTP or option bytes.
 #[derive(Debug, Clone)]
 pub struct Nvm {
+    /// Its first address on the bus.
     pub start: u32,
+    /// Its whole content, 0xFF where erased.
     pub data: Vec<u8>,
 }
 
@@ -52,36 +56,60 @@ impl Nvm {
     }
 }
 
+/// nRF52840 code flash base (nRF52840 Product Specification, memory map).
 pub const NRF_FLASH: u32 = 0x0000_0000;
+/// nRF52840 code flash size: 1 MiB, 256 pages of 4 KiB (FICR.CODEPAGESIZE/CODESIZE).
 pub const NRF_FLASH_LEN: usize = 0x10_0000;
+/// nRF52840 UICR base: the user information configuration page, erased and written
+/// through the NVMC like flash.
 pub const NRF_UICR: u32 = 0x1000_1000;
+/// nRF52840 FICR base: factory information configuration registers, read-only.
 const NRF_FICR: u32 = 0x1000_0000;
+/// nRF52840 FICR.DEVICEID[0..1]: the 64-bit unique device identifier.
 pub const NRF_DEVICE_ID: u32 = 0x1000_0060;
+/// nRF52840 NVMC base: the non-volatile memory controller (READY, CONFIG, ERASEPAGE,
+/// ERASEALL, ERASEUICR).
 const NRF_NVMC: u32 = 0x4001_E000;
+/// nRF52840 data RAM base (on the system bus).
 const NRF_RAM: u32 = 0x2000_0000;
+/// nRF52840 RAM size: 256 KiB.
 const NRF_RAM_LEN: usize = 0x4_0000;
 /// nRF52840 code RAM: the same RAM seen on the code bus.
 const NRF_CODE_RAM: u32 = 0x0080_0000;
 /// UICR.APPROTECT: 0xFF in its low byte (or 0x5A on newer revisions) leaves the debug port open.
 pub const NRF_APPROTECT: u32 = 0x1000_1208;
 
+/// STM32F205 main flash base (RM0033, embedded Flash memory).
 pub const STM_FLASH: u32 = 0x0800_0000;
+/// STM32F205xG main flash size: 1 MiB in 12 sectors.
 const STM_FLASH_LEN: usize = 0x10_0000;
+/// STM32F2 unique device ID register, 96 bits (RM0033, device electronic signature).
 pub const STM_UID: u32 = 0x1FFF_7A10;
+/// STM32F2 Flash size register F_SIZE, in KiB (RM0033, device electronic signature).
 const STM_FLASH_SIZE_REG: u32 = 0x1FFF_7A22;
+/// STM32F2 OTP area: 512 one-time programmable bytes and 16 lock bytes (RM0033).
 const STM_OTP: u32 = 0x1FFF_7800;
+/// Size of the OTP area with its lock bytes.
 const STM_OTP_LEN: usize = 0x210;
+/// STM32F2 option bytes, 16 bytes: RDP and USER, then nWRP (RM0033).
 pub const STM_OPTION_BYTES: u32 = 0x1FFF_C000;
+/// STM32F2 Flash interface registers base: ACR, KEYR, OPTKEYR, SR, CR, OPTCR (RM0033).
 const STM_FLASH_IF: u32 = 0x4002_3C00;
+/// STM32F205 SRAM base (SRAM1 and SRAM2, contiguous).
 const STM_RAM: u32 = 0x2000_0000;
+/// STM32F205xG SRAM size: 128 KiB.
 const STM_RAM_LEN: usize = 0x2_0000;
 /// The reset value of FLASH_OPTCR on a chip fresh from the factory: no write protection,
 /// read protection level 0, BOR off, option bytes locked.
 const STM_OPTCR_FACTORY: u32 = 0x0FFF_AAED;
 
+/// First FLASH_KEYR key that unlocks FLASH_CR (RM0033).
 const STM_KEY1: u32 = 0x4567_0123;
+/// Second FLASH_KEYR key that unlocks FLASH_CR (RM0033).
 const STM_KEY2: u32 = 0xCDEF_89AB;
+/// First FLASH_OPTKEYR key that unlocks FLASH_OPTCR (RM0033).
 const STM_OPTKEY1: u32 = 0x0819_2A3B;
+/// Second FLASH_OPTKEYR key that unlocks FLASH_OPTCR (RM0033).
 const STM_OPTKEY2: u32 = 0x4C5D_6E7F;
 
 /// STM32F205xG sector boundaries, from flash base: 4 x 16 KiB, 64 KiB, 7 x 128 KiB.
@@ -119,8 +147,11 @@ struct StmFlash {
     key_fault: bool,
 }
 
+/// One chip's memory map below the core's own registers (0xE000_0000 and up), as both
+/// the core and the AHB-AP reach it.
 #[derive(Debug, Clone)]
 pub struct Bus {
+    /// The chip whose memory map and flash controller this is.
     pub chip: Chip,
     /// Flash, UICR / OTP; order: main flash first.
     pub nvm: Vec<Nvm>,
@@ -133,11 +164,14 @@ pub struct Bus {
     /// Peripheral and system registers the model does not interpret: kept so that what a
     /// tool writes it reads back (DBGMCU, clock setup, watchdog freeze bits).
     scratch: std::collections::BTreeMap<u32, u32>,
+    /// Every write that tried to set a programmed bit, in order.
     pub violations: Vec<NorViolation>,
+    /// What the flash hardware did, for [`super::WireCounts`].
     pub work: NvmWork,
 }
 
 impl Bus {
+    /// Erased NVM, zeroed RAM and the given unique ID (FICR DEVICEID or STM32 UID bytes).
     pub fn new(chip: Chip, device_id: &[u8]) -> Bus {
         let mut bus = Bus::new_empty(chip);
         bus.id_bytes = device_id.to_vec();
@@ -204,6 +238,8 @@ impl Bus {
         self.stm.options
     }
 
+    /// Replaces the option bytes (in FLASH_OPTCR's layout) as if programmed, and shows
+    /// them in a locked OPTCR.
     pub fn set_option_word(&mut self, word: u32) {
         self.stm.options = word & 0x0FFF_FFFC;
         self.stm.optcr = self.stm.options | 1;
@@ -221,6 +257,7 @@ impl Bus {
         self.stm.key_fault = false;
     }
 
+    /// Whether UICR.APPROTECT locks the nRF52840's AHB-AP (never on an STM32F2).
     pub fn nrf_approtect_enabled(&self) -> bool {
         let uicr = self.nvm.get(1).filter(|_| self.chip == Chip::Nrf52840);
         uicr.is_some_and(|u| {

@@ -17,6 +17,8 @@ const DPIDR: u32 = 0x2BA0_1477;
 const AHB_AP_IDR: u32 = 0x2477_0011;
 /// IDR of the nRF52's CTRL-AP.
 const NRF_CTRL_AP_IDR: u32 = 0x0288_0000;
+/// DP CTRL/STAT.STICKYERR (ARM ADIv5): an AP transaction faulted; cleared through
+/// ABORT.STKERRCLR.
 const STICKYERR: u32 = 1 << 5;
 
 /// The state of the debug port and access ports, kept with the chip.
@@ -35,6 +37,7 @@ pub struct DapState {
 /// A debug probe wired to an emulated chip.
 #[derive(Debug)]
 pub struct EmulatedProbe {
+    /// The chip the probe is wired to, shared with every other handle on it.
     pub(super) device: Shared,
     name: String,
     speed_khz: u32,
