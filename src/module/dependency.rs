@@ -5,19 +5,28 @@ use super::{Dependency, ModuleFunction};
 
 /// A module an image holds, as far as dependencies are concerned: what it is and its
 /// version. A radio stack placed without its prefix counts with the firmware id of its
-/// SoftDevice info structure, which is its module version.
+/// SoftDevice info structure, which is its module version. Build the list for an image with [`crate::inspect::present_in_image`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Present {
+    /// The module's function (prefix byte 14).
     pub function: ModuleFunction,
+    /// The module's index (prefix byte 15); 0 for a placed radio stack.
     pub index: u8,
+    /// The module version (prefix offset 10), or a placed radio stack's firmware id.
     pub version: u16,
 }
 
+/// The outcome of [`Dependency::status`]: what a device would conclude at boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DependencyStatus {
+    /// A module of the same function and index, at least at the version, is present.
     Met,
+    /// No such module: a device does not run the dependent module (a user part whose
+    /// system part is missing or too old leaves the device in safe mode, breathing
+    /// magenta). Add or upgrade the module the dependency names.
     Unmet,
-    /// NCP firmware lives on another chip (the Tracker's ESP32), which no image holds.
+    /// NCP firmware lives on another chip (the Tracker's ESP32), which no image holds;
+    /// never counted as a failure.
     NotCheckable,
 }
 
@@ -33,7 +42,10 @@ impl DependencyStatus {
 }
 
 impl Dependency {
-    /// Met when a present module of the same function and index has at least the version.
+    /// Met when a present module of the same function and index has at least the version;
+    /// a dependency on NCP firmware is never checkable. Meant for slots in use
+    /// ([`ModuleInfo::active_dependencies`](super::ModuleInfo::active_dependencies)):
+    /// an empty slot would come out unmet.
     pub fn status(&self, present: &[Present]) -> DependencyStatus {
         if self.function == ModuleFunction::Ncp {
             return DependencyStatus::NotCheckable;

@@ -4,22 +4,38 @@
 
 use super::ModuleError;
 
+/// An extension's type, the u16 at the start of its header. Device OS's own list; only
+/// [`ProductData`](Self::ProductData) and [`Name`](Self::Name) are decoded here, the
+/// rest are reported by name with their data as hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtensionKind {
+    /// 0x0000: ends a list after the prefix; in front of the suffix, padding.
     End,
+    /// 0x0001: a 32-bit product id and a 16-bit product version
+    /// ([`Extension::product_data`]): what the legacy 40-byte suffix carries, in a list.
     ProductData,
+    /// 0x0002.
     DynamicLocation,
+    /// 0x0003.
     Dependency,
+    /// 0x0010.
     Hash,
+    /// 0x0011: a NUL-terminated name ([`Extension::name_text`]).
     Name,
+    /// 0x0012.
     AssetDependency,
+    /// 0x0013.
     SecurityMode,
+    /// 0x0014.
     AssetType,
+    /// 0xffff.
     Invalid,
+    /// A type none of the above names, kept with its code so nothing read is lost.
     Unknown(u16),
 }
 
 impl ExtensionKind {
+    /// Never fails: a code Device OS does not define becomes [`Unknown`](Self::Unknown).
     pub fn from_code(code: u16) -> Self {
         match code {
             0x0000 => Self::End,
@@ -36,6 +52,7 @@ impl ExtensionKind {
         }
     }
 
+    /// The type as stored, the inverse of [`from_code`](Self::from_code).
     pub fn code(self) -> u16 {
         match self {
             Self::End => 0x0000,
@@ -52,6 +69,8 @@ impl ExtensionKind {
         }
     }
 
+    /// The stable name used in JSON output (an extension's `type`); every
+    /// [`Unknown`](Self::Unknown) code is `"unknown"`, so the JSON carries the code too.
     pub fn name(self) -> &'static str {
         match self {
             Self::End => "end",
@@ -69,8 +88,11 @@ impl ExtensionKind {
     }
 }
 
+/// One extension record as read from a module: a header of type (u16) and length (u16,
+/// the header's 4 bytes included), then the data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
+    /// The type from the header.
     pub kind: ExtensionKind,
     /// Offset of the extension header from the start of the module.
     pub offset: usize,
@@ -79,7 +101,9 @@ pub struct Extension {
 }
 
 impl Extension {
-    /// Product id (32-bit in this extension) and product version.
+    /// Product id (32-bit in this extension) and product version, from the data's first 6
+    /// bytes; None for another kind or data too short. [`Suffix::product_id`](super::Suffix::product_id)
+    /// says which id Particle's tools take from it.
     pub fn product_data(&self) -> Option<(u32, u16)> {
         if self.kind != ExtensionKind::ProductData || self.data.len() < 6 {
             return None;
@@ -91,7 +115,8 @@ impl Extension {
         ))
     }
 
-    /// The NUL-trimmed text of a name extension.
+    /// The text of a name extension up to its first NUL, invalid UTF-8 replaced; None
+    /// for another kind.
     pub fn name_text(&self) -> Option<String> {
         (self.kind == ExtensionKind::Name).then(|| {
             let end = self

@@ -4,6 +4,28 @@
 //! Device OS decides whether a module may run by reading exactly these fields at boot,
 //! so everything here is parsed defensively: any byte string gives either a [`Module`]
 //! or a [`ModuleError`] that says what is wrong, never a panic.
+//!
+//! ```
+//! use hexsmith::module::{Module, ModuleFunction, seal};
+//!
+//! // The smallest user part for a Boron (platform 13) at 0xD4000: a prefix, 8 bytes of
+//! // code, a 36-byte base suffix and the CRC. `seal` fills in the SHA-256 and the CRC.
+//! let mut bytes = vec![0u8; 24 + 8 + 36 + 4];
+//! let end = 0xD4000 + (bytes.len() as u32 - 4);
+//! bytes[0..4].copy_from_slice(&0xD4000u32.to_le_bytes());
+//! bytes[4..8].copy_from_slice(&end.to_le_bytes());
+//! bytes[12..14].copy_from_slice(&13u16.to_le_bytes());
+//! bytes[14] = ModuleFunction::UserPart.code();
+//! let n = bytes.len();
+//! bytes[n - 6..n - 4].copy_from_slice(&36u16.to_le_bytes());
+//! seal(&mut bytes)?;
+//!
+//! let module = Module::parse(&bytes)?;
+//! assert!(module.crc_ok() && module.sha256_ok());
+//! assert_eq!(module.info.function, ModuleFunction::UserPart);
+//! assert_eq!(module.info.file_len(), bytes.len() as u64);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod dependency;
 mod extension;
@@ -33,61 +55,119 @@ pub const SUFFIX_BASE_LEN: usize = 36;
 const CRC_LEN: usize = 4;
 const SHA_LEN: usize = 32;
 
+/// Why bytes are not a readable module. A module that reads but fails its CRC or SHA-256
+/// is not an error: see [`Module::crc_ok`] and [`Module::sha256_ok`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModuleError {
+    /// No bytes at all.
     #[error("file is empty")]
     Empty,
+    /// No offset holds a prefix consistent with the bytes: not a Particle module, or one
+    /// whose prefix is corrupt.
     #[error(
         "no valid module prefix found (tried offsets 0, 0x200, 0x184 and every 4-byte boundary below 8 KiB); at offset 0, {at_start}"
     )]
-    NoPrefix { at_start: String },
+    NoPrefix {
+        /// Which prefix field at offset 0 (for [`Module::parse_at`], at the offset given)
+        /// is invalid, in words, e.g. "the function field (byte 14) is 66, ...".
+        at_start: String,
+    },
+    /// A valid prefix (at a well-known offset, or the offset given to
+    /// [`Module::parse_at`]) describes a module of another length: the file is truncated
+    /// or has bytes appended.
     #[error(
         "{found} bytes, but the prefix at offset {offset:#x} describes a module of {expected} bytes ({start:#010x}-{end:#010x}): truncated or padded"
     )]
     LengthMismatch {
+        /// Where the prefix sits in the file, in bytes.
         offset: usize,
+        /// The prefix's start address.
         start: u32,
+        /// The prefix's (exclusive) end address.
         end: u32,
+        /// The file length the prefix implies: `end - start + 4`.
         expected: u64,
+        /// The actual length of the bytes given.
         found: usize,
     },
+    /// The suffix size field (the u16 just before the CRC) is below [`SUFFIX_BASE_LEN`] or
+    /// larger than the room between prefix and CRC. Size 0 is also reported for bytes too
+    /// short to hold a prefix, a base suffix and a CRC.
     #[error("suffix size {size} is impossible for a module of {len} bytes")]
-    BadSuffixSize { size: u16, len: usize },
+    BadSuffixSize {
+        /// The suffix size as stored (or 0, see above).
+        size: u16,
+        /// The module's length in bytes.
+        len: usize,
+    },
+    /// An extension record cannot be read: a length field under 4 or past the end of its
+    /// list, bytes left over in the suffix, or more than 64 records.
     #[error("{place} extension at offset {offset:#x}: {reason}")]
     BadExtension {
+        /// `"prefix"` (extensions after the prefix, flag 0x10) or `"suffix"`.
         place: &'static str,
+        /// Offset of the offending record's header from the module's first byte.
         offset: usize,
+        /// What is wrong with it, in words.
         reason: String,
     },
 }
 
 /// The suffix that precedes the CRC: product data, extensions and the module's SHA-256.
+/// Read backwards from the end: CRC (4 bytes), size (u16), SHA-256 (32), reserved (2),
+/// then whatever the size says lies in front of those 36 bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suffix {
+    /// The suffix size field, 6 bytes from the end: bytes from the suffix's first byte to
+    /// the CRC. 36 for the base suffix, 40 with legacy product data, more with extensions
+    /// (62 on P2, Tracker M and M-SoM user parts).
     pub size: u16,
+    /// The SHA-256 as stored (38 to 6 bytes from the end); compare
+    /// [`Module::sha256_computed`].
     pub sha256: [u8; SHA_LEN],
-    /// From the 40-byte legacy suffix (16-bit id) or the product-data extension (32-bit id).
+    /// From the 40-byte legacy suffix (its 16-bit id), or from the product-data extension:
+    /// its whole 32-bit id, except when the extension ends right where the legacy suffix
+    /// kept the id, where the id's upper 16 bits are taken, as Particle's own reader and
+    /// cloud do. None when the suffix holds neither.
     pub product_id: Option<u32>,
+    /// From the same place as [`product_id`](Self::product_id); None when it is None.
     pub product_version: Option<u16>,
+    /// Extension records in front of the base suffix, in file order, `End` padding
+    /// included; empty for 36- and 40-byte suffixes.
     pub extensions: Vec<Extension>,
 }
 
-/// A parsed module together with the outcome of its integrity checks.
+/// A parsed module together with the outcome of its integrity checks. It holds no
+/// bytes: functions that need them ([`flash_payload`]) take the parsed bytes beside it.
 #[derive(Debug, Clone)]
 pub struct Module {
+    /// The prefix, as read at [`prefix_offset`](Self::prefix_offset).
     pub info: ModuleInfo,
-    /// Offset of the prefix from the first byte of the module.
+    /// Offset of the prefix from the first byte of the module: 0, 0x184 (STM32F2) or
+    /// 0x200 (nRF52840) in real files.
     pub prefix_offset: usize,
-    /// Extensions that follow the prefix (flag 0x10).
+    /// Extensions that follow the prefix (flag 0x10), up to and including their `End`
+    /// record; empty without the flag.
     pub prefix_extensions: Vec<Extension>,
+    /// The suffix in front of the CRC.
     pub suffix: Suffix,
+    /// The big-endian CRC-32 in the last 4 bytes.
     pub crc_stored: u32,
+    /// [`MODULE_CRC`] over every byte before the CRC.
     pub crc_computed: u32,
+    /// What [`Suffix::sha256`] should be: the SHA-256 of every byte before the stored
+    /// hash, or for a module flagged [`ModuleFlags::DROP_MODULE_INFO`] (the radio stack)
+    /// of the payload between prefix and suffix only, the bytes that land in flash.
     pub sha256_computed: [u8; SHA_LEN],
 }
 
 impl Module {
-    /// Parses a module file, searching for its prefix the way a robust reader must.
+    /// Parses a module file, searching for its prefix the way a robust reader must:
+    /// offsets 0, 0x200, 0x184, then every 4-byte boundary below 8 KiB, taking the first
+    /// valid prefix whose length matches the file's. Refuses with a [`ModuleError`] what
+    /// cannot be read; a corrupt but readable module parses, with
+    /// [`crc_ok`](Self::crc_ok) or [`sha256_ok`](Self::sha256_ok) false. Linear in the
+    /// file's length.
     pub fn parse(bytes: &[u8]) -> Result<Module, ModuleError> {
         if bytes.is_empty() {
             return Err(ModuleError::Empty);
@@ -97,7 +177,9 @@ impl Module {
     }
 
     /// Parses a module whose prefix is known to sit at `prefix_offset`; `bytes` is the
-    /// whole module, from its start address to the end of its CRC.
+    /// whole module, from its start address to the end of its CRC. For callers that
+    /// already found a candidate prefix, as the module search in an image does; no other
+    /// offset is tried.
     pub fn parse_at(bytes: &[u8], prefix_offset: usize) -> Result<Module, ModuleError> {
         let info = ModuleInfo::read(bytes, prefix_offset).ok_or_else(|| ModuleError::NoPrefix {
             at_start: prefix_fault(bytes, prefix_offset),
@@ -135,10 +217,14 @@ impl Module {
         })
     }
 
+    /// The CRC a device checks at boot matches: false means the file was altered or
+    /// damaged after it was sealed.
     pub fn crc_ok(&self) -> bool {
         self.crc_stored == self.crc_computed
     }
 
+    /// The suffix's SHA-256 matches the bytes it covers. After editing a module's bytes,
+    /// [`seal`] makes both this and [`crc_ok`](Self::crc_ok) true again.
     pub fn sha256_ok(&self) -> bool {
         self.suffix.sha256 == self.sha256_computed
     }
@@ -146,6 +232,8 @@ impl Module {
 
 /// The bytes a module puts in flash. For a module flagged "drop module info" (the
 /// radio stack) that is the payload between prefix and suffix; otherwise the whole file.
+/// Either way it is written from `module.info.start` on. `module` must be the result of
+/// parsing these same `bytes`.
 pub fn flash_payload<'a>(bytes: &'a [u8], module: &Module) -> &'a [u8] {
     if module.info.flags.contains(ModuleFlags::DROP_MODULE_INFO) {
         &bytes[body(bytes.len(), module.prefix_offset, &module.suffix)]

@@ -3,11 +3,15 @@
 
 use super::{CRC_LEN, MODULE_CRC, Module, ModuleError, SHA_LEN};
 
+/// The bytes do not parse as a module, so there is no suffix to re-seal. Sealing fixes
+/// only the hash and the CRC: a prefix or length that is wrong must be fixed first.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot re-seal: {0}")]
 pub struct SealError(#[from] pub ModuleError);
 
-/// Recomputes the suffix SHA-256 and the CRC of a whole module file, in place.
+/// Recomputes the suffix SHA-256 and the CRC of a whole module file, in place, and
+/// returns the module as parsed afterwards (both checks then pass). Nothing else changes:
+/// the suffix size and its room for the hash must already be right.
 pub fn seal(bytes: &mut [u8]) -> Result<Module, SealError> {
     let module = Module::parse(bytes)?;
     let len = bytes.len();
