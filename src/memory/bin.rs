@@ -2,6 +2,9 @@
 
 use super::{Chunk, MemoryError, MemoryImage, Origin};
 
+/// Places a file's bytes from `address` on: a module (at its prefix's start address) or
+/// a flash dump. Refuses only bytes that would run past 4 GiB; no bytes give an empty
+/// image.
 pub fn load(bytes: &[u8], address: u32) -> Result<MemoryImage, MemoryError> {
     MemoryImage::from_chunks(vec![Chunk {
         start: u64::from(address),
@@ -10,7 +13,9 @@ pub fn load(bytes: &[u8], address: u32) -> Result<MemoryImage, MemoryError> {
     }])
 }
 
-/// The bytes from the image's first to its last address, gaps filled with `fill`.
+/// The bytes from the image's first to its last address, gaps filled with `fill`, and
+/// the address of the first; `(0, [])` for an empty image. The result spans every gap:
+/// an nRF52840 image with its UICR page (0x10001000) flattens to over 256 MiB.
 pub fn flatten(image: &MemoryImage, fill: u8) -> (u32, Vec<u8>) {
     let Some(first) = image.segments().first() else {
         return (0, Vec::new());

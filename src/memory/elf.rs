@@ -4,24 +4,38 @@
 use super::{Chunk, MemoryError, MemoryImage, Origin};
 use goblin::elf::{Elf, program_header::PT_LOAD};
 
+/// Why an ELF file gives no image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElfError {
+    /// The `goblin` crate cannot read the headers (not ELF, or truncated); its reason.
     #[error("not a valid ELF file: {0}")]
     Parse(String),
+    /// A loadable program header names file bytes past the end of the file: the ELF is
+    /// truncated.
     #[error(
         "program header {index}: file bytes {offset:#x}+{size:#x} lie past the end of the file"
     )]
     OutOfFile {
+        /// The program header's 0-based index.
         index: usize,
+        /// Its `p_offset`: where its bytes start in the file.
         offset: u64,
+        /// Its `p_filesz`: how many bytes it says the file holds.
         size: u64,
     },
+    /// No `PT_LOAD` program header carries file bytes, so there is nothing to flash (an
+    /// object file, say, rather than a linked firmware).
     #[error("no loadable segment with data")]
     Empty,
+    /// The loadable segments overlap, or one runs past 4 GiB.
     #[error(transparent)]
     Memory(#[from] MemoryError),
 }
 
+/// The image an ELF file puts in flash: the file bytes (`p_filesz`) of every `PT_LOAD`
+/// program header at its physical address `p_paddr`, so initialised data counts at its
+/// flash copy rather than its RAM address; zero-fill (`p_memsz` beyond `p_filesz`) is
+/// not flash content and is left out. Sections and symbols are not read.
 pub fn load(bytes: &[u8]) -> Result<MemoryImage, ElfError> {
     let elf = Elf::parse(bytes).map_err(|e| ElfError::Parse(e.to_string()))?;
     let mut chunks = Vec::new();

@@ -4,20 +4,43 @@
 use super::{Chunk, MemoryError, MemoryImage, Origin};
 use ihex::Record;
 
+/// Why Intel HEX text gives no image. Every variant that can names the 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HexError {
+    /// A line is not a valid record: missing ':', a non-hex digit, a length byte that
+    /// disagrees with the record, a wrong checksum, a record type outside 00 to 05.
     #[error("line {line}: {reason}")]
-    Record { line: usize, reason: String },
+    Record {
+        /// 1-based line number.
+        line: usize,
+        /// The fault, naming the field, e.g. the checksum found and the one needed.
+        reason: String,
+    },
+    /// No type-01 record: the file was cut short, e.g. by an interrupted copy.
     #[error("no end-of-file record: the file is truncated")]
     MissingEof,
+    /// A record follows the end-of-file record (blank lines may): two files joined, or
+    /// junk appended.
     #[error("line {line}: data after the end-of-file record")]
-    AfterEof { line: usize },
+    AfterEof {
+        /// 1-based line number of the first record after the end.
+        line: usize,
+    },
+    /// More than [`MAX_PIECES`] separate runs of data: a crafted or non-device file.
     #[error(
         "line {line}: more than {MAX_PIECES} separate runs of data, far more than any flash image holds: not a device image"
     )]
-    TooManyPieces { line: usize },
+    TooManyPieces {
+        /// 1-based line number at which the limit was passed.
+        line: usize,
+    },
+    /// A byte is not ASCII: a binary file, such as a `.bin` module, given as hex.
     #[error("not text: byte {offset} is not ASCII")]
-    NotText { offset: usize },
+    NotText {
+        /// 0-based offset of the first non-ASCII byte.
+        offset: usize,
+    },
+    /// Two records claim the same address, or data runs past 4 GiB.
     #[error(transparent)]
     Memory(#[from] MemoryError),
 }
@@ -29,7 +52,9 @@ pub struct HexExtras {
     pub entry_point: Option<u32>,
 }
 
-/// Parses Intel HEX text: upper or lower case, LF or CRLF, record types 00 to 05.
+/// Parses Intel HEX text: upper or lower case, LF or CRLF, record types 00 to 05, in any
+/// order (records are placed by address, not by position). A type-02 segment base wraps
+/// offsets within 64 KiB as the format says.
 pub fn parse(bytes: &[u8]) -> Result<(MemoryImage, HexExtras), HexError> {
     if let Some(offset) = bytes.iter().position(|b| !b.is_ascii()) {
         return Err(HexError::NotText { offset });

@@ -1,5 +1,18 @@
 //! A sparse memory image: what an Intel HEX, ELF or raw binary says goes where in a
 //! device's address space, kept as sorted, non-overlapping, non-adjacent segments.
+//! It knows nothing of modules; composing, inspecting and flashing all work on it.
+//!
+//! ```
+//! use hexsmith::memory::{MemoryImage, hex};
+//!
+//! let mut image = MemoryImage::new();
+//! image.write(0x000D_4000, &[0xFF; 1024]);
+//! let text = hex::write(&image);
+//! assert!(text.starts_with(":02000004000DED\n"));
+//! let (read_back, _extras) = hex::parse(text.as_bytes())?;
+//! assert_eq!(read_back, image);
+//! # Ok::<(), hexsmith::memory::hex::HexError>(())
+//! ```
 
 pub mod bin;
 pub mod elf;
@@ -11,7 +24,9 @@ use std::fmt;
 /// A run of bytes at consecutive addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
+    /// Address of the first byte.
     pub start: u32,
+    /// The bytes from `start` on; never empty in a [`MemoryImage`].
     pub data: Vec<u8>,
 }
 
@@ -25,10 +40,13 @@ impl Segment {
 /// Where a piece of loaded data came from, so an overlap can name both places.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
+    /// An Intel HEX record, by its 1-based line number.
     Line(usize),
     /// Consecutive records that continue each other, first and last line.
     Lines(usize, usize),
+    /// An ELF program header, by its 0-based index in the program header table.
     ElfSegment(usize),
+    /// Anything else, in words (a raw binary is "the binary").
     Piece(String),
 }
 
@@ -43,37 +61,62 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Loaded pieces that cannot form one image: a fault of the input file, named by the
+/// [`Origin`]s of the pieces involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MemoryError {
+    /// Two pieces claim the same byte. Which one a device would end up with depends on
+    /// the order a programmer writes them, so the file is refused rather than guessed at.
     #[error("{second} overlaps data from {first} at address {address:#010x}")]
     Overlap {
+        /// The piece overlapped, which starts no later than `second`.
         first: Origin,
+        /// The piece that starts inside it.
         second: Origin,
+        /// The first address both claim: where `second` starts.
         address: u64,
     },
+    /// A piece runs past address 0xFFFFFFFF, which no device has.
     #[error("{origin} reaches address {end:#x}, past the 4 GiB address space")]
-    PastAddressSpace { origin: Origin, end: u64 },
+    PastAddressSpace {
+        /// The piece.
+        origin: Origin,
+        /// The exclusive end address it would reach, above 2^32.
+        end: u64,
+    },
 }
 
 /// One loaded piece, before pieces are merged into segments.
 #[derive(Debug, Clone)]
 pub struct Chunk {
+    /// Address of the first byte; 64-bit so that a piece beyond 4 GiB is refused rather
+    /// than wrapped.
     pub start: u64,
+    /// The bytes; an empty chunk is ignored.
     pub data: Vec<u8>,
+    /// Where it came from, for error messages.
     pub origin: Origin,
 }
 
+/// What goes where in a device's 32-bit address space: the common currency of hexsmith.
+/// The readers ([`hex::parse`], [`elf::load`], [`bin::load`]) produce it; composing
+/// writes modules into it; inspecting and flashing read it. Its segments are kept sorted,
+/// non-empty and neither overlapping nor touching, so two images with the same bytes at
+/// the same addresses are equal however their files laid them out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryImage {
     segments: Vec<Segment>,
 }
 
 impl MemoryImage {
+    /// An empty image, to fill with [`write`](Self::write).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Merges loaded pieces; any byte claimed twice is an error naming both pieces.
+    /// Merges loaded pieces; any byte claimed twice is an error naming both pieces, and a
+    /// piece past 4 GiB is refused. Pieces may come in any order. O(n log n) in the
+    /// number of pieces.
     pub fn from_chunks(mut chunks: Vec<Chunk>) -> Result<Self, MemoryError> {
         for c in &chunks {
             let end = c.start.saturating_add(c.data.len() as u64);
@@ -111,10 +154,12 @@ impl MemoryImage {
         Ok(MemoryImage { segments })
     }
 
+    /// The runs of bytes in address order, with a gap between any two.
     pub fn segments(&self) -> &[Segment] {
         &self.segments
     }
 
+    /// True when the image holds no byte.
     pub fn is_empty(&self) -> bool {
         self.segments.is_empty()
     }
