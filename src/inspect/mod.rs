@@ -21,6 +21,8 @@ use softdevice::{SOFTDEVICE_START, SoftDeviceInfo};
 /// A module found in an image, with where it sits.
 #[derive(Debug, Clone)]
 pub struct PlacedModule {
+    /// The module as parsed from the image at its start address; it may fail its CRC or
+    /// SHA-256, which the report then says.
     pub module: Module,
     /// First address past the module's CRC.
     pub end: u64,
@@ -29,7 +31,9 @@ pub struct PlacedModule {
 /// A radio stack found in an image by its SoftDevice info structure.
 #[derive(Debug, Clone)]
 pub struct PlacedRadioStack {
+    /// Nordic's info structure, as read from the image.
     pub info: SoftDeviceInfo,
+    /// Where the payload begins: always [`SOFTDEVICE_START`] (0x1000).
     pub start: u32,
     /// End of the payload: from the known radio stack table, or the end of contiguous data.
     pub end: u64,
@@ -50,6 +54,7 @@ pub fn find_modules(image: &MemoryImage) -> Vec<PlacedModule> {
 /// What [`search_modules`] found, and whether it stopped early.
 #[derive(Debug, Clone)]
 pub struct ModuleSearch {
+    /// The modules found, by start address, corrupt ones included.
     pub modules: Vec<PlacedModule>,
     /// The address where the search stopped because checksumming candidates would have
     /// cost more than twice the image's size: only a crafted image gets here.
@@ -177,7 +182,11 @@ pub fn present_in_image<'a>(
     present
 }
 
-/// Finds a radio stack placed without its prefix (as it must be) at 0x1000.
+/// Finds a radio stack placed without its prefix (as it must be) at 0x1000, by Nordic's
+/// info structure 0x2000 into it. When the release table knows its firmware id, its end
+/// and SHA-256 come from there; otherwise it ends where the contiguous data (within the
+/// SoftDevice's own region) does, and its integrity is not judged. None when no info
+/// structure is there, as on every platform but the nRF52840 ones.
 pub fn find_radio_stack(image: &MemoryImage) -> Option<PlacedRadioStack> {
     let info = SoftDeviceInfo::read(image)?;
     let start = SOFTDEVICE_START;
@@ -204,6 +213,8 @@ pub fn find_radio_stack(image: &MemoryImage) -> Option<PlacedRadioStack> {
     })
 }
 
+/// Bytes as lower-case hex without separators: the form hexsmith prints hashes in (as
+/// `sha256sum` does) and the form the release tables store them in.
 pub fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
@@ -214,7 +225,9 @@ pub fn hex_lower(bytes: &[u8]) -> String {
         })
 }
 
-/// Reports on a single module file.
+/// Reports on a single module file: what its prefix and suffix say and whether its CRC
+/// and SHA-256 verify. Slot, platform and dependency checks need an image
+/// ([`inspect_image`]).
 pub fn inspect_module(module: &Module) -> ModuleReport {
     ModuleReport::from_module(module)
 }
@@ -238,7 +251,9 @@ pub fn file_name_note(file_name: &str, info: &ModuleInfo) -> Option<String> {
 }
 
 /// Inspects a whole memory image: its modules, the checks a device would make at boot,
-/// and what the bytes outside any module are.
+/// and what the bytes outside any module are. `format` is only recorded in the report
+/// ([`ImageReport::format`]). Never fails: what is wrong is in the report's checks,
+/// notes and warnings. Linear in the image's size (see [`search_modules`]).
 pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
     let search = search_modules(image);
     let placed = search.modules;

@@ -6,10 +6,13 @@ use crate::module::{ExtensionKind, Module, ModuleFunction};
 use crate::platform::{self, releases};
 use serde::Serialize;
 
+/// The verdict of one check, `"pass"` or `"fail"` in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
+    /// A device would accept this.
     Pass,
+    /// A device would not: the module's notes say why.
     Fail,
 }
 
@@ -20,10 +23,12 @@ impl From<bool> for CheckStatus {
 }
 
 impl CheckStatus {
+    /// True for [`Pass`](Self::Pass).
     pub fn is_pass(self) -> bool {
         self == Self::Pass
     }
 
+    /// `PASS` or `FAIL`, as the text report prints it.
     pub fn label(self) -> &'static str {
         match self {
             Self::Pass => "PASS",
@@ -32,17 +37,31 @@ impl CheckStatus {
     }
 }
 
+/// The four checks a device makes at boot, for one module in an image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModuleChecks {
+    /// CRC and SHA-256 both verify. A placed radio stack fails only when its payload
+    /// differs from the known radio stack's SHA-256; an unknown one passes.
     pub integrity: CheckStatus,
+    /// Inside its slot of the platform's layout (or, with no slot known, the MCU's
+    /// flash) and overlapping no other module; a radio stack placed with its prefix
+    /// fails too. Without a known platform only overlaps are checked.
     pub range: CheckStatus,
+    /// Built for the image's platform (a radio stack for any platform of the same MCU).
+    /// Fails for every module with a prefix when the image's platform is one hexsmith
+    /// does not know.
     pub platform: CheckStatus,
+    /// Every dependency met by a module in the same image; a not-checkable one (NCP
+    /// firmware) counts as met.
     pub dependencies: CheckStatus,
 }
 
+/// An image's checks: each passes when every module's does ([`ModuleChecks::combine`]),
+/// so an image without any module passes all four (and carries a warning).
 pub type ImageChecks = ModuleChecks;
 
 impl ModuleChecks {
+    /// All four pass: for an image, what `inspect`'s exit status 0 needs.
     pub fn all_pass(&self) -> bool {
         [self.integrity, self.range, self.platform, self.dependencies]
             .iter()
@@ -69,65 +88,104 @@ impl ModuleChecks {
     }
 }
 
+/// One dependency slot in use, as reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DependencyReport {
+    /// The [`ModuleFunction::name`] of the module needed.
     pub function: &'static str,
+    /// The index of the module needed.
     pub index: u8,
+    /// The lowest module version that satisfies it.
     pub version: u16,
     /// The Device OS release a system-part version stands for, where the table knows it.
     pub release: Option<String>,
     /// In an image: `met`, `unmet` or `not-checkable` (NCP firmware lives on another chip).
+    /// None, and absent from JSON, for a module file, which has nothing to check against.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
 }
 
+/// One extension record of a module: those after the prefix first, then the suffix's;
+/// `End` records left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExtensionReport {
+    /// The [`ExtensionKind::name`], `type` in JSON.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The type code as stored, which tells unknown types apart.
     pub type_id: u16,
+    /// Offset of the record's header from the module's first byte.
     pub offset: usize,
+    /// The record's length field: data plus the 4-byte header.
     pub length: usize,
     /// The extension's data as lower-case hex.
     pub data: String,
 }
 
+/// One module as `inspect` reports it, from a module file ([`ModuleReport::from_module`])
+/// or found in an image ([`inspect_image`](super::inspect_image)), where a radio stack
+/// without its prefix is reported too and several fields are then None. The JSON object
+/// README.md describes under `hexsmith inspect`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModuleReport {
+    /// The [`ModuleFunction::name`] (prefix byte 14).
     pub function: &'static str,
+    /// Prefix byte 15; 0 for a placed radio stack.
     pub index: u8,
     /// Null for a radio stack found in an image: its prefix, which names the platform, is
     /// not in flash.
     pub platform_id: Option<u16>,
+    /// The platform's name from hexsmith's table; None when the id is unknown or null.
     pub platform: Option<String>,
+    /// Prefix offset 10; for a placed radio stack, its SoftDevice firmware id, which is
+    /// the same number.
     pub module_version: u16,
     /// The Device OS release of a system part's version, where the table knows it.
     pub release: Option<String>,
     /// A human name for the version: "Device OS 4.0.1", "S140 7.0.1", ...
     pub known_as: Option<String>,
+    /// Flash address of the module's first byte (prefix offset 0).
     pub start_address: u32,
     /// Exclusive: the module's CRC starts here (for a placed radio stack: payload end).
     pub end_address: u64,
+    /// The flags byte (prefix offset 9) as stored; 0 for a placed radio stack.
     pub flags: u8,
+    /// [`ModuleFlags::names`](crate::module::ModuleFlags::names) of `flags`.
     pub flag_names: Vec<String>,
+    /// Where the prefix sits in the module's bytes; None for a placed radio stack.
     pub prefix_offset: Option<usize>,
+    /// The slots in use, in prefix order.
     pub dependencies: Vec<DependencyReport>,
+    /// See [`Suffix::product_id`](crate::module::Suffix::product_id); None also for a
+    /// placed radio stack, whose suffix is not in flash.
     pub product_id: Option<u32>,
+    /// See [`Suffix::product_version`](crate::module::Suffix::product_version).
     pub product_version: Option<u16>,
+    /// The suffix size field; None for a placed radio stack.
     pub suffix_size: Option<u16>,
+    /// Extension records, empty for a placed radio stack.
     pub extensions: Vec<ExtensionReport>,
     /// The stored CRC-32, as 8 lower-case hex digits.
     pub crc: Option<String>,
+    /// Whether the CRC verifies; None for a placed radio stack (no CRC in flash).
     pub crc_ok: Option<bool>,
     /// The SHA-256 stored in the suffix.
     pub sha256: Option<String>,
+    /// Whether the SHA-256 verifies; for a placed radio stack, whether its payload
+    /// matches the known radio stack's, None when that radio stack is not known.
     pub sha256_ok: Option<bool>,
+    /// The boot checks of a module in an image; None, and absent from JSON, for a
+    /// module file, which [`passes`](Self::passes) judges by integrity alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checks: Option<ModuleChecks>,
+    /// Remarks in words: why a check failed, how a radio stack was found, a file name
+    /// that contradicts the header ([`file_name_note`](super::file_name_note)).
     pub notes: Vec<String>,
 }
 
-/// How a version of a module of this function is known to people.
+/// How a version of a module of this function is known to people: "Device OS 4.0.1"
+/// for system part 4005, "bootloader of Device OS 2.2.0, 2.3.1", "S140 7.0.1". None
+/// when the release table does not know the version, and for other functions.
 pub fn known_as(function: ModuleFunction, index: u8, version: u16) -> Option<String> {
     let r = releases();
     match function {
@@ -153,6 +211,8 @@ fn system_release(function: ModuleFunction, version: u16) -> Option<String> {
 }
 
 impl ModuleReport {
+    /// Everything a module's prefix and suffix say, with its integrity; no boot checks
+    /// ([`checks`](Self::checks) None, notes empty).
     pub fn from_module(m: &Module) -> ModuleReport {
         let info = &m.info;
         ModuleReport {
@@ -213,40 +273,63 @@ impl ModuleReport {
     }
 }
 
+/// One run of bytes in an image ([`crate::memory::Segment`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SegmentReport {
+    /// Address of its first byte.
     pub start: u32,
+    /// Exclusive end address (up to 2^32).
     pub end: u64,
+    /// Length in bytes.
     pub size: u64,
 }
 
 /// Bytes of an image that belong to no module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegionReport {
+    /// Address of its first byte.
     pub start: u64,
+    /// Exclusive end address.
     pub end: u64,
+    /// Length in bytes.
     pub size: u64,
     /// `nordic-mbr`, `uicr`, `compatibility-fill`, `radio-stack-suffix-remnant`, `erased`
     /// (0xFF beside modules, as a device dump holds) or `unknown`.
     pub kind: String,
+    /// In words: which MBR it is, or which UICR word differs from Particle's.
     pub what: String,
     /// False when the bytes are not what such a region should hold (or are unknown).
     pub recognized: bool,
 }
 
+/// What `inspect` reports on a memory image ([`inspect_image`](super::inspect_image)); the
+/// JSON object README.md describes under `hexsmith inspect`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImageReport {
+    /// What the image was read from, as the caller named it: `hex` or `elf` for a file
+    /// `inspect` read, `swd` for a device's flash, `image` where `build` and `flash`
+    /// check the image they hold.
     pub format: String,
+    /// The platform id most modules name (radio stacks count only when there is nothing
+    /// else); None when the image holds no module.
     pub platform_id: Option<u16>,
+    /// That platform's name; None when hexsmith does not know the id (a warning says so).
     pub platform: Option<String>,
+    /// Every run of bytes, in address order.
     pub segments: Vec<SegmentReport>,
+    /// Every module found, a placed radio stack included, by start address.
     pub modules: Vec<ModuleReport>,
+    /// The bytes outside every module, named, in address order.
     pub regions: Vec<RegionReport>,
+    /// The boot checks over all modules.
     pub checks: ImageChecks,
+    /// What does not fail a check but matters: no Nordic MBR (never write the image
+    /// after a full chip erase), no module found, an unknown platform, a search cut short.
     pub warnings: Vec<String>,
 }
 
 impl ImageReport {
+    /// Every image check passes: `inspect` exits 0. Warnings do not count.
     pub fn passes(&self) -> bool {
         self.checks.all_pass()
     }

@@ -8,6 +8,8 @@ pub const SOFTDEVICE_START: u32 = 0x1000;
 const INFO_OFFSET: u64 = 0x2000;
 const INFO_MAGIC: u32 = 0x51B1_E5DB;
 
+/// Nordic's SoftDevice info structure at 0x3000, recognised by its magic word
+/// 0x51B1E5DB (offset 4); the fields are Nordic's, at offsets 8, 12, 16 and 20.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoftDeviceInfo {
     /// Nordic's firmware id, which Particle uses as the radio stack's module version.
@@ -21,6 +23,8 @@ pub struct SoftDeviceInfo {
 }
 
 impl SoftDeviceInfo {
+    /// Reads the structure from an image; None when its 24 bytes are not all present or
+    /// the magic word is not there (no SoftDevice at 0x1000).
     pub fn read(image: &MemoryImage) -> Option<SoftDeviceInfo> {
         let at = u64::from(SOFTDEVICE_START) + INFO_OFFSET;
         let b = image.read(at, 0x18)?;
@@ -36,6 +40,7 @@ impl SoftDeviceInfo {
         })
     }
 
+    /// The SoftDevice as Nordic names it, e.g. `S140 7.0.1`.
     pub fn version_text(&self) -> String {
         format!(
             "S{} {}.{}.{}",

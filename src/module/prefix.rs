@@ -189,7 +189,9 @@ pub struct ModuleInfo {
 
 impl ModuleInfo {
     /// Reads a prefix at `offset` and accepts it only if it could describe a real module:
-    /// a known function and an end after its start. The platform id is not judged here:
+    /// a known function other than `None`, an end after its start, and a known function
+    /// (or `None`) in both dependency slots. None also when fewer than 24 bytes follow
+    /// `offset`. The platform id is not judged here:
     /// a module of a platform the tables do not know is still a module, and is reported
     /// as such by the layers that know platforms. Whether the length matches the bytes
     /// around it is for the caller to judge.
