@@ -318,7 +318,10 @@ impl OutputSet {
 
     /// Renames every staged file over its target, then fsyncs their folders. Renames are
     /// made under an exclusive lock of each folder, so a concurrent hexsmith's set lands
-    /// wholly before or wholly after this one.
+    /// wholly before or wholly after this one. Each target is checked again under the
+    /// lock; a target that fails it, or a rename that fails (rare: each temporary file
+    /// lies in its target's folder), stops the set there: targets renamed before it stay
+    /// replaced, and the rest are left as they were.
     pub fn commit(self) -> Result<(), OutputError> {
         let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
         let mut folders: Vec<(PathBuf, File)> = Vec::new();

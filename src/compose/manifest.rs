@@ -95,6 +95,10 @@ impl RestoreImage {
 impl Manifest {
     /// A manifest of an image whose regions are known: each region's SHA-256 and the
     /// whole content's are computed here.
+    ///
+    /// # Panics
+    ///
+    /// If a region does not lie wholly in `image`.
     pub fn describe(
         image: &MemoryImage,
         platform: &Platform,

@@ -290,9 +290,9 @@ pub struct BuildOptions {
     pub user: Option<ModuleInput>,
 }
 
-/// Why an image was not built, or an input not taken. Every variant names the input
-/// (`name`, as the caller named it) and says what to do; [`BuildError::failure`] sorts
-/// them into unreadable inputs and refusals.
+/// Why an image was not built, or an input not taken. A variant about one input names
+/// it (`name`, as the caller named it), and the message says what to do;
+/// [`BuildError::failure`] sorts them into unreadable inputs and refusals.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// An input could not be read, or is not a module, Intel HEX or ELF file.
@@ -535,7 +535,8 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    /// An input that cannot be read is `Unreadable`; everything else was read and refused.
+    /// An input that cannot be read, or is not the kind of file it should be (a module
+    /// given as the base image), is `Unreadable`; everything else was read and refused.
     pub fn failure(&self) -> crate::Failure {
         match self {
             BuildError::Input(e) => e.failure(),
