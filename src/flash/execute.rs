@@ -396,7 +396,9 @@ fn overlay(image: &MemoryImage, start: u32, buf: &mut [u8]) {
     }
 }
 
-/// The Particle device ID: a fixed prefix and the chip's unique bytes, as lower-case hex.
+/// The Particle device ID: a fixed prefix and the chip's unique bytes, as lower-case hex
+/// (24 digits on either generation). `None` for an MCU whose ID source the platform
+/// table does not give; reads only those few bytes.
 pub fn read_device_id(
     target: &mut dyn FlashTarget,
     mcu: &Mcu,

@@ -3,6 +3,30 @@
 //! live here and work against the small [`FlashTarget`] trait, which a debug probe
 //! (`probe`) or a simulated flash with the real geometries (`sim`) implements. So every
 //! path is tested without hardware.
+//!
+//! A job decides what to write, its plan which units, [`execute`] does it; the same code
+//! drives a probe (`probe::ProbeTarget`) or, as here, the simulated flash:
+//!
+//! ```rust
+//! use hexsmith::flash::{FlashJob, FlashOptions, PlanOptions, execute, sim::SimulatedFlash};
+//! use hexsmith::memory::MemoryImage;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut image = MemoryImage::new();
+//! image.write(0x000F_4000, &[0x5A; 100]); // bytes in one 4 KiB page
+//! let boron = hexsmith::platform::by_name("boron").expect("in the platform table");
+//! let job = FlashJob::for_platform(image, boron, None, None)?;
+//! let plan = job.plan(PlanOptions::default())?;
+//! let mut device = SimulatedFlash::new(job.mcu());
+//! let options = FlashOptions { verify: true, ..FlashOptions::default() };
+//! let first = execute(&plan, &job.image, &mut device, &options, &mut |_| {})?;
+//! assert_eq!(first.units_written, 1);
+//! // The page holds the image now: a second run leaves it alone.
+//! let second = execute(&plan, &job.image, &mut device, &options, &mut |_| {})?;
+//! assert_eq!((second.units_written, second.units_skipped), (0, 1));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod checksum;
 mod device;
@@ -104,10 +128,12 @@ pub struct WireCounts {
 /// What planning and verification need from a device: implemented by a debug probe
 /// (`probe::ProbeTarget`, also over the emulated chip) and by [`sim::SimulatedFlash`].
 pub trait FlashTarget {
-    /// Reads `buf.len()` bytes from `address`.
+    /// Reads `buf.len()` bytes from `address`: flash, or any other memory the chip maps
+    /// (the device ID is read this way, from FICR or the STM32 UID).
     fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError>;
-    /// Erases each unit and programs its whole new content. Given several units at once
-    /// so that a probe can do them in one pass of its flash algorithm.
+    /// Erases each unit (or not, where [`UnitWrite::erased`] allows) and programs its whole
+    /// new content. Given several units at once so that a probe can do them in one pass
+    /// of its flash algorithm.
     fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError>;
     /// Erases the whole chip (on an nRF52840, UICR and MBR included).
     fn erase_chip(&mut self) -> Result<(), TargetError>;
@@ -141,7 +167,7 @@ pub trait FlashTarget {
     fn wire_counts(&self) -> Option<WireCounts> {
         None
     }
-    /// The CRC-32 register of each `(address, length)` range as `checksum::expected`
+    /// The CRC-32 register of each `(address, length)` range as [`checksum::expected`]
     /// gives it, computed on the target so that only checksums cross the wire; `None`
     /// where the target cannot run code, and the caller reads the bytes instead.
     fn checksums(&mut self, _ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
