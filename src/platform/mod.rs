@@ -1,5 +1,11 @@
 //! Platform and Device OS release knowledge, kept as data (`platforms.toml`,
-//! `releases.toml`) so that a new platform or release is an edit to a table, not code.
+//! `releases.toml`, and `published.toml` derived from Particle's published restore
+//! images) so that a new platform or release is an edit to a table, not code.
+//!
+//! Every layer above reads it: [`crate::compose`] and [`crate::inspect`] for slots,
+//! regions and the UICR, [`crate::flash`] for the MCU's erase units and device ID,
+//! [`crate::upgrade`] for releases and the seed rules. The tables are built in and parsed
+//! on first use; a malformed table panics there, which the unit tests rule out.
 
 mod published;
 mod releases;
@@ -16,12 +22,17 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-/// A module reaching outside the range its slot (or the MCU's flash) allows.
+/// A module reaching outside the range its slot (or the MCU's flash) allows: what
+/// [`Platform::check_placement`] refuses. Its `Display` names both ranges, for errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutsideSlot {
+    /// The module's function, from its prefix.
     pub function: ModuleFunction,
+    /// First flash address of the module's placed bytes.
     pub start: u64,
+    /// End of the module's placed bytes (exclusive).
     pub end: u64,
+    /// The range it had to stay in (end exclusive).
     pub allowed: Range<u32>,
     /// True when `allowed` is the module's slot, false when it is the whole flash.
     pub slot: bool,
@@ -42,22 +53,42 @@ impl std::fmt::Display for OutsideSlot {
     }
 }
 
+/// A Particle platform (one `[[platform]]` of `platforms.toml`): what its modules are
+/// tagged with, which MCU and flash layout its images are for. Get one with [`by_name`]
+/// or [`by_id`]; every one is `'static`.
 #[derive(Debug, Deserialize)]
 pub struct Platform {
+    /// Particle's platform id (from `@particle/device-constants`): the id every module
+    /// built for the platform carries in its prefix.
     pub id: u16,
+    /// The lower-case name the command line's `--platform`, catalogs and Particle's
+    /// release file names use (`boron`, `p2`).
     pub name: String,
+    /// The product name(s) for people, e.g. "Tracker SoM / Tracker One / Monitor One".
     pub display: String,
+    /// Particle's hardware generation: 2 for the STM32F205 platforms, 3 for the nRF52840
+    /// ones and the Tracker M, 4 for the P2 and M-SoM (1: the Spark Core).
     pub generation: u8,
+    /// The key of its MCU in `platforms.toml` (`stm32f205`, `nrf52840`, `rtl872x`,
+    /// `stm32f103`); [`Platform::mcu`] gives the entry.
     pub mcu: String,
+    /// How many system parts a current release has (Electron 3, Photon and P1 2, others
+    /// 1); 0 for the Spark Core, whose firmware is monolithic. An older release may have
+    /// fewer: see [`crate::upgrade::Device::system_parts`].
     pub system_parts: u8,
     layout: String,
+    /// The largest user application in bytes (`@particle/device-constants`); a user
+    /// part slot that gives only one end reaches this far from it. 0 on the Spark Core.
     pub user_part_max: u32,
     #[serde(default)]
     uicr: Option<String>,
-    /// Has a network co-processor whose firmware no hex image can hold.
+    /// Has a network co-processor whose firmware no hex image can hold (the Tracker's
+    /// ESP32): upgrade plans write it as a file of its own.
     #[serde(default)]
     pub ncp: bool,
-    /// Whether its images carry the layout's compatibility fill (from 3.1.0 on).
+    /// Whether its images from 3.1.0 on carry the layout's `compatibility-fill` region
+    /// (1 KiB of 0xFF hiding a stale 128 KiB application). False only for the Tracker,
+    /// whose published images never carry it (spec section 3).
     #[serde(default = "carries_fill")]
     pub compatibility_fill: bool,
 }
@@ -66,41 +97,68 @@ fn carries_fill() -> bool {
     true
 }
 
+/// An MCU family (one `[mcu.NAME]` of `platforms.toml`): what programming it over SWD
+/// needs to know. Timings are datasheet figures (nRF52840 maximums, STM32F205 typical)
+/// used only for a flash plan's time estimate; 0 where unknown.
 #[derive(Debug, Deserialize)]
 pub struct Mcu {
-    /// The probe-rs target name; none where probe-rs has no built-in target.
+    /// The probe-rs target name. None for the RTL872x, which probe-rs has no built-in
+    /// target for (the user supplies a target description), and the Spark Core's STM32F103.
     pub chip: Option<String>,
+    /// Main flash as `[start, end)` addresses: where a module without a slot must lie.
     pub flash: [u32; 2],
+    /// What one erase clears, as runs of equal units; empty where unknown
+    /// (the Spark Core's STM32F103), and [`crate::flash`] then refuses to plan a write.
+    /// May include units outside main flash (the nRF52840's UICR page).
     #[serde(default)]
     pub erase_units: Vec<EraseUnitRun>,
+    /// Time to program one 32-bit word, in microseconds.
     #[serde(default)]
     pub program_us_per_word: u32,
+    /// Time of a full chip erase, in milliseconds.
     #[serde(default)]
     pub chip_erase_ms: u32,
+    /// Attach with the core held in reset: Device OS for Gen 2 is built with the SWD pins
+    /// disabled, so a running device cannot be attached to.
     #[serde(default)]
     pub attach_under_reset: bool,
-    /// An erase unit that may be write-protected (Gen 2's bootloader sector).
+    /// Start address of an erase unit that may be write-protected (Gen 2's bootloader
+    /// sector, by the option bytes): [`crate::flash`] checks it before writing and
+    /// refuses unless told to clear the protection.
     pub protected_unit: Option<u32>,
-    /// Regions a full chip erase destroys beyond main flash, by layout region name.
+    /// Regions a full chip erase destroys beyond main flash, by layout region name
+    /// ([`Region::name`]; nRF52840: the MBR and the UICR): a chip erase is refused for an
+    /// image that does not put them back.
     #[serde(default)]
     pub chip_erase_clears: Vec<String>,
+    /// Where the Particle device ID is read; None where hexsmith does not know (RTL872x,
+    /// STM32F103).
     pub device_id: Option<DeviceIdSource>,
 }
 
 /// `count` erase units of `size` bytes from `start` on.
 #[derive(Debug, Deserialize)]
 pub struct EraseUnitRun {
+    /// Address of the first unit.
     pub start: u32,
+    /// Bytes per unit (nRF52840: 4 KiB pages; STM32F205: 16, 64 or 128 KiB sectors).
     pub size: u32,
+    /// Units in the run, contiguous from `start`.
     pub count: u32,
+    /// Datasheet time to erase one unit, in milliseconds, for estimates.
     pub erase_ms: u32,
 }
 
-/// Where the Particle device ID is read: `prefix` followed by these bytes as lower-case hex.
+/// Where the Particle device ID is read: `prefix` followed by these bytes as lower-case
+/// hex (spec section 4).
 #[derive(Debug, Deserialize)]
 pub struct DeviceIdSource {
+    /// Address of the ID bytes (nRF52840: FICR 0x10000060; STM32F205: the unique ID at
+    /// 0x1FFF7A10).
     pub address: u32,
+    /// Number of bytes read (8 on the nRF52840, 12 on the STM32F205).
     pub length: u32,
+    /// Text put before the hex digits (`e00fce68` on the nRF52840); empty on the STM32F205.
     #[serde(default)]
     pub prefix: String,
 }
@@ -126,14 +184,21 @@ struct Reserved {
     what: String,
 }
 
-/// A named range that is not a module but belongs in an image.
+/// A named range that is not a module but belongs in an image (nRF52840: the Nordic MBR,
+/// the UICR page, the compatibility fill): [`crate::compose`] writes it (the MBR from
+/// the user's file), [`crate::inspect`] recognises it instead of calling it stray bytes.
 #[derive(Debug, Deserialize)]
 pub struct Region {
+    /// The key code refers to it by: `nordic-mbr`, `uicr`, `compatibility-fill`.
     pub name: String,
+    /// First address.
     pub start: u32,
+    /// End address (exclusive).
     pub end: u32,
+    /// What it is, for reports and errors ("Nordic MBR").
     pub what: String,
-    /// Set when the region is only this byte repeated.
+    /// Set when the region is this byte repeated (the compatibility fill's 0xFF):
+    /// inspection checks every byte against it.
     pub fill: Option<u8>,
 }
 
@@ -148,10 +213,14 @@ struct Layout {
     reserved: Vec<Reserved>,
 }
 
+/// The UICR page of Particle's Gen 3 restore images (spec section 3): the bootloader
+/// address for the MBR and the reset pin, plus the NFC pins on the E404X.
 #[derive(Debug, Deserialize)]
 pub struct Uicr {
+    /// Start of the 4 KiB page (0x10001000).
     pub address: u32,
-    /// (address, value) pairs; every other byte of the page is 0xFF.
+    /// (address, value) pairs of 32-bit little-endian words; every other byte of the
+    /// page is 0xFF.
     pub words: Vec<[u32; 2]>,
 }
 
@@ -192,19 +261,24 @@ fn table() -> &'static Table {
     })
 }
 
+/// Every platform hexsmith knows, in `platforms.toml` order (by id).
 pub fn all() -> &'static [Platform] {
     &table().platform
 }
 
+/// An MCU by its key ([`Platform::mcu`] names it), for callers that have no platform;
+/// None for an unknown key.
 pub fn mcu(name: &str) -> Option<&'static Mcu> {
     table().mcu.get(name)
 }
 
+/// The platform a module's prefix names by id; None for an id not in the table.
 pub fn by_id(id: u16) -> Option<&'static Platform> {
     all().iter().find(|p| p.id == id)
 }
 
-/// Looks a platform up by name or by id written as a number.
+/// Looks a platform up by name (any case) or by id written as a number (`"13"`), as
+/// `--platform` takes it. Model names (`brn402`) are [`crate::upgrade::device`]'s.
 pub fn by_name(name: &str) -> Option<&'static Platform> {
     let lower = name.to_ascii_lowercase();
     all()
@@ -214,6 +288,7 @@ pub fn by_name(name: &str) -> Option<&'static Platform> {
 }
 
 impl Platform {
+    /// The MCU its images are written to.
     pub fn mcu(&self) -> &'static Mcu {
         &table().mcu[&self.mcu]
     }
@@ -222,6 +297,8 @@ impl Platform {
         &table().layout[&self.layout]
     }
 
+    /// Gen 3 on the nRF52840: the platforms whose images carry a radio stack (SoftDevice),
+    /// the Nordic MBR and a UICR page.
     pub fn is_nrf52840(&self) -> bool {
         self.mcu == "nrf52840"
     }
@@ -235,7 +312,11 @@ impl Platform {
             .map_or(&self.layout().slots, |l| &l.slots)
     }
 
-    /// Where a module of this function and index may live, if the layout knows.
+    /// Where a module of this function and index may live (end exclusive), if the layout
+    /// knows: derived from Particle's published images where they cover the layout, else
+    /// hand-kept. A user part's slot is anchored at one end and spans
+    /// [`Platform::user_part_max`]. None: no slot is known, and only the MCU's flash
+    /// bounds the module.
     pub fn slot(&self, function: ModuleFunction, index: u8) -> Option<Range<u32>> {
         self.slots()
             .iter()
@@ -286,10 +367,12 @@ impl Platform {
                 && by_id(platform_id).is_some_and(|other| other.mcu == self.mcu))
     }
 
+    /// The non-module ranges its images carry (nRF52840 only; empty elsewhere).
     pub fn regions(&self) -> &'static [Region] {
         &self.layout().regions
     }
 
+    /// The UICR page its images carry; None off the nRF52840.
     pub fn uicr(&self) -> Option<&'static Uicr> {
         self.uicr.as_ref().map(|name| &table().uicr[name])
     }

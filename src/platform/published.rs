@@ -17,12 +17,17 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-/// One release of the published images: its module versions and its platforms.
+/// One release of the published images: its module versions and its platforms. The
+/// release table ([`crate::platform::releases`]) already merges these in; read them here
+/// only to know what Particle's images themselves say.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct PublishedRelease {
+    /// The Device OS release, as a semantic version (`5.4.1`).
     pub release: String,
     /// The system module version its system parts carry.
     pub module: u16,
+    /// The bootloader (index 0) module version its images carry; one per release, as
+    /// derivation refuses a release whose images disagree.
     pub bootloader: u16,
     /// The RTL872x prebootloader part (bootloader index 2), where the release has one.
     #[serde(default)]
@@ -30,6 +35,7 @@ pub struct PublishedRelease {
     /// The nRF52840 radio stack (SoftDevice) module version.
     #[serde(default)]
     pub radio_stack: Option<u16>,
+    /// The platforms an image of it was published for, by platform id; never empty.
     pub platforms: Vec<String>,
 }
 
@@ -156,7 +162,12 @@ struct Seen {
     file_ends: BTreeSet<u64>,
 }
 
-/// Derives `published.toml` from the published table's text.
+/// Derives `published.toml` from the text of `tests/data/published-restore-modules.tsv`
+/// (tab-separated, with at least the columns `release`, `platform`, `function`, `index`,
+/// `module_version`, `start` and `end`). It exists for `scripts/derive-published`
+/// (through `examples/derive-published.rs`) and the test that keeps the checked-in file
+/// current. Err names the line and cell of a bad row, an unknown platform, or a release
+/// whose images disagree on (or lack) its system or bootloader version.
 pub fn derive(tsv: &str) -> Result<String, String> {
     let rows = parse_rows(tsv)?;
     let mut out = String::new();

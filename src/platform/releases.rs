@@ -1,7 +1,8 @@
 //! Device OS releases and the module versions that stand for them, and what the seeds
 //! (Particle's upgrade and downgrade guides) say about moving a device between them: the
 //! intermediate releases, the order components are written in, and per-platform facts.
-//! All of it is `releases.toml`; this file only loads and looks up.
+//! All of it is `releases.toml`, merged at load with the releases of Particle's published
+//! images; this file only loads, merges and looks up.
 
 use semver::Version;
 use serde::Deserialize;
@@ -11,8 +12,10 @@ use std::sync::OnceLock;
 /// One Device OS release: a line of the `system` table.
 #[derive(Debug, Deserialize)]
 pub struct SystemRelease {
+    /// The release as Particle names it, a semantic version without `v` (`2.0.0-rc.4`).
     pub release: String,
-    /// The system module version its system parts carry.
+    /// The system module version its system parts carry; 0 on an unlisted release (use
+    /// [`SystemRelease::module_version`]).
     pub module: u16,
     /// The bootloader module version Particle lists for it, where it lists one.
     #[serde(default)]
@@ -43,6 +46,7 @@ pub struct SystemRelease {
 /// Whether a release was made for a platform, as far as the table knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
+    /// Particle published it for the platform, or its binaries were seen for it.
     Yes,
     /// It was not; the text says what it was published for.
     No(String),
@@ -63,6 +67,8 @@ impl SystemRelease {
         (!self.unlisted).then_some(self.module)
     }
 
+    /// Made by [`SystemRelease::unlisted`]: not in the table, so its module versions and
+    /// platforms are unknown.
     pub fn is_unlisted(&self) -> bool {
         self.unlisted
     }
@@ -90,6 +96,8 @@ impl SystemRelease {
         })
     }
 
+    /// An alpha, beta or release candidate: never LTS, and passed over for the final
+    /// release where both carry the same module version.
     pub fn is_prerelease(&self) -> bool {
         !self.version().pre.is_empty()
     }
@@ -122,33 +130,55 @@ impl SystemRelease {
     }
 }
 
+/// A bootloader module version and the releases that carry it, so that a bootloader
+/// found in an image can be named.
 #[derive(Debug, Deserialize)]
 pub struct BootloaderRelease {
+    /// The bootloader module version, a numbering of its own (502 came with 1.5.2).
     pub module: u16,
+    /// Its final releases in table order, or its prereleases where no final release
+    /// carries it.
     pub releases: Vec<String>,
 }
 
+/// A Nordic SoftDevice as Particle ships it (the radio stack module). In flash it has no
+/// Particle prefix, so it is recognised by the SoftDevice's own info structure, whose
+/// firmware id is the module version.
 #[derive(Debug, Deserialize)]
 pub struct RadioStackInfo {
+    /// The radio stack module version (= the SoftDevice firmware id).
     pub module: u16,
+    /// Nordic's name for it (`S140 7.0.1`), for reports.
     pub name: String,
+    /// Bytes it places in flash from its start (0x1000): the module without its Particle
+    /// prefix and suffix.
     pub payload_size: u32,
+    /// Lower-case hex SHA-256 of those bytes, to tell an intact one in an image.
     pub sha256: String,
+    /// Releases known to carry it (binaries seen, and the published images).
     pub releases: Vec<String>,
 }
 
+/// A Nordic MBR seen in Particle's Gen 3 restore images.
 #[derive(Debug, Deserialize)]
 pub struct KnownMbr {
+    /// What reports call it.
     pub name: String,
+    /// Lower-case hex SHA-256 of its 4 KiB (0x0000-0x0FFF).
     pub sha256: String,
 }
 
 /// Network co-processor firmware written on its own; a plan going up across `since` writes it.
 #[derive(Debug, Deserialize)]
 pub struct NcpFirmware {
+    /// The platform's name (the Tracker's ESP32 is the only one a plan writes).
     pub platform: String,
+    /// Its NCP module version, which system parts name as a dependency (Tracker 4.0.1
+    /// depends on NCP version 7).
     pub module: u16,
+    /// Particle's file name for it, as the plan tells the user to write.
     pub file: String,
+    /// The first release that needs it, a semantic version.
     pub since: String,
 }
 
@@ -172,18 +202,24 @@ pub struct WriteOrder {
 pub struct StopRule {
     /// The rule's name.
     pub rule: String,
+    /// Platform names it holds for; it holds for a device matching these or `models`.
     #[serde(default)]
     pub platforms: Vec<String>,
+    /// Model names ([`Model::name`]) it holds for. A plan that names only the model's
+    /// platform gets a warning naming the stop instead.
     #[serde(default)]
     pub models: Vec<String>,
     /// `up` or `down`.
     pub direction: String,
     /// Ways of writing it holds for: `ota`, `serial`, `usb`, `swd`.
     pub via: Vec<String>,
+    /// The releases to stop at; a plan installs each that lies strictly between its start
+    /// and its target, in the order it passes them.
     pub releases: Vec<String>,
     /// Only for plans that start from this release or later.
     #[serde(default)]
     pub from_at_least: Option<String>,
+    /// The reason, quoted in the plan's step.
     pub why: String,
     /// Where in the seeds the rule is.
     pub seed: String,
@@ -192,66 +228,108 @@ pub struct StopRule {
 /// A release bound with the reason for it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ReleaseBound {
+    /// The release, a semantic version.
     pub release: String,
+    /// The seeds' reason, quoted in the refusal or warning the bound causes.
     pub why: String,
 }
 
+/// The newest major line a platform may run, with the reason for it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LineBound {
+    /// The major version (2: a 3.x release is refused).
     pub major: u64,
+    /// The seeds' reason, quoted in the refusal.
     pub why: String,
 }
 
+/// Older releases of a platform that had fewer system parts than it has now.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FewerParts {
+    /// The first release with the current number, a semantic version.
     pub before: String,
+    /// How many system parts releases before it have.
     pub parts: u8,
+    /// The reason, added to each system part write of such a release.
     pub why: String,
 }
 
-/// What the seeds say about one platform's releases (see `releases.toml`).
+/// What the seeds say about one platform's releases (see `releases.toml`); each fact
+/// carries the reason a plan quotes. Most platforms have none.
 #[derive(Debug, Default, Deserialize)]
 pub struct PlatformReleases {
+    /// It cannot run anything older: a plan to or from an older release is refused.
     pub min_release: Option<ReleaseBound>,
+    /// It can run older releases, but the seeds advise against them: a downgrade below
+    /// it is planned with a warning.
     pub advised_min: Option<ReleaseBound>,
+    /// The newest major line it runs (Gen 2: 2.x); newer releases are refused.
     pub last_line: Option<LineBound>,
+    /// Before this it runs monolithic firmware, which only USB can replace: an
+    /// over-the-air plan from an older release is refused.
     pub modular_since: Option<ReleaseBound>,
+    /// The seeds promise a direct upgrade to any release only from here: an upgrade from
+    /// an older release is planned with a warning.
     pub direct_upgrade_since: Option<ReleaseBound>,
+    /// Before this a release carries its bootloader inside its system parts: a plan
+    /// writes no bootloader file for it.
     pub bootloader_in_system_parts_before: Option<ReleaseBound>,
+    /// Releases before a point with fewer system parts (the Electron before 0.6.0).
     pub fewer_system_parts: Option<FewerParts>,
+    /// Coming from a release before this, listening mode cannot write Device OS: a
+    /// serial plan writes the system parts in DFU mode.
     pub dfu_only_before: Option<ReleaseBound>,
 }
 
 /// A model (SKU) with rules of its own.
 #[derive(Debug, Deserialize)]
 pub struct Model {
+    /// The lower-case SKU (`brn402`), which `--platform` takes too; never a platform name.
     pub name: String,
+    /// The name of the platform it is.
     pub platform: String,
+    /// Product name and modem, for people ("Boron LTE BRN402 (u-blox SARA-R410M)").
     pub display: String,
+    /// Like [`PlatformReleases::min_release`], for this model alone.
     #[serde(default)]
     pub min_release: Option<ReleaseBound>,
 }
 
+/// Everything hexsmith knows about Device OS releases, and the seeds' rules for moving a
+/// device between them. Get it with [`releases`].
 #[derive(Debug, Deserialize)]
 pub struct Releases {
+    /// Every release line, sorted by system module version (on any one platform that is
+    /// release order), including the releases of the published images.
     pub system: Vec<SystemRelease>,
+    /// Bootloader module versions, ascending, each with the releases that carry it.
     pub bootloader: Vec<BootloaderRelease>,
+    /// The SoftDevices known by module version and payload hash.
     pub radio_stack: Vec<RadioStackInfo>,
+    /// The Nordic MBRs known by hash.
     pub mbr: Vec<KnownMbr>,
+    /// Network co-processor firmware that plans write on their own.
     #[serde(default)]
     pub ncp: Vec<NcpFirmware>,
     #[serde(default)]
-    pub files: FileNames,
+    pub(crate) files: FileNames,
     #[serde(default)]
-    pub order: WriteOrder,
+    pub(crate) order: WriteOrder,
+    /// The intermediate releases plans must stop at, from the seeds.
     #[serde(default)]
     pub stop: Vec<StopRule>,
+    /// Per platform name, what the seeds say; read it through
+    /// [`Releases::platform_facts`], which also answers for platforms without an entry.
     #[serde(default)]
     pub platform: BTreeMap<String, PlatformReleases>,
+    /// Models with rules of their own.
     #[serde(default)]
     pub model: Vec<Model>,
 }
 
+/// The release table: `releases.toml` merged with the releases of Particle's published
+/// images, parsed on first use (a malformed built-in table panics there; the unit tests
+/// rule that out).
 pub fn releases() -> &'static Releases {
     static RELEASES: OnceLock<Releases> = OnceLock::new();
     RELEASES.get_or_init(|| {
@@ -419,6 +497,8 @@ impl Releases {
             .collect()
     }
 
+    /// The releases that carry a bootloader module version (see
+    /// [`BootloaderRelease::releases`]); None for one the table does not know.
     pub fn bootloader_releases(&self, module: u16) -> Option<&[String]> {
         self.bootloader
             .iter()
@@ -426,6 +506,7 @@ impl Releases {
             .map(|r| r.releases.as_slice())
     }
 
+    /// The SoftDevice with this radio stack module version (or SoftDevice firmware id).
     pub fn radio_stack(&self, module: u16) -> Option<&RadioStackInfo> {
         self.radio_stack.iter().find(|r| r.module == module)
     }
@@ -437,6 +518,8 @@ impl Releases {
             .find(|r| r.releases.iter().any(|x| x == release))
     }
 
+    /// The name of a known Nordic MBR, by the lower-case hex SHA-256 of its 4 KiB; None
+    /// for one not seen in Particle's images.
     pub fn known_mbr(&self, sha256_hex: &str) -> Option<&str> {
         self.mbr
             .iter()
@@ -444,6 +527,7 @@ impl Releases {
             .map(|m| m.name.as_str())
     }
 
+    /// The NCP firmware a plan for this platform may write; None for all but the Tracker.
     pub fn ncp_of(&self, platform: &str) -> Option<&NcpFirmware> {
         self.ncp.iter().find(|n| n.platform == platform)
     }
@@ -463,6 +547,7 @@ impl Releases {
         self.platform.get(platform).unwrap_or(&NONE)
     }
 
+    /// A model by its name, in any case.
     pub fn model(&self, name: &str) -> Option<&Model> {
         let lower = name.to_ascii_lowercase();
         self.model.iter().find(|m| m.name == lower)
