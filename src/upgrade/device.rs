@@ -9,13 +9,17 @@ use semver::Version;
 /// A platform, or one model of it where the seeds give the model rules of its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Device {
+    /// The platform, whose facts, part count and file names a plan uses.
     pub platform: &'static Platform,
+    /// The model asked for, whose own minimum and stop rules apply too; None when only a
+    /// platform was named (model-only stop rules then become warnings).
     pub model: Option<&'static Model>,
 }
 
 /// Whether a device can run a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Runs {
+    /// Published for (or seen on) its platform, and within its bounds.
     Yes,
     /// It cannot; the text says why.
     No(String),
@@ -23,7 +27,8 @@ pub enum Runs {
     Unknown(String),
 }
 
-/// Looks a device up by platform name or id, or by model name (`brn402`).
+/// Looks a device up by platform name or id, or by model name (`brn402`), in any case;
+/// [`PlanError::UnknownPlatform`] lists the names it knows.
 pub fn device(name: &str) -> Result<Device, PlanError> {
     if let Some(platform) = platform::by_name(name) {
         return Ok(Device {
@@ -61,6 +66,8 @@ impl Device {
             .map_or(self.platform.name.as_str(), |m| m.name.as_str())
     }
 
+    /// What the seeds say about its platform's releases (a model's minimum is on
+    /// [`Device::model`]).
     pub fn facts(&self) -> &'static PlatformReleases {
         releases().platform_facts(&self.platform.name)
     }
@@ -121,6 +128,8 @@ impl Device {
             .filter(|f| release.version() < &parse(&f.before))
     }
 
+    /// How many system parts `release` has on this device: the platform's number, or
+    /// fewer for an old release ([`Device::fewer_system_parts`]).
     pub fn system_parts(&self, release: &SystemRelease) -> u8 {
         self.fewer_system_parts(release)
             .map_or(self.platform.system_parts, |f| f.parts)
@@ -152,6 +161,10 @@ impl Device {
 
     /// A release named as a semantic version (`1.5.2`, `v2.0.0-rc.4`), or as the system
     /// module version a device reports (`1512`, as `particle serial inspect` shows it).
+    /// A well-formed version the table lacks becomes [`SystemRelease::unlisted`], not an
+    /// error; a module version must name one release of the platform
+    /// ([`PlanError::UnknownModule`], [`PlanError::AmbiguousModule`]). Whether the device
+    /// runs it is [`plan`](super::plan)'s to check.
     pub fn release(&self, arg: &str) -> Result<&'static SystemRelease, PlanError> {
         let text = arg.trim();
         let text = text.strip_prefix('v').unwrap_or(text);

@@ -11,6 +11,8 @@
 //!
 //! An [`UpgradePlan`] is a list of [`Step`]s, one per release installed, each a list of
 //! [`Write`]s in order, each with its file, device mode, command and the rule behind it.
+//! Start from [`device`], name the two releases with [`Device::release`], then call
+//! [`plan`]. Planning reads only the built-in tables: it never touches a device or a file.
 
 mod device;
 mod names;
@@ -41,8 +43,11 @@ pub enum Via {
 }
 
 impl Via {
+    /// Every way, in the order `--via` lists them.
     pub const ALL: [Via; 4] = [Via::Ota, Via::Serial, Via::Usb, Via::Swd];
 
+    /// The name `--via`, the JSON plan and the stop rules' `via` use (`ota`, `serial`,
+    /// `usb`, `swd`).
     pub fn name(self) -> &'static str {
         match self {
             Via::Ota => "ota",
@@ -52,10 +57,12 @@ impl Via {
         }
     }
 
+    /// The way [`Via::name`] names, exactly (lower case); None for anything else.
     pub fn from_name(name: &str) -> Option<Via> {
         Via::ALL.into_iter().find(|v| v.name() == name)
     }
 
+    /// For sentences: "over the air", "over SWD/JTAG".
     pub fn describe(self) -> &'static str {
         match self {
             Via::Ota => "over the air",
@@ -66,10 +73,14 @@ impl Via {
     }
 }
 
+/// Which way a plan goes, by the semantic version order of its two releases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
+    /// To a newer release.
     Upgrade,
+    /// To an older release: the down stop rules apply and, but over SWD, the application
+    /// is written first.
     Downgrade,
     /// Already there: nothing to do.
     None,
@@ -101,6 +112,7 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The mode with how a person puts the device in it, for a printed plan.
     pub fn describe(self) -> &'static str {
         match self {
             Mode::Ota => "online, over the air",
@@ -138,16 +150,22 @@ impl Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Component {
+    /// The application: Tinker, or the user's own built for the target release or earlier.
     UserPart,
+    /// One system part; [`Write::part`] says which.
     SystemPart,
+    /// The bootloader (on Gen 2 a `+lto` build).
     Bootloader,
+    /// The nRF52840 radio stack (Nordic SoftDevice).
     Softdevice,
+    /// Network co-processor firmware (the Tracker's ESP32).
     Ncp,
+    /// An SWD restore image holding every module of a release.
     RestoreImage,
 }
 
 impl Component {
-    /// As `releases.toml`'s `[order]` names it.
+    /// As `releases.toml`'s `[order]` and the JSON plan name it (`system-part`).
     pub fn name(self) -> &'static str {
         match self {
             Component::UserPart => "user-part",
@@ -163,18 +181,24 @@ impl Component {
 /// One file written to the device.
 #[derive(Debug, Clone, Serialize)]
 pub struct Write {
+    /// What is written.
     pub component: Component,
-    /// The system part's number, as in its file name.
+    /// The system part's number, as in its file name; None for other components.
     pub part: Option<u8>,
     /// As Particle names the release file (`tinker`: Particle CLI's Tinker, or your
     /// application built for the target release or earlier).
     pub file: String,
+    /// The state the device must be in.
     pub mode: Mode,
+    /// What a person runs to write it, with `DEVICE` for the device's name or id
+    /// (`particle flash --usb boron-system-part1@2.2.0.bin`).
     pub command: String,
     /// Write it only if the device needs it (the table cannot tell).
     pub optional: bool,
-    /// The rule that puts this write here, and its reason.
+    /// The id of the rule that puts this write here ([`rules::Rule::id`]).
     pub rule: &'static str,
+    /// The rule's reason, where it helps with what made it apply here
+    /// (`bootloader 1003 -> 1005: ...`).
     pub why: String,
     /// What to do before the next write.
     pub then: Option<&'static str>,
@@ -189,33 +213,49 @@ pub struct Step {
     pub module_version: Option<u16>,
     /// Why the step is there: the stop rule that requires this release, or `target`.
     pub rule: &'static str,
+    /// That rule's reason.
     pub why: String,
     /// Over SWD: the `hexsmith build` command that makes the restore image.
     pub build: Option<String>,
     /// In the order they are written.
     pub writes: Vec<Write>,
+    /// What the step cannot say as a write: the prebootloader changing, the bootloader
+    /// coming back from the system parts, where a restore image's files come from.
     pub notes: Vec<String>,
 }
 
+/// What [`plan`] returns: the steps from one release to another, and what the planner
+/// could not check. `hexsmith plan --json` serializes it (docs/json.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct UpgradePlan {
+    /// The platform's name.
     pub platform: &'static str,
+    /// The model asked for (`brn402`), where one was.
     pub model: Option<&'static str>,
+    /// The release the device has.
     pub from: &'static str,
     /// None for a release the table does not list.
     pub from_module_version: Option<u16>,
+    /// The release to install.
     pub to: &'static str,
+    /// None for a release the table does not list.
     pub to_module_version: Option<u16>,
+    /// How the device is written to.
     pub via: Via,
+    /// [`Direction::None`] when `from` is `to`: then there are no steps.
     pub direction: Direction,
+    /// One per release installed, in order; the last installs `to`.
     pub steps: Vec<Step>,
+    /// What the planner could not verify, or the seeds advise against; the plan stands.
     pub warnings: Vec<String>,
 }
 
 /// Which release of a plan a fault is about, named as the command line names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The release the device has (`--from`).
     From,
+    /// The release to install (`--to`).
     To,
 }
 
@@ -228,44 +268,102 @@ impl fmt::Display for Role {
     }
 }
 
+/// Why no plan could be made: each is a refusal of what was asked (exit 1 on the
+/// command line), with what to ask instead.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    /// Neither a platform (name or id) nor a model: use one of `known`.
     #[error("unknown platform or model '{name}' (known: {known})")]
-    UnknownPlatform { name: String, known: String },
+    UnknownPlatform {
+        /// The name as given.
+        name: String,
+        /// Every platform and model name, comma-separated.
+        known: String,
+    },
+    /// Neither a semantic version nor a system module version (digits, at most 65535).
     #[error(
         "'{arg}' is not a Device OS version (like 1.5.2) or a system module version (like 1512)"
     )]
-    BadVersion { arg: String },
+    BadVersion {
+        /// The release as given.
+        arg: String,
+    },
+    /// No release of the table for the platform carries this module version: name the
+    /// release instead.
     #[error(
         "no Device OS release for {platform} in the table carries system module version {module}"
     )]
-    UnknownModule { module: u16, platform: String },
+    UnknownModule {
+        /// The system module version as given.
+        module: u16,
+        /// The platform's name.
+        platform: String,
+    },
+    /// Several releases carry this module version on the platform (the six 0.4.4
+    /// release candidates all carry 4): name the release.
     #[error(
         "system module version {module} stands for several releases on {platform} ({releases}): name the release"
     )]
     AmbiguousModule {
+        /// The system module version as given.
         module: u16,
+        /// The platform's name.
         platform: String,
+        /// The releases that carry it, comma-separated.
         releases: String,
     },
+    /// The device cannot run one of the two releases: below its platform's or model's
+    /// minimum, past its last major line, or never published for its platform.
     #[error("{role} {release}: {device} cannot run Device OS {release}: {why}")]
     CannotRun {
+        /// Which of the two releases.
         role: Role,
+        /// The model's or platform's name ([`Device::name`]).
         device: String,
+        /// The release.
         release: String,
+        /// The seeds' or the table's reason.
         why: String,
     },
+    /// The platform runs monolithic firmware (the Spark Core): there is no Device OS of
+    /// its own to plan.
     #[error("{platform}: {}, so there is no Device OS to upgrade or downgrade", rules::CORE_MONOLITHIC.why)]
-    Monolithic { platform: String },
+    Monolithic {
+        /// The platform's name.
+        platform: String,
+    },
+    /// Over the air from monolithic firmware (a Photon before 0.4.1): only USB can switch
+    /// it to modular firmware, so plan with `--via usb`.
     #[error("--from {from}: {why}: use --via usb")]
-    MonolithicOverTheAir { from: String, why: String },
+    MonolithicOverTheAir {
+        /// The release the device has.
+        from: String,
+        /// The seeds' reason.
+        why: String,
+    },
 }
 
 fn parse(release: &str) -> Version {
     Version::parse(release).expect("releases.toml bounds are semantic versions")
 }
 
-/// The plan that takes `device` from `from` to `to` by `via`.
+/// The plan that takes `device` from `from` to `to` by `via`: the stops the seeds require
+/// on the way, then the target, each step with its writes in order. A release the table
+/// cannot place on the device is planned by version order with a warning; one the device
+/// cannot run is refused ([`PlanError::CannotRun`]).
+///
+/// ```
+/// use hexsmith::upgrade::{self, Via};
+///
+/// let electron = upgrade::device("electron")?;
+/// let from = electron.release("0.5.3")?;
+/// let to = electron.release("2.2.0")?;
+/// let plan = upgrade::plan(&electron, from, to, Via::Ota)?;
+/// // Over the air an old Electron cannot jump: it stops at four releases first.
+/// let steps: Vec<&str> = plan.steps.iter().map(|s| s.version).collect();
+/// assert_eq!(steps, ["0.5.5", "0.6.4", "0.7.0", "1.2.1", "2.2.0"]);
+/// # Ok::<(), upgrade::PlanError>(())
+/// ```
 pub fn plan(
     device: &Device,
     from: &'static SystemRelease,
