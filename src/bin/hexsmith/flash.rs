@@ -1,6 +1,6 @@
-//! `hexsmith flash`, `probes`, `read`, `verify`, `erase` and `reset`: the arguments and the
-//! display. What is written, in which order, and every refusal come from
-//! `hexsmith::flash`; this file draws progress, prints and keeps the log.
+//! `hexsmith flash`: the arguments and the display. What is written, in which order, and
+//! every refusal come from `hexsmith::flash`; this file draws progress, prints and keeps
+//! the log. The probe flags every device command shares are here too.
 
 use crate::build::refusal;
 use crate::out::outln;
@@ -11,7 +11,6 @@ use hexsmith::compose::{ModuleInput, place_modules};
 use hexsmith::flash::{DeviceEvent, DeviceResult, Event};
 use hexsmith::flash::{FlashJob, FlashPlan, PlanOptions, ProbeSettings, Protocol};
 use hexsmith::input::{self, Input};
-use hexsmith::platform::{self, Mcu};
 #[cfg(feature = "probe")]
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[cfg(feature = "probe")]
@@ -213,7 +212,7 @@ pub struct Args {
 }
 
 /// What is to be written, and where its warnings point.
-fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob> {
+pub fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob> {
     let chip = settings.chip.as_deref();
     let description = settings.chip_description.as_deref();
     if let [path] = inputs
@@ -263,7 +262,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
 
 fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
     if json {
-        print_json(&job.plan_document(plan))?;
+        crate::out::print_document(&job.plan_document(plan))?;
         return Ok(());
     }
     let chip = plan
@@ -338,7 +337,7 @@ fn device_options(args: &Args) -> hexsmith::flash::DeviceOptions {
 /// A progress bar for one device, and the device-ID line printed beside the bars (never
 /// through them, so it shows when they are hidden).
 #[cfg(feature = "probe")]
-fn progress_for(bars: &MultiProgress, label: String) -> impl FnMut(DeviceEvent) + Send + use<> {
+pub fn progress_for(bars: &MultiProgress, label: String) -> impl FnMut(DeviceEvent) + Send + use<> {
     let bar = bars.add(ProgressBar::new(0));
     bar.set_style(
         ProgressStyle::with_template("{prefix:>12} {msg:<8} [{bar:30}] {pos}/{len}")
@@ -459,7 +458,7 @@ fn flash_devices(
         return Err(NoProbe.into());
     }
     if args.json {
-        print_json(&FlashDocument::new(job, &results))?;
+        crate::out::print_document(&FlashDocument::new(job, &results))?;
     } else {
         for r in &results {
             outln!("{}", result_line(r));
@@ -594,414 +593,3 @@ fn run_line<C: hexsmith::flash::Connector + Send>(
 #[derive(Debug, thiserror::Error)]
 #[error("no debug probe attached")]
 pub struct NoProbe;
-
-/// A JSON document on standard output.
-fn print_json(document: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(document)?;
-    outln!("{text}");
-    Ok(())
-}
-
-#[derive(clap::Args)]
-pub struct ProbesArgs {
-    #[arg(long)]
-    json: bool,
-}
-
-/// `probes --json`.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct ProbesDocument {
-    probes: Vec<hexsmith::flash::probe::ProbeInfo>,
-}
-
-#[cfg(feature = "probe")]
-pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
-    let all = hexsmith::flash::probe::list();
-    if args.json {
-        crate::out::json(ProbesDocument { probes: all })?;
-    } else if all.is_empty() {
-        outln!("{NoProbe}");
-    } else {
-        for p in &all {
-            outln!("{:<28} {}", p.selector, p.name);
-        }
-    }
-    Ok(Outcome::Pass)
-}
-
-#[cfg(not(feature = "probe"))]
-pub fn probes(_: &ProbesArgs) -> Result<Outcome> {
-    Err(crate::NoProbeSupport.into())
-}
-
-#[derive(clap::Args)]
-pub struct ReadArgs {
-    #[command(flatten)]
-    probe: ProbeArgs,
-    /// The platform of the device (sets the chip and the flash to read).
-    #[arg(long, value_name = "NAME")]
-    platform: Option<String>,
-    /// Only this range, START:END (exclusive), in hex (0x...) or decimal.
-    #[arg(long, value_name = "START:END")]
-    range: Option<String>,
-    /// Output Intel HEX file.
-    #[arg(short, long, value_name = "DUMP.hex")]
-    output: PathBuf,
-    /// Machine-readable output.
-    #[arg(long)]
-    json: bool,
-}
-
-/// `read --json`.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct ReadDocument<'a> {
-    probe: &'a str,
-    device_id: Option<&'a str>,
-    chip: Option<&'a str>,
-    output: &'a std::path::Path,
-    bytes: u64,
-    /// Over the memory content, as `build` and `inspect` compute it.
-    memory_sha256: String,
-}
-
-/// `erase --json` and `reset --json`: what was done to which device.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct DeviceActionDocument<'a> {
-    probe: &'a str,
-    device_id: Option<&'a str>,
-    chip: Option<&'a str>,
-    action: &'static str,
-    /// `erase`: the erase units erased, `[start, end)`; empty with `whole_chip`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    units: Option<Vec<[u64; 2]>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    whole_chip: Option<bool>,
-}
-
-/// The MCU and probe-rs chip a command without an image is for: from `--platform`, or
-/// from `--chip` alone; a chip given with a platform is checked against it.
-pub fn device_mcu(
-    platform: Option<&str>,
-    settings: &ProbeSettings,
-) -> Result<(&'static Mcu, Option<String>)> {
-    let chip = settings.chip.as_deref();
-    let platform = match (platform, chip) {
-        (Some(name), _) => platform::by_name(name)
-            .with_context(|| format!("--platform {name}: unknown platform"))?,
-        (None, Some(chip)) => hexsmith::flash::platform_for_chip(chip).with_context(|| {
-            format!("--chip {chip}: no Particle platform uses this chip: give --platform")
-        })?,
-        (None, None) => {
-            return Err(Usage("name the device with --platform NAME or --chip NAME".into()).into());
-        }
-    };
-    let chip = hexsmith::flash::chip_for(platform, chip, settings.chip_description.as_deref())?;
-    Ok((platform.mcu(), chip))
-}
-
-fn parse_range(text: &str) -> Result<(u32, u64)> {
-    let number = |s: &str| -> Result<u64> {
-        let s = s.trim();
-        let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-            Some(h) => u64::from_str_radix(h, 16),
-            None => s.parse(),
-        };
-        v.map_err(|_| Usage(format!("--range {text}: {s:?} is not a number")).into())
-    };
-    let (a, b) = text
-        .split_once(':')
-        .ok_or_else(|| Usage(format!("--range {text}: write START:END")))?;
-    let (start, end) = (number(a)?, number(b)?);
-    if end <= start || end > 1 << 32 {
-        return Err(Usage(format!(
-            "--range {text}: END must lie after START and within 4 GiB"
-        ))
-        .into());
-    }
-    Ok((start as u32, end))
-}
-
-#[cfg(feature = "probe")]
-pub fn connect(
-    settings: &ProbeSettings,
-    mcu: &Mcu,
-    chip: Option<String>,
-    allow_erase_all: bool,
-) -> Result<hexsmith::flash::probe::ProbeTarget> {
-    use hexsmith::flash::DeviceError;
-    use hexsmith::flash::probe::{Connect, ProbeTarget};
-    let mut connect = Connect::new(settings, mcu, chip)?;
-    connect.allow_erase_all = allow_erase_all;
-    ProbeTarget::connect(&connect).map_err(|e| match DeviceError::from(e) {
-        DeviceError::NoProbe => NoProbe.into(),
-        other => anyhow::Error::new(other),
-    })
-}
-
-/// Connects and prints the device's ID, on standard error so that it shows whatever
-/// standard output carries.
-#[cfg(feature = "probe")]
-fn connect_and_identify(
-    settings: &ProbeSettings,
-    mcu: &Mcu,
-    chip: Option<String>,
-    allow_erase_all: bool,
-) -> Result<(hexsmith::flash::probe::ProbeTarget, Option<String>)> {
-    let mut target = connect(settings, mcu, chip, allow_erase_all)?;
-    let id = hexsmith::flash::read_device_id(&mut target, mcu)
-        .map_err(hexsmith::flash::DeviceError::DeviceId)?;
-    if let Some(id) = &id {
-        eprintln!("{}: device {id}", target.probe);
-    }
-    Ok((target, id))
-}
-
-pub fn read(args: &ReadArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
-    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
-    let range = args.range.as_deref().map(parse_range).transpose()?;
-    #[cfg(feature = "probe")]
-    {
-        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
-        let bars = args.probe.bars();
-        let bar = progress_for(&bars, target.probe.clone());
-        let mut bar = bar;
-        let image =
-            hexsmith::flash::read_device_with_progress(&mut target, mcu, range, &mut |e| {
-                bar(DeviceEvent::Progress(e))
-            })?;
-        bars.clear().ok();
-        hexsmith::output::write_atomic_with(&args.output, |f| {
-            hexsmith::memory::hex::write_to(&image, f)
-        })
-        .with_context(|| args.output.display().to_string())?;
-        let memory_sha256 = hexsmith::inspect::hex_lower(&image.sha256());
-        if args.json {
-            crate::out::json(ReadDocument {
-                probe: &target.probe,
-                device_id: id.as_deref(),
-                chip: chip.as_deref(),
-                output: &args.output,
-                bytes: image.len(),
-                memory_sha256,
-            })?;
-        } else {
-            outln!(
-                "{}: {} bytes, memory-content sha256 {memory_sha256}",
-                args.output.display(),
-                image.len(),
-            );
-        }
-        Ok(Outcome::Pass)
-    }
-    #[cfg(not(feature = "probe"))]
-    {
-        let _ = (mcu, chip, range, args.json);
-        Err(crate::NoProbeSupport.into())
-    }
-}
-
-#[derive(clap::Args)]
-pub struct VerifyArgs {
-    /// The image (.hex, .elf) or module files (.bin ...) the device should hold.
-    #[arg(required = true, value_name = "IMAGE|MODULE")]
-    inputs: Vec<PathBuf>,
-    #[command(flatten)]
-    probe: ProbeArgs,
-    /// Machine-readable output.
-    #[arg(long)]
-    json: bool,
-}
-
-/// `verify --json`.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct VerifyDocument<'a> {
-    probe: &'a str,
-    device_id: Option<&'a str>,
-    chip: Option<&'a str>,
-    platform: &'a str,
-    image_sha256: &'a str,
-    matches: bool,
-    #[serde(flatten)]
-    report: &'a hexsmith::flash::VerifyReport,
-    /// On an emulated device: what crossed its wire.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    wire: Option<hexsmith::flash::WireCounts>,
-}
-
-/// Compares a device with an image, writing nothing.
-pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
-    let job = load_job(&args.inputs, &settings)?;
-    let plan = job.plan(PlanOptions::default())?;
-    #[cfg(feature = "probe")]
-    {
-        let (mut target, id) = connect_and_identify(&settings, job.mcu(), job.chip.clone(), false)?;
-        let bars = args.probe.bars();
-        let mut bar = progress_for(&bars, target.probe.clone());
-        let report = hexsmith::flash::verify_device(&mut target, &job.image, &plan, &mut |e| {
-            bar(DeviceEvent::Progress(e))
-        })
-        .map_err(hexsmith::flash::DeviceError::from)?;
-        bars.clear().ok();
-        if args.json {
-            crate::out::json(VerifyDocument {
-                probe: &target.probe,
-                device_id: id.as_deref(),
-                chip: job.chip.as_deref(),
-                platform: &job.platform.name,
-                image_sha256: &job.image_sha256,
-                matches: report.matches(),
-                report: &report,
-                wire: hexsmith::flash::FlashTarget::wire_counts(&target),
-            })?;
-        } else if report.matches() {
-            outln!(
-                "{}: the device holds the image ({} bytes compared)",
-                target.probe,
-                report.bytes_compared
-            );
-        } else {
-            outln!(
-                "{}: the device differs from the image: {} of {} bytes, first at {:#010x}, in {} erase units (`hexsmith flash` would write those)",
-                target.probe,
-                report.bytes_differing,
-                report.bytes_compared,
-                report.first_difference.unwrap_or_default(),
-                report.units_differing.len()
-            );
-        }
-        Ok(if report.matches() {
-            Outcome::Pass
-        } else {
-            Outcome::CheckFailed
-        })
-    }
-    #[cfg(not(feature = "probe"))]
-    {
-        let _ = plan;
-        Err(crate::NoProbeSupport.into())
-    }
-}
-
-#[derive(clap::Args)]
-pub struct EraseArgs {
-    #[command(flatten)]
-    probe: ProbeArgs,
-    /// The platform of the device (sets the chip and its erase units).
-    #[arg(long, value_name = "NAME")]
-    platform: Option<String>,
-    /// Erase exactly this range, START:END (exclusive), which must fall on erase-unit
-    /// boundaries, in hex (0x...) or decimal.
-    #[arg(long, value_name = "START:END", required_unless_present = "all")]
-    range: Option<String>,
-    /// Erase the whole chip. On an nRF52840 that includes the MBR and the UICR: the device
-    /// will not boot until a complete restore image is written.
-    #[arg(long, conflicts_with = "range")]
-    all: bool,
-    /// Machine-readable output.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Erases whole units, or the whole chip.
-pub fn erase(args: &EraseArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
-    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
-    let units = match &args.range {
-        Some(text) => {
-            let (start, end) = parse_range(text)?;
-            hexsmith::flash::units_to_erase(mcu, u64::from(start), end)?
-        }
-        None => Vec::new(),
-    };
-    #[cfg(feature = "probe")]
-    {
-        use hexsmith::flash::FlashTarget as _;
-        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), args.all)?;
-        let bytes: u64 = units.iter().map(|u| u.len() as u64).sum();
-        if args.all {
-            target
-                .erase_chip()
-                .map_err(hexsmith::flash::DeviceError::from)?;
-        } else {
-            target
-                .erase_units(&units)
-                .map_err(hexsmith::flash::DeviceError::from)?;
-        }
-        if args.json {
-            crate::out::json(DeviceActionDocument {
-                probe: &target.probe,
-                device_id: id.as_deref(),
-                chip: chip.as_deref(),
-                action: "erase",
-                units: Some(units.iter().map(|u| [u64::from(u.start), u.end]).collect()),
-                bytes: (!args.all).then_some(bytes),
-                whole_chip: Some(args.all),
-            })?;
-        } else if args.all {
-            outln!("{}: erased the whole chip", target.probe);
-        } else {
-            outln!(
-                "{}: erased {} units ({bytes} bytes)",
-                target.probe,
-                units.len()
-            );
-        }
-        Ok(Outcome::Pass)
-    }
-    #[cfg(not(feature = "probe"))]
-    {
-        let _ = (chip, units, args.json);
-        Err(crate::NoProbeSupport.into())
-    }
-}
-
-#[derive(clap::Args)]
-pub struct ResetArgs {
-    #[command(flatten)]
-    probe: ProbeArgs,
-    /// The platform of the device (sets the chip).
-    #[arg(long, value_name = "NAME")]
-    platform: Option<String>,
-    /// Machine-readable output.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Resets the device and lets it run.
-pub fn reset(args: &ResetArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
-    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
-    #[cfg(feature = "probe")]
-    {
-        use hexsmith::flash::FlashTarget as _;
-        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
-        target.reset().map_err(hexsmith::flash::DeviceError::from)?;
-        if args.json {
-            crate::out::json(DeviceActionDocument {
-                probe: &target.probe,
-                device_id: id.as_deref(),
-                chip: chip.as_deref(),
-                action: "reset",
-                units: None,
-                bytes: None,
-                whole_chip: None,
-            })?;
-        } else {
-            outln!("{}: reset", target.probe);
-        }
-        Ok(Outcome::Pass)
-    }
-    #[cfg(not(feature = "probe"))]
-    {
-        let _ = (mcu, chip, args.json);
-        Err(crate::NoProbeSupport.into())
-    }
-}

@@ -328,10 +328,10 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         emulate_state: args.emulate_state.clone(),
     }
     .settings()?;
-    let (mcu, chip) = crate::flash::device_mcu(args.platform.as_deref(), &settings)?;
+    let (mcu, chip) = crate::device::device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {
-        let mut target = crate::flash::connect(&settings, mcu, chip, false)?;
+        let mut target = crate::device::connect(&settings, mcu, chip, false)?;
         let name = format!("device on {}", target.probe);
         let image = hexsmith::flash::read_device(&mut target, mcu, None)?;
         let report = inspect::inspect_image(&image, "swd");

@@ -3,6 +3,7 @@
 //! input cannot be read, 64 (EX_USAGE of sysexits.h) the command line is wrong.
 
 mod build;
+mod device;
 mod flash;
 mod inspect;
 mod manual;
@@ -46,17 +47,17 @@ enum Command {
     /// Plan an upgrade or downgrade: the releases to install on the way, what to write, in which order and mode, and why.
     Plan(plan::Args),
     /// List the attached debug probes.
-    Probes(flash::ProbesArgs),
+    Probes(device::ProbesArgs),
     /// Write an image to a device over SWD: only the erase units that change, verified.
     Flash(Box<flash::Args>),
     /// Read a device's flash over SWD into an Intel HEX file.
-    Read(flash::ReadArgs),
+    Read(device::ReadArgs),
     /// Compare a device's flash with an image over SWD, writing nothing.
-    Verify(Box<flash::VerifyArgs>),
+    Verify(Box<device::VerifyArgs>),
     /// Erase erase units, or the whole chip, over SWD.
-    Erase(flash::EraseArgs),
+    Erase(device::EraseArgs),
     /// Reset a device over SWD and let it run.
-    Reset(flash::ResetArgs),
+    Reset(device::ResetArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(manual::CompletionsArgs),
     /// Print the manual page (roff), or write one per command with --out-dir.
@@ -113,12 +114,12 @@ fn main() -> ExitCode {
         Command::ReplaceUser(args) => replace_user::run(&args),
         Command::Versions(args) => versions::run(&args),
         Command::Plan(args) => plan::run(&args),
-        Command::Probes(args) => flash::probes(&args),
+        Command::Probes(args) => device::probes(&args),
         Command::Flash(args) => flash::run(&args),
-        Command::Read(args) => flash::read(&args),
-        Command::Verify(args) => flash::verify(&args),
-        Command::Erase(args) => flash::erase(&args),
-        Command::Reset(args) => flash::reset(&args),
+        Command::Read(args) => device::read(&args),
+        Command::Verify(args) => device::verify(&args),
+        Command::Erase(args) => device::erase(&args),
+        Command::Reset(args) => device::reset(&args),
         Command::Completions(args) => manual::completions(&args),
         Command::Man(args) => manual::man(&args),
     };

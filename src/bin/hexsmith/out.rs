@@ -92,7 +92,13 @@ impl<T: Serialize> Document<T> {
 
 /// Prints one JSON document, pretty, on standard output.
 pub fn json<T: Serialize>(body: T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(&Document::new(body))?;
+    print_document(&Document::new(body))
+}
+
+/// Prints a document that carries its own `schema` and `version` (the library's flash
+/// documents), pretty, on standard output.
+pub fn print_document(document: &impl Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(document)?;
     print(format_args!("{text}\n"));
     Ok(())
 }
