@@ -200,7 +200,8 @@ pub struct WriteOrder {
 /// Intermediate releases a plan must pass through (one `[[stop]]` of the table).
 #[derive(Debug, Deserialize)]
 pub struct StopRule {
-    /// The rule's name.
+    /// Its id, which a plan's step carries ([`crate::upgrade::Step::rule`]) and tests are
+    /// named after.
     pub rule: String,
     /// Platform names it holds for; it holds for a device matching these or `models`.
     #[serde(default)]
@@ -464,7 +465,9 @@ fn one_of<'a>(lines: &[&'a SystemRelease]) -> Option<&'a SystemRelease> {
 }
 
 impl Releases {
-    /// The Device OS release whose system parts carry this module version.
+    /// The Device OS release whose system parts carry this module version; None when no
+    /// line does, or several do with no one final release among them (312: use
+    /// [`Releases::system_release_on`]).
     pub fn system_release(&self, module: u16) -> Option<&str> {
         let lines: Vec<_> = self.system.iter().filter(|r| r.module == module).collect();
         one_of(&lines).map(|r| r.release.as_str())

@@ -136,7 +136,7 @@ pub const PUBLISHED_FOR_PLATFORM: Rule = Rule {
     seed: "system-versions.md (release history)",
 };
 
-/// Gen 2 releases past 2.x are refused. Data:
+/// On Gen 2 (Photon, P1, Electron), releases past 2.x are refused. Data:
 /// [`crate::platform::PlatformReleases::last_line`].
 pub const LAST_LINE: Rule = Rule {
     id: "gen2-stays-on-2.x-lts",
