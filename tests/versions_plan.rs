@@ -491,7 +491,7 @@ fn electron_two_system_parts_before_0_6_0() {
     );
 }
 
-/// Gen 3 only, and only when the release's SoftDevice differs from the device's or the
+/// nRF52840 only, and only when the release's SoftDevice differs from the device's or the
 /// table cannot tell ("not always required").
 #[test]
 fn softdevice_when_it_changes() {

@@ -71,10 +71,12 @@ pub const BOOTLOADER_IN_SYSTEM_PARTS: Rule = Rule {
 };
 
 /// nRF52840: the SoftDevice is written only when it changes or the table cannot tell, as it
-/// rarely changes (the guide's "Updating SoftDevice and Bootloader").
+/// rarely changes (the guide's "Updating SoftDevice and Bootloader"). The guides say "Gen 3
+/// only" because they predate the Tracker M, a Gen 3 platform on the RTL872x, which has no
+/// SoftDevice: the reason names the MCU, as the planner checks it.
 pub const SOFTDEVICE_WHEN_IT_CHANGES: Rule = Rule {
     id: "softdevice-when-it-changes",
-    why: "Gen 3 only: the SoftDevice (radio stack) is rarely updated, so it is written only when the release's differs from the device's or the table cannot tell",
+    why: "nRF52840 platforms only (the guides' Gen 3 devices; not the Tracker M, an RTL872x): the SoftDevice (radio stack) is rarely updated, so it is written only when the release's differs from the device's or the table cannot tell",
     seed: "Versions and upgrades: Manually over USB, Updating SoftDevice and Bootloader",
 };
 

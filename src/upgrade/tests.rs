@@ -327,3 +327,25 @@ fn an_unknown_bootloader_or_softdevice_is_an_optional_write() {
         ]
     );
 }
+
+#[test]
+fn the_softdevice_rule_names_the_mcu_the_planner_checks() {
+    // The Tracker M is Gen 3 but an RTL872x: no SoftDevice, whatever the guides' "Gen 3
+    // only" says. 6.6.0 is past the table, so an nRF52840 plan writes one (optional).
+    let softdevice_writes = |name: &str, from: &str| {
+        let d = dev(name);
+        let p = plan(&d, rel(&d, from), rel(&d, "6.6.0"), Via::Usb).unwrap();
+        p.steps[0]
+            .writes
+            .iter()
+            .filter(|w| w.component == Component::Softdevice)
+            .count()
+    };
+    let tracker_m = dev("trackerm").platform;
+    assert_eq!((tracker_m.generation, tracker_m.is_nrf52840()), (3, false));
+    assert_eq!(softdevice_writes("trackerm", "5.0.0"), 0);
+    assert_eq!(softdevice_writes("boron", "5.0.0"), 1);
+    let why = rules::SOFTDEVICE_WHEN_IT_CHANGES.why;
+    assert!(why.starts_with("nRF52840 platforms only"), "{why}");
+    assert!(!why.contains("Gen 3 only"), "{why}");
+}
