@@ -1,6 +1,6 @@
 //! The device a plan is for (a platform, or a model of one) and the releases it can run.
 
-use super::PlanError;
+use super::{PlanError, rules};
 use crate::platform::{
     self, FewerParts, Model, Platform, PlatformReleases, Published, SystemRelease, releases,
 };
@@ -21,8 +21,13 @@ pub struct Device {
 pub enum Runs {
     /// Published for (or seen on) its platform, and within its bounds.
     Yes,
-    /// It cannot; the text says why.
-    No(String),
+    /// It cannot.
+    No {
+        /// The id of the rule that refuses it ([`rules::Rule::id`]).
+        rule: &'static str,
+        /// The seeds' or the table's reason.
+        why: String,
+    },
     /// The table cannot tell; the text says why.
     Unknown(String),
 }
@@ -82,18 +87,30 @@ impl Device {
             .chain(self.facts().min_release.as_ref());
         for bound in min {
             if release.version() < &parse(&bound.release) {
-                return Runs::No(bound.why.clone());
+                return Runs::No {
+                    rule: rules::MINIMUM_RELEASE.id,
+                    why: bound.why.clone(),
+                };
             }
         }
         if let Some(line) = &self.facts().last_line
             && release.version().major > line.major
         {
-            return Runs::No(line.why.clone());
+            return Runs::No {
+                rule: rules::LAST_LINE.id,
+                why: line.why.clone(),
+            };
         }
+        let unpublished = |why| Runs::No {
+            rule: rules::PUBLISHED_FOR_PLATFORM.id,
+            why,
+        };
         match release.published_for(&self.platform.name) {
             Published::Yes => Runs::Yes,
-            Published::No(why) => Runs::No(why),
-            Published::Unknown(why) => self.not_yet(release).map_or(Runs::Unknown(why), Runs::No),
+            Published::No(why) => unpublished(why),
+            Published::Unknown(why) => self
+                .not_yet(release)
+                .map_or(Runs::Unknown(why), unpublished),
         }
     }
 
@@ -153,7 +170,7 @@ impl Device {
             match self.runs(r) {
                 Runs::Yes => yes.push(r),
                 Runs::Unknown(_) => unknown.push(r),
-                Runs::No(_) => {}
+                Runs::No { .. } => {}
             }
         }
         (yes, unknown)

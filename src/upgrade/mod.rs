@@ -314,7 +314,7 @@ pub enum PlanError {
     },
     /// The device cannot run one of the two releases: below its platform's or model's
     /// minimum, past its last major line, or never published for its platform.
-    #[error("{role} {release}: {device} cannot run Device OS {release}: {why}")]
+    #[error("{role} {release}: {device} cannot run Device OS {release}: {why} ({rule})")]
     CannotRun {
         /// Which of the two releases.
         role: Role,
@@ -322,19 +322,26 @@ pub enum PlanError {
         device: String,
         /// The release.
         release: String,
+        /// The id of the rule that refuses it ([`rules::Rule::id`]), named after the
+        /// reason as plans name a rule after theirs.
+        rule: &'static str,
         /// The seeds' or the table's reason.
         why: String,
     },
     /// The platform runs monolithic firmware (the Spark Core): there is no Device OS of
     /// its own to plan.
-    #[error("{platform}: {}, so there is no Device OS to upgrade or downgrade", rules::CORE_MONOLITHIC.why)]
+    #[error(
+        "{platform}: {} ({}), so there is no Device OS to upgrade or downgrade",
+        rules::CORE_MONOLITHIC.why,
+        rules::CORE_MONOLITHIC.id
+    )]
     Monolithic {
         /// The platform's name.
         platform: String,
     },
     /// Over the air from monolithic firmware (a Photon before 0.4.1): only USB can switch
     /// it to modular firmware, so plan with `--via usb`.
-    #[error("--from {from}: {why}: use --via usb")]
+    #[error("--from {from}: {why} ({}): use --via usb", rules::MONOLITHIC_USB_ONLY.id)]
     MonolithicOverTheAir {
         /// The release the device has.
         from: String,
@@ -383,7 +390,15 @@ pub fn plan(
     for (role, release) in [(Role::From, from), (Role::To, to)] {
         match device.runs(release) {
             Runs::Yes => {}
-            Runs::No(why) => return Err(cannot_run(device, role, release, why)),
+            Runs::No { rule, why } => {
+                return Err(PlanError::CannotRun {
+                    role,
+                    device: device.name().to_string(),
+                    release: release.release.clone(),
+                    rule,
+                    why,
+                });
+            }
             Runs::Unknown(_) if release.is_unlisted() => warnings.push(format!(
                 "{role} {}: Device OS {} is not in hexsmith's release table{}: planned by version order, its module versions and files unchecked",
                 release.release,
@@ -479,15 +494,6 @@ pub fn plan(
         previous = release;
     }
     Ok(plan)
-}
-
-fn cannot_run(device: &Device, role: Role, release: &SystemRelease, why: String) -> PlanError {
-    PlanError::CannotRun {
-        role,
-        device: device.name().to_string(),
-        release: release.release.clone(),
-        why,
-    }
 }
 
 /// The intermediate releases the stop rules require between `from` and `to`, in the

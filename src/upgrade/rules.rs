@@ -7,8 +7,9 @@
 /// One rule of the seeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
-    /// The stable name plans carry ([`super::Write::rule`], [`super::Step::rule`]) and
-    /// tests are named after; unique among these and the stop rules.
+    /// The stable name plans carry ([`super::Write::rule`], [`super::Step::rule`], after
+    /// the reason in a warning), refusals name after the reason ([`super::PlanError`]),
+    /// and tests are named after; unique among these and the stop rules.
     pub id: &'static str,
     /// The reason, as a plan quotes it.
     pub why: &'static str,
@@ -98,7 +99,7 @@ pub const GEN3_DFU_ONLY: Rule = Rule {
 
 /// A Photon on monolithic firmware cannot be planned over the air. Data:
 /// [`crate::platform::PlatformReleases::modular_since`]; the refusal is
-/// [`super::PlanError::MonolithicOverTheAir`].
+/// [`super::PlanError::MonolithicOverTheAir`], which names it.
 pub const MONOLITHIC_USB_ONLY: Rule = Rule {
     id: "photon-monolithic-firmware-usb-only",
     why: "a Photon running monolithic firmware can only be switched to modular firmware by USB",
@@ -123,7 +124,8 @@ pub const SWD_RESTORE_IMAGE: Rule = Rule {
 
 /// Releases older than a platform's or model's minimum are refused (the newest guide's
 /// recommended LTS table). Data: `min_release` of
-/// [`crate::platform::PlatformReleases`] and [`crate::platform::Model`].
+/// [`crate::platform::PlatformReleases`] and [`crate::platform::Model`]; the refusal is
+/// [`super::PlanError::CannotRun`], which names it.
 pub const MINIMUM_RELEASE: Rule = Rule {
     id: "platform-and-model-minimum-releases",
     why: "some platforms and models cannot run releases before a minimum",
@@ -131,7 +133,9 @@ pub const MINIMUM_RELEASE: Rule = Rule {
 };
 
 /// A release Particle did not publish for the platform is refused (release history, not
-/// the guides). Data: [`crate::platform::SystemRelease::published_for`].
+/// the guides), and so is one older than the platform's first. Data:
+/// [`crate::platform::SystemRelease::published_for`]; the refusal is
+/// [`super::PlanError::CannotRun`], which names it.
 pub const PUBLISHED_FOR_PLATFORM: Rule = Rule {
     id: "release-published-for-platform",
     why: "a platform runs only the releases Particle published for it (the Photon and P1 never had 0.6.4)",
@@ -139,7 +143,8 @@ pub const PUBLISHED_FOR_PLATFORM: Rule = Rule {
 };
 
 /// On Gen 2 (Photon, P1, Electron), releases past 2.x are refused. Data:
-/// [`crate::platform::PlatformReleases::last_line`].
+/// [`crate::platform::PlatformReleases::last_line`]; the refusal is
+/// [`super::PlanError::CannotRun`], which names it.
 pub const LAST_LINE: Rule = Rule {
     id: "gen2-stays-on-2.x-lts",
     why: "the Photon, P1, Electron and E Series must stay on the 2.x LTS line",
@@ -154,7 +159,8 @@ pub const ADVISED_MINIMUM: Rule = Rule {
     seed: "Versions and upgrades: Devices that must stay on 2.x LTS (footnotes)",
 };
 
-/// The Spark Core has no Device OS of its own to plan: [`super::PlanError::Monolithic`].
+/// The Spark Core has no Device OS of its own to plan: [`super::PlanError::Monolithic`],
+/// which names it.
 pub const CORE_MONOLITHIC: Rule = Rule {
     id: "core-monolithic-no-device-os-to-plan",
     why: "the Spark Core runs monolithic firmware: each application carries its own Device OS",

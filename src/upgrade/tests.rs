@@ -268,7 +268,7 @@ fn stops_are_not_repeated_and_come_in_the_order_passed() {
     let e = plan(&e, rel(&e, "2.2.0"), rel(&e, "0.4.9"), Via::Serial).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "--to 0.4.9: electron cannot run Device OS 0.4.9: Device OS 0.4.9 was published for core, photon, p1 only"
+        "--to 0.4.9: electron cannot run Device OS 0.4.9: Device OS 0.4.9 was published for core, photon, p1 only (release-published-for-platform)"
     );
 }
 
