@@ -1,6 +1,6 @@
 //! The device a plan is for (a platform, or a model of one) and the releases it can run.
 
-use super::{PlanError, rules};
+use super::{PlanError, rules, table_version};
 use crate::platform::{
     self, FewerParts, Model, Platform, PlatformReleases, Published, SystemRelease, releases,
 };
@@ -60,10 +60,6 @@ fn known_names() -> String {
     names.join(", ")
 }
 
-fn parse(release: &str) -> Version {
-    Version::parse(release).expect("releases.toml bounds are semantic versions")
-}
-
 impl Device {
     /// The name it was asked for by: the model's, or the platform's.
     pub fn name(&self) -> &'static str {
@@ -86,7 +82,7 @@ impl Device {
             .into_iter()
             .chain(self.facts().min_release.as_ref());
         for bound in min {
-            if release.version() < &parse(&bound.release) {
+            if release.version() < &table_version(&bound.release) {
                 return Runs::No {
                     rule: rules::MINIMUM_RELEASE.id,
                     why: bound.why.clone(),
@@ -142,7 +138,7 @@ impl Device {
         self.facts()
             .fewer_system_parts
             .as_ref()
-            .filter(|f| release.version() < &parse(&f.before))
+            .filter(|f| release.version() < &table_version(&f.before))
     }
 
     /// How many system parts `release` has on this device: the platform's number, or
@@ -158,7 +154,7 @@ impl Device {
         self.facts()
             .bootloader_in_system_parts_before
             .as_ref()
-            .is_some_and(|b| release.version() < &parse(&b.release))
+            .is_some_and(|b| release.version() < &table_version(&b.release))
     }
 
     /// The releases of the table it runs, and those the table cannot tell about, in

@@ -350,7 +350,10 @@ pub enum PlanError {
     },
 }
 
-fn parse(release: &str) -> Version {
+/// A release the built-in table names as a bound (`min_release`, `since`, a stop's
+/// `from_at_least`), as a semantic version. Only a malformed built-in table could make it
+/// panic, and a unit test parses every bound.
+fn table_version(release: &str) -> Version {
     Version::parse(release).expect("releases.toml bounds are semantic versions")
 }
 
@@ -420,7 +423,7 @@ pub fn plan(
     let facts = device.facts();
     if let Some(b) = &facts.modular_since
         && via == Via::Ota
-        && from.version() < &parse(&b.release)
+        && from.version() < &table_version(&b.release)
     {
         return Err(PlanError::MonolithicOverTheAir {
             from: from.release.clone(),
@@ -429,7 +432,7 @@ pub fn plan(
     }
     if let Some(b) = &facts.direct_upgrade_since
         && direction == Direction::Upgrade
-        && from.version() < &parse(&b.release)
+        && from.version() < &table_version(&b.release)
     {
         warnings.push(format!(
             "{} ({}): from {} the seeds do not say",
@@ -440,7 +443,7 @@ pub fn plan(
     }
     if let Some(b) = &facts.advised_min
         && direction == Direction::Downgrade
-        && to.version() < &parse(&b.release)
+        && to.version() < &table_version(&b.release)
     {
         warnings.push(format!(
             "{} is below {}: {} ({})",
@@ -521,7 +524,7 @@ fn stops(
             continue;
         }
         if let Some(min) = &rule.from_at_least
-            && from.version() < &parse(min)
+            && from.version() < &table_version(min)
         {
             continue;
         }

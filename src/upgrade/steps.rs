@@ -2,9 +2,8 @@
 //! which order and device mode, and the rule behind each.
 
 use super::rules::{self, Rule};
-use super::{Component, Device, Direction, Mode, Step, Via, Write, names};
+use super::{Component, Device, Direction, Mode, Step, Via, Write, names, table_version};
 use crate::platform::{SystemRelease, releases};
-use semver::Version;
 
 /// What every step of one plan shares.
 pub(super) struct Context<'a> {
@@ -13,10 +12,6 @@ pub(super) struct Context<'a> {
     pub direction: Direction,
     /// The plan's target, which the application written first must be built for.
     pub target: &'static SystemRelease,
-}
-
-fn parse(release: &str) -> Version {
-    Version::parse(release).expect("releases.toml bounds are semantic versions")
 }
 
 fn write(
@@ -115,7 +110,7 @@ impl Context<'_> {
         let (mode, rule, mode_why) = match self.via {
             Via::Ota => (Mode::Ota, rule, None),
             Via::Serial => match &self.device.facts().dfu_only_before {
-                Some(b) if from.version() < &parse(&b.release) => {
+                Some(b) if from.version() < &table_version(&b.release) => {
                     (Mode::Dfu, rules::GEN3_DFU_ONLY, Some(b.why.clone()))
                 }
                 _ => (Mode::Listening, rule, None),
@@ -269,7 +264,7 @@ impl Context<'_> {
             return None;
         }
         let ncp = releases().ncp_of(&platform.name)?;
-        let since = parse(&ncp.since);
+        let since = table_version(&ncp.since);
         if !(from.version() < &since && &since <= to.version()) {
             return None;
         }

@@ -349,3 +349,42 @@ fn the_softdevice_rule_names_the_mcu_the_planner_checks() {
     assert!(why.starts_with("nRF52840 platforms only"), "{why}");
     assert!(!why.contains("Gen 3 only"), "{why}");
 }
+
+#[test]
+fn every_release_bound_of_the_table_is_a_semantic_version() {
+    let r = releases();
+    let mut bounds: Vec<&str> = Vec::new();
+    for facts in r.platform.values() {
+        bounds.extend(
+            [
+                &facts.min_release,
+                &facts.advised_min,
+                &facts.modular_since,
+                &facts.direct_upgrade_since,
+                &facts.bootloader_in_system_parts_before,
+                &facts.dfu_only_before,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|b| b.release.as_str()),
+        );
+        bounds.extend(facts.fewer_system_parts.iter().map(|f| f.before.as_str()));
+    }
+    bounds.extend(
+        r.model
+            .iter()
+            .flat_map(|m| &m.min_release)
+            .map(|b| b.release.as_str()),
+    );
+    bounds.extend(
+        r.stop
+            .iter()
+            .flat_map(|s| &s.from_at_least)
+            .map(String::as_str),
+    );
+    bounds.extend(r.ncp.iter().map(|n| n.since.as_str()));
+    assert!(bounds.len() > 10, "{bounds:?}");
+    for b in bounds {
+        table_version(b);
+    }
+}
