@@ -303,6 +303,12 @@ impl Platform {
         self.mcu == "nrf52840"
     }
 
+    /// The Realtek RTL872x platforms (P2, M-SoM, Tracker M): their images carry a
+    /// prebootloader part, with versions of its own, and no SoftDevice.
+    pub fn is_rtl872x(&self) -> bool {
+        self.mcu == "rtl872x"
+    }
+
     /// The slots of this platform's layout: derived from the published images where they
     /// cover it, else kept by hand in platforms.toml.
     fn slots(&self) -> &'static [SlotEntry] {
@@ -399,6 +405,21 @@ mod tests {
         }
         assert_eq!(by_name("Boron").unwrap().id, 13);
         assert_eq!(by_name("13").unwrap().name, "boron");
+    }
+
+    #[test]
+    fn mcu_families_are_told_apart() {
+        let rtl872x: Vec<&str> = all()
+            .iter()
+            .filter(|p| p.is_rtl872x())
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(rtl872x, ["trackerm", "p2", "msom"]);
+        assert!(all().iter().all(|p| !(p.is_rtl872x() && p.is_nrf52840())));
+        // The Tracker M is Gen 3, like the nRF52840 platforms, but not one of them.
+        let tracker_m = by_name("trackerm").unwrap();
+        assert_eq!(tracker_m.generation, 3);
+        assert!(!tracker_m.is_nrf52840());
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub(super) fn module_files(device: &Device, release: &SystemRelease) -> Vec<Stri
         files.push(names::softdevice(p, release));
         files.push(names::system_part(p, 1, release));
         files.push(names::bootloader(p, release));
-    } else if p.mcu == "rtl872x" {
+    } else if p.is_rtl872x() {
         files.push(names::system_part(p, 1, release));
         files.push(names::prebootloader(p, release));
         files.push(names::bootloader(p, release));

@@ -156,7 +156,7 @@ impl Context<'_> {
     fn prebootloader_note(&self, from: &SystemRelease, to: &SystemRelease) -> Option<String> {
         let platform = self.device.platform;
         let theirs = to.prebootloader?;
-        if platform.mcu != "rtl872x" || from.prebootloader == Some(theirs) {
+        if !platform.is_rtl872x() || from.prebootloader == Some(theirs) {
             return None;
         }
         let had = from
