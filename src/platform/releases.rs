@@ -7,7 +7,7 @@
 use semver::Version;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// One Device OS release: a line of the `system` table.
 #[derive(Debug, Deserialize)]
@@ -537,16 +537,7 @@ impl Releases {
 
     /// What the seeds say about a platform's releases (nothing, for most).
     pub fn platform_facts(&self, platform: &str) -> &PlatformReleases {
-        static NONE: PlatformReleases = PlatformReleases {
-            min_release: None,
-            advised_min: None,
-            last_line: None,
-            modular_since: None,
-            direct_upgrade_since: None,
-            bootloader_in_system_parts_before: None,
-            fewer_system_parts: None,
-            dfu_only_before: None,
-        };
+        static NONE: LazyLock<PlatformReleases> = LazyLock::new(PlatformReleases::default);
         self.platform.get(platform).unwrap_or(&NONE)
     }
 
