@@ -611,3 +611,191 @@ fn release_folder_builds_every_platform_in_one_run() {
     );
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
 }
+
+/// A radio stack as Particle's published 2.x and 3.x images carry it on every Gen 3
+/// platform: with the Argon's platform id (12) in its prefix.
+fn as_argon_radio_stack(relative: &str) -> Vec<u8> {
+    let bytes = read_real(relative);
+    let version = hexsmith::module::Module::parse(&bytes)
+        .unwrap()
+        .info
+        .version;
+    resealed_radio_stack(bytes, 12, version)
+}
+
+/// A radio stack with another platform id and module version in its prefix, sealed.
+fn resealed_radio_stack(mut bytes: Vec<u8>, platform_id: u16, module_version: u16) -> Vec<u8> {
+    let m = hexsmith::module::Module::parse(&bytes).unwrap();
+    assert_eq!(
+        m.info.function,
+        hexsmith::module::ModuleFunction::RadioStack
+    );
+    let prefix = m.prefix_offset;
+    bytes[prefix + 10..prefix + 12].copy_from_slice(&module_version.to_le_bytes());
+    bytes[prefix + 12..prefix + 14].copy_from_slice(&platform_id.to_le_bytes());
+    let sealed = hexsmith::module::seal(&mut bytes).unwrap();
+    assert_eq!(
+        (sealed.info.platform_id, sealed.info.version),
+        (platform_id, module_version)
+    );
+    bytes
+}
+
+/// Runs `build --release DIR --out-dir OUT` in `dir`; `files` are (name, bytes) put in
+/// `dir/DIR`.
+fn build_release_folder(
+    dir: &Path,
+    folder: &str,
+    files: &[(String, Vec<u8>)],
+) -> std::process::Output {
+    std::fs::create_dir(dir.join(folder)).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.join(folder).join(name), bytes).unwrap();
+    }
+    let out = format!("{folder}-out");
+    hexsmith(dir, &["build", "--release", folder, "--out-dir", &out])
+}
+
+#[test]
+fn release_folder_shares_a_radio_stack_among_the_platforms_of_its_mcu() {
+    const UPDATES_2_2_0: &str = "particle-cli-2.16.0/updates";
+    let file = |platform: &str, part: &str| {
+        let name = format!("{platform}-{part}@2.2.0.bin");
+        let bytes = read_real(&format!("{UPDATES_2_2_0}/{name}"));
+        (name, bytes)
+    };
+    let shared = |platform: &str| {
+        let name = format!("{platform}-softdevice@2.2.0.bin");
+        let bytes = as_argon_radio_stack(&format!("{UPDATES_2_2_0}/{name}"));
+        (name, bytes)
+    };
+    // Re-sealed with id 12, every Gen 3 platform's radio stack is the Argon's file.
+    let argon_stack = read_real(&format!("{UPDATES_2_2_0}/argon-softdevice@2.2.0.bin"));
+    assert_eq!(shared("boron").1, argon_stack);
+    assert_eq!(shared("bsom").1, argon_stack);
+
+    let dir = tempfile::tempdir().unwrap();
+    let platforms = ["argon", "boron", "bsom"];
+    let own: Vec<_> = platforms
+        .iter()
+        .flat_map(|p| ["bootloader", "system-part1", "softdevice"].map(|part| file(p, part)))
+        .collect();
+    let run = build_release_folder(dir.path(), "own", &own);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let hex = |folder: &str, platform: &str| {
+        std::fs::read(dir.path().join(format!("{folder}-out/{platform}.hex"))).unwrap()
+    };
+    let made = |folder: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path().join(format!("{folder}-out")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // Boron and B SoM files whose radio stacks both carry id 12, and no Argon modules:
+    // both images take it, the same as with their own radio stacks, and no Argon image
+    // appears.
+    let files: Vec<_> = ["boron", "bsom"]
+        .iter()
+        .flat_map(|p| [file(p, "bootloader"), file(p, "system-part1"), shared(p)])
+        .collect();
+    let run = build_release_folder(dir.path(), "shared", &files);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(
+        made("shared"),
+        ["boron.hex", "boron.json", "bsom.hex", "bsom.json"]
+    );
+    for platform in ["boron", "bsom"] {
+        assert!(
+            hex("shared", platform) == hex("own", platform),
+            "{platform}: the image differs from the one built with its own radio stack"
+        );
+    }
+    assert!(
+        stderr(&run).contains(
+            "bsom-softdevice@2.2.0.bin: the same radio stack as shared/boron-softdevice@2.2.0.bin, which is used"
+        ),
+        "{}",
+        stderr(&run)
+    );
+
+    // The same with the Argon's modules in the folder too, as the published folders
+    // hold them: the Argon takes its radio stack, and so do the others.
+    let files: Vec<_> = platforms
+        .iter()
+        .flat_map(|p| [file(p, "bootloader"), file(p, "system-part1"), shared(p)])
+        .collect();
+    let run = build_release_folder(dir.path(), "published", &files);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    for platform in platforms {
+        assert!(
+            hex("published", platform) == hex("own", platform),
+            "{platform}: the image differs from the one built with its own radio stack"
+        );
+    }
+
+    // A radio stack no platform of the folder can take is left out, not made an
+    // image of its own.
+    let mut files: Vec<_> = ["system-part1", "system-part2", "system-part3"]
+        .map(|part| file("electron", part))
+        .to_vec();
+    files.push((
+        "electron-bootloader@2.2.0+lto.bin".to_string(),
+        read_real(&format!(
+            "{UPDATES_2_2_0}/electron-bootloader@2.2.0+lto.bin"
+        )),
+    ));
+    files.push(file("argon", "softdevice"));
+    let run = build_release_folder(dir.path(), "alone", &files);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(made("alone"), ["electron.hex", "electron.json"]);
+    assert!(
+        stderr(&run).contains(
+            "argon-softdevice@2.2.0.bin: a radio stack for argon (platform 12), and no platform of its MCU has other modules here"
+        ),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn release_folder_refuses_two_different_radio_stacks_for_one_platform() {
+    // Boron files with two radio stacks that both carry id 12: 2.2.0's, and the same
+    // one marked as SoftDevice module version 203 (the cache holds only one SoftDevice
+    // release, so a newer one is made up).
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "boron-bootloader@2.2.0.bin".to_string(),
+            read_real("particle-cli-2.16.0/updates/boron-bootloader@2.2.0.bin"),
+        ),
+        (
+            "boron-system-part1@2.2.0.bin".to_string(),
+            read_real("particle-cli-2.16.0/updates/boron-system-part1@2.2.0.bin"),
+        ),
+        (
+            "boron-softdevice@2.2.0.bin".to_string(),
+            as_argon_radio_stack("particle-cli-2.16.0/updates/boron-softdevice@2.2.0.bin"),
+        ),
+        (
+            "bsom-softdevice@9.9.9.bin".to_string(),
+            resealed_radio_stack(
+                read_real("particle-cli-2.16.0/updates/bsom-softdevice@2.2.0.bin"),
+                12,
+                203,
+            ),
+        ),
+    ];
+    let run = build_release_folder(dir.path(), "two", &files);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains(
+            "two/bsom-softdevice@9.9.9.bin: a different radio stack from two/boron-softdevice@2.2.0.bin, and both fit boron: leave one of them in the folder"
+        ),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!dir.path().join("two-out").exists(), "nothing written");
+}

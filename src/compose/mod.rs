@@ -354,6 +354,20 @@ pub enum BuildError {
         /// The module both are, e.g. `system-part 1`.
         what: String,
     },
+    /// A release folder ([`release_dir::scan`]) holds two radio stacks of different
+    /// bytes that could both go into one platform's image, and the file names do not
+    /// decide: leave one of them in the folder.
+    #[error(
+        "{second}: a different radio stack from {first}, and both fit {platform}: leave one of them in the folder"
+    )]
+    RadioStackConflict {
+        /// The platform both would go to, by name.
+        platform: String,
+        /// The file first by name.
+        first: String,
+        /// The other file.
+        second: String,
+    },
     /// A module's bytes leave the slot the platform's layout gives it, or the MCU's
     /// flash where the layout has no slot for it: the module was built for another
     /// layout or Device OS line.
