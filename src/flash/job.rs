@@ -100,11 +100,9 @@ impl FlashJob {
         self.platform.mcu()
     }
 
-    /// The plan for this job's chip.
+    /// The plan of this job's image for its platform's MCU.
     pub fn plan(&self, options: PlanOptions) -> Result<FlashPlan, PlanError> {
-        let mut plan = FlashPlan::new(&self.image, self.platform, self.mcu(), options)?;
-        plan.chip = self.chip.clone();
-        Ok(plan)
+        FlashPlan::new(&self.image, self.platform, self.mcu(), options)
     }
 
     /// The dry run's document (`flash --dry-run --json`) for a plan of this job.
@@ -112,7 +110,7 @@ impl FlashJob {
         PlanDocument {
             schema: SCHEMA,
             version: TOOL_VERSION,
-            chip: plan.chip.clone(),
+            chip: self.chip.clone(),
             platform: self.platform.name.clone(),
             sectors: plan
                 .units

@@ -100,12 +100,10 @@ pub struct Estimate {
 
 /// Which erase units an image touches and what writing them would take: the same for a
 /// dry run and a real one. It says nothing about what the device holds; [`super::execute`]
-/// finds out which units can be skipped.
+/// finds out which units can be skipped. Nor does it name a probe-rs target: that is
+/// [`super::FlashJob::chip`], resolved once from `--chip`, so the two cannot disagree.
 #[derive(Debug, Clone)]
 pub struct FlashPlan {
-    /// The probe-rs target name: the MCU's built-in one, or the job's (`--chip`) when made
-    /// by [`super::FlashJob::plan`]; `None` where neither exists.
-    pub chip: Option<String>,
     /// The units the image touches, in address order, each once.
     pub units: Vec<EraseUnit>,
     /// Bytes the image holds.
@@ -161,7 +159,6 @@ impl FlashPlan {
             + unit_bytes as f64 / (100.0 * 1024.0);
         let erase = erase_ms as f64 / 1000.0;
         Ok(FlashPlan {
-            chip: mcu.chip.clone(),
             units,
             bytes,
             chip_erase: options.chip_erase,

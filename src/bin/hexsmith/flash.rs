@@ -265,7 +265,7 @@ fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
         crate::out::print_document(&job.plan_document(plan))?;
         return Ok(());
     }
-    let chip = plan
+    let chip = job
         .chip
         .as_deref()
         .unwrap_or("none built in (give --chip-description-path and --chip)");
