@@ -153,7 +153,7 @@ struct StmFlash {
 pub struct Bus {
     /// The chip whose memory map and flash controller this is.
     pub chip: Chip,
-    /// Flash, UICR / OTP; order: main flash first.
+    /// Flash, UICR / OTP; looked up by address, never by position.
     pub nvm: Vec<Nvm>,
     ram: Vec<u8>,
     ram_start: u32,
@@ -257,19 +257,30 @@ impl Bus {
         self.stm.key_fault = false;
     }
 
+    /// The non-volatile memory that starts at `start` (the UICR at [`NRF_UICR`]): found by
+    /// its address, so that nothing depends on the order of [`Bus::nvm`].
+    pub fn nvm_starting_at(&mut self, start: u32) -> Option<&mut Nvm> {
+        self.nvm.iter_mut().find(|n| n.start == start)
+    }
+
     /// Whether UICR.APPROTECT locks the nRF52840's AHB-AP (never on an STM32F2).
     pub fn nrf_approtect_enabled(&self) -> bool {
-        let uicr = self.nvm.get(1).filter(|_| self.chip == Chip::Nrf52840);
+        let uicr = self
+            .nvm
+            .iter()
+            .find(|n| n.start == NRF_UICR)
+            .filter(|_| self.chip == Chip::Nrf52840);
         uicr.is_some_and(|u| {
             let b = u.data[(NRF_APPROTECT - NRF_UICR) as usize];
             b != 0xFF && b != 0x5A
         })
     }
 
-    /// The nRF52 ERASEALL: main flash and UICR (which clears APPROTECT).
+    /// The nRF52 ERASEALL (main flash and UICR, which clears APPROTECT), or the STM32F2's
+    /// mass erase (main flash only: the OTP area is never erased).
     pub fn erase_all_nvm(&mut self) {
         for i in 0..self.nvm.len() {
-            if self.chip == Chip::Stm32f205 && i != 0 {
+            if self.chip == Chip::Stm32f205 && self.nvm[i].start != STM_FLASH {
                 continue;
             }
             self.erase_range(self.nvm[i].start, self.nvm[i].data.len() as u32);

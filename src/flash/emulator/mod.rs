@@ -299,7 +299,7 @@ impl EmulatedDevice {
     pub fn lock_approtect(&self) {
         let mut d = self.shared.lock();
         let at = (bus::NRF_APPROTECT - bus::NRF_UICR) as usize;
-        if let Some(uicr) = d.silicon.bus.nvm.get_mut(1) {
+        if let Some(uicr) = d.silicon.bus.nvm_starting_at(bus::NRF_UICR) {
             uicr.data[at..at + 4].fill(0);
         }
         d.silicon.system_reset();
@@ -365,5 +365,22 @@ fn place(bus: &mut Bus, chip: Chip, start: u32, data: &[u8]) -> Result<(), Strin
             u64::from(start) + k as u64,
             chip.target_name()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// APPROTECT lies in the UICR whatever place the UICR has among the chip's memories.
+    #[test]
+    fn approtect_is_found_by_the_uicr_address() {
+        let device = EmulatedDevice::without_state(Chip::Nrf52840);
+        device.shared.lock().silicon.bus.nvm.reverse();
+        device.lock_approtect();
+        let d = device.shared.lock();
+        assert!(d.silicon.bus.nrf_approtect_enabled());
+        let flash = d.silicon.bus.nvm.iter().find(|n| n.start == bus::NRF_FLASH);
+        assert!(flash.is_some_and(|f| f.data.iter().all(|b| *b == 0xFF)));
     }
 }
