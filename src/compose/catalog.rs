@@ -50,15 +50,6 @@ pub struct CatalogFile {
 /// Why a catalog could not be read, or a platform's files not collected.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    /// A file could not be read. Nothing in this module produces it any more: reads
-    /// report [`CatalogError::Input`].
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why it could not be read.
-        source: std::io::Error,
-    },
     /// The catalog is not UTF-8 TOML of the catalog's shape (an unknown field is an
     /// error too), names an unknown platform or one twice, or has a `sha256` that is not
     /// 64 hex digits: fix the catalog.
@@ -113,9 +104,7 @@ impl CatalogError {
     /// `Unreadable`; a file that is missing or differs from the catalog is refused.
     pub fn failure(&self) -> crate::Failure {
         match self {
-            CatalogError::Io { .. } | CatalogError::Invalid { .. } | CatalogError::Walk { .. } => {
-                crate::Failure::Unreadable
-            }
+            CatalogError::Invalid { .. } | CatalogError::Walk { .. } => crate::Failure::Unreadable,
             CatalogError::Input(e) => e.failure(),
             CatalogError::Build(b) => b.failure(),
             CatalogError::Missing { .. } | CatalogError::HashMismatch { .. } => {
