@@ -7,17 +7,9 @@
 //! (version 3.1.3), not hexsmith's own manifest.
 
 use super::ModuleInput;
-use crate::module::ModuleFunction;
+use crate::module::{ModuleFlags, ModuleFunction, PREFIX_LEN, SUFFIX_BASE_LEN};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
-
-/// The module prefix is 24 bytes; binary-version-reader's `prefixSize` grows by the
-/// prefix extensions.
-const PREFIX_SIZE: usize = 24;
-/// The smallest suffix (size, reserved, SHA-256): product fields lie below it.
-const MIN_SUFFIX_SIZE: usize = 36;
-/// Module flag: extensions follow the prefix.
-const FLAG_PREFIX_EXTENSIONS: u8 = 0x10;
 
 /// One module as the published manifest lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -280,12 +272,12 @@ fn prefix_info(bytes: &[u8], prefix_offset: usize) -> PrefixInfo {
     let u16r = |at: usize| u16_at(r, at).unwrap_or(0);
     let u32r = |at: usize| u32_at(r, at).unwrap_or(0);
     let flags = u8r(9);
-    let mut prefix_size = PREFIX_SIZE;
+    let mut prefix_size = PREFIX_LEN;
     let mut extensions = None;
-    if flags & FLAG_PREFIX_EXTENSIONS != 0 {
-        let mut offs = PREFIX_SIZE;
+    if ModuleFlags(flags).contains(ModuleFlags::PREFIX_EXTENSIONS) {
+        let mut offs = PREFIX_LEN;
         let mut found = Vec::new();
-        let limit = r.len().saturating_sub(MIN_SUFFIX_SIZE + 4);
+        let limit = r.len().saturating_sub(SUFFIX_BASE_LEN + 4);
         while offs < limit {
             let Some(ext) = extension(r, offs) else { break };
             let (kind, length) = (ext.kind, ext.length);
@@ -329,14 +321,14 @@ fn suffix_info(bytes: &[u8]) -> SuffixInfo {
         i32::from(u16_at(bytes, sha_at.saturating_sub(6)).unwrap_or(0)),
         i32::from(u16_at(bytes, sha_at.saturating_sub(4)).unwrap_or(0)),
     );
-    if suffix_size < MIN_SUFFIX_SIZE + 4 {
+    if suffix_size < SUFFIX_BASE_LEN + 4 {
         product_id = -1;
         product_version = -1;
     }
     let mut extensions = Vec::new();
-    if suffix_size > MIN_SUFFIX_SIZE + 4 {
+    if suffix_size > SUFFIX_BASE_LEN + 4 {
         let mut idx = len as i64 - 4 - suffix_size as i64;
-        let end = len as i64 - 4 - MIN_SUFFIX_SIZE as i64;
+        let end = len as i64 - 4 - SUFFIX_BASE_LEN as i64;
         while idx > 0 && idx < end {
             let Some(ext) = extension(bytes, idx as usize) else {
                 break;
