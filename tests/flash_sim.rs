@@ -192,7 +192,7 @@ fn chip_erase_is_refused_without_mbr_and_uicr() {
     let err = plan(&no_mbr, platform, true).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "refusing --chip-erase: the image has no Nordic MBR (0x00000000-0x00000fff); a full chip erase \
+        "refusing --chip-erase: the image has no Nordic MBR (0x00000000-0x00001000, end exclusive); a full chip erase \
          also erases Nordic MBR and the UICR, and the device would not boot (flash without --chip-erase, \
          or build the image with --mbr)"
     );
@@ -202,7 +202,7 @@ fn chip_erase_is_refused_without_mbr_and_uicr() {
         plan(&no_uicr, platform, true)
             .unwrap_err()
             .to_string()
-            .contains("no UICR")
+            .contains("no UICR (0x10001000-0x10002000, end exclusive)")
     );
 
     // A complete image may erase the chip: everything is rewritten.

@@ -192,10 +192,8 @@ fn refuse_destructive_chip_erase(
         what.push(region.what.clone());
         if image.read(u64::from(region.start), len).is_none() {
             missing.push(format!(
-                "{} ({:#010x}-{:#010x})",
-                region.what,
-                region.start,
-                region.end - 1
+                "{} ({:#010x}-{:#010x}, end exclusive)",
+                region.what, region.start, region.end
             ));
         }
     }

@@ -23,7 +23,9 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 /// A module reaching outside the range its slot (or the MCU's flash) allows: what
-/// [`Platform::check_placement`] refuses. Its `Display` names both ranges, for errors.
+/// [`Platform::check_placement`] refuses. Its `Display` names both ranges, for errors,
+/// each end exclusive as everywhere hexsmith prints a range (`[start, end)` in JSON),
+/// and says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutsideSlot {
     /// The module's function, from its prefix.
@@ -47,7 +49,7 @@ impl std::fmt::Display for OutsideSlot {
         };
         write!(
             f,
-            "{:#010x}-{:#010x} is outside {what} {:#010x}-{:#010x}",
+            "{:#010x}-{:#010x} is outside {what} {:#010x}-{:#010x} (ends exclusive)",
             self.start, self.end, self.allowed.start, self.allowed.end
         )
     }
@@ -405,6 +407,24 @@ mod tests {
         }
         assert_eq!(by_name("Boron").unwrap().id, 13);
         assert_eq!(by_name("13").unwrap().name, "boron");
+    }
+
+    #[test]
+    fn a_module_outside_its_slot_is_told_with_both_ends_exclusive() {
+        let argon = by_name("argon").unwrap();
+        // The slot's own end is inside: [start, end).
+        assert!(
+            argon
+                .check_placement(ModuleFunction::UserPart, 2, 0xB4000, 0xF4000)
+                .is_ok()
+        );
+        let outside = argon
+            .check_placement(ModuleFunction::UserPart, 2, 0xB4000, 0xF4004)
+            .unwrap_err();
+        assert_eq!(
+            outside.to_string(),
+            "0x000b4000-0x000f4004 is outside the user-part slot 0x000b4000-0x000f4000 (ends exclusive)"
+        );
     }
 
     #[test]
