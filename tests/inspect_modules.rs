@@ -184,3 +184,38 @@ fn current_tinkers_name_the_release_they_depend_on() {
         );
     }
 }
+
+/// A refusal names the offsets that were tried: every candidate for `Module::parse`, only
+/// the one given for `Module::parse_at`, and the prefix fault at that offset.
+#[test]
+fn no_prefix_names_the_offsets_tried() {
+    use hexsmith::module::Module;
+    // A Boron system part: its prefix sits at 0x200, after the vector table.
+    let bytes = common::read_real("particle-cli-3.6.0/updates/boron-system-part1@4.0.1.bin");
+    assert!(Module::parse_at(&bytes, 0x200).is_ok());
+    let at = |offset| Module::parse_at(&bytes, offset).unwrap_err().to_string();
+    assert_eq!(
+        at(0),
+        "no valid module prefix at offset 0x0, the only offset tried: the end address \
+         (bytes 4-7) 0x00030291 is not after the start address (bytes 0-3) 0x2003f000"
+    );
+    assert_eq!(
+        at(0x184),
+        "no valid module prefix at offset 0x184, the only offset tried: the function field \
+         (byte 14) is 0, not a module function (1 to 9): not a Particle module, or a corrupt one"
+    );
+    assert_eq!(
+        at(bytes.len() - 8),
+        "no valid module prefix at offset 0x7cb42, the only offset tried: only 8 bytes, \
+         fewer than the 24-byte prefix: the file is truncated"
+    );
+
+    let mut corrupt = bytes.clone();
+    corrupt[0x200 + 14] = 66;
+    assert_eq!(
+        Module::parse(&corrupt).unwrap_err().to_string(),
+        "no valid module prefix found (tried offsets 0, 0x200, 0x184 and every 4-byte \
+         boundary below 8 KiB); at offset 0, the end address (bytes 4-7) 0x00030291 is not \
+         after the start address (bytes 0-3) 0x2003f000"
+    );
+}

@@ -68,9 +68,18 @@ pub enum ModuleError {
         "no valid module prefix found (tried offsets 0, 0x200, 0x184 and every 4-byte boundary below 8 KiB); at offset 0, {at_start}"
     )]
     NoPrefix {
-        /// Which prefix field at offset 0 (for [`Module::parse_at`], at the offset given)
-        /// is invalid, in words, e.g. "the function field (byte 14) is 66, ...".
+        /// Which prefix field at offset 0 is invalid, in words, e.g. "the function field
+        /// (byte 14) is 66, ...".
         at_start: String,
+    },
+    /// [`Module::parse_at`] found no valid prefix at the one offset it was given.
+    #[error("no valid module prefix at offset {offset:#x}, the only offset tried: {reason}")]
+    NoPrefixAt {
+        /// The offset given, in bytes from the module's first byte.
+        offset: usize,
+        /// Which prefix field there is invalid, in words, as for
+        /// [`NoPrefix`](Self::NoPrefix).
+        reason: String,
     },
     /// A valid prefix (at a well-known offset, or the offset given to
     /// [`Module::parse_at`]) describes a module of another length: the file is truncated
@@ -181,9 +190,11 @@ impl Module {
     /// already found a candidate prefix, as the module search in an image does; no other
     /// offset is tried.
     pub fn parse_at(bytes: &[u8], prefix_offset: usize) -> Result<Module, ModuleError> {
-        let info = ModuleInfo::read(bytes, prefix_offset).ok_or_else(|| ModuleError::NoPrefix {
-            at_start: prefix_fault(bytes, prefix_offset),
-        })?;
+        let info =
+            ModuleInfo::read(bytes, prefix_offset).ok_or_else(|| ModuleError::NoPrefixAt {
+                offset: prefix_offset,
+                reason: prefix_fault(bytes, prefix_offset),
+            })?;
         let expected = info.file_len();
         if expected != bytes.len() as u64 {
             return Err(ModuleError::LengthMismatch {
