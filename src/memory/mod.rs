@@ -170,11 +170,23 @@ impl MemoryImage {
     }
 
     /// Writes `data` at `start`, replacing whatever was there.
+    ///
+    /// # Panics
+    ///
+    /// When `data` runs past address 0xFFFFFFFF: the image would hold bytes no device has,
+    /// and [`hex::write`] would wrap them to address 0. Data from a file comes in through
+    /// [`from_chunks`](Self::from_chunks), which refuses it; a caller of `write` places data
+    /// where it has checked it belongs (composing, inside a platform's slots).
     pub fn write(&mut self, start: u32, data: &[u8]) {
+        let end = u64::from(start) + data.len() as u64;
+        assert!(
+            end <= 1 << 32,
+            "MemoryImage::write: {} bytes at {start:#010x} run past the 4 GiB address space",
+            data.len()
+        );
         if data.is_empty() {
             return;
         }
-        let end = u64::from(start) + data.len() as u64;
         self.remove(u64::from(start), end);
         let at = self
             .segments
@@ -311,6 +323,22 @@ mod tests {
         img.remove(4, 10);
         assert_eq!(img.segments().len(), 2);
         assert_eq!(img.len(), 10);
+    }
+
+    #[test]
+    fn the_top_byte_of_the_address_space_is_written_there_and_nowhere_else() {
+        let mut img = MemoryImage::new();
+        img.write(0xFFFF_FFFF, &[0xA5]);
+        let text = hex::write(&img);
+        assert_eq!(text, ":02000004FFFFFC\n:01FFFF00A55C\n:00000001FF\n");
+        assert_eq!(hex::parse(text.as_bytes()).unwrap().0, img);
+    }
+
+    /// Such bytes would be written as HEX at address 0 on: a wrong image, not a refusal.
+    #[test]
+    #[should_panic(expected = "2 bytes at 0xffffffff run past the 4 GiB address space")]
+    fn write_past_four_gib_is_refused() {
+        MemoryImage::new().write(0xFFFF_FFFF, &[1, 2]);
     }
 
     #[test]
