@@ -131,7 +131,7 @@ impl Extension {
 
 /// Real modules carry a handful of extensions; a list longer than this is garbage, and
 /// refusing it early keeps a search through a crafted image linear.
-pub const MAX_EXTENSIONS: usize = 64;
+pub(crate) const MAX_EXTENSIONS: usize = 64;
 
 /// Reads extensions from `bytes[from..to]`. A prefix list ends at its `End` record; a
 /// suffix list fills its space exactly (an `End` there is padding).
