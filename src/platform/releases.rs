@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::{LazyLock, OnceLock};
 
 /// One Device OS release: a line of the `system` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SystemRelease {
     /// The release as Particle names it, a semantic version without `v` (`2.0.0-rc.4`).
     pub release: String,
@@ -73,27 +73,22 @@ impl SystemRelease {
         self.unlisted
     }
 
-    /// A release the table does not list, for plans that go by version order alone. Each
-    /// version is made once and kept, so that it can be used like a table line.
-    pub fn unlisted(version: &Version) -> &'static SystemRelease {
-        use std::sync::Mutex;
-        static MADE: Mutex<BTreeMap<String, &'static SystemRelease>> = Mutex::new(BTreeMap::new());
-        let name = version.to_string();
-        let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
-        made.entry(name.clone()).or_insert_with(|| {
-            Box::leak(Box::new(SystemRelease {
-                release: name,
-                module: 0,
-                bootloader: None,
-                prebootloader: None,
-                platforms: None,
-                seen_on: None,
-                note: None,
-                lts: false,
-                version: Some(version.clone()),
-                unlisted: true,
-            }))
-        })
+    /// A release the table does not list, for plans that go by version order alone. The
+    /// caller owns it, so that a long-running program planning arbitrary versions keeps
+    /// nothing of them.
+    pub fn unlisted(version: &Version) -> SystemRelease {
+        SystemRelease {
+            release: version.to_string(),
+            module: 0,
+            bootloader: None,
+            prebootloader: None,
+            platforms: None,
+            seen_on: None,
+            note: None,
+            lts: false,
+            version: Some(version.clone()),
+            unlisted: true,
+        }
     }
 
     /// An alpha, beta or release candidate: never LTS, and passed over for the final

@@ -5,6 +5,7 @@ use crate::platform::{
     self, FewerParts, Model, Platform, PlatformReleases, Published, SystemRelease, releases,
 };
 use semver::Version;
+use std::borrow::Cow;
 
 /// A platform, or one model of it where the seeds give the model rules of its own.
 #[derive(Debug, Clone, Copy)]
@@ -173,19 +174,20 @@ impl Device {
     }
 
     /// A release named as a semantic version (`1.5.2`, `v2.0.0-rc.4`), or as the system
-    /// module version a device reports (`1512`, as `particle serial inspect` shows it).
-    /// A well-formed version the table lacks becomes [`SystemRelease::unlisted`], not an
-    /// error; a module version must name one release of the platform
+    /// module version a device reports (`1512`, as `particle serial inspect` shows it):
+    /// the table's line, borrowed. A well-formed version the table lacks becomes an owned
+    /// [`SystemRelease::unlisted`], not an error, so that planning arbitrary versions keeps
+    /// nothing; a module version must name one release of the platform
     /// ([`PlanError::UnknownModule`], [`PlanError::AmbiguousModule`]). Whether the device
     /// runs it is [`plan`](super::plan)'s to check.
-    pub fn release(&self, arg: &str) -> Result<&'static SystemRelease, PlanError> {
+    pub fn release(&self, arg: &str) -> Result<Cow<'static, SystemRelease>, PlanError> {
         let text = arg.trim();
         let text = text.strip_prefix('v').unwrap_or(text);
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
             let module: u16 = text.parse().map_err(|_| PlanError::BadVersion {
                 arg: arg.to_string(),
             })?;
-            return self.release_by_module(module);
+            return self.release_by_module(module).map(Cow::Borrowed);
         }
         let version = Version::parse(text).map_err(|_| PlanError::BadVersion {
             arg: arg.to_string(),
@@ -194,7 +196,10 @@ impl Device {
             .system
             .iter()
             .find(|s| s.version() == &version)
-            .unwrap_or_else(|| SystemRelease::unlisted(&version)))
+            .map_or_else(
+                || Cow::Owned(SystemRelease::unlisted(&version)),
+                Cow::Borrowed,
+            ))
     }
 
     fn release_by_module(&self, module: u16) -> Result<&'static SystemRelease, PlanError> {

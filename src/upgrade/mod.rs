@@ -208,7 +208,7 @@ pub struct Write {
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
     /// The Device OS release installed.
-    pub version: &'static str,
+    pub version: String,
     /// None for a release the table does not list.
     pub module_version: Option<u16>,
     /// Why the step is there: the stop rule that requires this release, or `target`.
@@ -233,11 +233,11 @@ pub struct UpgradePlan {
     /// The model asked for (`brn402`), where one was.
     pub model: Option<&'static str>,
     /// The release the device has.
-    pub from: &'static str,
+    pub from: String,
     /// None for a release the table does not list.
     pub from_module_version: Option<u16>,
     /// The release to install.
-    pub to: &'static str,
+    pub to: String,
     /// None for a release the table does not list.
     pub to_module_version: Option<u16>,
     /// How the device is written to.
@@ -368,16 +368,16 @@ fn table_version(release: &str) -> Version {
 /// let electron = upgrade::device("electron")?;
 /// let from = electron.release("0.5.3")?;
 /// let to = electron.release("2.2.0")?;
-/// let plan = upgrade::plan(&electron, from, to, Via::Ota)?;
+/// let plan = upgrade::plan(&electron, &from, &to, Via::Ota)?;
 /// // Over the air an old Electron cannot jump: it stops at four releases first.
-/// let steps: Vec<&str> = plan.steps.iter().map(|s| s.version).collect();
+/// let steps: Vec<&str> = plan.steps.iter().map(|s| s.version.as_str()).collect();
 /// assert_eq!(steps, ["0.5.5", "0.6.4", "0.7.0", "1.2.1", "2.2.0"]);
 /// # Ok::<(), upgrade::PlanError>(())
 /// ```
 pub fn plan(
     device: &Device,
-    from: &'static SystemRelease,
-    to: &'static SystemRelease,
+    from: &SystemRelease,
+    to: &SystemRelease,
     via: Via,
 ) -> Result<UpgradePlan, PlanError> {
     let platform = device.platform;
@@ -456,9 +456,9 @@ pub fn plan(
     let mut plan = UpgradePlan {
         platform: &platform.name,
         model: device.model.map(|m| m.name.as_str()),
-        from: &from.release,
+        from: from.release.clone(),
         from_module_version: from.module_version(),
-        to: &to.release,
+        to: to.release.clone(),
         to_module_version: to.module_version(),
         via,
         direction,
@@ -469,7 +469,7 @@ pub fn plan(
         return Ok(plan);
     }
     let stops = stops(device, from, to, via, direction, &mut plan.warnings);
-    let mut releases_in_order: Vec<(&'static SystemRelease, &'static str, String)> = stops
+    let mut releases_in_order: Vec<(&SystemRelease, &'static str, String)> = stops
         .into_iter()
         .map(|(r, rule)| (r, rule.rule.as_str(), rule.why.clone()))
         .collect();

@@ -124,7 +124,7 @@ fn flash_command(device: &Device, image: &str) -> String {
 /// The one step that restores `release` over SWD.
 pub(super) fn step(
     device: &Device,
-    release: &'static SystemRelease,
+    release: &SystemRelease,
     rule: &'static str,
     why: String,
 ) -> Step {
@@ -175,7 +175,7 @@ pub(super) fn step(
         then: None,
     };
     Step {
-        version: &release.release,
+        version: release.release.clone(),
         module_version: release.module_version(),
         rule,
         why,

@@ -11,7 +11,7 @@ pub(super) struct Context<'a> {
     pub via: Via,
     pub direction: Direction,
     /// The plan's target, which the application written first must be built for.
-    pub target: &'static SystemRelease,
+    pub target: &'a SystemRelease,
 }
 
 fn write(
@@ -39,8 +39,8 @@ impl Context<'_> {
     /// The step that takes the device from `from` to `to` (one of the plan's releases).
     pub fn step(
         &self,
-        from: &'static SystemRelease,
-        to: &'static SystemRelease,
+        from: &SystemRelease,
+        to: &SystemRelease,
         first: bool,
         rule: &'static str,
         why: String,
@@ -67,7 +67,7 @@ impl Context<'_> {
                 .unwrap_or(usize::MAX)
         });
         Step {
-            version: &to.release,
+            version: to.release.clone(),
             module_version: to.module_version(),
             rule,
             why,
@@ -98,7 +98,7 @@ impl Context<'_> {
         )
     }
 
-    fn system_parts(&self, from: &SystemRelease, to: &'static SystemRelease) -> Vec<Write> {
+    fn system_parts(&self, from: &SystemRelease, to: &SystemRelease) -> Vec<Write> {
         let platform = self.device.platform;
         let count = self.device.system_parts(to);
         let fewer = self.device.fewer_system_parts(to).map(|f| f.why.as_str());
@@ -171,7 +171,7 @@ impl Context<'_> {
     fn bootloader(
         &self,
         from: &SystemRelease,
-        to: &'static SystemRelease,
+        to: &SystemRelease,
         notes: &mut Vec<String>,
     ) -> Option<Write> {
         if self.device.bootloader_inside_system_parts(to) {
@@ -216,7 +216,7 @@ impl Context<'_> {
         Some(w)
     }
 
-    fn softdevice(&self, from: &SystemRelease, to: &'static SystemRelease) -> Option<Write> {
+    fn softdevice(&self, from: &SystemRelease, to: &SystemRelease) -> Option<Write> {
         let platform = self.device.platform;
         if !platform.is_nrf52840() {
             return None;

@@ -41,7 +41,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             args.via
         )
     })?;
-    let plan = upgrade::plan(&device, from, to, via)?;
+    let plan = upgrade::plan(&device, &from, &to, via)?;
     let out = if args.json {
         format!(
             "{}\n",
