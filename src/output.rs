@@ -149,7 +149,7 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<(), OutputError> {
-    let mut set = OutputSet::new(std::iter::empty::<&Path>())?;
+    let mut set = OutputSet::new(std::iter::empty::<&Path>());
     set.stage(path, fill)?;
     set.commit()
 }
@@ -195,7 +195,7 @@ pub struct OutputSet {
 impl OutputSet {
     /// A set that refuses to replace any of `inputs`. An input that cannot be looked up
     /// (it was read already, or it is not a file) cannot be replaced by mistake either.
-    pub fn new<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> Result<OutputSet, OutputError> {
+    pub fn new<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> OutputSet {
         let inputs = inputs
             .into_iter()
             .filter_map(|p| {
@@ -204,11 +204,11 @@ impl OutputSet {
                     .map(|m| (FileId::of(&m), p.into()))
             })
             .collect();
-        Ok(OutputSet {
+        OutputSet {
             inputs,
             names: Vec::new(),
             staged: Vec::new(),
-        })
+        }
     }
 
     /// Refuses `path` as an output if writing it would break a rule, before any work is

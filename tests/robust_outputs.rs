@@ -350,3 +350,19 @@ fn signals_leave_no_temporary_files() {
         "no run was interrupted: the test proves nothing"
     );
 }
+
+/// A library caller gets an `OutputSet` without an error to handle: an input it cannot
+/// look up is simply not one it could replace.
+#[test]
+fn an_output_set_is_made_without_failing_and_guards_its_inputs() {
+    use hexsmith::output::{OutputError, OutputSet};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.hex");
+    std::fs::write(&input, ":00000001FF\n").unwrap();
+    let missing = dir.path().join("missing.bin");
+    let set: OutputSet = OutputSet::new([input.as_path(), missing.as_path()]);
+    let refused = set.check(&dir.path().join(".").join("in.hex")).unwrap_err();
+    assert!(matches!(refused, OutputError::IsInput { .. }), "{refused}");
+    set.check(&missing).unwrap();
+    set.check(&dir.path().join("out.hex")).unwrap();
+}

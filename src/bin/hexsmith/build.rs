@@ -233,7 +233,7 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<BuildRep
         .chain(args.mbr.as_deref());
     let particle_json = companion_path(&args.particle_json, "--particle-json")?;
     let zip = companion_path(&args.zip, "--zip")?;
-    let mut outputs = OutputSet::new(inputs_named)?;
+    let mut outputs = OutputSet::new(inputs_named);
     outputs.check(out)?;
     for path in [&args.manifest, &particle_json, &zip].into_iter().flatten() {
         outputs.check(path)?;
@@ -305,7 +305,7 @@ fn many(
         built.push((image, used));
     }
     prepare_folder(out_dir)?;
-    let mut outputs = OutputSet::new(inputs.iter().map(PathBuf::as_path))?;
+    let mut outputs = OutputSet::new(inputs.iter().map(PathBuf::as_path));
     let mut images = Vec::new();
     for (image, used) in &built {
         let name = &image.platform.name;

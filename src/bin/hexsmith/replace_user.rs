@@ -61,7 +61,7 @@ struct Span {
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {
-    let mut outputs = OutputSet::new([args.base.as_path(), args.user.as_path()])?;
+    let mut outputs = OutputSet::new([args.base.as_path(), args.user.as_path()]);
     outputs.check(&args.output)?;
     if let Some(path) = &args.manifest {
         outputs.check(path)?;
