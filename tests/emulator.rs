@@ -11,7 +11,8 @@ use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::emulator::{Chip, EmulatedDevice, NorViolation};
 use hexsmith::flash::probe::{Connect, ProbeTarget};
 use hexsmith::flash::{
-    Event, FlashOptions, FlashPlan, FlashReport, PlanOptions, execute, read_device_id,
+    EraseUnit, Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions,
+    TargetError, execute, read_device_id,
 };
 use hexsmith::inspect::hex_lower;
 use hexsmith::memory::{MemoryImage, hex};
@@ -138,6 +139,39 @@ fn stm32f2_attached_under_reset_flash_and_again() {
         first.wire.unwrap().algorithm_loads
     );
     clean(&device);
+}
+
+/// Write protection is the attached chip's to answer: the STM32F2's sector 0 address asked
+/// of an nRF52840 (as an RTL872x's first unit would be) is neither protected nor
+/// unprotectable, and nothing reaches the chip; an STM32F2 answers for its own sector 0.
+#[test]
+fn write_protection_is_answered_by_the_chip_attached() {
+    let sector0 = EraseUnit {
+        start: 0x0800_0000,
+        end: 0x0800_4000,
+        erase_ms: 0,
+    };
+    let boron = hexsmith::platform::by_name("boron").unwrap();
+    let nrf = EmulatedDevice::without_state(Chip::Nrf52840);
+    let mut target = connect(&nrf, boron, false);
+    nrf.reset_counts();
+    assert!(!target.is_write_protected(sector0).unwrap());
+    assert!(matches!(
+        target.clear_write_protection(sector0),
+        Err(TargetError::ProtectionUnsupported(0x0800_0000))
+    ));
+    assert_eq!(nrf.counts().transfers, 0);
+    drop(target);
+
+    let photon = hexsmith::platform::by_name("photon").unwrap();
+    let stm = EmulatedDevice::without_state(Chip::Stm32f205);
+    stm.protect_stm32_sectors(1);
+    let mut target = connect(&stm, photon, false);
+    assert!(target.is_write_protected(sector0).unwrap());
+    target.clear_write_protection(sector0).unwrap();
+    assert!(!target.is_write_protected(sector0).unwrap());
+    clean(&nrf);
+    clean(&stm);
 }
 
 #[test]

@@ -15,6 +15,12 @@ use std::path::{Path, PathBuf};
 
 const STM32F2_SECTOR0: u32 = 0x0800_0000;
 
+/// Whether a probe-rs target is an STM32F2 (RM0033's flash interface and option bytes),
+/// the one chip whose write protection hexsmith reads and clears.
+fn is_stm32f2(target_name: &str) -> bool {
+    target_name.to_ascii_uppercase().starts_with("STM32F2")
+}
+
 /// An attached probe, as `hexsmith probes` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ProbeInfo {
@@ -257,6 +263,10 @@ pub struct ProbeTarget {
     checksum_at: Option<checksum::Layout>,
     /// Set once the routine failed: checksums are then not tried again.
     checksum_failed: bool,
+    /// The chip is an STM32F2. Write protection is answered by the chip attached, not by
+    /// a unit's address: an RTL872x's flash also starts at 0x0800_0000, and its registers
+    /// are not an STM32's.
+    stm32f2: bool,
 }
 
 impl super::Connector for Connect {
@@ -365,12 +375,14 @@ impl ProbeTarget {
                 source,
             },
         })?;
+        let stm32f2 = is_stm32f2(&session.target().name);
         Ok(ProbeTarget {
             session,
             probe: name,
             emulated: None,
             checksum_at: None,
             checksum_failed: false,
+            stm32f2,
         })
     }
 
@@ -554,17 +566,20 @@ impl FlashTarget for ProbeTarget {
         core.reset().map_err(probe_error)
     }
 
-    /// Only the STM32F2's sector 0 (the Gen 2 bootloader) is checked: it is the unit
-    /// Particle's bootloader protects, and the one [`Mcu::protected_unit`] names.
+    /// Only an STM32F2's sector 0 (the Gen 2 bootloader) is checked: it is the unit
+    /// Particle's bootloader protects, and the one [`Mcu::protected_unit`] names. Any
+    /// other unit, or any unit of another chip, is not protected as far as a probe can see.
     fn is_write_protected(&mut self, unit: EraseUnit) -> Result<bool, TargetError> {
-        if unit.start != STM32F2_SECTOR0 {
+        if !self.stm32f2 || unit.start != STM32F2_SECTOR0 {
             return Ok(false);
         }
         self.stm32f2_sector0_protected()
     }
 
+    /// Only an STM32F2's sector 0 can be unprotected; anything else is
+    /// [`TargetError::ProtectionUnsupported`], with nothing written to the chip.
     fn clear_write_protection(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
-        if unit.start != STM32F2_SECTOR0 {
+        if !self.stm32f2 || unit.start != STM32F2_SECTOR0 {
             return Err(TargetError::ProtectionUnsupported(unit.start));
         }
         self.unprotect_stm32f2_sector0()
