@@ -11,8 +11,8 @@ use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::emulator::{Chip, EmulatedDevice, NorViolation};
 use hexsmith::flash::probe::{Connect, ProbeTarget};
 use hexsmith::flash::{
-    EraseUnit, Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions,
-    TargetError, execute, read_device_id,
+    EraseUnit, Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions, TargetError,
+    execute, read_device_id,
 };
 use hexsmith::inspect::hex_lower;
 use hexsmith::memory::{MemoryImage, hex};
@@ -393,6 +393,74 @@ fn a_protected_gen2_bootloader_is_refused_or_unprotected() {
     assert_eq!(done.status.code(), Some(0), "{}", stdout(&done));
     let after = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
     assert!(holds(&after, &photon));
+}
+
+/// An STM32F2 refuses a mass erase while a sector is write-protected and probe-rs's flash
+/// algorithm says nothing of it: `erase --all` names the sector and leaves the device as
+/// it was, and `flash --chip-erase` is refused, or goes through with
+/// `--unprotect-bootloader`.
+#[test]
+fn a_chip_erase_of_a_protected_stm32f2_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (platform, photon) = catalog_image("2.3.1", "photon", false);
+    let system = common::segments_from(&photon, 0x0800_4000);
+    write_hex(dir.path(), "system.hex", &system);
+    let state = dir.path().join("p.hex");
+    let device = EmulatedDevice::open(Chip::Stm32f205, &state).unwrap();
+    flash(&device, platform, &photon);
+    device.protect_stm32_sectors(1);
+    device.save().unwrap();
+
+    let erase = hexsmith(
+        dir.path(),
+        &[
+            "erase",
+            "--all",
+            "--platform",
+            "photon",
+            "--emulate",
+            "STM32F205RG",
+            "--emulate-state",
+            "p.hex",
+        ],
+    );
+    assert_ne!(erase.status.code(), Some(0), "{}", stdout(&erase));
+    assert!(
+        stderr(&erase).contains("erase unit 0x08000000-0x08004000 is write-protected"),
+        "{}",
+        stderr(&erase)
+    );
+    let after = EmulatedDevice::open(Chip::Stm32f205, &state).unwrap();
+    assert!(holds(&after, &photon), "nothing erased");
+
+    let base = [
+        "flash",
+        "--chip-erase",
+        "--emulate",
+        "STM32F205RG",
+        "--emulate-state",
+        "p.hex",
+    ];
+    let refused = hexsmith(dir.path(), &[&base[..], &["system.hex"]].concat());
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        stdout(&refused)
+            .contains("--chip-erase: the bootloader sector 0x08000000 is write-protected"),
+        "{}",
+        stdout(&refused)
+    );
+    let done = hexsmith(
+        dir.path(),
+        &[&base[..], &["--unprotect-bootloader", "system.hex"]].concat(),
+    );
+    assert_eq!(done.status.code(), Some(0), "{}", stdout(&done));
+    let after = EmulatedDevice::open(Chip::Stm32f205, &state).unwrap();
+    assert!(holds(&after, &system));
+    assert!(
+        after.peek(0x0800_0000, 16).iter().all(|b| *b == 0xFF),
+        "the chip was erased"
+    );
+    clean(&after);
 }
 
 #[test]

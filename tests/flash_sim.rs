@@ -304,6 +304,33 @@ fn write_protected_bootloader_sector_is_reported() {
     assert_eq!(platform.mcu().protected_unit, Some(0x0800_0000));
 }
 
+/// A chip erase is refused whole while a unit is write-protected, as an STM32F2 refuses its
+/// mass erase (WRPERR): the error names the unit, and nothing is erased or written.
+#[test]
+fn a_chip_erase_is_refused_while_a_unit_is_protected() {
+    let (platform, image) = catalog_image("2.3.1", "electron", true);
+    let system = common::segments_from(&image, 0x0800_4000);
+    let mut sim = SimulatedFlash::new(platform.mcu());
+    sim.preload(0x0800_0000, &[0x12; 16]);
+    sim.preload(0x080E_0000, &[0x34; 16]);
+    sim.protected = vec![0x0800_0000];
+    let p = plan(&system, platform, true).unwrap();
+    let failure = execute(&p, &system, &mut sim, &options(), &mut |_| {}).unwrap_err();
+    assert_eq!(
+        failure.error.to_string(),
+        "erase unit 0x08000000-0x08004000 is write-protected"
+    );
+    assert_eq!((sim.chip_erases, sim.write_calls), (0, 0));
+    assert_eq!(failure.report.units_written, 0);
+    assert_eq!(sim.byte(0x080E_0000), Some(0x34), "nothing erased");
+
+    sim.protected.clear();
+    execute(&p, &system, &mut sim, &options(), &mut |_| {}).unwrap();
+    assert_eq!(sim.chip_erases, 1);
+    assert_eq!(sim.byte(0x0800_0000), Some(0xFF));
+    assert!(holds(&sim, &system));
+}
+
 #[test]
 fn device_ids_as_particle_prints_them() {
     let boron = platform::by_name("boron").unwrap();

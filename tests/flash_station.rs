@@ -332,6 +332,41 @@ fn write_protected_bootloader_is_refused_or_cleared_on_request() {
     assert!(holds(&sim, &job.image));
 }
 
+/// `--chip-erase` would hit the protected bootloader sector even where the image does not
+/// write it: refused before anything is touched, with both ways on, or cleared on request.
+#[test]
+fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
+    let (platform, image) = catalog_image("2.3.1", "electron", true);
+    let system = common::segments_from(&image, 0x0800_4000);
+    let job = FlashJob::for_platform(system, platform, None, None).unwrap();
+    let plan = job.plan(PlanOptions { chip_erase: true }).unwrap();
+    let mut sim = blank(&job);
+    sim.protected = vec![0x0800_0000];
+    let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
+    assert_eq!(result.result, Outcome::Failed);
+    assert!(matches!(
+        result.error,
+        Some(DeviceError::ChipEraseProtected { unit: 0x0800_0000 })
+    ));
+    assert_eq!((sim.chip_erases, sim.write_calls), (0, 0));
+    let message = error_chain(result.error.as_ref().unwrap());
+    assert!(
+        message.contains("0x08000000")
+            && message.contains("--unprotect-bootloader")
+            && message.contains("without --chip-erase"),
+        "{message}"
+    );
+
+    let unprotect = DeviceOptions {
+        unprotect_bootloader: true,
+        ..options()
+    };
+    let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
+    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+    assert_eq!(sim.chip_erases, 1);
+    assert!(holds(&sim, &job.image));
+}
+
 /// A probe error with a cause of its own, as probe-rs's are.
 #[derive(Debug, thiserror::Error)]
 #[error("SWD transfer failed")]

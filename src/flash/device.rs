@@ -90,6 +90,16 @@ pub enum DeviceError {
         /// Start address of the protected sector.
         unit: u32,
     },
+    /// `--chip-erase` was asked of a chip whose bootloader sector is write-protected: the
+    /// chip refuses a mass erase then (an STM32F2 sets WRPERR and erases nothing), so
+    /// nothing is written until the user asks to unprotect it or drops the chip erase.
+    #[error(
+        "--chip-erase: the bootloader sector {unit:#010x} is write-protected, so the chip would refuse to erase: rerun with --unprotect-bootloader to clear its protection, or flash without --chip-erase"
+    )]
+    ChipEraseProtected {
+        /// Start address of the protected sector.
+        unit: u32,
+    },
     /// `--unprotect-bootloader` was given but the option-byte write failed.
     #[error("clearing the write protection of erase unit {unit:#010x}")]
     Unprotect {
@@ -143,7 +153,7 @@ pub struct DeviceOptions {
     /// Verification, reset, cancellation and batching of the writes.
     pub flash: FlashOptions,
     /// Clear the write protection of the protected unit (Gen 2's bootloader) if the
-    /// image writes it.
+    /// image writes it or the plan erases the whole chip.
     pub unprotect_bootloader: bool,
 }
 
@@ -298,18 +308,27 @@ fn sequence(
         }
         Err(e) => return result.fail(DeviceError::DeviceId(e)),
     }
+    // The protected unit matters when the plan writes it, and when it erases the whole chip.
+    let touched = |start: u32| match plan.units.iter().find(|u| u.start == start) {
+        Some(unit) => Some(*unit),
+        None if plan.chip_erase => super::Geometry::of(job.mcu()).unit_at(u64::from(start)),
+        None => None,
+    };
     if let Some(protected) = job.mcu().protected_unit
-        && let Some(unit) = plan.units.iter().find(|u| u.start == protected)
+        && let Some(unit) = touched(protected)
     {
-        match target.is_write_protected(*unit) {
+        match target.is_write_protected(unit) {
             Ok(false) => {}
             Ok(true) if options.unprotect_bootloader => {
-                if let Err(source) = target.clear_write_protection(*unit) {
+                if let Err(source) = target.clear_write_protection(unit) {
                     return result.fail(DeviceError::Unprotect {
                         unit: protected,
                         source,
                     });
                 }
+            }
+            Ok(true) if plan.chip_erase => {
+                return result.fail(DeviceError::ChipEraseProtected { unit: protected });
             }
             Ok(true) => return result.fail(DeviceError::BootloaderProtected { unit: protected }),
             Err(source) => {

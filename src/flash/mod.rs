@@ -74,8 +74,9 @@ pub struct UnitWrite<'a> {
 /// so a rerun skips them.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
-    /// An erase hit a write-protected unit (the simulated flash; a real probe reports
-    /// this as [`TargetError::Probe`]). Clear it first with
+    /// An erase hit a write-protected unit, or a chip erase was refused because one is
+    /// (the simulated flash; over a probe, an STM32F2's chip erase, while a probe's sector
+    /// erase reports it as [`TargetError::Probe`]). Clear it first with
     /// [`FlashTarget::clear_write_protection`] (`--unprotect-bootloader`).
     #[error("erase unit {start:#010x}-{end:#010x} is write-protected")]
     WriteProtected {

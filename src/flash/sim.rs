@@ -20,7 +20,7 @@ pub struct SimulatedFlash {
     rom: BTreeMap<u32, u8>,
     /// Erases per unit, by unit start: shows which units a run rewrote and which it left.
     pub erase_count: BTreeMap<u32, usize>,
-    /// Calls of [`FlashTarget::erase_chip`].
+    /// Chip erases carried out by [`FlashTarget::erase_chip`] (a refused one not counted).
     pub chip_erases: usize,
     /// Calls of [`FlashTarget::reset`].
     pub resets: usize,
@@ -30,7 +30,8 @@ pub struct SimulatedFlash {
     pub fail_after_units: Option<usize>,
     /// The next program of this address clears one bit too many.
     pub corrupt_at: Option<u32>,
-    /// Starts of the write-protected units: erasing one fails with
+    /// Starts of the write-protected units: erasing one, or the whole chip while one is
+    /// protected (an STM32F2 refuses its mass erase then, WRPERR), fails with
     /// [`TargetError::WriteProtected`] until its protection is cleared.
     pub protected: Vec<u32>,
 }
@@ -143,6 +144,17 @@ impl FlashTarget for SimulatedFlash {
     }
 
     fn erase_chip(&mut self) -> Result<(), TargetError> {
+        let first_protected = self
+            .geometry
+            .units()
+            .iter()
+            .find(|u| self.protected.contains(&u.start));
+        if let Some(unit) = first_protected {
+            return Err(TargetError::WriteProtected {
+                start: unit.start,
+                end: unit.end,
+            });
+        }
         self.units.clear();
         self.chip_erases += 1;
         Ok(())

@@ -148,3 +148,20 @@ pub fn catalog_image(
     };
     (platform, build(modules, &opts).unwrap().image)
 }
+
+/// The image's segments that start at `address` or above: a Gen 2 restore image without
+/// its bootloader sector, say.
+pub fn segments_from(
+    image: &hexsmith::memory::MemoryImage,
+    address: u32,
+) -> hexsmith::memory::MemoryImage {
+    let mut out = hexsmith::memory::MemoryImage::new();
+    for seg in image.segments().iter().filter(|s| s.start >= address) {
+        out.write(seg.start, &seg.data);
+    }
+    assert!(
+        !out.is_empty(),
+        "the image has data from {address:#010x} on"
+    );
+    out
+}

@@ -195,7 +195,8 @@ pub struct Args {
     /// Append one JSON line per attempt to this file.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// Clear the write protection of the Gen 2 bootloader sector before writing it.
+    /// Clear the write protection of the Gen 2 bootloader sector before writing it (or
+    /// before a --chip-erase, which the chip refuses while it is protected).
     #[arg(long)]
     unprotect_bootloader: bool,
     /// Unlock a locked nRF52840 (APPROTECT, as Particle's Device Protection sets it) by
