@@ -12,7 +12,7 @@ pub use report::{
 use crate::memory::MemoryImage;
 use crate::module::{
     DependencyStatus, Module, ModuleFlags, ModuleFunction, ModuleInfo, PREFIX_LEN, PREFIX_OFFSETS,
-    PREFIX_SEARCH_LIMIT, Present, SUFFIX_BASE_LEN,
+    PREFIX_SEARCH_LIMIT, Present, suffix_size,
 };
 use crate::platform::{self, Platform, releases};
 use sha2::{Digest, Sha256};
@@ -145,16 +145,7 @@ fn plausible_candidate(data: &[u8], base: u64, off: usize) -> Option<(&[u8], usi
     let from = (start - base) as usize;
     let to = from.checked_add(usize::try_from(info.file_len()).ok()?)?;
     let bytes = data.get(from..to)?;
-    if bytes.len() < prefix_offset + PREFIX_LEN + SUFFIX_BASE_LEN + 4 {
-        return None;
-    }
-    let suffix_size = usize::from(u16::from_le_bytes([
-        bytes[bytes.len() - 6],
-        bytes[bytes.len() - 5],
-    ]));
-    if suffix_size < SUFFIX_BASE_LEN || suffix_size > bytes.len() - prefix_offset - PREFIX_LEN - 4 {
-        return None;
-    }
+    suffix_size(bytes, prefix_offset).ok()?;
     Some((bytes, prefix_offset, start))
 }
 

@@ -338,7 +338,10 @@ fn prefix_fault(bytes: &[u8], offset: usize) -> String {
     "the prefix's fields are valid but describe another length".to_string()
 }
 
-fn read_suffix(bytes: &[u8], prefix_offset: usize) -> Result<Suffix, ModuleError> {
+/// The suffix size field of a module whose prefix sits at `prefix_offset`, if a suffix of
+/// that size fits between prefix and CRC. The module search in an image asks this before
+/// it spends checksum budget on a candidate, by the same rule [`Module::parse_at`] applies.
+pub(crate) fn suffix_size(bytes: &[u8], prefix_offset: usize) -> Result<u16, ModuleError> {
     let len = bytes.len();
     let min_len = prefix_offset + PREFIX_LEN + SUFFIX_BASE_LEN + CRC_LEN;
     let bad = |size| ModuleError::BadSuffixSize { size, len };
@@ -350,6 +353,13 @@ fn read_suffix(bytes: &[u8], prefix_offset: usize) -> Result<Suffix, ModuleError
     if suffix_len < SUFFIX_BASE_LEN || suffix_len > len - CRC_LEN - prefix_offset - PREFIX_LEN {
         return Err(bad(size));
     }
+    Ok(size)
+}
+
+fn read_suffix(bytes: &[u8], prefix_offset: usize) -> Result<Suffix, ModuleError> {
+    let len = bytes.len();
+    let size = suffix_size(bytes, prefix_offset)?;
+    let suffix_len = usize::from(size);
     let sha_at = len - CRC_LEN - 2 - SHA_LEN;
     let sha256: [u8; 32] = bytes[sha_at..sha_at + SHA_LEN]
         .try_into()
