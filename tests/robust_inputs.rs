@@ -5,8 +5,10 @@
 mod common;
 
 use common::{build_catalog, device_os, hexsmith, repo, stderr};
+use hexsmith::compose::{BuildError, BuildOptions, ModuleInput, build};
 use hexsmith::inspect::{inspect_image, search_modules};
 use hexsmith::memory::MemoryImage;
+use hexsmith::module::ModuleFunction;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -186,4 +188,72 @@ fn a_platform_listed_twice_is_refused() {
         "{err}"
     );
     assert!(!d.join("out").exists());
+}
+
+/// A sealed module of 64 bytes at `start`: a prefix, no code, the smallest suffix.
+fn tiny_module(start: u32, function: ModuleFunction, index: u8) -> Vec<u8> {
+    let mut b = vec![0u8; 64];
+    b[0..4].copy_from_slice(&start.to_le_bytes());
+    b[4..8].copy_from_slice(&(start + 60).to_le_bytes());
+    b[12..14].copy_from_slice(&13u16.to_le_bytes());
+    b[14] = function.code();
+    b[15] = index;
+    b[58..60].copy_from_slice(&36u16.to_le_bytes());
+    hexsmith::module::seal(&mut b).unwrap();
+    b
+}
+
+#[test]
+fn build_work_stays_bounded_however_many_modules_it_is_given() {
+    // The most modules that can reach the pairwise overlap check: every placeable
+    // function and index the Boron has no slot for (only the MCU's flash bounds those),
+    // 1 KiB apart so none overlap; alignment then refuses the image.
+    let boron = hexsmith::platform::by_name("boron").unwrap();
+    let functions = [
+        ModuleFunction::Bootloader,
+        ModuleFunction::SystemPart,
+        ModuleFunction::UserPart,
+        ModuleFunction::RadioStack,
+    ];
+    let mut distinct = Vec::new();
+    for f in functions {
+        for index in 0..=u8::MAX {
+            if boron.slot(f, index).is_none() {
+                let start = 0x400 * distinct.len() as u32;
+                distinct.push(tiny_module(start, f, index));
+            }
+        }
+    }
+    let inputs = |count: usize| -> Vec<ModuleInput> {
+        (0..count)
+            .map(|i| {
+                let bytes = distinct[i % distinct.len()].clone();
+                ModuleInput::from_bytes(format!("m{i}"), bytes).unwrap()
+            })
+            .collect()
+    };
+    let count = distinct.len();
+    assert!(count > 700, "{count}");
+    let started = Instant::now();
+    let err = build(inputs(count), &BuildOptions::default()).unwrap_err();
+    assert!(matches!(err, BuildError::Unaligned { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Any more repeat a function and index, and the duplicate check, which comes
+    // first, stops at the first repeat.
+    let started = Instant::now();
+    let err = build(inputs(100_000), &BuildOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("m{count}: bootloader 1 given twice (also m0)")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
