@@ -14,7 +14,6 @@ use hexsmith::flash::{
     EraseUnit, Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions, TargetError,
     execute, read_device_id,
 };
-use hexsmith::inspect::hex_lower;
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::platform::Platform;
 use std::path::Path;
@@ -126,7 +125,7 @@ fn stm32f2_attached_under_reset_flash_and_again() {
     let device = EmulatedDevice::blank(Chip::Stm32f205, &uid);
     let mut target = connect(&device, platform, false);
     let shown = read_device_id(&mut target, platform.mcu()).unwrap();
-    assert_eq!(shown, Some(hex_lower(&uid)));
+    assert_eq!(shown, Some(::hex::encode(&uid)));
     drop(target);
 
     let first = flash(&device, platform, &image);
@@ -307,7 +306,7 @@ fn the_command_line_flashes_a_state_file_that_inspect_reads() {
         assert_eq!(line["device_id"], id.as_str());
         assert_eq!(line["result"], "ok");
         assert_eq!(line["chip"], "nRF52840_xxAA");
-        assert_eq!(line["image_sha256"], hex_lower(&boron.sha256()));
+        assert_eq!(line["image_sha256"], ::hex::encode(boron.sha256()));
     }
 
     // The photon, on its STM32F205RG, the same way.

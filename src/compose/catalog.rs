@@ -4,7 +4,6 @@
 //! wants between a download and a programming station.
 
 use super::{BuildError, ModuleInput};
-use crate::inspect::hex_lower;
 use crate::platform::{self, Platform};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -199,7 +198,7 @@ pub fn collect(
         for path in candidates {
             let bytes =
                 crate::input::read_bytes(path).map_err(|e| CatalogError::Input(Box::new(e)))?;
-            let found = hex_lower(&Sha256::digest(&bytes));
+            let found = hex::encode(Sha256::digest(&bytes));
             if found.eq_ignore_ascii_case(&file.sha256) {
                 chosen = Some((path, bytes));
                 break;

@@ -3,7 +3,7 @@
 //! byte anywhere shows, and it holds nothing that varies between runs or machines.
 
 use super::{ModuleInput, RestoreImage, file_name};
-use crate::inspect::{self, hex_lower};
+use crate::inspect;
 use crate::memory::MemoryImage;
 use crate::module::ModuleFunction;
 use crate::platform::{self, Platform, releases};
@@ -117,13 +117,13 @@ impl Manifest {
                         .read(u64::from(r.start), r.size as usize)
                         .expect("regions lie in the image");
                     ManifestRegion {
-                        sha256: hex_lower(&Sha256::digest(bytes)),
+                        sha256: hex::encode(Sha256::digest(bytes)),
                         ..r.clone()
                     }
                 })
                 .collect(),
             bytes: image.len(),
-            sha256: hex_lower(&image.sha256()),
+            sha256: hex::encode(image.sha256()),
             warnings,
         }
     }

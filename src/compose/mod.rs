@@ -212,7 +212,7 @@ impl Mbr {
     /// The name of this MBR if Particle's published images carry it (its SHA-256 is in
     /// the `mbr` list of `src/platform/releases.toml`), or None for any other.
     pub fn known(&self) -> Option<&str> {
-        releases().known_mbr(&inspect::hex_lower(&sha2::Sha256::digest(&self.bytes)))
+        releases().known_mbr(&::hex::encode(sha2::Sha256::digest(&self.bytes)))
     }
 
     /// Why these bytes are not a Nordic MBR, if they are not: a known one is; another must
@@ -754,8 +754,8 @@ pub(crate) fn check_integrity(m: &ModuleInput) -> Result<(), BuildError> {
         return Err(BuildError::Integrity {
             name: m.name.clone(),
             what: "SHA-256",
-            stored: inspect::hex_lower(&module.suffix.sha256),
-            computed: inspect::hex_lower(&module.sha256_computed),
+            stored: ::hex::encode(module.suffix.sha256),
+            computed: ::hex::encode(module.sha256_computed),
         });
     }
     Ok(())

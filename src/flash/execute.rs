@@ -3,7 +3,6 @@
 //! not cover, so nothing the user did not ask to lose is lost), verify, reset.
 
 use super::{EraseUnit, FlashPlan, FlashTarget, TargetError, UnitWrite, checksum};
-use crate::inspect::hex_lower;
 use crate::memory::MemoryImage;
 use crate::platform::Mcu;
 use serde::Serialize;
@@ -408,7 +407,7 @@ pub fn read_device_id(
     };
     let mut buf = vec![0; source.length as usize];
     target.read(source.address, &mut buf)?;
-    Ok(Some(format!("{}{}", source.prefix, hex_lower(&buf))))
+    Ok(Some(format!("{}{}", source.prefix, hex::encode(&buf))))
 }
 
 /// A device's flash as a memory image, read one erase unit at a time. Without a range,

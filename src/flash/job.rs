@@ -2,7 +2,7 @@
 //! and the plan, decided once so that a dry run plans exactly what a real run writes.
 
 use super::{FlashPlan, PlanError, PlanOptions, check_before_writing};
-use crate::inspect::{self, hex_lower};
+use crate::inspect;
 use crate::memory::MemoryImage;
 use crate::platform::{self, Mcu, Platform};
 use serde::Serialize;
@@ -87,7 +87,7 @@ impl FlashJob {
     ) -> Result<FlashJob, JobError> {
         let chip = chip_for(platform, chip, chip_description)?;
         Ok(FlashJob {
-            image_sha256: hex_lower(&image.sha256()),
+            image_sha256: hex::encode(image.sha256()),
             image,
             platform,
             chip,

@@ -191,7 +191,7 @@ pub fn find_radio_stack(image: &MemoryImage) -> Option<PlacedRadioStack> {
             let end = u64::from(start) + u64::from(k.payload_size);
             let ok = image
                 .read(u64::from(start), k.payload_size as usize)
-                .map(|payload| hex_lower(&Sha256::digest(payload)) == k.sha256);
+                .map(|payload| hex::encode(Sha256::digest(payload)) == k.sha256);
             (end, Some(ok.unwrap_or(false)))
         }
         None => (contiguous_end, None),
@@ -202,18 +202,6 @@ pub fn find_radio_stack(image: &MemoryImage) -> Option<PlacedRadioStack> {
         end,
         sha256_ok,
     })
-}
-
-/// Bytes as lower-case hex without separators: the form hexsmith prints hashes in (as
-/// `sha256sum` does) and the form the release tables store them in.
-pub fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Reports on a single module file: what its prefix and suffix say and whether its CRC
@@ -595,7 +583,7 @@ fn describe_region(
     }
     match region.name.as_str() {
         "nordic-mbr" if whole => {
-            let sha = hex_lower(&Sha256::digest(bytes));
+            let sha = hex::encode(Sha256::digest(bytes));
             match releases().known_mbr(&sha) {
                 Some(name) => (format!("Nordic MBR: {name}"), true),
                 None => (
@@ -658,5 +646,5 @@ fn suffix_remnant(
     let sha_prefix = known.sha256.get(0..4)?;
     let expected = format!("0000{sha_prefix}");
     let bytes = image.read(start, 4)?;
-    (hex_lower(bytes) == expected).then_some(start + 4)
+    (hex::encode(bytes) == expected).then_some(start + 4)
 }

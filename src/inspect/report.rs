@@ -1,7 +1,6 @@
 //! What `inspect` reports. These structures are serialised as hexsmith's JSON output, so
 //! their field names are a stable interface: CI pipelines snapshot them.
 
-use super::hex_lower;
 use crate::module::{ExtensionKind, Module, ModuleFunction};
 use crate::platform::{self, releases};
 use serde::Serialize;
@@ -251,12 +250,12 @@ impl ModuleReport {
                     type_id: e.kind.code(),
                     offset: e.offset,
                     length: e.data.len() + 4,
-                    data: hex_lower(&e.data),
+                    data: hex::encode(&e.data),
                 })
                 .collect(),
             crc: Some(format!("{:08x}", m.crc_stored)),
             crc_ok: Some(m.crc_ok()),
-            sha256: Some(hex_lower(&m.suffix.sha256)),
+            sha256: Some(hex::encode(m.suffix.sha256)),
             sha256_ok: Some(m.sha256_ok()),
             checks: None,
             notes: Vec::new(),

@@ -10,7 +10,6 @@ use hexsmith::compose::particle::ParticleManifest;
 use hexsmith::compose::{
     self, BuildError, BuildOptions, Mbr, ModuleInput, RestoreImage, release_dir,
 };
-use hexsmith::inspect::hex_lower;
 use hexsmith::module::ModuleFunction;
 use hexsmith::output::{OutputSet, prepare_folder};
 use hexsmith::platform::{self, Platform};
@@ -347,7 +346,7 @@ fn built_image(
         release: image.release.clone(),
         hex: hex.display().to_string(),
         hex_sha256,
-        memory_sha256: hex_lower(&image.image.sha256()),
+        memory_sha256: hex::encode(image.image.sha256()),
         bytes: image.image.len(),
         manifest: manifest.map(|p| p.display().to_string()),
         particle_json: None,

@@ -192,7 +192,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
             hexsmith::memory::hex::write_to(&image, f)
         })
         .with_context(|| args.output.display().to_string())?;
-        let memory_sha256 = hexsmith::inspect::hex_lower(&image.sha256());
+        let memory_sha256 = hex::encode(image.sha256());
         if args.json {
             crate::out::json(ReadDocument {
                 probe: &target.probe,

@@ -129,7 +129,7 @@ pub fn sha256_of_writing<W: Write>(
         hasher: Sha256::new(),
     };
     fill(&mut hashing)?;
-    Ok(hexsmith::inspect::hex_lower(&hashing.hasher.finalize()))
+    Ok(hex::encode(hashing.hasher.finalize()))
 }
 
 /// Hashes what passes through it, so that the file's SHA-256 costs no second read.

@@ -6,7 +6,6 @@ use crate::out::{self, outln};
 use anyhow::Result;
 use hexsmith::compose::replace::{ReplaceOptions, read_base, replace_user};
 use hexsmith::compose::{Manifest, ModuleInput};
-use hexsmith::inspect::hex_lower;
 use hexsmith::output::OutputSet;
 use serde::Serialize;
 use std::io::Write;
@@ -90,7 +89,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
         platform_id: replaced.platform.id,
         hex: args.output.display().to_string(),
         hex_sha256,
-        memory_sha256: hex_lower(&replaced.image.sha256()),
+        memory_sha256: hex::encode(replaced.image.sha256()),
         bytes: replaced.image.len(),
         user_part: Span {
             start: app.module.info.start.into(),
