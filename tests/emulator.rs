@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{catalog_image, hexsmith, read_real, stderr, stdout};
+use common::{catalog_image, hexsmith, read_real, relocated, stderr, stdout};
 use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::emulator::{Chip, EmulatedDevice, NorViolation};
@@ -23,14 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// The Boron image with a new customer application: Tinker's code linked at another
 /// address, so every byte of the application differs.
 fn with_customer_app(image: &MemoryImage) -> MemoryImage {
-    let mut app =
+    let tinker =
         read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
-    let m = hexsmith::module::Module::parse(&app).unwrap();
-    let len = m.info.end - m.info.start;
-    app[0..4].copy_from_slice(&0xB4000u32.to_le_bytes());
-    app[4..8].copy_from_slice(&(0xB4000 + len).to_le_bytes());
-    hexsmith::module::seal(&mut app).unwrap();
-    let app = ModuleInput::from_bytes("app.bin", app).unwrap();
+    let app = ModuleInput::from_bytes("app.bin", relocated(&tinker, 0xB4000)).unwrap();
     replace_user("boron", image, &app, ReplaceOptions::default())
         .unwrap()
         .image

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{catalog_image, device_os, hexsmith, read_real, repo, stderr, stdout};
+use common::{catalog_image, device_os, hexsmith, read_real, relocated, repo, stderr, stdout};
 use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::sim::SimulatedFlash;
@@ -123,13 +123,7 @@ fn skip_unchanged_and_a_new_application_touches_only_its_units() {
     // The same Device OS with a new, larger application at 0xB4000.
     let tinker =
         read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
-    let mut app = tinker.clone();
-    let m = hexsmith::module::Module::parse(&app).unwrap();
-    let len = m.info.end - m.info.start;
-    app[0..4].copy_from_slice(&0xB4000u32.to_le_bytes());
-    app[4..8].copy_from_slice(&(0xB4000 + len).to_le_bytes());
-    hexsmith::module::seal(&mut app).unwrap();
-    let app = ModuleInput::from_bytes("app.bin", app).unwrap();
+    let app = ModuleInput::from_bytes("app.bin", relocated(&tinker, 0xB4000)).unwrap();
     let updated = replace_user("boron", &image, &app, ReplaceOptions::default())
         .unwrap()
         .image;
