@@ -1019,6 +1019,51 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
     assert_eq!(devices[1].nor_violations(), vec![]);
 }
 
+/// A board whose device ID cannot be read (here: no FICR at all) answers the probe: one
+/// failed device, written nothing, reported once for its two polls on the fixture.
+#[test]
+fn a_station_counts_a_board_without_a_readable_id_as_failed_once() {
+    let job = job("4.0.1", "boron");
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    let no_id = Arc::new(Mutex::new(SimulatedFlash::new(job.mcu())));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut fixture = Fixture::new(
+        [
+            Some(boron_device(1)),
+            None,
+            Some(no_id.clone()),
+            Some(no_id.clone()),
+            None,
+            Some(boron_device(2)),
+        ],
+        &cancel,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
+    let station = StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    };
+    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    assert_eq!(
+        (summary.devices, summary.passed, summary.failed),
+        (3, 2, 1),
+        "{:?}",
+        recorder.results
+    );
+    let (outcome, id, reason) = &recorder.results[1];
+    assert_eq!((*outcome, id.as_deref()), (Outcome::Failed, None));
+    assert!(
+        reason
+            .as_deref()
+            .unwrap()
+            .starts_with("reading the device ID"),
+        "{reason:?}"
+    );
+    let sim = no_id.lock().unwrap();
+    assert_eq!((sim.write_calls, sim.erase_count.len()), (0, 0));
+}
+
 /// A locked nRF52840 answers the probe but cannot be debugged: the station shows it as one
 /// failed device (however long it stays on the fixture), erases nothing, and goes on.
 #[cfg(feature = "probe")]
