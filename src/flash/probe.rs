@@ -15,18 +15,6 @@ use std::path::{Path, PathBuf};
 
 const STM32F2_SECTOR0: u32 = 0x0800_0000;
 
-/// The STM32F2's sector `n` (0 to 11) as `(start, end)`: 4 x 16 KiB, 64 KiB, then
-/// 128 KiB each (RM0033, embedded Flash memory), the sectors FLASH_OPTCR's nWRP bits name.
-fn stm32f2_sector(n: u32) -> (u32, u64) {
-    let (offset, len) = match n {
-        0..=3 => (n * 0x4000, 0x4000),
-        4 => (0x1_0000, 0x1_0000),
-        _ => (0x2_0000 * (n - 4), 0x2_0000),
-    };
-    let start = STM32F2_SECTOR0 + offset;
-    (start, u64::from(start) + len)
-}
-
 /// Whether a probe-rs target is an STM32F2 (RM0033's flash interface and option bytes),
 /// the one chip whose write protection hexsmith reads and clears.
 fn is_stm32f2(target_name: &str) -> bool {
@@ -432,14 +420,24 @@ impl ProbeTarget {
 
     /// Whether the STM32F2's sector 0 is write-protected (nWRP0 clear in FLASH_OPTCR).
     fn stm32f2_sector0_protected(&mut self) -> Result<bool, TargetError> {
-        Ok(self.stm32f2_first_protected_sector()? == Some(0))
+        Ok(self
+            .stm32f2_first_protected_sector()?
+            .is_some_and(|u| u.start == STM32F2_SECTOR0))
     }
 
-    /// The lowest STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, if any.
-    fn stm32f2_first_protected_sector(&mut self) -> Result<Option<u32>, TargetError> {
+    /// The lowest STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, if any. Bit
+    /// 16 + n guards sector n, the n-th erase unit of the layout platforms.toml gives.
+    fn stm32f2_first_protected_sector(&mut self) -> Result<Option<EraseUnit>, TargetError> {
         let mut core = self.session.core(0).map_err(probe_error)?;
         let optcr = core.read_word_32(0x4002_3C14).map_err(probe_error)?;
-        Ok((0..12).find(|n| optcr & 1 << (16 + n) == 0))
+        let geometry = crate::platform::mcu("stm32f205").map(super::Geometry::of);
+        let sectors = geometry.as_ref().map_or(&[][..], |g| g.units());
+        Ok(sectors
+            .iter()
+            .take(12)
+            .enumerate()
+            .find(|(n, _)| optcr & 1 << (16 + n) == 0)
+            .map(|(_, u)| *u))
     }
 }
 
@@ -580,8 +578,10 @@ impl FlashTarget for ProbeTarget {
         if self.stm32f2
             && let Some(n) = self.stm32f2_first_protected_sector()?
         {
-            let (start, end) = stm32f2_sector(n);
-            return Err(TargetError::WriteProtected { start, end });
+            return Err(TargetError::WriteProtected {
+                start: n.start,
+                end: n.end,
+            });
         }
         self.checksum_at = None;
         erase_all(&mut self.session, &mut FlashProgress::empty(), false).map_err(probe_error)
