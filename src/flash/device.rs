@@ -44,6 +44,8 @@ pub struct ProbeSettings {
     /// `--all-probes`.
     #[cfg(feature = "probe")]
     pub emulate: Vec<super::emulator::EmulatedDevice>,
+    /// Particle's RTL872x flash loader (`--rtl872x-loader`), checked and read.
+    pub rtl872x_loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
 }
 
 /// Why one device was not written as asked. Each keeps the error beneath it as its source.

@@ -5,6 +5,7 @@
 
 use super::Chip;
 use super::bus::{Bus, BusFault};
+use super::rtl8721dm;
 use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor, RunOptions};
 use armagnac::decoder::{BasicInstructionDecoder, InstructionDecode, InstructionDecodeError};
 use armagnac::instructions::{Instruction, InstructionSize};
@@ -127,13 +128,16 @@ impl Silicon {
     /// which the model does not execute.
     pub fn system_reset(&mut self) {
         self.bus.reset();
-        let vectors = match self.bus.chip {
-            Chip::Nrf52840 => 0,
-            Chip::Stm32f205 => super::bus::STM_FLASH,
+        let (sp, pc) = match self.bus.chip {
+            Chip::Nrf52840 => self.vectors(0),
+            Chip::Stm32f205 => self.vectors(super::bus::STM_FLASH),
+            // The ROM runs first and is not modelled: from flash, the core is left at the
+            // ROM's start, running what the emulator does not execute.
+            Chip::Rtl8721dm => rtl8721dm::boot(&mut self.bus).unwrap_or((0, 0)),
         };
-        self.regs[13] = self.bus.read(vectors, 4).unwrap_or(0) & !3;
-        self.regs[17] = self.regs[13];
-        self.regs[15] = self.bus.read(vectors + 4, 4).unwrap_or(0) & !1;
+        self.regs[13] = sp;
+        self.regs[17] = sp;
+        self.regs[15] = pc;
         self.regs[14] = 0xFFFF_FFFF;
         self.regs[16] = 1 << 24;
         self.regs[20] = 0;
@@ -145,6 +149,33 @@ impl Silicon {
         } else {
             self.halted = false;
         }
+    }
+
+    /// The initial SP and PC from a vector table.
+    fn vectors(&mut self, table: u32) -> (u32, u32) {
+        (
+            self.bus.read(table, 4).unwrap_or(0) & !3,
+            self.bus.read(table + 4, 4).unwrap_or(0) & !1,
+        )
+    }
+
+    /// Lets a core that runs on its own (the RTL8721DM's KM0 running the flash loader)
+    /// execute for the time one debug transfer takes: at most `budget` instructions,
+    /// fewer once it only waits for memory to change. A watchdog reset it or the debugger
+    /// asked for happens here too.
+    pub fn run_alongside(&mut self, budget: usize) {
+        if self.bus.reset_requested {
+            self.system_reset();
+        }
+        if self.bus.chip != Chip::Rtl8721dm
+            || self.halted
+            || self.locked_up
+            || self.reset_held
+            || !self.runs_code_from_ram()
+        {
+            return;
+        }
+        self.execute_mode(budget, true);
     }
 
     /// Drives nRESET (from the probe's pin or the nRF52 CTRL-AP RESET register):
@@ -194,7 +225,11 @@ impl Silicon {
             }
             return Ok(());
         }
-        self.bus.write(address, size, value)
+        self.bus.write(address, size, value)?;
+        if self.bus.reset_requested {
+            self.system_reset();
+        }
+        Ok(())
     }
 
     fn read_ppb(&mut self, address: u32) -> u32 {
@@ -225,6 +260,8 @@ impl Silicon {
             CPUID => match self.bus.chip {
                 Chip::Nrf52840 => 0x410F_C241,
                 Chip::Stm32f205 => 0x412F_C230,
+                // Cortex-M23 r0p0 (KM0 is of that class: ARMv8-M baseline).
+                Chip::Rtl8721dm => 0x410C_D200,
             },
             FP_CTRL => self.fp_ctrl,
             DWT_CTRL => 0x4000_0000,
@@ -289,7 +326,8 @@ impl Silicon {
             return;
         }
         self.halted = false;
-        if self.runs_code_from_ram() {
+        // The KM0 runs alongside the debugger's transfers instead (`run_alongside`).
+        if self.runs_code_from_ram() && self.bus.chip != Chip::Rtl8721dm {
             self.execute(INSTRUCTION_BUDGET);
         }
     }
@@ -298,6 +336,9 @@ impl Silicon {
     /// the device's own firmware, which the emulator leaves running unseen.
     fn runs_code_from_ram(&mut self) -> bool {
         let pc = self.regs[15];
+        if self.bus.chip == Chip::Rtl8721dm {
+            return (rtl8721dm::RAM..rtl8721dm::STACK_TOP).contains(&pc);
+        }
         (0x2000_0000..0x2010_0000).contains(&pc)
             || (self.bus.chip == Chip::Nrf52840 && (0x0080_0000..0x0084_0000).contains(&pc))
     }
@@ -324,17 +365,28 @@ impl Silicon {
     /// Runs the core from its PC for at most `budget` instructions; a BKPT halts it, a
     /// fault locks it up.
     fn execute(&mut self, budget: usize) {
+        self.execute_mode(budget, false);
+    }
+
+    /// Runs the core; `alongside`: it runs on its own (see [`Silicon::run_alongside`]),
+    /// so running out of `budget` is the normal end of a slice, not a runaway.
+    fn execute_mode(&mut self, budget: usize, alongside: bool) {
         let chip = self.bus.chip;
         let placeholder = Bus::new_empty(chip);
         let bus = Rc::new(RefCell::new(std::mem::replace(&mut self.bus, placeholder)));
         let version = match chip {
             Chip::Nrf52840 => Config::v7em(),
             Chip::Stm32f205 => Config::v7m(),
+            Chip::Rtl8721dm => Config::v8m(),
         };
         let mut cpu = Processor::new(version);
         cpu.instruction_decoder = Box::new(CachedDecoder);
         cpu.map_iface(0, Rc::new(RefCell::new(Port(bus.clone()))))
             .expect("the bus fits below the system area");
+        if chip == Chip::Rtl8721dm {
+            // A fetch from the boot ROM is a call of one of its routines.
+            cpu.hook_code(0..rtl8721dm::ROM_END as usize);
+        }
         for (i, index) in GENERAL.iter().enumerate() {
             cpu.registers.set(*index, self.regs[i]);
         }
@@ -346,19 +398,23 @@ impl Silicon {
         cpu.set_pc(self.regs[15] & !1);
 
         let mut executed = 0usize;
-        let outcome = loop {
-            if executed >= budget {
-                break Outcome::Budget;
-            }
-            let chunk = (budget - executed).min(1_000_000);
-            let before = cpu.cycles;
-            let result = cpu.run(RunOptions::new().gas(chunk));
-            executed += (cpu.cycles - before) as usize;
-            match result {
-                Ok(None) => continue,
-                Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
-                Ok(Some(_)) => continue,
-                Err(e) => break Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
+        let outcome = if chip == Chip::Rtl8721dm {
+            run_km0(&mut cpu, &bus, budget, &mut executed, alongside)
+        } else {
+            loop {
+                if executed >= budget {
+                    break Outcome::Budget;
+                }
+                let chunk = (budget - executed).min(1_000_000);
+                let before = cpu.cycles;
+                let result = cpu.run(RunOptions::new().gas(chunk));
+                executed += (cpu.cycles - before) as usize;
+                match result {
+                    Ok(None) => continue,
+                    Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
+                    Ok(Some(_)) => continue,
+                    Err(e) => break Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
+                }
             }
         };
         self.instructions += executed as u64;
@@ -392,10 +448,15 @@ impl Silicon {
                 self.locked_up = true;
                 self.halted = false;
             }
+            Outcome::Budget | Outcome::Idle if alongside => {}
+            Outcome::Idle => {}
             Outcome::Budget if budget == 1 => self.enter_debug_state(DFSR_HALTED),
             Outcome::Budget => self
                 .faults
                 .push(format!("no breakpoint after {budget} instructions")),
+        }
+        if self.bus.reset_requested {
+            self.system_reset();
         }
     }
 }
@@ -404,6 +465,73 @@ enum Outcome {
     Breakpoint,
     Fault(String),
     Budget,
+    /// The core waits in a loop that only reads memory nobody else has written since.
+    Idle,
+}
+
+/// Runs the KM0 event by event: a fetch from the ROM runs that routine
+/// ([`rtl8721dm::rom_call`]) and returns to the caller; a loop that comes back to the same
+/// place with the same registers and no store in between can only wait for the debugger,
+/// so the slice ends there (`alongside`), as the chip would spin until the next transfer.
+fn run_km0(
+    cpu: &mut Processor,
+    bus: &Rc<RefCell<Bus>>,
+    budget: usize,
+    executed: &mut usize,
+    alongside: bool,
+) -> Outcome {
+    let mut last_at: HashMap<u32, ([u32; 16], u64)> = HashMap::new();
+    let mut pc_before = cpu.pc();
+    while *executed < budget {
+        match cpu.next_event() {
+            Ok(Event::Instruction { .. }) => {
+                *executed += 1;
+                let pc = cpu.pc();
+                if alongside && pc < pc_before {
+                    let mut regs = [0u32; 16];
+                    for (i, index) in GENERAL.iter().enumerate() {
+                        regs[i] = cpu.registers[*index];
+                    }
+                    regs[13] = cpu.registers.msp;
+                    regs[14] = cpu.registers.lr;
+                    regs[15] = cpu.registers.psr.get();
+                    let stores = bus.borrow().stores;
+                    if last_at.insert(pc, (regs, stores)) == Some((regs, stores)) {
+                        return Outcome::Idle;
+                    }
+                    if last_at.len() > 64 {
+                        last_at.clear();
+                    }
+                }
+                pc_before = pc;
+            }
+            Ok(Event::Hook { address }) => {
+                let args = [
+                    cpu.registers[RegisterIndex::R0],
+                    cpu.registers[RegisterIndex::R1],
+                    cpu.registers[RegisterIndex::R2],
+                    cpu.registers[RegisterIndex::R3],
+                ];
+                let result = rtl8721dm::rom_call(address, args, &mut bus.borrow_mut());
+                match result {
+                    Ok(r0) => {
+                        cpu.registers.set(RegisterIndex::R0, r0);
+                        let back = cpu.registers.lr & !1;
+                        cpu.set_pc(back);
+                        pc_before = back;
+                    }
+                    Err(why) => return Outcome::Fault(why),
+                }
+            }
+            Ok(Event::Break(_)) => return Outcome::Breakpoint,
+            Ok(_) => {}
+            Err(e) => return Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
+        }
+        if bus.borrow().reset_requested {
+            return Outcome::Idle;
+        }
+    }
+    Outcome::Budget
 }
 
 const GENERAL: [RegisterIndex; 13] = [

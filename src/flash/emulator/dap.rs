@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 /// DPIDR of the Cortex-M3/M4 SW-DP (DPv1, designer ARM).
 const DPIDR: u32 = 0x2BA0_1477;
+/// DPIDR of the RTL8721DM's SW-DP (DPv2), the IDCODE Particle's script expects.
+const RTL8721DM_DPIDR: u32 = 0x6BA0_2477;
 /// IDR of the Cortex-M AHB-AP.
 const AHB_AP_IDR: u32 = 0x2477_0011;
 /// IDR of the nRF52's CTRL-AP.
@@ -62,6 +64,7 @@ fn fault() -> ArmError {
 impl super::DeviceState {
     fn dp_read(&mut self, address: u8) -> u32 {
         match address & 0xC {
+            0x0 if self.chip == Chip::Rtl8721dm => RTL8721DM_DPIDR,
             0x0 => DPIDR,
             0x4 => {
                 // Power-up requests are acknowledged at once.
@@ -128,6 +131,18 @@ impl super::DeviceState {
             }
             _ => Ok(()),
         }
+    }
+
+    /// One transfer on the wire: counted, and the time a core running on its own gets.
+    /// A chip whose SWD is closed does not answer at all.
+    fn transfer(&mut self) -> Result<(), ArmError> {
+        if self.swd_closed {
+            return Err(ArmError::Dap(DapError::NoAcknowledge));
+        }
+        self.counters.transfers += 1;
+        self.silicon
+            .run_alongside(super::KM0_INSTRUCTIONS_PER_TRANSFER);
+        Ok(())
     }
 
     fn mem_ap_locked(&self) -> bool {
@@ -227,7 +242,7 @@ impl super::DeviceState {
 impl RawDapAccess for EmulatedProbe {
     fn raw_read_register(&mut self, address: RegisterAddress) -> Result<u32, ArmError> {
         let mut d = self.device.lock();
-        d.counters.transfers += 1;
+        d.transfer()?;
         match address {
             RegisterAddress::DpRegister(r) => Ok(d.dp_read(r.address)),
             RegisterAddress::ApRegister(r) => d.ap_read(r),
@@ -236,7 +251,7 @@ impl RawDapAccess for EmulatedProbe {
 
     fn raw_write_register(&mut self, address: RegisterAddress, value: u32) -> Result<(), ArmError> {
         let mut d = self.device.lock();
-        d.counters.transfers += 1;
+        d.transfer()?;
         match address {
             RegisterAddress::DpRegister(r) => {
                 d.dp_write(r.address, value);
