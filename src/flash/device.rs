@@ -587,10 +587,31 @@ pub fn verify_device(
         .map(|(_, start, bytes)| (*start as u32, bytes.len() as u32))
         .collect();
     let sums = target.checksums(&ranges)?;
-    let mut in_place = vec![sums.is_some(); plan.units.len()];
+    // A target that can only compare (the RTL872x loader) is asked piece by piece.
+    let compared = match &sums {
+        Some(_) => None,
+        None => {
+            let checks: Vec<(u32, u32, u32)> = pieces
+                .iter()
+                .map(|(_, start, bytes)| {
+                    let sum = super::checksum::expected(bytes);
+                    (*start as u32, bytes.len() as u32, sum)
+                })
+                .collect();
+            target.compare(&checks)?
+        }
+    };
+    let mut in_place = vec![sums.is_some() || compared.is_some(); plan.units.len()];
     if let Some(sums) = &sums {
         for ((i, _, bytes), sum) in pieces.iter().zip(sums) {
             if *sum != super::checksum::expected(bytes) {
+                in_place[*i] = false;
+            }
+        }
+    }
+    if let Some(answers) = &compared {
+        for ((i, _, _), agrees) in pieces.iter().zip(answers) {
+            if !agrees {
                 in_place[*i] = false;
             }
         }
@@ -650,6 +671,44 @@ pub enum EraseRangeError {
         /// The first address outside.
         address: u64,
     },
+    /// The range reaches flash that is never erased (the RTL872x's prebootloader-mbr).
+    #[error(
+        "--range reaches {start:#010x}-{end:#010x}, which holds {what}; hexsmith never erases it: start the range at {end:#010x} or later"
+    )]
+    NeverErased {
+        /// The protected range's start.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
+        /// What it holds.
+        what: String,
+    },
+    /// `erase --all` on a chip that must never be chip-erased.
+    #[error(
+        "erase --all: refused on this chip, whose chip erase would also erase {start:#010x}-{end:#010x}, {what}; erase ranges instead (erase --range START:END)"
+    )]
+    ChipEraseForbidden {
+        /// The protected range's start.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
+        /// What it holds.
+        what: String,
+    },
+}
+
+/// Refuses `erase --all` on an MCU that must never be chip-erased, before anything is
+/// connected.
+pub fn check_chip_erase(mcu: &crate::platform::Mcu) -> Result<(), EraseRangeError> {
+    if mcu.chip_erase {
+        return Ok(());
+    }
+    let (start, end, what) = mcu
+        .never_write
+        .as_ref()
+        .map(|n| (n.start, n.end, n.what.clone()))
+        .unwrap_or((0, 0, "data no image carries".into()));
+    Err(EraseRangeError::ChipEraseForbidden { start, end, what })
 }
 
 /// The erase units that make up exactly `[start, end)`: an erase never clears a byte
@@ -659,6 +718,16 @@ pub fn units_to_erase(
     start: u64,
     end: u64,
 ) -> Result<Vec<super::EraseUnit>, EraseRangeError> {
+    if let Some(n) = &mcu.never_write
+        && start < u64::from(n.end)
+        && end > u64::from(n.start)
+    {
+        return Err(EraseRangeError::NeverErased {
+            start: n.start,
+            end: n.end,
+            what: n.what.clone(),
+        });
+    }
     let geometry = super::Geometry::of(mcu);
     let units = geometry
         .units_in(start, end)

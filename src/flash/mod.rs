@@ -45,7 +45,7 @@ pub mod station;
 pub use device::{
     Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError,
     FlashDocument, LogError, LogLine, LogWriter, Outcome, ProbeSettings, Protocol, VerifyReport,
-    attempt, error_chain, flash_all, flash_device, units_to_erase, verify_device,
+    attempt, check_chip_erase, error_chain, flash_all, flash_device, units_to_erase, verify_device,
 };
 pub use execute::{
     Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device,

@@ -326,6 +326,9 @@ pub struct EraseArgs {
 pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     let settings = args.probe.settings()?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
+    if args.all {
+        hexsmith::flash::check_chip_erase(mcu)?;
+    }
     let units = match &args.range {
         Some(text) => {
             let (start, end) = parse_range(text)?;

@@ -92,6 +92,9 @@ pub struct Silicon {
     pub faults: Vec<String>,
     /// Instructions executed, all runs together.
     pub instructions: u64,
+    /// The RTL8721DM's ROM started the RAM image at the last reset: the KM0 runs code the
+    /// model executes (the loader, and the ROM routines it calls).
+    ram_image: bool,
 }
 
 impl Silicon {
@@ -113,6 +116,7 @@ impl Silicon {
             ppb: BTreeMap::new(),
             faults: Vec::new(),
             instructions: 0,
+            ram_image: false,
         };
         s.system_reset();
         s
@@ -133,7 +137,11 @@ impl Silicon {
             Chip::Stm32f205 => self.vectors(super::bus::STM_FLASH),
             // The ROM runs first and is not modelled: from flash, the core is left at the
             // ROM's start, running what the emulator does not execute.
-            Chip::Rtl8721dm => rtl8721dm::boot(&mut self.bus).unwrap_or((0, 0)),
+            Chip::Rtl8721dm => {
+                let entry = rtl8721dm::boot(&mut self.bus);
+                self.ram_image = entry.is_some();
+                entry.unwrap_or((0, 0))
+            }
         };
         self.regs[13] = sp;
         self.regs[17] = sp;
@@ -321,6 +329,11 @@ impl Silicon {
             return;
         }
         if bits & C_STEP != 0 {
+            if !self.runs_code_from_ram() && self.bus.chip == Chip::Rtl8721dm {
+                // The boot ROM's own code is not modelled: a step stays where it is.
+                self.enter_debug_state(DFSR_HALTED);
+                return;
+            }
             self.halted = false;
             self.execute(1);
             return;
@@ -337,7 +350,7 @@ impl Silicon {
     fn runs_code_from_ram(&mut self) -> bool {
         let pc = self.regs[15];
         if self.bus.chip == Chip::Rtl8721dm {
-            return (rtl8721dm::RAM..rtl8721dm::STACK_TOP).contains(&pc);
+            return self.ram_image;
         }
         (0x2000_0000..0x2010_0000).contains(&pc)
             || (self.bus.chip == Chip::Nrf52840 && (0x0080_0000..0x0084_0000).contains(&pc))

@@ -217,9 +217,13 @@ impl super::DeviceState {
                 let lane = value >> ((address & 3) * 8);
                 // probe-rs starts every flash algorithm blob it downloads with two BKPT
                 // instructions; a block that begins with them is an algorithm load.
+                // On the RTL8721DM the download is Particle's loader, written to its RAM
+                // image address.
+                let rtl_loader = self.chip == Chip::Rtl8721dm
+                    && address == crate::flash::rtl872x::loader::LOAD_ADDRESS;
                 if std::mem::take(&mut self.dap.block_start)
                     && size == 4
-                    && value == super::ALGORITHM_HEADER
+                    && (value == super::ALGORITHM_HEADER || rtl_loader)
                 {
                     self.counters.algorithm_loads += 1;
                 }
