@@ -202,6 +202,10 @@ pub struct DeviceResult {
     pub probe: String,
     /// None when it could not be read (or nothing was attached).
     pub device_id: Option<String>,
+    /// The Wi-Fi MAC, on chips whose device ID is made of it (RTL872x); left out of
+    /// JSON elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
     /// The verdict.
     pub result: Outcome,
     /// The reason for a failure, with its causes.
@@ -228,6 +232,7 @@ impl DeviceResult {
         DeviceResult {
             probe,
             device_id: None,
+            mac: None,
             result: Outcome::Ok,
             error: None,
             report: FlashReport::default(),
@@ -264,6 +269,7 @@ impl DeviceResult {
             chip: job.chip.clone(),
             platform: job.platform.name.clone(),
             device_id: self.device_id.as_deref(),
+            mac: self.mac.as_deref(),
             image_sha256: job.image_sha256.clone(),
             result: self.result,
             error: self.error.as_ref().map(|e| error_chain(e)),
@@ -306,6 +312,9 @@ fn sequence(
             if let Some(id) = &id {
                 events(DeviceEvent::DeviceId(id.clone()));
             }
+            result.mac = id
+                .as_deref()
+                .and_then(|id| job.mcu().device_id.as_ref()?.mac_of(id));
             result.device_id = id;
         }
         Err(e) => return result.fail(DeviceError::DeviceId(e)),
@@ -467,6 +476,9 @@ pub struct LogLine<'a> {
     pub platform: String,
     /// As [`DeviceResult::device_id`].
     pub device_id: Option<&'a str>,
+    /// As [`DeviceResult::mac`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<&'a str>,
     /// As [`FlashDocument::image_sha256`].
     pub image_sha256: String,
     /// As [`DeviceResult::result`].

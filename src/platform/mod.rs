@@ -186,6 +186,21 @@ pub struct DeviceIdSource {
     /// Text put before the hex digits (`e00fce68` on the nRF52840); empty on the STM32F205.
     #[serde(default)]
     pub prefix: String,
+    /// The bytes are the Wi-Fi MAC (RTL872x), which is then reported as well.
+    #[serde(default)]
+    pub mac: bool,
+}
+
+impl DeviceIdSource {
+    /// The Wi-Fi MAC in a device ID read from this source (`aa:bb:cc:dd:ee:ff`), where the
+    /// ID's bytes are one.
+    pub fn mac_of(&self, device_id: &str) -> Option<String> {
+        let digits = device_id.strip_prefix(&self.prefix).filter(|_| self.mac)?;
+        let pairs: Vec<&str> = (0..digits.len() / 2)
+            .map(|k| &digits[2 * k..2 * k + 2])
+            .collect();
+        (pairs.len() == 6).then(|| pairs.join(":"))
+    }
 }
 
 /// Where modules of a function (and index, where given) may live. A user part's slot may

@@ -511,6 +511,10 @@ fn flash_devices(
 #[cfg(feature = "probe")]
 fn result_line(r: &DeviceResult) -> String {
     let id = r.device_id.as_deref().unwrap_or("(unknown device)");
+    let id = match &r.mac {
+        Some(mac) => format!("{id} (Wi-Fi MAC {mac})"),
+        None => id.to_string(),
+    };
     let rep = &r.report;
     let state = match (&r.error, rep.interrupted) {
         (Some(e), _) => format!("FAILED: {}", hexsmith::flash::error_chain(e)),

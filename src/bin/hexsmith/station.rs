@@ -80,6 +80,10 @@ pub fn verdict(result: &DeviceResult, colour: bool) -> String {
         }
     }
     let id = result.device_id.as_deref().unwrap_or("(no device ID)");
+    let id = match &result.mac {
+        Some(mac) => format!("{id} (Wi-Fi MAC {mac})"),
+        None => id.to_string(),
+    };
     out.push_str(&format!(
         "{word} {id} on {} in {:.1} s: {} units written, {} skipped{}",
         result.probe,

@@ -95,6 +95,9 @@ pub struct Silicon {
     /// The RTL8721DM's ROM started the RAM image at the last reset: the KM0 runs code the
     /// model executes (the loader, and the ROM routines it calls).
     ram_image: bool,
+    /// The bus's store count when the KM0 was last found idle: until something stores,
+    /// it would only spin again, so a slice is not run.
+    idle_at: Option<u64>,
 }
 
 impl Silicon {
@@ -117,6 +120,7 @@ impl Silicon {
             faults: Vec::new(),
             instructions: 0,
             ram_image: false,
+            idle_at: None,
         };
         s.system_reset();
         s
@@ -183,7 +187,13 @@ impl Silicon {
         {
             return;
         }
-        self.execute_mode(budget, true);
+        if self.idle_at == Some(self.bus.stores) {
+            return;
+        }
+        self.idle_at = None;
+        if self.execute_mode(budget, true) {
+            self.idle_at = Some(self.bus.stores);
+        }
     }
 
     /// Drives nRESET (from the probe's pin or the nRF52 CTRL-AP RESET register):
@@ -382,8 +392,9 @@ impl Silicon {
     }
 
     /// Runs the core; `alongside`: it runs on its own (see [`Silicon::run_alongside`]),
-    /// so running out of `budget` is the normal end of a slice, not a runaway.
-    fn execute_mode(&mut self, budget: usize, alongside: bool) {
+    /// so running out of `budget` is the normal end of a slice, not a runaway. Returns
+    /// whether the core was left idle (waiting for memory to change).
+    fn execute_mode(&mut self, budget: usize, alongside: bool) -> bool {
         let chip = self.bus.chip;
         let placeholder = Bus::new_empty(chip);
         let bus = Rc::new(RefCell::new(std::mem::replace(&mut self.bus, placeholder)));
@@ -443,6 +454,7 @@ impl Silicon {
         self.regs[16] = cpu.registers.psr.get();
         self.regs[15] = cpu.pc();
         drop(cpu);
+        let idle = matches!(outcome, Outcome::Idle);
         self.bus = Rc::try_unwrap(bus)
             .map(RefCell::into_inner)
             .unwrap_or_else(|_| unreachable!("the processor was dropped"));
@@ -470,7 +482,9 @@ impl Silicon {
         }
         if self.bus.reset_requested {
             self.system_reset();
+            return false;
         }
+        idle
     }
 }
 
