@@ -208,7 +208,7 @@ fn a_p2_image_flashes_then_costs_nothing_and_a_new_application_rewrites_only_its
         );
     }
     assert!(text.contains("platform 32 (p2)"), "{text}");
-    let bytes = image.len() as u64;
+    let bytes = image.len();
     let transfers = first["report"]["wire"]["transfers"].as_u64().unwrap();
     eprintln!("whole P2 image: {bytes} bytes, {transfers} transfers");
     assert!(
