@@ -8,7 +8,7 @@
 //! bootloader, SoftDevice and NCP are written and in which device mode, the application
 //! first when going down. The release table and the intermediate releases are data
 //! (`src/platform/releases.toml`, and the seeds' own `src/upgrade/seeds.toml`, read by
-//! [`seeds`]); the rules that are logic are named in [`rules`].
+//! [`mod@seeds`]); the rules that are logic are named in [`rules`].
 //!
 //! An [`UpgradePlan`] is a list of [`Step`]s, one per release installed, each a list of
 //! [`Write`]s in order, each with its file, device mode, command and the rule behind it.
