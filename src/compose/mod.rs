@@ -62,8 +62,16 @@ impl ModuleInput {
     /// bytes besides its module, which a build would drop
     /// ([`BuildError::MoreThanAModule`]); an unreadable file is [`BuildError::Input`].
     pub fn read(path: &Path) -> Result<ModuleInput, BuildError> {
+        ModuleInput::read_within(path, &mut input::ReadBudget::default())
+    }
+
+    /// [`ModuleInput::read`], counting what it reads against one command's `budget`.
+    pub fn read_within(
+        path: &Path,
+        budget: &mut input::ReadBudget,
+    ) -> Result<ModuleInput, BuildError> {
         let name = path.display().to_string();
-        match input::read(path)? {
+        match budget.read(path)? {
             Input::Module { bytes, module } => Ok(ModuleInput {
                 name,
                 bytes,

@@ -519,10 +519,12 @@ impl LogWriter {
     pub fn open<'a>(
         path: &Path,
         inputs: impl IntoIterator<Item = &'a Path>,
-    ) -> Result<LogWriter, crate::output::OutputError> {
-        Ok(LogWriter {
-            file: crate::output::AppendFile::open(path, inputs)?,
-        })
+    ) -> Result<LogWriter, LogError> {
+        let file = crate::output::AppendFile::open(path, inputs).map_err(|source| LogError {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(LogWriter { file })
     }
 
     /// Writes one JSON line and syncs it to disk before returning; on a failure the

@@ -237,15 +237,17 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<BuildRep
     for path in [&args.manifest, &particle_json, &zip].into_iter().flatten() {
         outputs.check(path)?;
     }
+    // One budget for all the inputs: sixteen files of 64 MiB are not read whole.
+    let mut budget = hexsmith::input::ReadBudget::default();
     options.user = args
         .user
         .first()
-        .map(|app| ModuleInput::read(Path::new(app)))
+        .map(|app| ModuleInput::read_within(Path::new(app), &mut budget))
         .transpose()?;
     let inputs = args
         .modules
         .iter()
-        .map(|p| ModuleInput::read(p))
+        .map(|p| ModuleInput::read_within(p, &mut budget))
         .collect::<Result<Vec<_>, _>>()?;
     let used = image_modules(&inputs, options.user.as_ref());
     let built = compose::build(inputs, &options)?;

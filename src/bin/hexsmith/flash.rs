@@ -232,6 +232,12 @@ pub struct Args {
 pub fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob> {
     let chip = settings.chip.as_deref();
     let description = settings.chip_description.as_deref();
+    if inputs.len() > hexsmith::compose::MAX_MODULES {
+        return Err(hexsmith::compose::BuildError::TooManyModules {
+            count: inputs.len(),
+        }
+        .into());
+    }
     if let [path] = inputs
         && let Input::Image { image, .. } = input::read(path)?
     {
@@ -242,9 +248,11 @@ pub fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob
         }
         return Ok(job);
     }
+    // One budget for all: many large modules are refused once they pass it together.
+    let mut budget = input::ReadBudget::default();
     let modules = inputs
         .iter()
-        .map(|p| ModuleInput::read(p))
+        .map(|p| ModuleInput::read_within(p, &mut budget))
         .collect::<Result<Vec<_>, _>>()
         .map_err(refusal)?;
     let (platform, image) = place_modules(&modules).map_err(refusal)?;
