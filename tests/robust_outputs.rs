@@ -285,7 +285,10 @@ fn stale_temporaries_are_told_by_their_lock_not_their_pid() {
         !stale_live_pid.exists(),
         "an unlocked temporary file stays because its PID runs"
     );
-    assert!(live.exists(), "a live run's (locked) temporary file was removed");
+    assert!(
+        live.exists(),
+        "a live run's (locked) temporary file was removed"
+    );
     drop(held);
 }
 

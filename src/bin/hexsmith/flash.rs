@@ -244,7 +244,8 @@ pub fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob
         let job = FlashJob::from_image(image, chip, description)
             .with_context(|| path.display().to_string())?;
         for w in &job.warnings {
-            eprintln!("warning: {}: {w}", path.display());
+            let line = format!("{}: {w}", path.display());
+            eprintln!("warning: {}", hexsmith::escape_controls(&line));
         }
         return Ok(job);
     }
