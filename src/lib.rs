@@ -120,6 +120,7 @@ pub mod memory;
 pub mod module;
 pub mod output;
 pub mod platform;
+pub mod text;
 pub mod upgrade;
 
 pub use compose::replace::{ReplaceOptions, Replaced, replace_user};
@@ -130,6 +131,7 @@ pub use flash::{
 pub use memory::MemoryImage;
 pub use module::Module;
 pub use platform::Platform;
+pub use text::escape_controls;
 
 /// What kind of failure an error is, which the command line turns into its exit status:
 /// a refusal (exit 1) is an input that was read and judged wrong, or an output that

@@ -80,12 +80,33 @@ pub enum EmulatorError {
     /// `--emulate` named a chip the emulator does not model (the name is held here).
     #[error("unknown chip {0:?} for --emulate: the emulator models nRF52840_xxAA and STM32F205RG")]
     UnknownChip(String),
+    /// The state file may not be written: a symbolic link, a special or read-only file,
+    /// or one of the command's inputs. Found before the device is touched.
+    #[error(transparent)]
+    Refused(#[from] crate::output::OutputError),
+}
+
+impl EmulatorError {
+    /// A state file that cannot be read or is not a state is `Unreadable` (exit 2), one
+    /// that may not be written is refused; an unknown chip is the command line's fault,
+    /// which the caller says (it has no [`crate::Failure`]).
+    pub fn failure(&self) -> Option<crate::Failure> {
+        match self {
+            EmulatorError::State { .. } => Some(crate::Failure::Unreadable),
+            EmulatorError::UnknownChip(_) => None,
+            EmulatorError::Refused(e) => Some(e.failure()),
+        }
+    }
 }
 
 /// The device behind the emulated probe: silicon, debug port state, counters.
 #[derive(Debug)]
 pub(crate) struct DeviceState {
     chip: Chip,
+    /// SHA-256 of [`EmulatedDevice::nvm_image`] as the state file holds it (loaded or
+    /// last saved); `None` while there is no file. A save that would write the same
+    /// leaves the file alone, so read-only commands never rewrite it.
+    saved: Option<[u8; 32]>,
     silicon: Silicon,
     dap: dap::DapState,
     counters: WireCounts,
@@ -119,6 +140,7 @@ impl EmulatedDevice {
         EmulatedDevice {
             shared: Shared(Arc::new(Mutex::new(DeviceState {
                 chip,
+                saved: None,
                 silicon: Silicon::new(bus),
                 dap: dap::DapState::default(),
                 counters: WireCounts::default(),
@@ -138,22 +160,42 @@ impl EmulatedDevice {
 
     /// The device a state file describes; erased silicon (with an ID derived from the
     /// file's path, so each file is its own device) if the file does not exist yet.
+    /// The file is refused first, before anything is read or emulated, if
+    /// [`EmulatedDevice::save`] could not write it (see [`crate::output`]); it is read
+    /// within [`crate::input::MAX_INPUT_LEN`].
     pub fn open(chip: Chip, state_file: &Path) -> Result<EmulatedDevice, EmulatorError> {
+        EmulatedDevice::open_beside(chip, state_file, std::iter::empty::<&Path>())
+    }
+
+    /// [`EmulatedDevice::open`] for a command whose `inputs` the state file must not be.
+    pub fn open_beside<'a>(
+        chip: Chip,
+        state_file: &Path,
+        inputs: impl IntoIterator<Item = &'a Path>,
+    ) -> Result<EmulatedDevice, EmulatorError> {
         let bad = |reason: String| EmulatorError::State {
             path: state_file.to_path_buf(),
             reason,
         };
-        let mut device = match std::fs::read(state_file) {
-            Ok(bytes) => {
+        crate::output::check_output(state_file, inputs)?;
+        let mut device = match std::fs::symlink_metadata(state_file) {
+            Ok(_) => {
+                let bytes = crate::input::read_bytes(state_file).map_err(|e| match e {
+                    crate::input::InputError::Io { source, .. } => bad(source.to_string()),
+                    other => bad(other.to_string()),
+                })?;
                 let (image, _) = crate::memory::hex::parse(&bytes)
                     .map_err(|e| bad(format!("not an emulator state (Intel HEX): {e}")))?;
-                EmulatedDevice::from_image(chip, &image).map_err(bad)?
+                let device = EmulatedDevice::from_image(chip, &image).map_err(bad)?;
+                let saved = device.nvm_digest();
+                device.shared.lock().saved = Some(saved);
+                device
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let absolute = std::path::absolute(state_file).unwrap_or(state_file.into());
                 let digest = Sha256::new()
                     .chain_update(chip.target_name())
-                    .chain_update(absolute.to_string_lossy().as_bytes())
+                    .chain_update(path_bytes(&absolute))
                     .finalize();
                 EmulatedDevice::blank(chip, &digest)
             }
@@ -161,6 +203,17 @@ impl EmulatedDevice {
         };
         device.state_file = Some(state_file.to_path_buf());
         Ok(device)
+    }
+
+    fn nvm_digest(&self) -> [u8; 32] {
+        let image = self.nvm_image();
+        let mut hasher = Sha256::new();
+        for seg in image.segments() {
+            hasher.update(seg.start.to_be_bytes());
+            hasher.update((seg.data.len() as u64).to_be_bytes());
+            hasher.update(&seg.data);
+        }
+        hasher.finalize().into()
     }
 
     /// A device whose non-volatile memory and ID are those an image of it holds (as
@@ -280,18 +333,23 @@ impl EmulatedDevice {
             .collect()
     }
 
-    /// Writes the state file, if the device has one: whole or not at all.
+    /// Writes the state file, if the device has one and its memory differs from what the
+    /// file holds (a device only read is not rewritten, a new one only read not created):
+    /// whole or not at all.
     pub fn save(&self) -> Result<(), EmulatorError> {
         let Some(path) = &self.state_file else {
             return Ok(());
         };
+        let digest = self.nvm_digest();
+        let blank = EmulatedDevice::blank(self.chip(), &self.device_id_bytes()).nvm_digest();
+        let saved = self.shared.lock().saved;
+        if saved == Some(digest) || (saved.is_none() && digest == blank) {
+            return Ok(());
+        }
         let image = self.nvm_image();
-        crate::output::write_atomic_with(path, |f| crate::memory::hex::write_to(&image, f)).map_err(
-            |e| EmulatorError::State {
-                path: path.clone(),
-                reason: e.to_string(),
-            },
-        )
+        crate::output::write_atomic_with(path, |f| crate::memory::hex::write_to(&image, f))?;
+        self.shared.lock().saved = Some(digest);
+        Ok(())
     }
 
     /// Turns on the nRF52840's access port protection (UICR.APPROTECT = 0), as Particle's
@@ -312,6 +370,12 @@ impl EmulatedDevice {
         let word = d.silicon.bus.option_word() & !((sectors & 0xFFF) << 16);
         d.silicon.bus.set_option_word(word);
     }
+}
+
+/// A path's bytes as the operating system holds them: two different names never give
+/// the same bytes, as a lossy string of two non-UTF-8 names would.
+fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 fn stm_option_bytes(word: u32) -> [u8; 16] {
