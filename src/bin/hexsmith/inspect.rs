@@ -340,7 +340,7 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         rtl872x_loader: args.rtl872x_loader.clone(),
         allow_unknown_loader: args.allow_unknown_loader,
     }
-    .settings()?;
+    .settings(&[])?;
     let (mcu, chip) = crate::device::device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {

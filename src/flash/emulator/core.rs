@@ -5,6 +5,7 @@
 
 use super::Chip;
 use super::bus::{Bus, BusFault};
+use super::clock::Nanos;
 use super::rtl8721dm;
 use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor, RunOptions};
 use armagnac::decoder::{BasicInstructionDecoder, InstructionDecode, InstructionDecodeError};
@@ -92,11 +93,22 @@ pub struct Silicon {
     pub faults: Vec<String>,
     /// Instructions executed, all runs together.
     pub instructions: u64,
+    /// The core was resumed into code it executes and has not stopped: it runs as virtual
+    /// time passes ([`Silicon::catch_up`]), so that the wire and the flash controller work
+    /// while it does.
+    running: bool,
+    /// How far the running core has got in virtual time; it may be ahead of the wire
+    /// (it spun on a busy flash controller), never behind once caught up.
+    core_ns: Nanos,
+    /// When the core halted: a debugger looking earlier still sees it running.
+    halted_at: Nanos,
+    /// Instructions the current run may still execute before it counts as running away.
+    budget_left: usize,
     /// The RTL8721DM's ROM started the RAM image at the last reset: the KM0 runs code the
-    /// model executes (the loader, and the ROM routines it calls).
+    /// model executes (the flash loader, and the ROM routines it calls), for good.
     ram_image: bool,
-    /// The bus's store count when the KM0 was last found idle: until something stores,
-    /// it would only spin again, so a slice is not run.
+    /// The bus's store count when the KM0 was last found waiting for memory to change:
+    /// until something stores, it would only spin, so its time moves on without running.
     idle_at: Option<u64>,
 }
 
@@ -119,6 +131,10 @@ impl Silicon {
             ppb: BTreeMap::new(),
             faults: Vec::new(),
             instructions: 0,
+            running: false,
+            core_ns: 0,
+            halted_at: 0,
+            budget_left: 0,
             ram_image: false,
             idle_at: None,
         };
@@ -139,8 +155,8 @@ impl Silicon {
         let (sp, pc) = match self.bus.chip {
             Chip::Nrf52840 => self.vectors(0),
             Chip::Stm32f205 => self.vectors(super::bus::STM_FLASH),
-            // The ROM runs first and is not modelled: from flash, the core is left at the
-            // ROM's start, running what the emulator does not execute.
+            // The boot ROM runs first and is not modelled: booting from flash leaves the
+            // core in the ROM, running what the emulator does not execute.
             Chip::Rtl8721dm => {
                 let entry = rtl8721dm::boot(&mut self.bus);
                 self.ram_image = entry.is_some();
@@ -155,11 +171,17 @@ impl Silicon {
         self.regs[20] = 0;
         self.locked_up = false;
         self.reset_seen = true;
+        self.running = false;
+        self.halted_at = self.bus.now;
         self.control &= !(C_HALT | C_STEP);
         if self.demcr & 1 != 0 && self.control & C_DEBUGEN != 0 {
             self.enter_debug_state(DFSR_VCATCH);
         } else {
             self.halted = false;
+            if self.ram_image {
+                // The ROM jumps into the RAM image: the KM0 runs the loader from now on.
+                self.start_running();
+            }
         }
     }
 
@@ -171,29 +193,17 @@ impl Silicon {
         )
     }
 
-    /// Lets a core that runs on its own (the RTL8721DM's KM0 running the flash loader)
-    /// execute for the time one debug transfer takes: at most `budget` instructions,
-    /// fewer once it only waits for memory to change. A watchdog reset it or the debugger
-    /// asked for happens here too.
-    pub fn run_alongside(&mut self, budget: usize) {
-        if self.bus.reset_requested {
-            self.system_reset();
-        }
-        if self.bus.chip != Chip::Rtl8721dm
-            || self.halted
-            || self.locked_up
-            || self.reset_held
-            || !self.runs_code_from_ram()
-        {
-            return;
-        }
-        if self.idle_at == Some(self.bus.stores) {
-            return;
-        }
+    /// The core runs as the wire's time passes, from now. The RTL8721DM's loader never
+    /// stops, so it has no runaway budget.
+    fn start_running(&mut self) {
+        self.running = true;
+        self.core_ns = self.bus.now;
         self.idle_at = None;
-        if self.execute_mode(budget, true) {
-            self.idle_at = Some(self.bus.stores);
-        }
+        self.budget_left = if self.bus.chip == Chip::Rtl8721dm {
+            usize::MAX
+        } else {
+            INSTRUCTION_BUDGET
+        };
     }
 
     /// Drives nRESET (from the probe's pin or the nRF52 CTRL-AP RESET register):
@@ -211,6 +221,7 @@ impl Silicon {
         } else if asserted {
             self.reset_held = true;
             self.reset_seen = true;
+            self.running = false;
         }
     }
 
@@ -254,7 +265,7 @@ impl Silicon {
         match address {
             DHCSR => {
                 let mut v = self.control & 0xF | S_REGRDY;
-                if self.halted {
+                if self.halted && self.halted_at <= self.bus.now {
                     v |= S_HALT;
                 }
                 if self.locked_up {
@@ -278,7 +289,7 @@ impl Silicon {
             CPUID => match self.bus.chip {
                 Chip::Nrf52840 => 0x410F_C241,
                 Chip::Stm32f205 => 0x412F_C230,
-                // Cortex-M23 r0p0 (KM0 is of that class: ARMv8-M baseline).
+                // Cortex-M23 r0p0: the KM0 is of that class (ARMv8-M baseline).
                 Chip::Rtl8721dm => 0x410C_D200,
             },
             FP_CTRL => self.fp_ctrl,
@@ -316,6 +327,7 @@ impl Silicon {
 
     /// Halts the core; like the chip, it shows C_HALT set from then on.
     fn enter_debug_state(&mut self, reason: u32) {
+        self.running = false;
         self.halted = true;
         self.control |= C_HALT;
         self.dfsr |= reason;
@@ -339,29 +351,48 @@ impl Silicon {
             return;
         }
         if bits & C_STEP != 0 {
-            if !self.runs_code_from_ram() && self.bus.chip == Chip::Rtl8721dm {
+            if self.bus.chip == Chip::Rtl8721dm && !self.runs_code_from_ram() {
                 // The boot ROM's own code is not modelled: a step stays where it is.
                 self.enter_debug_state(DFSR_HALTED);
                 return;
             }
             self.halted = false;
-            self.execute(1);
+            self.core_ns = self.bus.now;
+            self.execute(1, Nanos::MAX);
             return;
         }
         self.halted = false;
-        // The KM0 runs alongside the debugger's transfers instead (`run_alongside`).
-        if self.runs_code_from_ram() && self.bus.chip != Chip::Rtl8721dm {
-            self.execute(INSTRUCTION_BUDGET);
+        if self.runs_code_from_ram() {
+            self.start_running();
+        }
+    }
+
+    /// Runs a running core until virtual time `until` (or until it halts): called before
+    /// the debugger reaches the chip, so that what it sees is the state at its time.
+    pub fn catch_up(&mut self, until: Nanos) {
+        if self.bus.reset_requested {
+            self.system_reset();
+        }
+        if self.running && self.core_ns < until && self.idle_at == Some(self.bus.stores) {
+            // Waiting on memory nobody has written since: it would only spin until then.
+            self.core_ns = until;
+            return;
+        }
+        if self.running && self.core_ns < until {
+            self.idle_at = None;
+            let budget = self.budget_left;
+            let executed = self.execute(budget, until);
+            self.budget_left = budget.saturating_sub(executed);
         }
     }
 
     /// Whether a resume starts code the model executes: anything in RAM. From flash it is
     /// the device's own firmware, which the emulator leaves running unseen.
     fn runs_code_from_ram(&mut self) -> bool {
-        let pc = self.regs[15];
         if self.bus.chip == Chip::Rtl8721dm {
             return self.ram_image;
         }
+        let pc = self.regs[15];
         (0x2000_0000..0x2010_0000).contains(&pc)
             || (self.bus.chip == Chip::Nrf52840 && (0x0080_0000..0x0084_0000).contains(&pc))
     }
@@ -385,18 +416,14 @@ impl Silicon {
         }
     }
 
-    /// Runs the core from its PC for at most `budget` instructions; a BKPT halts it, a
-    /// fault locks it up.
-    fn execute(&mut self, budget: usize) {
-        self.execute_mode(budget, false);
-    }
-
-    /// Runs the core; `alongside`: it runs on its own (see [`Silicon::run_alongside`]),
-    /// so running out of `budget` is the normal end of a slice, not a runaway. Returns
-    /// whether the core was left idle (waiting for memory to change).
-    fn execute_mode(&mut self, budget: usize, alongside: bool) -> bool {
+    /// Runs the core from its PC, from virtual time `core_ns`, for at most `budget`
+    /// instructions or until `until`; a BKPT halts it, a fault locks it up. Each
+    /// instruction costs one cycle of the core's clock (on the chip most take one or two).
+    /// Returns the instructions executed.
+    fn execute(&mut self, budget: usize, until: Nanos) -> usize {
         let chip = self.bus.chip;
-        let placeholder = Bus::new_empty(chip);
+        let timing = self.bus.timing.clone();
+        let placeholder = Bus::new_empty(chip, timing.clone());
         let bus = Rc::new(RefCell::new(std::mem::replace(&mut self.bus, placeholder)));
         let version = match chip {
             Chip::Nrf52840 => Config::v7em(),
@@ -421,18 +448,32 @@ impl Silicon {
             .set(RegisterIndex::Xpsr, self.regs[16] | 1 << 24);
         cpu.set_pc(self.regs[15] & !1);
 
+        {
+            let mut b = bus.borrow_mut();
+            b.now = self.core_ns;
+            b.core_access = true;
+        }
         let mut executed = 0usize;
         let outcome = if chip == Chip::Rtl8721dm {
-            run_km0(&mut cpu, &bus, budget, &mut executed, alongside)
+            run_km0(&mut cpu, &bus, budget, until, &timing, &mut executed)
         } else {
             loop {
                 if executed >= budget {
                     break Outcome::Budget;
                 }
-                let chunk = (budget - executed).min(1_000_000);
+                let now = bus.borrow().now;
+                if now >= until {
+                    break Outcome::Paused;
+                }
+                // Small enough steps that the core stops close to `until`.
+                let cycles_to_go = ((until - now).saturating_mul(timing.core_hz) / 1_000_000_000)
+                    .clamp(1, 1_000_000) as usize;
+                let chunk = (budget - executed).min(cycles_to_go);
                 let before = cpu.cycles;
                 let result = cpu.run(RunOptions::new().gas(chunk));
-                executed += (cpu.cycles - before) as usize;
+                let ran = cpu.cycles - before;
+                executed += ran as usize;
+                bus.borrow_mut().now += timing.cycles_ns(ran);
                 match result {
                     Ok(None) => continue,
                     Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
@@ -454,11 +495,18 @@ impl Silicon {
         self.regs[16] = cpu.registers.psr.get();
         self.regs[15] = cpu.pc();
         drop(cpu);
-        let idle = matches!(outcome, Outcome::Idle);
         self.bus = Rc::try_unwrap(bus)
             .map(RefCell::into_inner)
             .unwrap_or_else(|_| unreachable!("the processor was dropped"));
+        self.bus.core_access = false;
+        self.core_ns = self.bus.now;
+        self.halted_at = self.core_ns;
         match outcome {
+            Outcome::Paused => {}
+            Outcome::Idle => {
+                self.idle_at = Some(self.bus.stores);
+                self.core_ns = self.core_ns.max(until);
+            }
             Outcome::Breakpoint => {
                 // The PC stays on the BKPT, as on the chip.
                 self.regs[15] = self.regs[15].wrapping_sub(2);
@@ -472,19 +520,20 @@ impl Silicon {
                 }
                 self.locked_up = true;
                 self.halted = false;
+                self.running = false;
             }
-            Outcome::Budget | Outcome::Idle if alongside => {}
-            Outcome::Idle => {}
             Outcome::Budget if budget == 1 => self.enter_debug_state(DFSR_HALTED),
-            Outcome::Budget => self
-                .faults
-                .push(format!("no breakpoint after {budget} instructions")),
+            Outcome::Budget => {
+                self.running = false;
+                self.faults.push(format!(
+                    "no breakpoint after {INSTRUCTION_BUDGET} instructions"
+                ));
+            }
         }
         if self.bus.reset_requested {
             self.system_reset();
-            return false;
         }
-        idle
+        executed
     }
 }
 
@@ -492,29 +541,45 @@ enum Outcome {
     Breakpoint,
     Fault(String),
     Budget,
-    /// The core waits in a loop that only reads memory nobody else has written since.
+    /// The core reached the time it was run until, and goes on later.
+    Paused,
+    /// The core waits in a loop that only reads memory nobody has written since: until
+    /// something stores, its time passes without anything to execute.
     Idle,
 }
 
-/// Runs the KM0 event by event: a fetch from the ROM runs that routine
-/// ([`rtl8721dm::rom_call`]) and returns to the caller; a loop that comes back to the same
-/// place with the same registers and no store in between can only wait for the debugger,
-/// so the slice ends there (`alongside`), as the chip would spin until the next transfer.
+/// Runs the KM0 instruction by instruction until `until`: a fetch from the ROM runs that
+/// routine ([`rtl8721dm::rom_call`]) and returns to its caller; a loop that comes back to
+/// the same place with the same registers and no store in between can only wait for the
+/// debugger, so the run ends there ([`Outcome::Idle`]), as the chip would spin until then.
 fn run_km0(
     cpu: &mut Processor,
     bus: &Rc<RefCell<Bus>>,
     budget: usize,
+    until: Nanos,
+    timing: &super::clock::FlashTiming,
     executed: &mut usize,
-    alongside: bool,
 ) -> Outcome {
+    let start = bus.borrow().now;
     let mut last_at: HashMap<u32, ([u32; 16], u64)> = HashMap::new();
     let mut pc_before = cpu.pc();
-    while *executed < budget {
+    loop {
+        let now = start + timing.cycles_ns(*executed as u64);
+        bus.borrow_mut().now = now;
+        if bus.borrow().reset_requested {
+            return Outcome::Idle;
+        }
+        if now >= until {
+            return Outcome::Paused;
+        }
+        if *executed >= budget {
+            return Outcome::Budget;
+        }
         match cpu.next_event() {
             Ok(Event::Instruction { .. }) => {
                 *executed += 1;
                 let pc = cpu.pc();
-                if alongside && pc < pc_before {
+                if pc < pc_before {
                     let mut regs = [0u32; 16];
                     for (i, index) in GENERAL.iter().enumerate() {
                         regs[i] = cpu.registers[*index];
@@ -539,8 +604,7 @@ fn run_km0(
                     cpu.registers[RegisterIndex::R2],
                     cpu.registers[RegisterIndex::R3],
                 ];
-                let result = rtl8721dm::rom_call(address, args, &mut bus.borrow_mut());
-                match result {
+                match rtl8721dm::rom_call(address, args, &mut bus.borrow_mut()) {
                     Ok(r0) => {
                         cpu.registers.set(RegisterIndex::R0, r0);
                         let back = cpu.registers.lr & !1;
@@ -554,11 +618,7 @@ fn run_km0(
             Ok(_) => {}
             Err(e) => return Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
         }
-        if bus.borrow().reset_requested {
-            return Outcome::Idle;
-        }
     }
-    Outcome::Budget
 }
 
 const GENERAL: [RegisterIndex; 13] = [
