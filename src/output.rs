@@ -289,6 +289,9 @@ struct Staged {
 /// without a commit, it deletes what it staged and leaves every target as it was.
 pub struct OutputSet {
     inputs: Vec<(FileId, PathBuf)>,
+    /// Inputs that do not exist yet (an emulator state a command will create), by
+    /// their folder and file name: an output of the same name would be that file.
+    absent_inputs: Vec<(FileId, std::ffi::OsString, PathBuf)>,
     /// Each staged target's folder and file name, to catch one file named twice.
     names: Vec<(FileId, std::ffi::OsString, PathBuf)>,
     staged: Vec<Staged>,
@@ -298,16 +301,22 @@ impl OutputSet {
     /// A set that refuses to replace any of `inputs`. An input that cannot be looked up
     /// (it was read already, or it is not a file) cannot be replaced by mistake either.
     pub fn new<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> OutputSet {
-        let inputs = inputs
-            .into_iter()
-            .filter_map(|p| {
-                std::fs::metadata(p)
-                    .ok()
-                    .map(|m| (FileId::of(&m), p.into()))
-            })
-            .collect();
+        let mut present = Vec::new();
+        let mut absent_inputs = Vec::new();
+        for p in inputs {
+            match std::fs::metadata(p) {
+                Ok(m) => present.push((FileId::of(&m), p.into())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if let Some(place) = place_of(p) {
+                        absent_inputs.push((place.0, place.1, p.into()));
+                    }
+                }
+                Err(_) => {}
+            }
+        }
         OutputSet {
-            inputs,
+            inputs: present,
+            absent_inputs,
             names: Vec::new(),
             staged: Vec::new(),
         }
@@ -318,8 +327,26 @@ impl OutputSet {
     pub fn check(&self, path: &Path) -> Result<(), OutputError> {
         match std::fs::symlink_metadata(path) {
             Ok(meta) => self.check_existing(path, &meta),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.check_absent(path),
             Err(e) => Err(OutputError::io(path)(e)),
+        }
+    }
+
+    /// An output that does not exist yet may still be an input that does not either.
+    fn check_absent(&self, path: &Path) -> Result<(), OutputError> {
+        let Some((dir, name)) = place_of(path) else {
+            return Ok(());
+        };
+        match self
+            .absent_inputs
+            .iter()
+            .find(|(d, n, _)| *d == dir && *n == name)
+        {
+            Some((_, _, input)) => Err(OutputError::IsInput {
+                path: path.into(),
+                input: input.clone(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -373,7 +400,10 @@ impl OutputSet {
                 self.check_existing(path, &meta)?;
                 Some(meta)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.check_absent(path)?;
+                None
+            }
             Err(e) => return Err(OutputError::io(path)(e)),
         };
         let dir = folder_of(path);
@@ -486,6 +516,13 @@ fn new_temporary(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
         // Its name is gone or another file's: dropping must not delete that one.
         let _ = temp.into_temp_path().keep();
     }
+}
+
+/// A file's folder (by identity) and name, for a file that need not exist.
+fn place_of(path: &Path) -> Option<(FileId, std::ffi::OsString)> {
+    let name = path.file_name()?.to_owned();
+    let dir = std::fs::metadata(folder_of(path)).ok()?;
+    Some((FileId::of(&dir), name))
 }
 
 fn folder_of(path: &Path) -> &Path {

@@ -182,7 +182,10 @@ impl EmulatedDevice {
             Ok(_) => {
                 let bytes = crate::input::read_bytes(state_file).map_err(|e| match e {
                     crate::input::InputError::Io { source, .. } => bad(source.to_string()),
-                    other => bad(other.to_string()),
+                    _ => bad(format!(
+                        "larger than {} MiB, more than any chip's memory: not an emulator state",
+                        crate::input::MAX_INPUT_LEN >> 20
+                    )),
                 })?;
                 let (image, _) = crate::memory::hex::parse(&bytes)
                     .map_err(|e| bad(format!("not an emulator state (Intel HEX): {e}")))?;
