@@ -1,6 +1,7 @@
 //! Checking modules and images the way a device checks itself at boot, and the way
 //! `particle serial inspect` reports it: integrity, address range, platform, dependencies.
 
+pub mod diff;
 mod report;
 pub mod softdevice;
 

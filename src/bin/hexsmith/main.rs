@@ -5,6 +5,7 @@
 
 mod build;
 mod device;
+mod diff;
 mod flash;
 mod inspect;
 mod manual;
@@ -43,6 +44,8 @@ pub struct Cli {
 enum Command {
     /// Show what modules, images and ELF files hold, checked as a device checks itself at boot.
     Inspect(inspect::Args),
+    /// Compare two images module by module: same, another version, different, only in one, glue.
+    Diff(diff::Args),
     /// Build restore images: one Intel HEX per platform, as Particle publishes them.
     Build(Box<build::Args>),
     /// Put an application into a restore image in place of the one it holds.
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
     signals::install();
     let outcome = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Build(args) => build::run(&args),
         Command::ReplaceUser(args) => replace_user::run(&args),
         Command::Versions(args) => versions::run(&args),

@@ -3,21 +3,26 @@
 //! real flash algorithms) runs without hardware: for tests, and for a production engineer
 //! who rehearses a station's commands before the hardware arrives (`--emulate`).
 //!
-//! Layers: `dap` (SW-DP, AHB-AP, nRF52 CTRL-AP: where a probe's wire would be), `core`
+//! Layers: `dap` (SW-DP, AHB-AP, nRF52 CTRL-AP: where a probe's wire would be), `wire`
+//! (the USB packets a probe of the chosen kind sends, and what they cost), `core`
 //! (Cortex-M debug registers and a Thumb interpreter for code run from RAM), `bus`
-//! (memories and the flash controllers, with NOR rules).
+//! (memories and the flash controllers, with NOR rules), and `clock`, the virtual time
+//! all of them advance, against which flash operations keep their controller busy.
 //!
 //! A device's non-volatile memory can live in a state file, an Intel HEX of that memory,
 //! so successive commands see one device and `hexsmith inspect FILE` reads it.
 
 mod bus;
+pub mod clock;
 mod core;
 mod dap;
+mod wire;
 
 pub use bus::NorViolation;
 pub use dap::EmulatedProbe;
 
 pub use super::WireCounts;
+pub use super::wire::ProbeKind;
 use crate::memory::MemoryImage;
 use bus::Bus;
 use core::Silicon;
@@ -110,6 +115,11 @@ pub(crate) struct DeviceState {
     silicon: Silicon,
     dap: dap::DapState,
     counters: WireCounts,
+    /// The wire's virtual time: what the host has spent so far.
+    now: clock::Nanos,
+    /// The time [`EmulatedDevice::reset_counts`] was last called.
+    origin: clock::Nanos,
+    wire: wire::Wire,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +154,9 @@ impl EmulatedDevice {
                 silicon: Silicon::new(bus),
                 dap: dap::DapState::default(),
                 counters: WireCounts::default(),
+                now: 0,
+                origin: 0,
+                wire: wire::Wire::new(ProbeKind::DEFAULT),
             }))),
             state_file: None,
         }
@@ -275,20 +288,48 @@ impl EmulatedDevice {
     }
 
     /// What crossed the wire and what the flash did since the device was made or
-    /// [`EmulatedDevice::reset_counts`] was last called, over every probe on it.
+    /// [`EmulatedDevice::reset_counts`] was last called, over every probe on it, and the
+    /// virtual time that took.
     pub fn counts(&self) -> WireCounts {
         let d = self.shared.lock();
         let mut c = d.counters;
         c.bytes_erased = d.silicon.bus.work.bytes_erased;
         c.bytes_programmed = d.silicon.bus.work.bytes_programmed;
+        c.emulated_ns = d.now - d.origin;
         c
     }
 
-    /// Zeroes the counters, to measure one command on its own.
+    /// Zeroes the counters and starts the time [`WireCounts::emulated_ns`] counts from,
+    /// to measure one command on its own.
     pub fn reset_counts(&self) {
         let mut d = self.shared.lock();
         d.counters = WireCounts::default();
         d.silicon.bus.work = Default::default();
+        d.origin = d.now;
+    }
+
+    /// The kind of probe the emulated wire behaves as ([`ProbeKind::DEFAULT`] unless set).
+    pub fn probe_kind(&self) -> ProbeKind {
+        self.shared.lock().wire.kind
+    }
+
+    /// Makes every probe on this device behave as one of `kind`: its packets, round trips
+    /// and default SWD clock. Commands to come are charged accordingly.
+    pub fn set_probe_kind(&self, kind: ProbeKind) {
+        let mut d = self.shared.lock();
+        let speed = d.wire.swd_khz;
+        let default = d.wire.kind.costs().default_swd_khz;
+        d.wire = wire::Wire::new(kind);
+        // A clock probe-rs set stays; the old kind's default does not.
+        if speed != default {
+            d.wire.swd_khz = speed;
+        }
+    }
+
+    /// Virtual time since the device was made: the wire's, which waits for the core and
+    /// the flash controller whenever it polls them.
+    pub fn elapsed_ns(&self) -> clock::Nanos {
+        self.shared.lock().now
     }
 
     /// Every write that tried to set a programmed bit back to 1 without an erase.
