@@ -298,8 +298,8 @@ pub struct OutputSet {
 }
 
 impl OutputSet {
-    /// A set that refuses to replace any of `inputs`. An input that cannot be looked up
-    /// (it was read already, or it is not a file) cannot be replaced by mistake either.
+    /// A set that refuses to replace any of `inputs`. An input that does not exist yet
+    /// (an emulator state the command will create) is refused by its folder and name.
     pub fn new<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> OutputSet {
         let mut present = Vec::new();
         let mut absent_inputs = Vec::new();
@@ -621,5 +621,51 @@ pub fn prepare_folder(dir: &Path) -> Result<(), OutputError> {
             std::fs::create_dir_all(dir).map_err(OutputError::io(dir))
         }
         Err(e) => Err(OutputError::io(dir)(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line left without its newline (by another program, or a crash in an older
+    /// hexsmith) is ended before the next one, and a newline inside a line is escaped:
+    /// every append is one whole line.
+    #[test]
+    fn appends_are_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, "half").unwrap();
+        let mut log = AppendFile::open(&path, std::iter::empty::<&Path>()).unwrap();
+        log.append_line("{\"a\":1}").unwrap();
+        log.append_line("two\nlines").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "half\n{\"a\":1}\ntwo\\nlines\n"
+        );
+    }
+
+    /// Every target is checked again before the first rename: one that became a folder
+    /// since staging stops the whole set, and the other target keeps its old content.
+    #[test]
+    fn a_target_changed_after_staging_stops_the_set_before_any_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.hex"), dir.path().join("b.hex"));
+        std::fs::write(&a, "old a").unwrap();
+        let mut set = OutputSet::new(std::iter::empty::<&Path>());
+        set.stage(&a, |f| f.write_all(b"new a")).unwrap();
+        set.stage(&b, |f| f.write_all(b"new b")).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let refused = set.commit().unwrap_err();
+        assert!(
+            matches!(refused, OutputError::NotRegular { .. }),
+            "{refused}"
+        );
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "old a");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "temporary files left: {left:?}");
     }
 }
