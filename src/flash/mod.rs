@@ -32,6 +32,7 @@ pub mod checksum;
 mod device;
 #[cfg(feature = "probe")]
 pub mod emulator;
+pub mod estimate;
 mod execute;
 mod geometry;
 mod job;
