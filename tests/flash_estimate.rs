@@ -105,3 +105,80 @@ fn boron_estimates_are_within_15_percent_of_the_emulator() {
 fn photon_estimates_are_within_15_percent_of_the_emulator() {
     check(Chip::Stm32f205, ("2.3.1", "photon"), "2.2.0");
 }
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `--emulate-probe` picks the wire an emulated device is flashed over and the kind a
+/// dry run assumes; `flash --json` reports the virtual time, and a dry run onto an
+/// emulated state knows what that device holds.
+#[test]
+fn the_command_line_times_runs_by_probe_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let app =
+        device_os().join("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    let app = app.to_str().unwrap();
+    let dry = |extra: &[&str]| {
+        let mut args = vec!["flash", app, "--dry-run", "--json"];
+        args.extend_from_slice(extra);
+        json(&hexsmith(dir.path(), &args))["time"].clone()
+    };
+    let time = dry(&["--emulate-probe", "cmsis-dap-v2"]);
+    assert_eq!(time["probe"], "cmsis-dap-v2");
+    assert_eq!(time["probe_from"], "--emulate-probe");
+    assert_eq!(time["device"], "blank");
+    let v2 = time["seconds"].as_f64().unwrap();
+    let jlink = dry(&["--emulate-probe", "jlink"])["seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(jlink < v2 && v2 > 0.0, "{jlink} {v2}");
+
+    let bad = hexsmith(
+        dir.path(),
+        &["flash", app, "--dry-run", "--emulate-probe", "stlink"],
+    );
+    assert_eq!(bad.status.code(), Some(64));
+    assert!(stderr(&bad).contains("cmsis-dap-v1, cmsis-dap-v2, jlink"));
+
+    let mut seconds = Vec::new();
+    for kind in ["jlink", "cmsis-dap-v1"] {
+        let state = format!("{kind}.hex");
+        let out = json(&hexsmith(
+            dir.path(),
+            &[
+                "flash",
+                app,
+                "--emulate",
+                "nRF52840_xxAA",
+                "--emulate-state",
+                &state,
+                "--emulate-probe",
+                kind,
+                "--json",
+            ],
+        ));
+        let wire = &out["devices"][0]["report"]["wire"];
+        assert_eq!(wire["probe"], kind);
+        seconds.push(wire["emulated_seconds"].as_f64().unwrap());
+        // The dry run onto that device: nothing left to write, and it says so.
+        let time = dry(&[
+            "--emulate",
+            "nRF52840_xxAA",
+            "--emulate-state",
+            &state,
+            "--emulate-probe",
+            kind,
+        ]);
+        assert_eq!(
+            (time["device"].as_str(), time["units_written"].as_u64()),
+            (Some("emulated state"), Some(0))
+        );
+    }
+    // The Particle Debugger's 1 ms reports cost more than a J-Link's microframes.
+    assert!(
+        seconds[0] > 0.0 && seconds[1] > 2.0 * seconds[0],
+        "{seconds:?}"
+    );
+}

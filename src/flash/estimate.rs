@@ -104,6 +104,38 @@ pub struct ProbeEstimate {
     pub seconds: f64,
 }
 
+impl ProbeEstimate {
+    /// The estimate of a run of `plan` (batches of 16 units, as the command line writes)
+    /// on a `probe` kind chosen for the reason `probe_from`, onto a device holding `held`
+    /// (`None`: assumed blank).
+    pub fn new(
+        plan: &FlashPlan,
+        image: &MemoryImage,
+        mcu: &Mcu,
+        held: Option<&MemoryImage>,
+        probe: ProbeKind,
+        probe_from: &'static str,
+    ) -> ProbeEstimate {
+        let blank = MemoryImage::new();
+        let (seconds, units_written) =
+            estimate(plan, image, mcu, held.unwrap_or(&blank), probe, BATCH_UNITS);
+        ProbeEstimate {
+            probe,
+            probe_from,
+            device: if held.is_some() {
+                "emulated state"
+            } else {
+                "blank"
+            },
+            units_written,
+            seconds,
+        }
+    }
+}
+
+/// Units per batch of `hexsmith flash` (its `FlashOptions::batch_units`).
+pub const BATCH_UNITS: usize = 16;
+
 /// Prices steps on one kind of probe at its default SWD clock.
 struct Pricer {
     costs: WireCosts,

@@ -130,6 +130,9 @@ pub struct WireCounts {
     /// flash controller where it polls them), in ns; JSON gives it in seconds.
     #[serde(rename = "emulated_seconds", serialize_with = "ns_as_seconds")]
     pub emulated_ns: u64,
+    /// The kind of probe the emulated wire behaved as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<wire::ProbeKind>,
 }
 
 /// Nanoseconds as seconds, to the microsecond.

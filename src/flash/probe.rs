@@ -46,6 +46,18 @@ pub fn list() -> Vec<ProbeInfo> {
         .collect()
 }
 
+/// The kind of each attached probe the time model knows (see
+/// [`super::wire::ProbeKind::of_attached`]), without opening any.
+pub fn attached_kinds() -> Vec<super::wire::ProbeKind> {
+    Lister::new()
+        .list_all()
+        .iter()
+        .filter_map(|p| {
+            super::wire::ProbeKind::of_attached(p.vendor_id, &p.identifier, p.is_hid_interface)
+        })
+        .collect()
+}
+
 /// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
