@@ -31,7 +31,15 @@ fn plan(
     platform: &Platform,
     chip_erase: bool,
 ) -> Result<FlashPlan, PlanError> {
-    FlashPlan::new(image, platform, platform.mcu(), PlanOptions { chip_erase })
+    FlashPlan::new(
+        image,
+        platform,
+        platform.mcu(),
+        PlanOptions {
+            chip_erase,
+            ..PlanOptions::default()
+        },
+    )
 }
 
 fn flash(sim: &mut SimulatedFlash, image: &MemoryImage, platform: &Platform) -> FlashReport {

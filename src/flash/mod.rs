@@ -56,7 +56,10 @@ pub use geometry::{EraseUnit, Geometry};
 pub use job::{
     FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, chip_for, platform_for_chip,
 };
-pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing};
+pub use plan::{
+    Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,
+    device_data_cleared_by_chip_erase, refuse_losing_device_data,
+};
 
 /// One erase unit's complete new content: a target erases the unit and programs all of
 /// `data`, so bytes of the unit the image does not cover must already be filled in (with

@@ -194,9 +194,14 @@ pub struct Args {
     /// Write to every attached probe's device at once (PROBE_RS_PROBE is then ignored).
     #[arg(long)]
     all_probes: bool,
-    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR).
+    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR, and on
+    /// Gen 2, whose DCT holds the device's keys, unless --erase-device-keys).
     #[arg(long)]
     chip_erase: bool,
+    /// With --chip-erase on a Photon, P1 or Electron: let it erase the device's keys,
+    /// settings and EEPROM data (the DCT and EEPROM emulation, 0x08004000-0x08020000).
+    #[arg(long, requires = "chip_erase")]
+    erase_device_keys: bool,
     /// Skip reading the written units back.
     #[arg(long)]
     no_verify: bool,
@@ -268,6 +273,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let job = load_job(&args.inputs, &settings)?;
     let plan = job.plan(PlanOptions {
         chip_erase: args.chip_erase,
+        erase_device_keys: args.erase_device_keys,
     })?;
     if args.dry_run {
         let time = time_estimate(&args.probe, &settings, &job, &plan);
