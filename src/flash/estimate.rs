@@ -72,10 +72,11 @@ struct Algorithm {
 
 fn algorithm(mcu: &Mcu) -> Algorithm {
     match mcu.chip.as_deref() {
-        // probe-rs's STM32F2 Series target: stm32f2xx_1024, 1 KiB pages; 16 MHz HSI.
+        // probe-rs's STM32F2 Series target, stm32f2xx_1024, with the 16 KiB pages hexsmith
+        // gives it (`probe::with_sector_sized_pages`); 16 MHz HSI.
         Some(c) if c.to_ascii_uppercase().starts_with("STM32F2") => Algorithm {
             words: 211,
-            page_bytes: 0x400,
+            page_bytes: 0x4000,
             core_hz: 16_000_000,
         },
         // probe-rs's nRF52840 target: 4 KiB pages; 64 MHz. Also the guess for chips
