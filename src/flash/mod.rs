@@ -32,6 +32,7 @@ pub mod checksum;
 mod device;
 #[cfg(feature = "probe")]
 pub mod emulator;
+pub mod estimate;
 mod execute;
 mod geometry;
 mod job;
@@ -55,7 +56,10 @@ pub use geometry::{EraseUnit, Geometry};
 pub use job::{
     FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, chip_for, platform_for_chip,
 };
-pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing};
+pub use plan::{
+    Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,
+    device_data_cleared_by_chip_erase, refuse_losing_device_data,
+};
 
 /// One erase unit's complete new content: a target erases the unit and programs all of
 /// `data`, so bytes of the unit the image does not cover must already be filled in (with
@@ -131,6 +135,9 @@ pub struct WireCounts {
     /// flash controller where it polls them), in ns; JSON gives it in seconds.
     #[serde(rename = "emulated_seconds", serialize_with = "ns_as_seconds")]
     pub emulated_ns: u64,
+    /// The kind of probe the emulated wire behaved as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<wire::ProbeKind>,
 }
 
 /// Nanoseconds as seconds, to the microsecond.

@@ -6,6 +6,7 @@
 use super::emulator::EmulatedDevice;
 use super::{EraseUnit, FlashTarget, TargetError, UnitWrite, checksum};
 use crate::platform::{Mcu, Platform};
+use probe_rs::config::TargetSelector;
 use probe_rs::config::{MemoryRegion, Registry};
 use probe_rs::flashing::{DownloadOptions, FlashProgress, erase_all};
 use probe_rs::probe::list::Lister;
@@ -19,6 +20,29 @@ const STM32F2_SECTOR0: u32 = 0x0800_0000;
 /// the one chip whose write protection hexsmith reads and clears.
 fn is_stm32f2(target_name: &str) -> bool {
     target_name.to_ascii_uppercase().starts_with("STM32F2")
+}
+
+/// The STM32F2 target with its main-flash algorithm's pages as large as the smallest
+/// sector (16 KiB instead of 1 KiB). Every ProgramPage call costs dozens of register round
+/// trips (arguments, resume, status polls, result, stack check) while the flash is idle;
+/// with 16 times fewer calls a Particle Debugger spends its time moving data. The
+/// algorithm (Keil's STM32F2xx FLM) programs any length word by word, pages never cross a
+/// sector (every sector is a multiple of 16 KiB), hexsmith writes whole sectors, and 2 x
+/// 16 KiB buffers fit the 128 KiB of RAM. The page timeout grows in proportion.
+fn with_sector_sized_pages(mut target: probe_rs::Target) -> probe_rs::Target {
+    const SECTOR_PAGE: u32 = 0x4000;
+    for algorithm in &mut target.flash_algorithms {
+        let properties = &mut algorithm.flash_properties;
+        if properties.address_range.start == u64::from(STM32F2_SECTOR0)
+            && properties.page_size < SECTOR_PAGE
+        {
+            let factor = SECTOR_PAGE / properties.page_size.max(1);
+            properties.page_size = SECTOR_PAGE;
+            properties.program_page_timeout =
+                properties.program_page_timeout.saturating_mul(factor);
+        }
+    }
+    target
 }
 
 /// An attached probe, as `hexsmith probes` lists it.
@@ -55,6 +79,18 @@ impl ProbeError {
             _ => None,
         }
     }
+}
+
+/// The kind of each attached probe the time model knows (see
+/// [`super::wire::ProbeKind::of_attached`]), without opening any.
+pub fn attached_kinds() -> Vec<super::wire::ProbeKind> {
+    Lister::new()
+        .list_all()
+        .iter()
+        .filter_map(|p| {
+            super::wire::ProbeKind::of_attached(p.vendor_id, &p.identifier, p.is_hid_interface)
+        })
+        .collect()
 }
 
 /// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
@@ -467,10 +503,16 @@ impl ProbeTarget {
         } else {
             Permissions::new()
         };
+        let target = match registry.get_target_by_name(&c.chip) {
+            Ok(target) if is_stm32f2(&target.name) => {
+                TargetSelector::Specified(with_sector_sized_pages(target))
+            }
+            _ => TargetSelector::Unspecified(c.chip.clone()),
+        };
         let attached = if c.under_reset {
-            probe.attach_under_reset_with_registry(c.chip.as_str(), permissions, &registry)
+            probe.attach_under_reset_with_registry(target, permissions, &registry)
         } else {
-            probe.attach_with_registry(c.chip.as_str(), permissions, &registry)
+            probe.attach_with_registry(target, permissions, &registry)
         };
         let session = attached.map_err(|source| match source {
             // The chip refuses debugging unless erased first, and erasing was not allowed.

@@ -178,12 +178,13 @@ struct SlotEntry {
 /// Flash no module may reach into (Gen 2's device configuration sectors); slots derived
 /// from the published images stop before it.
 #[derive(Debug, Deserialize)]
-struct Reserved {
-    start: u32,
-    #[allow(dead_code)]
-    end: u32,
-    #[allow(dead_code)]
-    what: String,
+pub struct Reserved {
+    /// First address.
+    pub start: u32,
+    /// End address, exclusive.
+    pub end: u32,
+    /// What the device keeps there ("device configuration (DCT) and EEPROM emulation").
+    pub what: String,
 }
 
 /// A named range that is not a module but belongs in an image (nRF52840: the Nordic MBR,
@@ -378,6 +379,12 @@ impl Platform {
     /// The non-module ranges its images carry (nRF52840 only; empty elsewhere).
     pub fn regions(&self) -> &'static [Region] {
         &self.layout().regions
+    }
+
+    /// Flash the device keeps its own data in (`reserved` in the platform table: the Gen 2
+    /// DCT, with the device's keys, and the EEPROM emulation), which no image carries.
+    pub fn reserved(&self) -> &'static [Reserved] {
+        &self.layout().reserved
     }
 
     /// The UICR page its images carry; None off the nRF52840.

@@ -7,6 +7,7 @@ use crate::out::outln;
 use crate::{Outcome, Usage};
 use anyhow::{Context, Result};
 use hexsmith::compose::{ModuleInput, place_modules};
+use hexsmith::flash::wire::ProbeKind;
 #[cfg(feature = "probe")]
 use hexsmith::flash::{DeviceEvent, DeviceResult, Event};
 use hexsmith::flash::{FlashJob, FlashPlan, PlanOptions, ProbeSettings, Protocol};
@@ -62,6 +63,20 @@ pub struct ProbeArgs {
     /// devices (with --all-probes).
     #[arg(long, value_name = "FILE", requires = "emulate")]
     pub emulate_state: Vec<PathBuf>,
+    /// The kind of probe the emulated wire behaves as, and a dry run's estimate assumes:
+    /// cmsis-dap-v1 (the Particle Debugger, the default), cmsis-dap-v2 or jlink.
+    #[arg(long, value_name = "KIND", value_parser = parse_probe_kind)]
+    pub emulate_probe: Option<ProbeKind>,
+}
+
+fn parse_probe_kind(name: &str) -> Result<ProbeKind, String> {
+    ProbeKind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = ProbeKind::ALL.iter().map(|k| k.name()).collect();
+        format!(
+            "not a probe kind the model knows: give one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// The emulated devices this run opened, saved to their state files when it ends.
@@ -163,6 +178,9 @@ impl ProbeArgs {
             }
             devices
         };
+        for device in &devices {
+            device.set_probe_kind(self.emulate_probe.unwrap_or(ProbeKind::DEFAULT));
+        }
         EMULATED
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -192,9 +210,14 @@ pub struct Args {
     /// Write to every attached probe's device at once (PROBE_RS_PROBE is then ignored).
     #[arg(long)]
     all_probes: bool,
-    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR).
+    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR, and on
+    /// Gen 2, whose DCT holds the device's keys, unless --erase-device-keys).
     #[arg(long)]
     chip_erase: bool,
+    /// With --chip-erase on a Photon, P1 or Electron: let it erase the device's keys,
+    /// settings and EEPROM data (the DCT and EEPROM emulation, 0x08004000-0x08020000).
+    #[arg(long, requires = "chip_erase")]
+    erase_device_keys: bool,
     /// Skip reading the written units back.
     #[arg(long)]
     no_verify: bool,
@@ -280,9 +303,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let job = load_job(&args.inputs, &settings)?;
     let plan = job.plan(PlanOptions {
         chip_erase: args.chip_erase,
+        erase_device_keys: args.erase_device_keys,
     })?;
     if args.dry_run {
-        print_plan(&job, &plan, args.json)?;
+        let time = time_estimate(&args.probe, &settings, &job, &plan);
+        print_plan(&job, &plan, time, args.json)?;
         return Ok(Outcome::Pass);
     }
     if args.station {
@@ -319,9 +344,56 @@ fn open_log(args: &Args, settings: &ProbeSettings) -> Result<Option<hexsmith::fl
     Ok(Some(hexsmith::flash::LogWriter::open(path, inputs)?))
 }
 
-fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
+/// A dry run's time: on the kind `--emulate-probe` names, else the kind of the one
+/// attached probe the model knows, else the default; onto the emulated device's content
+/// when `--emulate-state` gives one, else a blank device.
+fn time_estimate(
+    args: &ProbeArgs,
+    #[cfg_attr(not(feature = "probe"), allow(unused_variables))] settings: &ProbeSettings,
+    job: &FlashJob,
+    plan: &FlashPlan,
+) -> hexsmith::flash::estimate::ProbeEstimate {
+    #[cfg(feature = "probe")]
+    let attached = if args.emulate.is_none() && args.emulate_probe.is_none() {
+        match hexsmith::flash::probe::attached_kinds().as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    #[cfg(not(feature = "probe"))]
+    let attached: Option<ProbeKind> = None;
+    let (kind, from) = match (args.emulate_probe, attached) {
+        (Some(kind), _) => (kind, "--emulate-probe"),
+        (None, Some(kind)) => (kind, "attached probe"),
+        (None, None) => (ProbeKind::DEFAULT, "default"),
+    };
+    #[cfg(feature = "probe")]
+    let held = match settings.emulate.as_slice() {
+        [device] if device.state_file().is_some() => Some(device.nvm_image()),
+        _ => None,
+    };
+    #[cfg(not(feature = "probe"))]
+    let held: Option<hexsmith::memory::MemoryImage> = None;
+    hexsmith::flash::estimate::ProbeEstimate::new(
+        plan,
+        &job.image,
+        job.mcu(),
+        held.as_ref(),
+        kind,
+        from,
+    )
+}
+
+fn print_plan(
+    job: &FlashJob,
+    plan: &FlashPlan,
+    time: hexsmith::flash::estimate::ProbeEstimate,
+    json: bool,
+) -> Result<()> {
     if json {
-        crate::out::print_document(&job.plan_document(plan))?;
+        crate::out::print_document(&job.plan_document(plan, time))?;
         return Ok(());
     }
     let chip = job
@@ -356,9 +428,25 @@ fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
         );
     }
     outln!(
-        "estimate      at most {:.1} s erase + {:.1} s program (datasheet figures, every unit written)",
+        "flash time    at most {:.1} s erase + {:.1} s program (datasheet figures, every unit written)",
         plan.estimate.erase_seconds,
         plan.estimate.program_seconds
+    );
+    let why = match time.probe_from {
+        "--emulate-probe" => "as --emulate-probe says",
+        "attached probe" => "the attached probe's kind",
+        _ => "the default: no --emulate-probe, and no one probe of a kind the model knows attached",
+    };
+    let onto = if time.device == "blank" {
+        "a blank device"
+    } else {
+        "the device as its emulated state holds it"
+    };
+    outln!(
+        "estimate      {:.1} s on a {} probe ({why}), {} units written onto {onto}",
+        time.seconds,
+        time.probe,
+        time.units_written
     );
     Ok(())
 }
@@ -387,7 +475,7 @@ fn device_options(args: &Args) -> hexsmith::flash::DeviceOptions {
             verify: !args.no_verify,
             reset: !args.no_reset,
             cancel: Some(cancel),
-            batch_units: 16,
+            batch_units: hexsmith::flash::estimate::BATCH_UNITS,
         },
         unprotect_bootloader: args.unprotect_bootloader,
     }

@@ -326,6 +326,7 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         no_progress: true,
         emulate: args.emulate.clone(),
         emulate_state: args.emulate_state.clone(),
+        emulate_probe: None,
     }
     .settings(&[])?;
     let (mcu, chip) = crate::device::device_mcu(args.platform.as_deref(), &settings)?;

@@ -305,6 +305,7 @@ impl EmulatedDevice {
         c.bytes_erased = d.silicon.bus.work.bytes_erased;
         c.bytes_programmed = d.silicon.bus.work.bytes_programmed;
         c.emulated_ns = d.now - d.origin;
+        c.probe = Some(d.wire.kind);
         c
     }
 
