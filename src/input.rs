@@ -67,6 +67,16 @@ pub enum InputError {
         /// The file.
         path: PathBuf,
     },
+    /// The command's inputs together pass [`MAX_TOTAL_INPUT_LEN`]; `path` is the one
+    /// that passed it.
+    #[error(
+        "{path}: the command's inputs together pass {} MiB, more than any device's modules: give fewer or smaller files",
+        MAX_TOTAL_INPUT_LEN >> 20
+    )]
+    TotalTooLarge {
+        /// The input being read when the total passed the limit.
+        path: PathBuf,
+    },
     /// The file was taken for a module binary (it is neither ELF nor Intel HEX) but is
     /// not a valid module.
     #[error("{path}: not a Particle module: {source}")]
@@ -106,6 +116,7 @@ impl InputError {
         match self {
             InputError::Io { path, .. }
             | InputError::TooLarge { path }
+            | InputError::TotalTooLarge { path }
             | InputError::Module { path, .. }
             | InputError::Hex { path, .. }
             | InputError::Elf { path, .. } => path,
@@ -136,9 +147,54 @@ pub fn sniff(path: &Path, bytes: &[u8]) -> Format {
 /// has 8 MiB, and an Intel HEX file of it is under 24 MiB).
 pub const MAX_INPUT_LEN: u64 = 64 << 20;
 
+/// The most one command reads from all its inputs together ([`ReadBudget`]): twice
+/// what one input may hold, more than all the modules of any device.
+pub const MAX_TOTAL_INPUT_LEN: u64 = 2 * MAX_INPUT_LEN;
+
+/// What one command may still read, so that many inputs (forty large modules, a catalog
+/// whose folder holds a file's name a thousand times) cost no more than a bounded total.
+#[derive(Debug, Clone)]
+pub struct ReadBudget {
+    left: u64,
+}
+
+impl Default for ReadBudget {
+    fn default() -> ReadBudget {
+        ReadBudget {
+            left: MAX_TOTAL_INPUT_LEN,
+        }
+    }
+}
+
+impl ReadBudget {
+    /// [`read_bytes`], counted against the budget: refused with
+    /// [`InputError::TotalTooLarge`] as soon as the total passes it.
+    pub fn read_bytes(&mut self, path: &Path) -> Result<Vec<u8>, InputError> {
+        let limit = self.left.min(MAX_INPUT_LEN);
+        let bytes = read_within(path, limit).map_err(|e| match e {
+            InputError::TooLarge { path } if limit < MAX_INPUT_LEN => {
+                InputError::TotalTooLarge { path }
+            }
+            other => other,
+        })?;
+        self.left -= bytes.len() as u64;
+        Ok(bytes)
+    }
+
+    /// [`read`], counted against the budget.
+    pub fn read(&mut self, path: &Path) -> Result<Input, InputError> {
+        let bytes = self.read_bytes(path)?;
+        parse(path, bytes)
+    }
+}
+
 /// Reads a whole input file, refusing one over [`MAX_INPUT_LEN`] before reading it (by
 /// its size) or as soon as it passes the limit (a pipe or device, such as /dev/zero).
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
+    read_within(path, MAX_INPUT_LEN)
+}
+
+fn read_within(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     use std::io::Read;
     let io = |source| InputError::Io {
         path: path.to_path_buf(),
@@ -152,7 +208,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
             "a folder, not a file",
         )));
     }
-    if meta.is_file() && meta.len() > MAX_INPUT_LEN {
+    if meta.is_file() && meta.len() > limit {
         return Err(InputError::TooLarge {
             path: path.to_path_buf(),
         });
@@ -163,10 +219,8 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
         0
     };
     let mut bytes = Vec::with_capacity(capacity);
-    file.take(MAX_INPUT_LEN + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_INPUT_LEN {
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
         return Err(InputError::TooLarge {
             path: path.to_path_buf(),
         });

@@ -12,9 +12,17 @@
 //! - A set of outputs (a catalog build) is staged whole first and renamed only when every
 //!   file is written, under a lock on the folder, so a failure leaves the previous set
 //!   whole and two concurrent runs never mix their files.
-//! - Temporary files are named `.hexsmith-PID-XXXXXX.tmp`. [`remove_temporaries`] (the
-//!   command line calls it on SIGINT and SIGTERM) deletes those of this process; a later
-//!   write into the same folder deletes those whose process no longer runs.
+//! - Temporary files are named `.hexsmith-PID-XXXXXX.tmp` and each is held under an
+//!   exclusive lock (`flock`) by the process writing it for as long as it lives.
+//!   [`remove_temporaries`] (the command line calls it on SIGINT and SIGTERM) deletes
+//!   those of this process; a later write into the same folder deletes those nobody
+//!   holds locked. The lock, not the PID in the name, is the proof: a PID says nothing
+//!   across PID namespaces or hosts sharing a volume, a lock dies with its holder.
+//! - A file appended to (a log) gets whole lines: one write per line under a lock on
+//!   the file, cut back to its former length if the write fails (a full disk), so a
+//!   failed append leaves no half line for the next one to be glued to.
+//! - Every rule is checked before the command does any work ([`check_output`],
+//!   [`OutputSet::check`], [`AppendFile::open`]), and again when the file is written.
 
 use std::fs::{File, Metadata};
 use std::io::Write;
@@ -154,6 +162,100 @@ pub fn write_atomic_with(
     set.commit()
 }
 
+/// Refuses `path` as an output of a command whose inputs are `inputs`, before any work
+/// is done: what [`OutputSet::check`] says of it.
+pub fn check_output<'a>(
+    path: &Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), OutputError> {
+    OutputSet::new(inputs).check(path)
+}
+
+/// A file that lines are appended to (`flash --log`), by the rules of this module: never
+/// through a symbolic link, never to a special or read-only file or one of the command's
+/// inputs, and whole lines only.
+pub struct AppendFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl AppendFile {
+    /// Opens `path` for appending, creating it if needed (earlier lines are kept), after
+    /// refusing it as [`OutputSet::check`] refuses an output of a command whose inputs are
+    /// `inputs`. The file is opened without following a link and without blocking on a
+    /// pipe, and checked again once open, so nothing swapped in between is written.
+    pub fn open<'a>(
+        path: &Path,
+        inputs: impl IntoIterator<Item = &'a Path>,
+    ) -> Result<AppendFile, OutputError> {
+        let rules = OutputSet::new(inputs);
+        rules.check(path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(path).map_err(|e| {
+            // O_NOFOLLOW answers a link made since the check with ELOOP.
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                return OutputError::Symlink { path: path.into() };
+            }
+            OutputError::io(path)(e)
+        })?;
+        let meta = file.metadata().map_err(OutputError::io(path))?;
+        rules.check_existing(path, &meta)?;
+        Ok(AppendFile {
+            path: path.into(),
+            file,
+        })
+    }
+
+    /// The file, as named.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `line` and a newline in one write, under an exclusive lock on the file
+    /// (concurrent writers' lines never interleave), and syncs it to disk. A line left
+    /// without its newline by someone else is ended first. If the write or the sync
+    /// fails, the file is cut back to its length before: no half line stays. A newline
+    /// inside `line` is written as `\n`, so one call is one line.
+    pub fn append_line(&mut self, line: &str) -> Result<(), OutputError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let io = OutputError::io(&self.path);
+        self.file.lock().map_err(OutputError::io(&self.path))?;
+        let result = (|| {
+            let before = self.file.metadata()?.len();
+            let mut text = String::with_capacity(line.len() + 2);
+            if before > 0 {
+                let mut last = [0u8; 1];
+                let mut reader = &self.file;
+                reader.seek(SeekFrom::Start(before - 1))?;
+                reader.read_exact(&mut last)?;
+                if last[0] != b'\n' {
+                    text.push('\n');
+                }
+            }
+            text.push_str(&line.replace('\n', "\\n"));
+            text.push('\n');
+            let written = (&self.file)
+                .write_all(text.as_bytes())
+                .and_then(|()| self.file.sync_data());
+            if let Err(e) = written {
+                let _ = self.file.set_len(before);
+                let _ = self.file.sync_data();
+                return Err(e);
+            }
+            Ok(())
+        })();
+        let _ = self.file.unlock();
+        result.map_err(io)
+    }
+}
+
 /// The identity of a file: two paths name the same file exactly when these agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileId {
@@ -287,18 +389,7 @@ impl OutputSet {
         }
         remove_stale_temporaries(dir);
 
-        // Created and registered under the lock: a signal in between would leave a
-        // file that `remove_temporaries` does not know of.
-        let mut temp = {
-            let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
-            let temp = tempfile::Builder::new()
-                .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
-                .suffix(TEMP_SUFFIX)
-                .tempfile_in(dir)
-                .map_err(OutputError::io(path))?;
-            temps.push(temp.path().to_path_buf());
-            temp
-        };
+        let mut temp = new_temporary(dir).map_err(OutputError::io(path))?;
         let staged_path = temp.path().to_path_buf();
         let written = fill(temp.as_file_mut())
             .and_then(|()| keep_attributes(temp.as_file(), existing.as_ref()))
@@ -323,7 +414,8 @@ impl OutputSet {
     /// lies in its target's folder), stops the set there: targets renamed before it stay
     /// replaced, and the rest are left as they were.
     pub fn commit(self) -> Result<(), OutputError> {
-        let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+        // The folder locks are waited for before the temporaries' mutex is taken: a
+        // signal while waiting must still be able to remove the temporaries and end.
         let mut folders: Vec<(PathBuf, File)> = Vec::new();
         for s in &self.staged {
             let dir = folder_of(&s.target).to_path_buf();
@@ -333,27 +425,30 @@ impl OutputSet {
                 folders.push((dir, handle));
             }
         }
-        let mut result = Ok(());
+        let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+        // Every target checked again under the lock, all before the first rename: the
+        // set lands whole or not at all when one changed since staging.
+        let mut result =
+            self.staged
+                .iter()
+                .try_for_each(|s| match std::fs::symlink_metadata(&s.target) {
+                    Ok(meta) if meta.file_type().is_symlink() => Err(OutputError::Symlink {
+                        path: s.target.clone(),
+                    }),
+                    Ok(meta) if !meta.file_type().is_file() => Err(OutputError::NotRegular {
+                        path: s.target.clone(),
+                        kind: describe_kind(&meta),
+                    }),
+                    _ => Ok(()),
+                });
         for s in self.staged {
             let temp_path = s.temp.path().to_path_buf();
-            // Checked again under the lock: the target may have changed since staging.
-            let recheck = match std::fs::symlink_metadata(&s.target) {
-                Ok(meta) if meta.file_type().is_symlink() => Err(OutputError::Symlink {
-                    path: s.target.clone(),
-                }),
-                Ok(meta) if !meta.file_type().is_file() => Err(OutputError::NotRegular {
-                    path: s.target.clone(),
-                    kind: describe_kind(&meta),
-                }),
-                _ => Ok(()),
-            };
             if result.is_ok() {
-                result = recheck.and_then(|()| {
-                    s.temp
-                        .persist(&s.target)
-                        .map(drop)
-                        .map_err(|e| OutputError::io(&s.target)(e.error))
-                });
+                result = s
+                    .temp
+                    .persist(&s.target)
+                    .map(drop)
+                    .map_err(|e| OutputError::io(&s.target)(e.error));
             }
             temps.retain(|p| *p != temp_path);
         }
@@ -363,6 +458,33 @@ impl OutputSet {
             }
         }
         result
+    }
+}
+
+/// A new temporary file in `dir`, registered for [`remove_temporaries`] and held under
+/// an exclusive lock for as long as it is open: the lock is what tells another run it
+/// is live. A file that another run's [`remove_stale_temporaries`] deleted between its
+/// creation and the lock (it looked unlocked then) is made again.
+fn new_temporary(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    loop {
+        // Created and registered under the mutex: a signal in between would leave a
+        // file that `remove_temporaries` does not know of.
+        let mut temps = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+        let temp = tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)?;
+        temps.push(temp.path().to_path_buf());
+        drop(temps);
+        temp.as_file().lock()?;
+        let named = std::fs::symlink_metadata(temp.path()).map(|m| FileId::of(&m));
+        let held = FileId::of(&temp.as_file().metadata()?);
+        if named.is_ok_and(|n| n == held) {
+            return Ok(temp);
+        }
+        forget_temporary(temp.path());
+        // Its name is gone or another file's: dropping must not delete that one.
+        let _ = temp.into_temp_path().keep();
     }
 }
 
@@ -412,42 +534,45 @@ fn keep_attributes(file: &File, existing: Option<&Metadata>) -> std::io::Result<
     Ok(())
 }
 
-/// Deletes `.hexsmith-PID-*.tmp` files in `dir` whose process has ended: what a run
-/// killed by SIGKILL or a power cut left behind.
+/// Deletes `.hexsmith-*.tmp` files in `dir` that no one holds locked: what a run killed
+/// by SIGKILL or a power cut left behind. Whether its process runs is not asked: in
+/// another PID namespace, or on another host sharing the volume, its PID means nothing.
 fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name
+        let ours = name
             .to_str()
-            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
-            .filter(|n| n.ends_with(TEMP_SUFFIX))
-            .and_then(|n| n.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-        else {
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX));
+        if !ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let Ok(file) = options.open(&path) else {
             continue;
         };
-        if !process_runs(pid) {
-            let _ = std::fs::remove_file(entry.path());
+        if file.try_lock().is_err() {
+            continue;
+        }
+        // Deleted while locked by us, so that its owner, if it only now took it, sees
+        // its name gone and makes another.
+        let same = match (file.metadata(), std::fs::symlink_metadata(&path)) {
+            (Ok(a), Ok(b)) => FileId::of(&a) == FileId::of(&b),
+            _ => false,
+        };
+        if same {
+            let _ = std::fs::remove_file(&path);
         }
     }
-}
-
-#[cfg(unix)]
-fn process_runs(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(not(unix))]
-fn process_runs(_pid: u32) -> bool {
-    true
 }
 
 /// Makes `dir` a folder for outputs, creating it if needed; refuses a file there.

@@ -142,7 +142,7 @@ impl Recorder {
             waiting: 0,
             ids: Vec::new(),
             results: Vec::new(),
-            log: LogWriter::open(log).unwrap(),
+            log: LogWriter::open(log, []).unwrap(),
             job: job.clone(),
         }
     }
@@ -406,7 +406,7 @@ fn an_attempt_without_a_probe_is_a_result_and_a_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.jsonl");
     std::fs::write(&path, "{\"earlier\":true}\n").unwrap();
-    let mut log = LogWriter::open(&path).unwrap();
+    let mut log = LogWriter::open(&path, []).unwrap();
     log.append(&result.log_line(&job, SystemTime::UNIX_EPOCH))
         .unwrap();
     log.append(&result.log_line(&job, SystemTime::UNIX_EPOCH))
@@ -418,7 +418,7 @@ fn an_attempt_without_a_probe_is_a_result_and_a_log_line() {
     line["seconds"] = "[seconds]".into();
     insta::assert_json_snapshot!("log_line_no_probe", line);
 
-    let unwritable = LogWriter::open(&dir.path().join("missing/log.jsonl"));
+    let unwritable = LogWriter::open(&dir.path().join("missing/log.jsonl"), []);
     let text = error_chain(&unwritable.err().unwrap());
     assert!(
         text.contains("missing/log.jsonl: cannot write the log: "),

@@ -257,10 +257,12 @@ fn concurrent_catalog_builds_never_mix_their_sets() {
 }
 
 /// A run killed with SIGKILL leaves its temporary file; the next write into that folder
-/// removes it, and leaves a running process's alone.
+/// removes it, and leaves a live run's alone. Live is what the file's lock says, not the
+/// PID in its name: a run in another PID namespace (two containers sharing a volume) may
+/// carry any PID, a dead one included, and a stale file may carry a running one.
 #[cfg(unix)]
 #[test]
-fn stale_temporaries_of_dead_runs_are_removed() {
+fn stale_temporaries_are_told_by_their_lock_not_their_pid() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut child = Command::new("sleep").arg("0").spawn().unwrap();
@@ -268,15 +270,26 @@ fn stale_temporaries_of_dead_runs_are_removed() {
     child.wait().unwrap();
     let stale = d.join(format!(".hexsmith-{dead_pid}-abcdef.tmp"));
     std::fs::write(&stale, vec![0u8; 1000]).unwrap();
-    let live = d.join(format!(".hexsmith-{}-abcdef.tmp", std::process::id()));
+    // A PID that runs (this test's), on a file no one holds: stale all the same.
+    let stale_live_pid = d.join(format!(".hexsmith-{}-ghijkl.tmp", std::process::id()));
+    std::fs::write(&stale_live_pid, b"left by a killed run").unwrap();
+    // A dead PID on a file held locked: another namespace's live build.
+    let live = d.join(format!(".hexsmith-{dead_pid}-mnopqr.tmp"));
     std::fs::write(&live, b"in use").unwrap();
+    let held = std::fs::File::open(&live).unwrap();
+    held.lock().unwrap();
     let run = build_boron(d, &["-o", "out.hex"]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert!(!stale.exists(), "a dead run's temporary file stays");
     assert!(
-        live.exists(),
-        "a running process's temporary file was removed"
+        !stale_live_pid.exists(),
+        "an unlocked temporary file stays because its PID runs"
     );
+    assert!(
+        live.exists(),
+        "a live run's (locked) temporary file was removed"
+    );
+    drop(held);
 }
 
 /// Past `ulimit -f`, the write fails with a one-line error and no temporary file.

@@ -121,7 +121,7 @@ fn warnings(p: &Value) -> Vec<&str> {
         .collect()
 }
 
-// ---- Intermediate releases (the [[stop]] rules of releases.toml) ----
+// ---- Intermediate releases (the [[stop]] rules of src/upgrade/seeds.toml) ----
 
 /// Versions and upgrades, "Using OTA or Serial (YModem) on Electron": 0.5.5, 0.6.4,
 /// 0.7.0, 1.2.1, each if the device has less.

@@ -144,7 +144,27 @@ impl Catalog {
                     ),
                 });
             }
-            for f in &p.files {
+            if p.files.len() > super::MAX_MODULES {
+                return Err(CatalogError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "platform {:?} lists {} files: a restore image holds at most {} modules",
+                        p.name,
+                        p.files.len(),
+                        super::MAX_MODULES
+                    ),
+                });
+            }
+            for (k, f) in p.files.iter().enumerate() {
+                if p.files[..k].iter().any(|g| g.name == f.name) {
+                    return Err(CatalogError::Invalid {
+                        path: path.to_path_buf(),
+                        reason: format!(
+                            "platform {:?} lists {:?} twice: list each file once",
+                            p.name, f.name
+                        ),
+                    });
+                }
                 let is_sha256 =
                     f.sha256.len() == 64 && f.sha256.bytes().all(|b| b.is_ascii_hexdigit());
                 if !is_sha256 {
@@ -163,17 +183,22 @@ impl Catalog {
 pub struct FileIndex {
     dir: PathBuf,
     files: BTreeMap<String, Vec<PathBuf>>,
+    /// What the builds from this index may still read, all platforms together.
+    budget: std::cell::RefCell<crate::input::ReadBudget>,
 }
 
 impl FileIndex {
     /// Walks `dir` once, at any depth, following links to folders but never around a
     /// loop. Files of one name in several folders are all kept, in path order:
-    /// [`collect`] takes the first whose SHA-256 matches. Names that are not UTF-8 are
-    /// left out.
+    /// [`collect`] takes the first whose SHA-256 matches. Only regular files (or links
+    /// to them) are kept: a named pipe, a device node (a link to `/dev/zero`) or a
+    /// dangling link is nothing a catalog can vouch for, and reading it could hang or
+    /// fail a build whose real file lies elsewhere. Names that are not UTF-8 are left out.
     pub fn new(dir: &Path) -> Result<FileIndex, CatalogError> {
         Ok(FileIndex {
             dir: dir.to_path_buf(),
             files: index_files(dir)?,
+            budget: Default::default(),
         })
     }
 }
@@ -189,6 +214,7 @@ pub fn collect(
 ) -> Result<(&'static Platform, Vec<ModuleInput>), CatalogError> {
     let platform = platform::by_name(&entry.name).expect("checked when read");
     let dir = &index.dir;
+    let budget = &index.budget;
     let index = &index.files;
     let mut modules = Vec::new();
     for file in &entry.files {
@@ -196,8 +222,10 @@ pub fn collect(
         let mut mismatch = None;
         let mut chosen = None;
         for path in candidates {
-            let bytes =
-                crate::input::read_bytes(path).map_err(|e| CatalogError::Input(Box::new(e)))?;
+            let bytes = budget
+                .borrow_mut()
+                .read_bytes(path)
+                .map_err(|e| CatalogError::Input(Box::new(e)))?;
             let found = hex::encode(Sha256::digest(&bytes));
             if found.eq_ignore_ascii_case(&file.sha256) {
                 chosen = Some((path, bytes));
@@ -207,7 +235,9 @@ pub fn collect(
         }
         match (chosen, mismatch) {
             (Some((path, bytes)), _) => {
-                modules.push(ModuleInput::from_bytes(path.display().to_string(), bytes)?)
+                let mut module = ModuleInput::from_bytes(path.display().to_string(), bytes)?;
+                module.path = Some(path.clone());
+                modules.push(module);
             }
             (None, Some((path, found))) => {
                 return Err(CatalogError::HashMismatch {
@@ -237,6 +267,8 @@ fn index_files(dir: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>, CatalogErro
             Ok(entry) => entry,
             // A link back to a folder above: everything below it is indexed already.
             Err(e) if e.loop_ancestor().is_some() => continue,
+            // A dangling link: no file to index.
+            Err(e) if e.path().is_some_and(|p| p.is_symlink() && !p.exists()) => continue,
             Err(source) => {
                 return Err(CatalogError::Walk {
                     dir: dir.to_path_buf(),
@@ -244,7 +276,7 @@ fn index_files(dir: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>, CatalogErro
                 });
             }
         };
-        if entry.file_type().is_dir() {
+        if !entry.file_type().is_file() {
             continue;
         }
         if let Some(name) = entry.file_name().to_str() {

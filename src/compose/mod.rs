@@ -28,7 +28,7 @@ use crate::module::{
 };
 use crate::platform::{self, Platform, releases};
 use sha2::Digest;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// More modules than any restore image holds (bootloaders, system parts, applications,
 /// a radio stack): the command line refuses a longer list with
@@ -49,6 +49,10 @@ pub struct ModuleInput {
     /// and decides the key of an application in Particle's manifest
     /// ([`particle::ParticleManifest::of`]).
     pub name: String,
+    /// The file it was read from, as the operating system names it: `name` is for
+    /// people and lossy for a name that is not UTF-8, so outputs are checked against
+    /// this. `None` for bytes that came from no file.
+    pub path: Option<PathBuf>,
     /// The whole module file, from its start address to the end of its CRC: prefix and
     /// suffix included, even for a radio stack, whose flash bytes are only its payload.
     pub bytes: Vec<u8>,
@@ -64,10 +68,19 @@ impl ModuleInput {
     /// bytes besides its module, which a build would drop
     /// ([`BuildError::MoreThanAModule`]); an unreadable file is [`BuildError::Input`].
     pub fn read(path: &Path) -> Result<ModuleInput, BuildError> {
+        ModuleInput::read_within(path, &mut input::ReadBudget::default())
+    }
+
+    /// [`ModuleInput::read`], counting what it reads against one command's `budget`.
+    pub fn read_within(
+        path: &Path,
+        budget: &mut input::ReadBudget,
+    ) -> Result<ModuleInput, BuildError> {
         let name = path.display().to_string();
-        match input::read(path)? {
+        match budget.read(path)? {
             Input::Module { bytes, module } => Ok(ModuleInput {
                 name,
+                path: Some(path.to_path_buf()),
                 bytes,
                 module,
             }),
@@ -108,6 +121,7 @@ impl ModuleInput {
                 }
                 Ok(ModuleInput {
                     name,
+                    path: Some(path.to_path_buf()),
                     bytes,
                     module: one.module.clone(),
                 })
@@ -123,6 +137,7 @@ impl ModuleInput {
         match Module::parse(&bytes) {
             Ok(module) => Ok(ModuleInput {
                 name,
+                path: None,
                 bytes,
                 module,
             }),

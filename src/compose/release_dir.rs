@@ -65,9 +65,10 @@ pub fn scan(dir: &Path) -> Result<ReleaseDir, BuildError> {
     let mut by_platform: BTreeMap<u16, Vec<ModuleInput>> = BTreeMap::new();
     let mut radio_stacks = Vec::new();
     let mut skipped = Vec::new();
+    let mut budget = crate::input::ReadBudget::default();
     for path in paths {
         let name = path.display().to_string();
-        let module = match ModuleInput::read(&path) {
+        let module = match ModuleInput::read_within(&path, &mut budget) {
             Ok(m) => m,
             Err(BuildError::Input(InputError::Module { source, .. })) => {
                 skipped.push(format!("{name}: not a Particle module ({source})"));

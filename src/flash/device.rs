@@ -9,7 +9,6 @@ use super::{
 };
 use crate::memory::MemoryImage;
 use serde::{Serialize, Serializer};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -115,6 +114,9 @@ pub enum DeviceError {
     /// Any other operation on the attached device failed.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The emulated device could not be saved to its state file.
+    #[error(transparent)]
+    SaveState(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl DeviceError {
@@ -179,6 +181,12 @@ pub trait Connector {
     fn label(&self) -> String;
     /// Attaches to the device; returns it and the probe's name.
     fn connect(&mut self) -> Result<(Self::Target, String), DeviceError>;
+    /// The device attached last is done with: an emulated one is saved to its state file
+    /// now, before its result is shown or logged, so that a run killed later has logged
+    /// no board whose state is lost.
+    fn device_done(&mut self) -> Result<(), DeviceError> {
+        Ok(())
+    }
 }
 
 /// The verdict on one device, as `result` in the JSON documents and log.
@@ -240,7 +248,7 @@ impl DeviceResult {
         DeviceResult::new(probe).fail(error)
     }
 
-    fn fail(mut self, error: DeviceError) -> DeviceResult {
+    pub(crate) fn fail(mut self, error: DeviceError) -> DeviceResult {
         self.error = Some(error);
         self.result = Outcome::Failed;
         self
@@ -485,11 +493,11 @@ pub struct LogLine<'a> {
     pub seconds: f64,
 }
 
-/// Appends JSON lines to a log. Each line goes out in one write and is flushed to disk,
-/// so a station killed mid-run loses no finished device and never leaves half a line.
+/// Appends JSON lines to a log, by [`crate::output::AppendFile`]'s rules: never through
+/// a link, over a special or read-only file or an input, and whole lines only. Each line
+/// is synced to disk, so a station killed mid-run loses no finished device.
 pub struct LogWriter {
-    path: PathBuf,
-    file: std::fs::File,
+    file: crate::output::AppendFile,
 }
 
 /// The log could not be opened or written: a station stops on it, since every attempt
@@ -499,42 +507,41 @@ pub struct LogWriter {
 pub struct LogError {
     /// The log file.
     pub path: PathBuf,
-    /// What the file system said.
+    /// What was refused or failed.
     #[source]
-    pub source: std::io::Error,
+    pub source: crate::output::OutputError,
 }
 
 impl LogWriter {
     /// Opens `path` for appending, creating it if needed: earlier runs' lines are kept.
-    pub fn open(path: &Path) -> Result<LogWriter, LogError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| LogError {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(LogWriter {
+    /// Refused, before anything is written, if it is one of `inputs` (the image, the
+    /// emulator states) or breaks another rule of [`crate::output`].
+    pub fn open<'a>(
+        path: &Path,
+        inputs: impl IntoIterator<Item = &'a Path>,
+    ) -> Result<LogWriter, LogError> {
+        let file = crate::output::AppendFile::open(path, inputs).map_err(|source| LogError {
             path: path.to_path_buf(),
-            file,
-        })
+            source,
+        })?;
+        Ok(LogWriter { file })
     }
 
-    /// Writes one JSON line and syncs it to disk before returning.
+    /// Writes one JSON line and syncs it to disk before returning; on a failure the
+    /// file is left as it was before the call.
     pub fn append(&mut self, line: &impl Serialize) -> Result<(), LogError> {
-        let mut text = serde_json::to_string(line).map_err(|e| LogError {
-            path: self.path.clone(),
-            source: e.into(),
-        })?;
-        text.push('\n');
-        self.file
-            .write_all(text.as_bytes())
-            .and_then(|()| self.file.sync_data())
-            .map_err(|source| LogError {
-                path: self.path.clone(),
-                source,
+        let path = self.file.path().to_path_buf();
+        let error = |source| LogError {
+            path: path.clone(),
+            source,
+        };
+        let text = serde_json::to_string(line).map_err(|e| {
+            error(crate::output::OutputError::Io {
+                path: path.clone(),
+                source: e.into(),
             })
+        })?;
+        self.file.append_line(&text).map_err(error)
     }
 }
 

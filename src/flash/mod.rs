@@ -40,6 +40,7 @@ mod plan;
 pub mod probe;
 pub mod sim;
 pub mod station;
+pub mod wire;
 
 pub use device::{
     Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError,
@@ -124,6 +125,15 @@ pub struct WireCounts {
     pub bytes_programmed: u64,
     /// Bytes read from the target's memory over the wire.
     pub bytes_read: u64,
+    /// Virtual time the emulator's clock advanced (the wire, waiting on the core and the
+    /// flash controller where it polls them), in ns; JSON gives it in seconds.
+    #[serde(rename = "emulated_seconds", serialize_with = "ns_as_seconds")]
+    pub emulated_ns: u64,
+}
+
+/// Nanoseconds as seconds, to the microsecond.
+fn ns_as_seconds<S: serde::Serializer>(ns: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((*ns / 1_000) as f64 / 1e6)
 }
 
 /// What planning and verification need from a device: implemented by a debug probe

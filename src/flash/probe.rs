@@ -46,6 +46,17 @@ pub fn list() -> Vec<ProbeInfo> {
         .collect()
 }
 
+impl ProbeError {
+    /// A chip description that cannot be read or is not one is `Unreadable` (exit 2);
+    /// the rest are said by the command that met them.
+    pub fn failure(&self) -> Option<crate::Failure> {
+        match self {
+            ProbeError::ChipDescription { .. } => Some(crate::Failure::Unreadable),
+            _ => None,
+        }
+    }
+}
+
 /// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -153,7 +164,11 @@ pub fn registry(chip_description: Option<&Path>) -> Result<Registry, ProbeError>
             path: path.to_path_buf(),
             source,
         };
-        let yaml = std::fs::read_to_string(path).map_err(|e| bad(e.into()))?;
+        let bytes = crate::input::read_bytes(path).map_err(|e| match e {
+            crate::input::InputError::Io { source, .. } => bad(source.into()),
+            other => bad(other.to_string().into()),
+        })?;
+        let yaml = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
         registry
             .add_target_family_from_yaml(&yaml)
             .map_err(|e| bad(e.into()))?;
@@ -277,6 +292,15 @@ impl super::Connector for Connect {
             return device.name();
         }
         self.probe.clone().unwrap_or_else(|| "probe".into())
+    }
+
+    fn device_done(&mut self) -> Result<(), super::DeviceError> {
+        match &self.emulate {
+            Some(device) => device
+                .save()
+                .map_err(|e| super::DeviceError::SaveState(Box::new(e))),
+            None => Ok(()),
+        }
     }
 
     fn connect(&mut self) -> Result<(ProbeTarget, String), super::DeviceError> {

@@ -167,6 +167,9 @@ pub fn run_station<C: Connector>(
         let mut events = |e: DeviceEvent| observer.event(e);
         let mut result = flash_device(&mut target, probe, job, plan, &options.device, &mut events);
         drop(target);
+        if let Err(e) = connector.device_done() {
+            result = result.fail(e);
+        }
         result.seconds = round3(started.elapsed());
         summary.add(&result);
         observer.finished(&result);
@@ -249,6 +252,13 @@ impl<C: Connector> Connector for Rehearsal<C> {
         self.devices
             .front()
             .map_or_else(|| "rehearsal".to_string(), Connector::label)
+    }
+
+    fn device_done(&mut self) -> Result<(), DeviceError> {
+        match self.devices.front_mut() {
+            Some(device) => device.device_done(),
+            None => Ok(()),
+        }
     }
 
     fn connect(&mut self) -> Result<(C::Target, String), DeviceError> {

@@ -23,6 +23,17 @@ pub enum ElfError {
         /// Its `p_filesz`: how many bytes it says the file holds.
         size: u64,
     },
+    /// The loadable segments together hold more bytes than any input may
+    /// ([`crate::input::MAX_INPUT_LEN`]): headers that name the same file bytes over and
+    /// over, which would cost memory without end.
+    #[error(
+        "program header {index}: the loadable segments together pass {} MiB, more than any flash: not a firmware image",
+        crate::input::MAX_INPUT_LEN >> 20
+    )]
+    TooLarge {
+        /// The 0-based index of the program header that passed the limit.
+        index: usize,
+    },
     /// No `PT_LOAD` program header carries file bytes, so there is nothing to flash (an
     /// object file, say, rather than a linked firmware).
     #[error("no loadable segment with data")]
@@ -39,9 +50,15 @@ pub enum ElfError {
 pub fn load(bytes: &[u8]) -> Result<MemoryImage, ElfError> {
     let elf = Elf::parse(bytes).map_err(|e| ElfError::Parse(e.to_string()))?;
     let mut chunks = Vec::new();
+    let mut total: u64 = 0;
     for (index, ph) in elf.program_headers.iter().enumerate() {
         if ph.p_type != PT_LOAD || ph.p_filesz == 0 {
             continue;
+        }
+        // Counted before the copy: overlapping headers may name one file's bytes many times.
+        total = total.saturating_add(ph.p_filesz);
+        if total > crate::input::MAX_INPUT_LEN {
+            return Err(ElfError::TooLarge { index });
         }
         let range = ph
             .p_offset

@@ -4,7 +4,7 @@
 //!
 //! Every layer above reads it: [`crate::compose`] and [`crate::inspect`] for slots,
 //! regions and the UICR, [`crate::flash`] for the MCU's erase units and device ID,
-//! [`crate::upgrade`] for releases and the seed rules. The tables are built in and parsed
+//! [`crate::upgrade`] for releases (the seed rules are its own data, [`crate::upgrade::seeds`]). The tables are built in and parsed
 //! on first use; a malformed table panics there, which the unit tests rule out.
 
 mod published;
@@ -12,8 +12,8 @@ mod releases;
 
 pub use published::{PublishedApp, PublishedRelease, derive as derive_published};
 pub use releases::{
-    BootloaderRelease, FewerParts, KnownMbr, LineBound, Model, NcpFirmware, PlatformReleases,
-    Published, RadioStackInfo, ReleaseBound, Releases, StopRule, SystemRelease, releases,
+    BootloaderRelease, KnownMbr, NcpFirmware, Published, RadioStackInfo, Releases, SystemRelease,
+    releases,
 };
 
 use crate::module::ModuleFunction;

@@ -1,9 +1,8 @@
 //! The device a plan is for (a platform, or a model of one) and the releases it can run.
 
+use super::seeds::{FewerParts, Model, PlatformReleases, seeds};
 use super::{PlanError, rules, table_version};
-use crate::platform::{
-    self, FewerParts, Model, Platform, PlatformReleases, Published, SystemRelease, releases,
-};
+use crate::platform::{self, Platform, Published, SystemRelease, releases};
 use semver::Version;
 use std::borrow::Cow;
 
@@ -42,7 +41,7 @@ pub fn device(name: &str) -> Result<Device, PlanError> {
             model: None,
         });
     }
-    let model = releases()
+    let model = seeds()
         .model(name)
         .ok_or_else(|| PlanError::UnknownPlatform {
             name: name.to_string(),
@@ -57,7 +56,7 @@ pub fn device(name: &str) -> Result<Device, PlanError> {
 
 fn known_names() -> String {
     let mut names: Vec<&str> = platform::all().iter().map(|p| p.name.as_str()).collect();
-    names.extend(releases().model.iter().map(|m| m.name.as_str()));
+    names.extend(seeds().model.iter().map(|m| m.name.as_str()));
     names.join(", ")
 }
 
@@ -71,7 +70,7 @@ impl Device {
     /// What the seeds say about its platform's releases (a model's minimum is on
     /// [`Device::model`]).
     pub fn facts(&self) -> &'static PlatformReleases {
-        releases().platform_facts(&self.platform.name)
+        seeds().platform_facts(&self.platform.name)
     }
 
     /// Whether it can run a release: the model's and platform's minimum, the last major

@@ -7,7 +7,8 @@
 //! into rules: intermediate releases over the air, the order system parts go in, when the
 //! bootloader, SoftDevice and NCP are written and in which device mode, the application
 //! first when going down. The release table and the intermediate releases are data
-//! (`src/platform/releases.toml`); the rules that are logic are named in [`rules`].
+//! (`src/platform/releases.toml`, and the seeds' own `src/upgrade/seeds.toml`, read by
+//! [`mod@seeds`]); the rules that are logic are named in [`rules`].
 //!
 //! An [`UpgradePlan`] is a list of [`Step`]s, one per release installed, each a list of
 //! [`Write`]s in order, each with its file, device mode, command and the rule behind it.
@@ -18,11 +19,13 @@ mod device;
 mod names;
 mod restore;
 pub mod rules;
+pub mod seeds;
 mod steps;
 
 pub use device::{Device, Runs, device};
 
-use crate::platform::{StopRule, SystemRelease, releases};
+use crate::platform::{SystemRelease, releases};
+use seeds::{StopRule, seeds};
 use semver::Version;
 use serde::Serialize;
 use std::fmt;
@@ -165,7 +168,7 @@ pub enum Component {
 }
 
 impl Component {
-    /// As `releases.toml`'s `[order]` and the JSON plan name it (`system-part`).
+    /// As `seeds.toml`'s `[order]` and the JSON plan name it (`system-part`).
     pub fn name(self) -> &'static str {
         match self {
             Component::UserPart => "user-part",
@@ -519,7 +522,7 @@ fn stops(
         }
     };
     let mut found: Vec<(&'static SystemRelease, &'static StopRule)> = Vec::new();
-    for rule in &releases().stop {
+    for rule in &seeds().stop {
         if rule.direction != direction.data_name() || !rule.via.iter().any(|v| v == via.name()) {
             continue;
         }
@@ -573,7 +576,7 @@ fn warn_of_model_rule(
     lines: &[&SystemRelease],
     warnings: &mut Vec<String>,
 ) {
-    let models: Vec<_> = releases()
+    let models: Vec<_> = seeds()
         .model
         .iter()
         .filter(|m| m.platform == platform && rule.models.contains(&m.name))

@@ -1,13 +1,13 @@
 //! The names Particle gives a release's files, so that a plan names the files a user
 //! downloads from the Device OS releases page.
 
-use crate::platform::{Platform, SystemRelease, releases};
+use crate::platform::{Platform, SystemRelease};
 use semver::Version;
 
 /// `PLATFORM-system-part1@VERSION.bin` from the release the table names on, before it
 /// `system-part1-VERSION-PLATFORM.bin`.
 fn at_names(release: &SystemRelease) -> bool {
-    releases()
+    super::seeds::seeds()
         .files
         .at_names_since
         .as_deref()

@@ -1,7 +1,7 @@
 //! The seed rules a plan follows that are logic rather than a list of releases, each with
 //! the name plans and tests know it by and where in the seeds it comes from. (Intermediate
 //! releases are data: the `[[stop]]` rules of `releases.toml`.) Some rules are carried out
-//! by per-platform data ([`crate::platform::PlatformReleases`]) and are named here so that
+//! by per-platform data ([`super::seeds::PlatformReleases`]) and are named here so that
 //! every rule has an id and a source.
 
 /// One rule of the seeds.
@@ -64,7 +64,7 @@ pub const BOOTLOADER_WHEN_IT_CHANGES: Rule = Rule {
 };
 
 /// Gen 2 before 0.7.0: no bootloader write, the system parts carry it (the old guide's
-/// Photon/P1 charts). Data: [`crate::platform::PlatformReleases::bootloader_in_system_parts_before`].
+/// Photon/P1 charts). Data: [`super::seeds::PlatformReleases::bootloader_in_system_parts_before`].
 pub const BOOTLOADER_IN_SYSTEM_PARTS: Rule = Rule {
     id: "gen2-bootloader-inside-system-parts-before-0.7.0",
     why: "before 0.7.0 a Gen 2 release carries its bootloader inside its system parts: there is no bootloader file to write",
@@ -90,7 +90,7 @@ pub const NCP_GOING_UP: Rule = Rule {
 };
 
 /// Gen 3 on 0.8.0 release candidates: serial plans write the system parts in DFU mode,
-/// as listening mode cannot. Data: [`crate::platform::PlatformReleases::dfu_only_before`].
+/// as listening mode cannot. Data: [`super::seeds::PlatformReleases::dfu_only_before`].
 pub const GEN3_DFU_ONLY: Rule = Rule {
     id: "gen3-0.8.0-rc-upgrades-over-dfu-only",
     why: "the first Gen 3 devices, on 0.8.0 release candidates, can only upgrade Device OS in DFU mode; from 0.9.0 on listening mode works too",
@@ -98,7 +98,7 @@ pub const GEN3_DFU_ONLY: Rule = Rule {
 };
 
 /// A Photon on monolithic firmware cannot be planned over the air. Data:
-/// [`crate::platform::PlatformReleases::modular_since`]; the refusal is
+/// [`super::seeds::PlatformReleases::modular_since`]; the refusal is
 /// [`super::PlanError::MonolithicOverTheAir`], which names it.
 pub const MONOLITHIC_USB_ONLY: Rule = Rule {
     id: "photon-monolithic-firmware-usb-only",
@@ -108,7 +108,7 @@ pub const MONOLITHIC_USB_ONLY: Rule = Rule {
 
 /// The seeds promise Photon and P1 upgrades straight to any release only from 0.4.6: an
 /// upgrade from older is planned with a warning. Data:
-/// [`crate::platform::PlatformReleases::direct_upgrade_since`].
+/// [`super::seeds::PlatformReleases::direct_upgrade_since`].
 pub const DIRECT_UPGRADE_SINCE: Rule = Rule {
     id: "photon-p1-direct-upgrade-from-0.4.6",
     why: "a Photon or P1 upgrades directly to any release from 0.4.6 or later",
@@ -124,7 +124,7 @@ pub const SWD_RESTORE_IMAGE: Rule = Rule {
 
 /// Releases older than a platform's or model's minimum are refused (the newest guide's
 /// recommended LTS table). Data: `min_release` of
-/// [`crate::platform::PlatformReleases`] and [`crate::platform::Model`]; the refusal is
+/// [`super::seeds::PlatformReleases`] and [`super::seeds::Model`]; the refusal is
 /// [`super::PlanError::CannotRun`], which names it.
 pub const MINIMUM_RELEASE: Rule = Rule {
     id: "platform-and-model-minimum-releases",
@@ -143,7 +143,7 @@ pub const PUBLISHED_FOR_PLATFORM: Rule = Rule {
 };
 
 /// On Gen 2 (Photon, P1, Electron), releases past 2.x are refused. Data:
-/// [`crate::platform::PlatformReleases::last_line`]; the refusal is
+/// [`super::seeds::PlatformReleases::last_line`]; the refusal is
 /// [`super::PlanError::CannotRun`], which names it.
 pub const LAST_LINE: Rule = Rule {
     id: "gen2-stays-on-2.x-lts",
@@ -152,7 +152,7 @@ pub const LAST_LINE: Rule = Rule {
 };
 
 /// A downgrade below the release a device shipped with is planned with a warning. Data:
-/// [`crate::platform::PlatformReleases::advised_min`].
+/// [`super::seeds::PlatformReleases::advised_min`].
 pub const ADVISED_MINIMUM: Rule = Rule {
     id: "advised-minimum-release",
     why: "the seeds advise against going below the release a device shipped with",

@@ -2,6 +2,7 @@
 //! which order and device mode, and the rule behind each.
 
 use super::rules::{self, Rule};
+use super::seeds::seeds;
 use super::{Component, Device, Direction, Mode, Step, Via, Write, names, table_version};
 use crate::platform::{SystemRelease, releases};
 
@@ -56,8 +57,8 @@ impl Context<'_> {
         writes.extend(self.softdevice(from, to));
         writes.extend(self.ncp(from, to));
         let order = match self.direction {
-            Direction::Downgrade => &releases().order.down,
-            _ => &releases().order.up,
+            Direction::Downgrade => &seeds().order.down,
+            _ => &seeds().order.up,
         };
         // A stable sort keeps the parts in the order `system_parts` chose.
         writes.sort_by_key(|w| {

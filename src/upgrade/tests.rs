@@ -2,6 +2,7 @@
 //! themselves are tested end to end in `tests/versions_plan.rs`.
 
 use super::*;
+use seeds::seeds;
 use std::borrow::Cow;
 
 fn dev(name: &str) -> Device {
@@ -224,7 +225,7 @@ fn every_catalog_in_restore_images_is_built_in() {
 #[test]
 fn stop_rules_name_known_ways_directions_and_releases_their_devices_run() {
     let r = releases();
-    for rule in &r.stop {
+    for rule in &seeds().stop {
         assert!(
             ["up", "down"].contains(&rule.direction.as_str()),
             "{}",
@@ -254,7 +255,7 @@ fn write_order_names_known_components() {
         Component::Ncp,
     ]
     .map(Component::name);
-    let order = &releases().order;
+    let order = &seeds().order;
     assert!(!order.up.is_empty() && !order.down.is_empty());
     for c in order.up.iter().chain(&order.down) {
         assert!(known.contains(&c.as_str()), "{c}");
@@ -266,7 +267,7 @@ fn write_order_names_known_components() {
 #[test]
 fn rule_names_are_unique() {
     let mut ids: Vec<&str> = rules::ALL.iter().map(|r| r.id).collect();
-    ids.extend(releases().stop.iter().map(|s| s.rule.as_str()));
+    ids.extend(seeds().stop.iter().map(|s| s.rule.as_str()));
     let n = ids.len();
     ids.sort();
     ids.dedup();
@@ -380,7 +381,7 @@ fn the_softdevice_rule_names_the_mcu_the_planner_checks() {
 
 #[test]
 fn every_release_bound_of_the_table_is_a_semantic_version() {
-    let r = releases();
+    let r = seeds();
     let mut bounds: Vec<&str> = Vec::new();
     for facts in r.platform.values() {
         bounds.extend(
@@ -410,7 +411,7 @@ fn every_release_bound_of_the_table_is_a_semantic_version() {
             .flat_map(|s| &s.from_at_least)
             .map(String::as_str),
     );
-    bounds.extend(r.ncp.iter().map(|n| n.since.as_str()));
+    bounds.extend(releases().ncp.iter().map(|n| n.since.as_str()));
     assert!(bounds.len() > 10, "{bounds:?}");
     for b in bounds {
         table_version(b);

@@ -131,7 +131,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     if let Some(mbr) = mbr.as_ref().filter(|m| m.known().is_none()) {
         eprintln!(
             "note: {}: not one of the Nordic MBRs of Particle's images: make sure it belongs with this SoftDevice",
-            mbr.name
+            hexsmith::escape_controls(&mbr.name)
         );
     }
     let platform = args
@@ -167,10 +167,10 @@ pub fn run(args: &Args) -> Result<Outcome> {
         } else {
             let path = args.catalog.as_ref().expect("clap: one mode");
             let from = args.from.as_ref().expect("clap requires --from");
-            from_catalog(path, from)?
+            from_catalog(path, from, platform)?
         };
         for s in &skipped {
-            eprintln!("note: skipped {s}");
+            eprintln!("note: skipped {}", hexsmith::escape_controls(s));
         }
         if let Some(wanted) = platform {
             let found: Vec<&str> = sets.iter().map(|(p, _)| p.name.as_str()).collect();
@@ -192,7 +192,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
             .iter()
             .flat_map(|(_, modules)| modules.iter())
             .chain(users.values())
-            .map(|m| PathBuf::from(&m.name))
+            .map(|m| m.path.clone().unwrap_or_else(|| PathBuf::from(&m.name)))
             .collect();
         inputs.extend(args.mbr.iter().chain(&args.catalog).cloned());
         if matches!(args.particle_json, Some(Some(_))) || matches!(args.zip, Some(Some(_))) {
@@ -241,15 +241,17 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<BuildRep
     for path in [&args.manifest, &particle_json, &zip].into_iter().flatten() {
         outputs.check(path)?;
     }
+    // One budget for all the inputs: sixteen files of 64 MiB are not read whole.
+    let mut budget = hexsmith::input::ReadBudget::default();
     options.user = args
         .user
         .first()
-        .map(|app| ModuleInput::read(Path::new(app)))
+        .map(|app| ModuleInput::read_within(Path::new(app), &mut budget))
         .transpose()?;
     let inputs = args
         .modules
         .iter()
-        .map(|p| ModuleInput::read(p))
+        .map(|p| ModuleInput::read_within(p, &mut budget))
         .collect::<Result<Vec<_>, _>>()?;
     let used = image_modules(&inputs, options.user.as_ref());
     let built = compose::build(inputs, &options)?;
@@ -463,13 +465,20 @@ fn module_zip(modules: &[ModuleInput]) -> Result<Vec<u8>> {
     Ok(writer.finish()?.into_inner())
 }
 
-fn from_catalog(path: &Path, from: &Path) -> Result<Vec<(&'static Platform, Vec<ModuleInput>)>> {
+/// The catalog's platforms (only `wanted`, if given: no other platform's files are
+/// looked for) and their files.
+fn from_catalog(
+    path: &Path,
+    from: &Path,
+    wanted: Option<&Platform>,
+) -> Result<Vec<(&'static Platform, Vec<ModuleInput>)>> {
     let catalog = Catalog::read(path)?;
     let index = FileIndex::new(from)?;
     let name = path.display().to_string();
     catalog
         .platform
         .iter()
+        .filter(|entry| wanted.is_none_or(|w| w.name == entry.name))
         .map(|entry| catalog::collect(&name, entry, &index))
         .collect::<Result<_, CatalogError>>()
         .map_err(Into::into)
@@ -502,7 +511,12 @@ fn write_manifest(file: &mut std::fs::File, image: &RestoreImage) -> std::io::Re
 
 fn warn(image: &RestoreImage) {
     for w in &image.warnings {
-        eprintln!("warning: {}: {w}", image.platform.name);
+        let w = w.to_string();
+        eprintln!(
+            "warning: {}: {}",
+            image.platform.name,
+            hexsmith::escape_controls(&w)
+        );
     }
 }
 

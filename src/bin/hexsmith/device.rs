@@ -174,7 +174,9 @@ fn connect_and_identify(
 }
 
 pub fn read(args: &ReadArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
+    let settings = args.probe.settings(&[])?;
+    // Before the device is read: the output may be no state file, link or special file.
+    hexsmith::output::check_output(&args.output, crate::flash::states(&settings))?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
     let range = args.range.as_deref().map(parse_range).transpose()?;
     #[cfg(feature = "probe")]
@@ -188,10 +190,11 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
                 bar(DeviceEvent::Progress(e))
             })?;
         bars.clear().ok();
-        hexsmith::output::write_atomic_with(&args.output, |f| {
-            hexsmith::memory::hex::write_to(&image, f)
-        })
-        .with_context(|| args.output.display().to_string())?;
+        let mut outputs = hexsmith::output::OutputSet::new(crate::flash::states(&settings));
+        outputs
+            .stage(&args.output, |f| hexsmith::memory::hex::write_to(&image, f))
+            .and_then(|()| outputs.commit())
+            .with_context(|| args.output.display().to_string())?;
         let memory_sha256 = hex::encode(image.sha256());
         if args.json {
             crate::out::json(ReadDocument {
@@ -249,7 +252,8 @@ struct VerifyDocument<'a> {
 
 /// Compares a device with an image, writing nothing.
 pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
+    let inputs: Vec<&std::path::Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    let settings = args.probe.settings(&inputs)?;
     let job = load_job(&args.inputs, &settings)?;
     let plan = job.plan(PlanOptions::default())?;
     #[cfg(feature = "probe")]
@@ -324,7 +328,7 @@ pub struct EraseArgs {
 
 /// Erases whole units, or the whole chip.
 pub fn erase(args: &EraseArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
+    let settings = args.probe.settings(&[])?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
     let units = match &args.range {
         Some(text) => {
@@ -389,7 +393,7 @@ pub struct ResetArgs {
 
 /// Resets the device and lets it run.
 pub fn reset(args: &ResetArgs) -> Result<Outcome> {
-    let settings = args.probe.settings()?;
+    let settings = args.probe.settings(&[])?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {

@@ -15,7 +15,7 @@ use hexsmith::input::{self, Input};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 #[cfg(feature = "probe")]
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum ProtocolArg {
@@ -83,8 +83,10 @@ pub fn save_emulated() -> Result<()> {
 }
 
 impl ProbeArgs {
-    /// The settings, with a `--probe` selector's syntax checked before anything else.
-    pub fn settings(&self) -> Result<ProbeSettings> {
+    /// The settings, with a `--probe` selector's syntax checked before anything else, and
+    /// each `--emulate-state` file checked (never one of the command's `inputs`) and
+    /// loaded before any work.
+    pub fn settings(&self, inputs: &[&Path]) -> Result<ProbeSettings> {
         #[cfg(feature = "probe")]
         if let Some(selector) = &self.probe {
             // A misspelt selector is a wrong command line, whatever probes are attached.
@@ -93,9 +95,10 @@ impl ProbeArgs {
         #[cfg_attr(not(feature = "probe"), allow(unused_mut))]
         let mut chip = self.chip.clone();
         #[cfg(feature = "probe")]
-        let emulate = self.open_emulated(&mut chip)?;
+        let emulate = self.open_emulated(&mut chip, inputs)?;
         #[cfg(not(feature = "probe"))]
         if self.emulate.is_some() {
+            let _ = inputs;
             return Err(crate::NoProbeSupport.into());
         }
         Ok(ProbeSettings {
@@ -118,13 +121,14 @@ impl ProbeArgs {
     fn open_emulated(
         &self,
         chip: &mut Option<String>,
+        inputs: &[&Path],
     ) -> Result<Vec<hexsmith::flash::emulator::EmulatedDevice>> {
         use hexsmith::flash::emulator::{Chip, EmulatedDevice, EmulatorError};
         let Some(name) = &self.emulate else {
             return Ok(Vec::new());
         };
-        let emulated =
-            Chip::from_target_name(name).ok_or_else(|| EmulatorError::UnknownChip(name.clone()))?;
+        let emulated = Chip::from_target_name(name)
+            .ok_or_else(|| Usage(EmulatorError::UnknownChip(name.clone()).to_string()))?;
         match chip.as_deref() {
             Some(c)
                 if !emulated
@@ -142,10 +146,22 @@ impl ProbeArgs {
         let devices = if self.emulate_state.is_empty() {
             vec![EmulatedDevice::without_state(emulated)]
         } else {
-            self.emulate_state
-                .iter()
-                .map(|path| EmulatedDevice::open(emulated, path))
-                .collect::<Result<Vec<_>, _>>()?
+            let mut devices = Vec::new();
+            for (k, path) in self.emulate_state.iter().enumerate() {
+                if self.emulate_state[..k].contains(path) {
+                    return Err(Usage(format!(
+                        "--emulate-state {}: named twice; each device needs its own state file",
+                        path.display()
+                    ))
+                    .into());
+                }
+                devices.push(EmulatedDevice::open_beside(
+                    emulated,
+                    path,
+                    inputs.iter().copied(),
+                )?);
+            }
+            devices
         };
         EMULATED
             .lock()
@@ -216,19 +232,28 @@ pub struct Args {
 pub fn load_job(inputs: &[PathBuf], settings: &ProbeSettings) -> Result<FlashJob> {
     let chip = settings.chip.as_deref();
     let description = settings.chip_description.as_deref();
+    if inputs.len() > hexsmith::compose::MAX_MODULES {
+        return Err(hexsmith::compose::BuildError::TooManyModules {
+            count: inputs.len(),
+        }
+        .into());
+    }
     if let [path] = inputs
         && let Input::Image { image, .. } = input::read(path)?
     {
         let job = FlashJob::from_image(image, chip, description)
             .with_context(|| path.display().to_string())?;
         for w in &job.warnings {
-            eprintln!("warning: {}: {w}", path.display());
+            let line = format!("{}: {w}", path.display());
+            eprintln!("warning: {}", hexsmith::escape_controls(&line));
         }
         return Ok(job);
     }
+    // One budget for all: many large modules are refused once they pass it together.
+    let mut budget = input::ReadBudget::default();
     let modules = inputs
         .iter()
-        .map(|p| ModuleInput::read(p))
+        .map(|p| ModuleInput::read_within(p, &mut budget))
         .collect::<Result<Vec<_>, _>>()
         .map_err(refusal)?;
     let (platform, image) = place_modules(&modules).map_err(refusal)?;
@@ -246,7 +271,12 @@ pub fn run(args: &Args) -> Result<Outcome> {
         }
         probe.probe = None;
     }
-    let settings = probe.settings()?;
+    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    let settings = probe.settings(&inputs)?;
+    if let Some(log) = &args.log {
+        // Before any work: a log that may not be written must not be found at the end.
+        hexsmith::output::check_output(log, inputs.iter().copied().chain(states(&settings)))?;
+    }
     let job = load_job(&args.inputs, &settings)?;
     let plan = job.plan(PlanOptions {
         chip_erase: args.chip_erase,
@@ -259,6 +289,34 @@ pub fn run(args: &Args) -> Result<Outcome> {
         return station(args, &settings, &job, &plan);
     }
     flash_devices(args, &settings, &job, &plan)
+}
+
+/// The state files of the emulated devices, which are inputs to every other file the
+/// command writes.
+pub fn states(settings: &ProbeSettings) -> impl Iterator<Item = &Path> {
+    #[cfg(feature = "probe")]
+    {
+        settings.emulate.iter().filter_map(|d| d.state_file())
+    }
+    #[cfg(not(feature = "probe"))]
+    {
+        let _ = settings;
+        std::iter::empty()
+    }
+}
+
+/// Opens `--log` for appending, by the library's rules for every file hexsmith writes.
+#[cfg(feature = "probe")]
+fn open_log(args: &Args, settings: &ProbeSettings) -> Result<Option<hexsmith::flash::LogWriter>> {
+    let Some(path) = &args.log else {
+        return Ok(None);
+    };
+    let inputs = args
+        .inputs
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(states(settings));
+    Ok(Some(hexsmith::flash::LogWriter::open(path, inputs)?))
 }
 
 fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
@@ -428,8 +486,8 @@ fn flash_devices(
     job: &FlashJob,
     plan: &FlashPlan,
 ) -> Result<Outcome> {
-    use hexsmith::flash::{DeviceError, FlashDocument, LogWriter, flash_all};
-    let mut log = args.log.as_deref().map(LogWriter::open).transpose()?;
+    use hexsmith::flash::{DeviceError, FlashDocument, flash_all};
+    let mut log = open_log(args, settings)?;
     let options = device_options(args);
     let connects = connections(args, settings, job, plan)?;
     let bars = args.probe.bars();
@@ -465,16 +523,17 @@ fn flash_devices(
             outln!("{}", result_line(r));
         }
     }
-    Ok(
-        if results
-            .iter()
-            .all(|r| r.result == hexsmith::flash::Outcome::Ok)
-        {
-            Outcome::Pass
-        } else {
-            Outcome::CheckFailed
-        },
-    )
+    Ok(if crate::signals::cancelled() {
+        // Stopped by Ctrl-C, between units or before the first: as every command, 130.
+        Outcome::Interrupted
+    } else if results
+        .iter()
+        .all(|r| r.result == hexsmith::flash::Outcome::Ok)
+    {
+        Outcome::Pass
+    } else {
+        Outcome::CheckFailed
+    })
 }
 
 #[cfg(feature = "probe")]
@@ -516,34 +575,29 @@ fn station(
             ..base.clone()
         });
         let line = vec![Rehearsal::new(devices, cancel.clone())];
-        return run_line(args, job, plan, &options, &cancel, line);
+        return run_line(args, settings, job, plan, &options, &cancel, line);
     }
     let connects = connections(args, settings, job, plan)?;
     if connects.is_empty() {
         return Err(NoProbe.into());
     }
-    run_line(args, job, plan, &options, &cancel, connects)
+    run_line(args, settings, job, plan, &options, &cancel, connects)
 }
 
 /// Runs a station on each connector, with the display and the log, and prints the summary.
 #[cfg(feature = "probe")]
 fn run_line<C: hexsmith::flash::Connector + Send>(
     args: &Args,
+    settings: &ProbeSettings,
     job: &FlashJob,
     plan: &FlashPlan,
     options: &hexsmith::flash::station::StationOptions,
     cancel: &std::sync::atomic::AtomicBool,
     connectors: Vec<C>,
 ) -> Result<Outcome> {
-    use hexsmith::flash::LogWriter;
     use hexsmith::flash::station::run_stations;
     use std::sync::Mutex;
-    let log = args
-        .log
-        .as_deref()
-        .map(LogWriter::open)
-        .transpose()?
-        .map(Mutex::new);
+    let log = open_log(args, settings)?.map(Mutex::new);
     let bars = args.probe.bars();
     let log_failed = Mutex::new(None);
     let stdout_is_terminal =
@@ -584,7 +638,10 @@ fn run_line<C: hexsmith::flash::Connector + Send>(
     if let Some(e) = log_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e.into());
     }
-    Ok(if summary.failed == 0 && summary.interrupted == 0 {
+    // Ctrl-C is how a station ends; only a device it cut short makes the run interrupted.
+    Ok(if summary.interrupted > 0 {
+        Outcome::Interrupted
+    } else if summary.failed == 0 {
         Outcome::Pass
     } else {
         Outcome::CheckFailed

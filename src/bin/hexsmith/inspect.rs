@@ -327,7 +327,7 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         emulate: args.emulate.clone(),
         emulate_state: args.emulate_state.clone(),
     }
-    .settings()?;
+    .settings(&[])?;
     let (mcu, chip) = crate::device::device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {

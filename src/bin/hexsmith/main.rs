@@ -1,6 +1,7 @@
 //! The `hexsmith` command line: argument parsing, output and exit codes on top of the
 //! library. Exit status: 0 everything passes, 1 a check fails or a build is refused, 2 an
-//! input cannot be read, 64 (EX_USAGE of sysexits.h) the command line is wrong.
+//! input cannot be read, 64 (EX_USAGE of sysexits.h) the command line is wrong, 130
+//! interrupted by SIGINT or SIGTERM.
 
 mod build;
 mod device;
@@ -20,6 +21,10 @@ use clap::{Parser, Subcommand};
 use hexsmith::Failure;
 use hexsmith::compose::BuildError;
 use hexsmith::compose::catalog::CatalogError;
+#[cfg(feature = "probe")]
+use hexsmith::flash::emulator::EmulatorError;
+#[cfg(feature = "probe")]
+use hexsmith::flash::probe::ProbeError;
 use hexsmith::input::InputError;
 use hexsmith::output::OutputError;
 use std::process::ExitCode;
@@ -76,6 +81,8 @@ pub enum Outcome {
     /// Whether clap or a command found it: one code, so that a script can tell a wrong
     /// command line from a file that cannot be read.
     Usage = 64,
+    /// Stopped by SIGINT or SIGTERM (128 + 2, as a shell reports it).
+    Interrupted = 130,
 }
 
 /// Marks an error as a wrong command line (exit 64), found after clap's own checks.
@@ -105,7 +112,7 @@ fn main() -> ExitCode {
                 let text = e.to_string();
                 let first = text.lines().next().unwrap_or_default();
                 let message = first.strip_prefix("error: ").unwrap_or(first);
-                json_error(Outcome::Usage, message);
+                json_error(Outcome::Usage, "usage", message);
             }
             return ExitCode::from(Outcome::Usage as u8);
         }
@@ -137,10 +144,13 @@ fn main() -> ExitCode {
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(e) => {
-            let message = one_line(&e);
+            let message = hexsmith::escape_controls(&one_line(&e)).into_owned();
             eprintln!("error: {message}");
+            let no_probe = e.chain().any(|c| c.is::<flash::NoProbe>());
             let outcome = if e.chain().any(|c| c.is::<Usage>()) {
                 Outcome::Usage
+            } else if no_probe {
+                Outcome::BadInput
             } else {
                 match failure_of(&e) {
                     Some(Failure::Unreadable) => Outcome::BadInput,
@@ -148,7 +158,12 @@ fn main() -> ExitCode {
                 }
             };
             if json {
-                json_error(outcome, &message);
+                let kind = if no_probe {
+                    "no-probe"
+                } else {
+                    kind_of(outcome)
+                };
+                json_error(outcome, kind, &message);
             }
             outcome
         }
@@ -161,13 +176,18 @@ fn main() -> ExitCode {
     ExitCode::from(outcome as u8)
 }
 
-/// The error document of a `--json` run, on standard output where the pipeline reads.
-fn json_error(outcome: Outcome, message: &str) {
-    let kind = match outcome {
+/// The `kind` of an error document for an outcome (`no-probe` is decided by the error).
+fn kind_of(outcome: Outcome) -> &'static str {
+    match outcome {
         Outcome::Usage => "usage",
         Outcome::BadInput => "unreadable",
+        Outcome::Interrupted => "interrupted",
         Outcome::Pass | Outcome::CheckFailed => "refused",
-    };
+    }
+}
+
+/// The error document of a `--json` run, on standard output where the pipeline reads.
+fn json_error(outcome: Outcome, kind: &'static str, message: &str) {
     let body = out::ErrorBody {
         error: out::ErrorReport {
             kind,
@@ -208,10 +228,25 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
             Some(e.failure())
         } else if let Some(e) = c.downcast_ref::<OutputError>() {
             Some(e.failure())
-        } else if c.is::<flash::NoProbe>() {
-            Some(Failure::Unreadable)
         } else {
-            None
+            device_failure(c)
         }
     })
+}
+
+/// The kind of failure of a device layer error.
+#[cfg(feature = "probe")]
+fn device_failure(c: &(dyn std::error::Error + 'static)) -> Option<Failure> {
+    if let Some(e) = c.downcast_ref::<EmulatorError>() {
+        e.failure()
+    } else if let Some(e) = c.downcast_ref::<ProbeError>() {
+        e.failure()
+    } else {
+        None
+    }
+}
+
+#[cfg(not(feature = "probe"))]
+fn device_failure(_: &(dyn std::error::Error + 'static)) -> Option<Failure> {
+    None
 }

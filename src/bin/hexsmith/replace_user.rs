@@ -73,7 +73,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     };
     let replaced = replace_user(&base_name, &base, &app, options)?;
     for w in &replaced.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", hexsmith::escape_controls(&w.to_string()));
     }
     let hex_sha256 = out::stage_hex(&mut outputs, &args.output, &replaced.image)?;
     if let Some(path) = &args.manifest {

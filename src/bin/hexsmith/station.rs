@@ -34,6 +34,7 @@ impl StationObserver for Display<'_> {
             Some(e) => format!("{}: waiting for a device ({})", self.label, error_chain(e)),
             None => format!("{}: waiting for the next device", self.label),
         };
+        let text = hexsmith::escape_controls(&text);
         self.bars.suspend(|| eprintln!("{text}"));
     }
 
@@ -49,8 +50,9 @@ impl StationObserver for Display<'_> {
         if let Some(log) = self.log {
             let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
             if let Err(e) = log.append(&line) {
-                self.bars
-                    .suspend(|| eprintln!("error: {}", error_chain(&e)));
+                self.bars.suspend(|| {
+                    eprintln!("error: {}", hexsmith::escape_controls(&error_chain(&e)))
+                });
                 *self.log_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 self.cancel.store(true, Ordering::SeqCst);
             }

@@ -3,7 +3,8 @@
 
 use crate::Outcome;
 use anyhow::Result;
-use hexsmith::platform::{self, Model, ReleaseBound, SystemRelease, releases};
+use hexsmith::platform::{self, SystemRelease, releases};
+use hexsmith::upgrade::seeds::{Model, ReleaseBound, seeds};
 use hexsmith::upgrade::{self, Device};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -60,7 +61,7 @@ fn all_devices() -> Vec<Device> {
         .map(|p| upgrade::device(&p.name).expect("a known platform"))
         .collect();
     all.extend(
-        releases()
+        seeds()
             .model
             .iter()
             .map(|m| upgrade::device(&m.name).expect("a known model")),

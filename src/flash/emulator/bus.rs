@@ -4,6 +4,7 @@
 //! write the debugger makes to flash behaves exactly as one the algorithm makes.
 
 use super::Chip;
+use super::clock::{Controller, FlashTiming, Nanos};
 
 /// A write that tried to turn a 0 bit back into a 1 without an erase: real NOR flash
 /// silently keeps the 0, so the bytes on the device would differ from what was written.
@@ -168,12 +169,22 @@ pub struct Bus {
     pub violations: Vec<NorViolation>,
     /// What the flash hardware did, for [`super::WireCounts`].
     pub work: NvmWork,
+    /// The virtual time of the access in progress: the wire's for the AP, the core's
+    /// while it runs. A core that waits for the flash controller moves it on.
+    pub now: Nanos,
+    /// The access in progress is the core's (which stalls or spins until the controller
+    /// is ready), not the debugger's (which is answered at once).
+    pub core_access: bool,
+    /// The flash controller, busy for each operation's datasheet time.
+    pub flash: Controller,
+    /// Those datasheet times.
+    pub timing: std::sync::Arc<FlashTiming>,
 }
 
 impl Bus {
     /// Erased NVM, zeroed RAM and the given unique ID (FICR DEVICEID or STM32 UID bytes).
     pub fn new(chip: Chip, device_id: &[u8]) -> Bus {
-        let mut bus = Bus::new_empty(chip);
+        let mut bus = Bus::new_empty(chip, std::sync::Arc::new(FlashTiming::of(chip)));
         bus.id_bytes = device_id.to_vec();
         let (nvm, ram): (Vec<(u32, usize)>, usize) = match chip {
             Chip::Nrf52840 => (
@@ -194,7 +205,7 @@ impl Bus {
     }
 
     /// A bus with no memory behind it, to stand in while the real one is lent to the core.
-    pub fn new_empty(chip: Chip) -> Bus {
+    pub fn new_empty(chip: Chip, timing: std::sync::Arc<FlashTiming>) -> Bus {
         let stm = StmFlash {
             acr: 0,
             sr: 0,
@@ -205,32 +216,52 @@ impl Bus {
             optkey_step: 0,
             key_fault: false,
         };
-        match chip {
-            Chip::Nrf52840 => Bus {
-                chip,
-                nvm: Vec::new(),
-                ram: Vec::new(),
-                ram_start: NRF_RAM,
-                id_bytes: Vec::new(),
-                nvmc: Nvmc::default(),
-                stm,
-                scratch: Default::default(),
-                violations: Vec::new(),
-                work: NvmWork::default(),
+        Bus {
+            chip,
+            nvm: Vec::new(),
+            ram: Vec::new(),
+            ram_start: match chip {
+                Chip::Nrf52840 => NRF_RAM,
+                Chip::Stm32f205 => STM_RAM,
             },
-            Chip::Stm32f205 => Bus {
-                chip,
-                nvm: Vec::new(),
-                ram: Vec::new(),
-                ram_start: STM_RAM,
-                id_bytes: Vec::new(),
-                nvmc: Nvmc::default(),
-                stm,
-                scratch: Default::default(),
-                violations: Vec::new(),
-                work: NvmWork::default(),
-            },
+            id_bytes: Vec::new(),
+            nvmc: Nvmc::default(),
+            stm,
+            scratch: Default::default(),
+            violations: Vec::new(),
+            work: NvmWork::default(),
+            now: 0,
+            core_access: false,
+            flash: Controller::default(),
+            timing,
         }
+    }
+
+    /// Whether `size` bytes at `address` are RAM.
+    pub fn is_ram(&self, address: u32, size: u32) -> bool {
+        self.ram_offset(address, size).is_some()
+    }
+
+    /// Starts a flash operation of `duration`; the core stalls until the controller takes
+    /// it (a write or erase issued while busy waits for the one in progress).
+    fn start_flash(&mut self, duration: Nanos) {
+        let start = self.flash.start(self.now, duration);
+        if self.core_access {
+            self.now = start;
+        }
+    }
+
+    /// Whether the controller is ready, as a status register answers at this time. A core
+    /// polling it spins until the controller is done: its time moves on to then, without
+    /// executing the millions of loop iterations that takes (the next poll sees ready).
+    fn poll_ready(&mut self) -> bool {
+        if !self.flash.busy_at(self.now) {
+            return true;
+        }
+        if self.core_access {
+            self.now = self.flash.idle_from();
+        }
+        false
     }
 
     /// The option word as the chip keeps it in non-volatile memory (STM32F2).
@@ -351,6 +382,11 @@ impl Bus {
             _ => address,
         };
         if let Some(i) = self.nvm_index(flash_alias) {
+            if self.core_access && self.flash.busy_at(self.now) {
+                // A read of flash while it is programmed or erased stalls the bus until
+                // the operation ends (RM0033 3.5; the nRF52840's NVMC halts the CPU).
+                self.now = self.flash.idle_from();
+            }
             let nvm = &self.nvm[i];
             let o = (flash_alias - nvm.start) as usize;
             if u64::from(flash_alias) + u64::from(size) > nvm.end() {
@@ -377,7 +413,10 @@ impl Bus {
                     return Ok(self.ficr(address - NRF_FICR));
                 }
                 match address {
-                    a if a == NRF_NVMC + 0x400 || a == NRF_NVMC + 0x408 => Ok(1),
+                    // READY, READYNEXT.
+                    a if a == NRF_NVMC + 0x400 || a == NRF_NVMC + 0x408 => {
+                        Ok(u32::from(self.poll_ready()))
+                    }
                     a if a == NRF_NVMC + 0x504 => Ok(self.nvmc.config),
                     a if (NRF_NVMC..NRF_NVMC + 0x1000).contains(&a) => Ok(0),
                     _ => self.scratch_read(address),
@@ -406,7 +445,11 @@ impl Bus {
                 match address.wrapping_sub(STM_FLASH_IF) {
                     0x00 => Ok(self.stm.acr),
                     0x04 | 0x08 => Ok(0),
-                    0x0C => Ok(self.stm.sr),
+                    // SR.BSY: an operation is in progress.
+                    0x0C => {
+                        let busy = !self.poll_ready();
+                        Ok(self.stm.sr | u32::from(busy) << 16)
+                    }
                     0x10 => Ok(self.stm.cr),
                     0x14 => Ok(self.stm.optcr),
                     0x18..=0x3FF => Ok(0),
@@ -463,6 +506,7 @@ impl Bus {
                 if self.nvmc.config & 3 != 1 || size != 4 || address & 3 != 0 {
                     return Err(BusFault);
                 }
+                self.start_flash(self.timing.word_ns);
                 self.program(address, &bytes);
                 Ok(())
             }
@@ -488,6 +532,7 @@ impl Bus {
                     self.stm.sr |= 1 << 4; // WRPERR
                     return Ok(());
                 }
+                self.start_flash(self.timing.word_ns);
                 self.program(address, &bytes[..size as usize]);
                 self.stm.sr |= 1; // EOP
                 Ok(())
@@ -507,11 +552,18 @@ impl Bus {
             0x508 | 0x510 if erase_enabled => {
                 let page = value & !0xFFF;
                 if self.nvm_index(page).is_some() {
+                    self.start_flash(self.timing.unit_erase_ns(page));
                     self.erase_range(page, 0x1000);
                 }
             }
-            0x50C if erase_enabled && value & 1 == 1 => self.erase_all_nvm(),
-            0x514 if erase_enabled && value & 1 == 1 => self.erase_range(NRF_UICR, 0x1000),
+            0x50C if erase_enabled && value & 1 == 1 => {
+                self.start_flash(self.timing.chip_erase_ns);
+                self.erase_all_nvm();
+            }
+            0x514 if erase_enabled && value & 1 == 1 => {
+                self.start_flash(self.timing.unit_erase_ns(NRF_UICR));
+                self.erase_range(NRF_UICR, 0x1000);
+            }
             0x000..=0xFFF => {}
             _ => {
                 if address < 0x4000_0000 {
@@ -591,7 +643,8 @@ impl Bus {
         Ok(())
     }
 
-    /// CR.STRT: a sector or mass erase, finished at once (BSY never shows).
+    /// CR.STRT: a sector or mass erase. The bytes are erased at once; SR.BSY shows for
+    /// the erase's datasheet time.
     fn stm_start(&mut self, cr: u32) {
         self.stm.cr &= !(1 << 16);
         if cr & 1 << 2 != 0 {
@@ -599,6 +652,7 @@ impl Bus {
                 self.stm.sr |= 1 << 4;
                 return;
             }
+            self.start_flash(self.timing.chip_erase_ns);
             self.erase_range(STM_FLASH, STM_FLASH_LEN as u32);
             self.stm.sr |= 1;
         } else if cr & 1 << 1 != 0 {
@@ -611,6 +665,7 @@ impl Bus {
                 self.stm.sr |= 1 << 4;
                 return;
             }
+            self.start_flash(self.timing.unit_erase_ns(start));
             self.erase_range(start, len);
             self.stm.sr |= 1;
         }

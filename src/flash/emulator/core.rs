@@ -5,6 +5,7 @@
 
 use super::Chip;
 use super::bus::{Bus, BusFault};
+use super::clock::Nanos;
 use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor, RunOptions};
 use armagnac::decoder::{BasicInstructionDecoder, InstructionDecode, InstructionDecodeError};
 use armagnac::instructions::{Instruction, InstructionSize};
@@ -91,6 +92,17 @@ pub struct Silicon {
     pub faults: Vec<String>,
     /// Instructions executed, all runs together.
     pub instructions: u64,
+    /// The core was resumed into code it executes and has not stopped: it runs as virtual
+    /// time passes ([`Silicon::catch_up`]), so that the wire and the flash controller work
+    /// while it does.
+    running: bool,
+    /// How far the running core has got in virtual time; it may be ahead of the wire
+    /// (it spun on a busy flash controller), never behind once caught up.
+    core_ns: Nanos,
+    /// When the core halted: a debugger looking earlier still sees it running.
+    halted_at: Nanos,
+    /// Instructions the current run may still execute before it counts as running away.
+    budget_left: usize,
 }
 
 impl Silicon {
@@ -112,6 +124,10 @@ impl Silicon {
             ppb: BTreeMap::new(),
             faults: Vec::new(),
             instructions: 0,
+            running: false,
+            core_ns: 0,
+            halted_at: 0,
+            budget_left: 0,
         };
         s.system_reset();
         s
@@ -139,6 +155,8 @@ impl Silicon {
         self.regs[20] = 0;
         self.locked_up = false;
         self.reset_seen = true;
+        self.running = false;
+        self.halted_at = self.bus.now;
         self.control &= !(C_HALT | C_STEP);
         if self.demcr & 1 != 0 && self.control & C_DEBUGEN != 0 {
             self.enter_debug_state(DFSR_VCATCH);
@@ -162,6 +180,7 @@ impl Silicon {
         } else if asserted {
             self.reset_held = true;
             self.reset_seen = true;
+            self.running = false;
         }
     }
 
@@ -201,7 +220,7 @@ impl Silicon {
         match address {
             DHCSR => {
                 let mut v = self.control & 0xF | S_REGRDY;
-                if self.halted {
+                if self.halted && self.halted_at <= self.bus.now {
                     v |= S_HALT;
                 }
                 if self.locked_up {
@@ -261,6 +280,7 @@ impl Silicon {
 
     /// Halts the core; like the chip, it shows C_HALT set from then on.
     fn enter_debug_state(&mut self, reason: u32) {
+        self.running = false;
         self.halted = true;
         self.control |= C_HALT;
         self.dfsr |= reason;
@@ -285,12 +305,26 @@ impl Silicon {
         }
         if bits & C_STEP != 0 {
             self.halted = false;
-            self.execute(1);
+            self.core_ns = self.bus.now;
+            self.execute(1, Nanos::MAX);
             return;
         }
         self.halted = false;
         if self.runs_code_from_ram() {
-            self.execute(INSTRUCTION_BUDGET);
+            // It runs as the wire's time passes, from now.
+            self.running = true;
+            self.core_ns = self.bus.now;
+            self.budget_left = INSTRUCTION_BUDGET;
+        }
+    }
+
+    /// Runs a running core until virtual time `until` (or until it halts): called before
+    /// the debugger reaches the chip, so that what it sees is the state at its time.
+    pub fn catch_up(&mut self, until: Nanos) {
+        if self.running && self.core_ns < until {
+            let budget = self.budget_left;
+            let executed = self.execute(budget, until);
+            self.budget_left = budget.saturating_sub(executed);
         }
     }
 
@@ -321,11 +355,14 @@ impl Silicon {
         }
     }
 
-    /// Runs the core from its PC for at most `budget` instructions; a BKPT halts it, a
-    /// fault locks it up.
-    fn execute(&mut self, budget: usize) {
+    /// Runs the core from its PC, from virtual time `core_ns`, for at most `budget`
+    /// instructions or until `until`; a BKPT halts it, a fault locks it up. Each
+    /// instruction costs one cycle of the core's clock (on the chip most take one or two).
+    /// Returns the instructions executed.
+    fn execute(&mut self, budget: usize, until: Nanos) -> usize {
         let chip = self.bus.chip;
-        let placeholder = Bus::new_empty(chip);
+        let timing = self.bus.timing.clone();
+        let placeholder = Bus::new_empty(chip, timing.clone());
         let bus = Rc::new(RefCell::new(std::mem::replace(&mut self.bus, placeholder)));
         let version = match chip {
             Chip::Nrf52840 => Config::v7em(),
@@ -345,15 +382,29 @@ impl Silicon {
             .set(RegisterIndex::Xpsr, self.regs[16] | 1 << 24);
         cpu.set_pc(self.regs[15] & !1);
 
+        {
+            let mut b = bus.borrow_mut();
+            b.now = self.core_ns;
+            b.core_access = true;
+        }
         let mut executed = 0usize;
         let outcome = loop {
             if executed >= budget {
                 break Outcome::Budget;
             }
-            let chunk = (budget - executed).min(1_000_000);
+            let now = bus.borrow().now;
+            if now >= until {
+                break Outcome::Paused;
+            }
+            // Small enough steps that the core stops close to `until`.
+            let cycles_to_go = ((until - now).saturating_mul(timing.core_hz) / 1_000_000_000)
+                .clamp(1, 1_000_000) as usize;
+            let chunk = (budget - executed).min(cycles_to_go);
             let before = cpu.cycles;
             let result = cpu.run(RunOptions::new().gas(chunk));
-            executed += (cpu.cycles - before) as usize;
+            let ran = cpu.cycles - before;
+            executed += ran as usize;
+            bus.borrow_mut().now += timing.cycles_ns(ran);
             match result {
                 Ok(None) => continue,
                 Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
@@ -377,7 +428,11 @@ impl Silicon {
         self.bus = Rc::try_unwrap(bus)
             .map(RefCell::into_inner)
             .unwrap_or_else(|_| unreachable!("the processor was dropped"));
+        self.bus.core_access = false;
+        self.core_ns = self.bus.now;
+        self.halted_at = self.core_ns;
         match outcome {
+            Outcome::Paused => {}
             Outcome::Breakpoint => {
                 // The PC stays on the BKPT, as on the chip.
                 self.regs[15] = self.regs[15].wrapping_sub(2);
@@ -391,12 +446,17 @@ impl Silicon {
                 }
                 self.locked_up = true;
                 self.halted = false;
+                self.running = false;
             }
             Outcome::Budget if budget == 1 => self.enter_debug_state(DFSR_HALTED),
-            Outcome::Budget => self
-                .faults
-                .push(format!("no breakpoint after {budget} instructions")),
+            Outcome::Budget => {
+                self.running = false;
+                self.faults.push(format!(
+                    "no breakpoint after {INSTRUCTION_BUDGET} instructions"
+                ));
+            }
         }
+        executed
     }
 }
 
@@ -404,6 +464,8 @@ enum Outcome {
     Breakpoint,
     Fault(String),
     Budget,
+    /// The core reached the time it was run until, and goes on later.
+    Paused,
 }
 
 const GENERAL: [RegisterIndex; 13] = [

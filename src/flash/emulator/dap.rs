@@ -30,8 +30,6 @@ pub struct DapState {
     tar: u32,
     /// The next DRW write is the first since TAR was set: the start of a block.
     block_start: bool,
-    /// CTRL-AP ERASEALL has been started and not yet reported done.
-    erase_all_busy: bool,
 }
 
 /// A debug probe wired to an emulated chip.
@@ -40,7 +38,6 @@ pub struct EmulatedProbe {
     /// The chip the probe is wired to, shared with every other handle on it.
     pub(super) device: Shared,
     name: String,
-    speed_khz: u32,
     protocol: WireProtocol,
 }
 
@@ -49,7 +46,6 @@ impl EmulatedProbe {
         EmulatedProbe {
             device,
             name,
-            speed_khz: 4000,
             protocol: WireProtocol::Swd,
         }
     }
@@ -60,6 +56,13 @@ fn fault() -> ArmError {
 }
 
 impl super::DeviceState {
+    /// A probe command that drives the lines (a reset pin): it costs a round trip, and
+    /// the chip is brought to the wire's time first.
+    fn line_command(&mut self) {
+        self.now += self.wire.command();
+        self.at_now(false);
+    }
+
     fn dp_read(&mut self, address: u8) -> u32 {
         match address & 0xC {
             0x0 => DPIDR,
@@ -97,11 +100,8 @@ impl super::DeviceState {
         match (ap, self.chip) {
             (0, _) => self.mem_ap_read(reg),
             (1, Chip::Nrf52840) => Ok(match reg {
-                0x08 => {
-                    let busy = self.dap.erase_all_busy;
-                    self.dap.erase_all_busy = false;
-                    u32::from(busy)
-                }
+                // ERASEALLSTATUS: the NVMC is still erasing.
+                0x08 => u32::from(self.silicon.bus.flash.busy_at(self.now)),
                 0x0C => u32::from(!self.silicon.bus.nrf_approtect_enabled()),
                 0xFC => NRF_CTRL_AP_IDR,
                 _ => 0,
@@ -117,10 +117,15 @@ impl super::DeviceState {
             (0, _) => self.mem_ap_write(reg, value),
             (1, Chip::Nrf52840) => {
                 match reg {
-                    0x00 => self.silicon.set_reset_pin(value & 1 != 0),
+                    0x00 => {
+                        self.at_now(false);
+                        self.silicon.set_reset_pin(value & 1 != 0);
+                    }
                     0x04 if value & 1 != 0 => {
-                        self.silicon.bus.erase_all_nvm();
-                        self.dap.erase_all_busy = true;
+                        self.at_now(false);
+                        let bus = &mut self.silicon.bus;
+                        bus.erase_all_nvm();
+                        bus.flash.start(self.now, bus.timing.chip_erase_ns);
                     }
                     _ => {}
                 }
@@ -128,6 +133,17 @@ impl super::DeviceState {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Brings the chip to the wire's time before the AP reaches it: a core running code
+    /// runs until then. A write into RAM does not wait for it: a flash algorithm's page
+    /// buffers are filled while it works on the other one (probe-rs's double buffering),
+    /// and nothing the core does depends on a buffer it is not reading.
+    fn at_now(&mut self, into_ram: bool) {
+        if !into_ram {
+            self.silicon.catch_up(self.now);
+        }
+        self.silicon.bus.now = self.now;
     }
 
     fn mem_ap_locked(&self) -> bool {
@@ -164,6 +180,7 @@ impl super::DeviceState {
                 }
                 let size = self.transfer_size();
                 let address = self.dap.tar & !(size - 1);
+                self.at_now(false);
                 let value = self.silicon.read(address, size).map_err(|_| {
                     self.dap.ctrl_stat |= STICKYERR;
                     fault()
@@ -175,6 +192,7 @@ impl super::DeviceState {
             }
             0x10..=0x1C => {
                 let address = self.dap.tar & !0xF | u32::from(reg & 0xC);
+                self.at_now(false);
                 self.silicon.read(address, 4).map_err(|_| fault())
             }
             0xF4 => Ok(0),
@@ -208,6 +226,8 @@ impl super::DeviceState {
                 {
                     self.counters.algorithm_loads += 1;
                 }
+                let into_ram = self.silicon.bus.is_ram(address, size);
+                self.at_now(into_ram);
                 self.silicon.write(address, size, lane).map_err(|_| {
                     self.dap.ctrl_stat |= STICKYERR;
                     fault()
@@ -216,6 +236,7 @@ impl super::DeviceState {
             }
             0x10..=0x1C => {
                 let address = self.dap.tar & !0xF | u32::from(reg & 0xC);
+                self.at_now(false);
                 self.silicon.write(address, 4, value).map_err(|_| fault())?;
             }
             _ => {}
@@ -228,6 +249,7 @@ impl RawDapAccess for EmulatedProbe {
     fn raw_read_register(&mut self, address: RegisterAddress) -> Result<u32, ArmError> {
         let mut d = self.device.lock();
         d.counters.transfers += 1;
+        d.now += d.wire.register_read();
         match address {
             RegisterAddress::DpRegister(r) => Ok(d.dp_read(r.address)),
             RegisterAddress::ApRegister(r) => d.ap_read(r),
@@ -237,6 +259,7 @@ impl RawDapAccess for EmulatedProbe {
     fn raw_write_register(&mut self, address: RegisterAddress, value: u32) -> Result<(), ArmError> {
         let mut d = self.device.lock();
         d.counters.transfers += 1;
+        d.now += d.wire.register_write();
         match address {
             RegisterAddress::DpRegister(r) => {
                 d.dp_write(r.address, value);
@@ -246,6 +269,49 @@ impl RawDapAccess for EmulatedProbe {
         }
     }
 
+    /// One block command per packet's worth of words, as probe-rs's driver sends it; the
+    /// words themselves go through the AP one by one.
+    fn raw_read_block(
+        &mut self,
+        address: RegisterAddress,
+        values: &mut [u32],
+    ) -> Result<(), ArmError> {
+        let mut d = self.device.lock();
+        d.counters.transfers += values.len() as u64;
+        d.now += d.wire.block(values.len() as u64);
+        for v in values {
+            *v = match address {
+                RegisterAddress::DpRegister(r) => d.dp_read(r.address),
+                RegisterAddress::ApRegister(r) => d.ap_read(r)?,
+            };
+        }
+        Ok(())
+    }
+
+    /// See [`EmulatedProbe::raw_read_block`].
+    fn raw_write_block(
+        &mut self,
+        address: RegisterAddress,
+        values: &[u32],
+    ) -> Result<(), ArmError> {
+        let mut d = self.device.lock();
+        d.counters.transfers += values.len() as u64;
+        d.now += d.wire.block(values.len() as u64);
+        for v in values {
+            match address {
+                RegisterAddress::DpRegister(r) => d.dp_write(r.address, *v),
+                RegisterAddress::ApRegister(r) => d.ap_write(r, *v)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn raw_flush(&mut self) -> Result<(), ArmError> {
+        let mut d = self.device.lock();
+        d.now += d.wire.flush();
+        Ok(())
+    }
+
     fn jtag_sequence(&mut self, _: u8, _: bool, _: u64) -> Result<(), DebugProbeError> {
         Err(DebugProbeError::CommandNotSupportedByProbe {
             command_name: "jtag_sequence",
@@ -253,12 +319,15 @@ impl RawDapAccess for EmulatedProbe {
     }
 
     fn swj_sequence(&mut self, _: u8, _: u64) -> Result<(), DebugProbeError> {
+        let mut d = self.device.lock();
+        d.now += d.wire.command();
         Ok(())
     }
 
     fn swj_pins(&mut self, pin_out: u32, pin_select: u32, _: u32) -> Result<u32, DebugProbeError> {
         const NRESET: u32 = 1 << 7;
         let mut d = self.device.lock();
+        d.line_command();
         if pin_select & NRESET != 0 {
             d.silicon.set_reset_pin(pin_out & NRESET == 0);
         }
@@ -283,11 +352,11 @@ impl DebugProbe for EmulatedProbe {
     }
 
     fn speed_khz(&self) -> u32 {
-        self.speed_khz
+        self.device.lock().wire.swd_khz
     }
 
     fn set_speed(&mut self, speed_khz: u32) -> Result<u32, DebugProbeError> {
-        self.speed_khz = speed_khz;
+        self.device.lock().wire.swd_khz = speed_khz.max(1);
         Ok(speed_khz)
     }
 
@@ -301,18 +370,23 @@ impl DebugProbe for EmulatedProbe {
 
     fn target_reset(&mut self) -> Result<(), DebugProbeError> {
         let mut d = self.device.lock();
+        d.line_command();
         d.silicon.set_reset_pin(true);
         d.silicon.set_reset_pin(false);
         Ok(())
     }
 
     fn target_reset_assert(&mut self) -> Result<(), DebugProbeError> {
-        self.device.lock().silicon.set_reset_pin(true);
+        let mut d = self.device.lock();
+        d.line_command();
+        d.silicon.set_reset_pin(true);
         Ok(())
     }
 
     fn target_reset_deassert(&mut self) -> Result<(), DebugProbeError> {
-        self.device.lock().silicon.set_reset_pin(false);
+        let mut d = self.device.lock();
+        d.line_command();
+        d.silicon.set_reset_pin(false);
         Ok(())
     }
 

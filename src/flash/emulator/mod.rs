@@ -3,21 +3,26 @@
 //! real flash algorithms) runs without hardware: for tests, and for a production engineer
 //! who rehearses a station's commands before the hardware arrives (`--emulate`).
 //!
-//! Layers: `dap` (SW-DP, AHB-AP, nRF52 CTRL-AP: where a probe's wire would be), `core`
+//! Layers: `dap` (SW-DP, AHB-AP, nRF52 CTRL-AP: where a probe's wire would be), `wire`
+//! (the USB packets a probe of the chosen kind sends, and what they cost), `core`
 //! (Cortex-M debug registers and a Thumb interpreter for code run from RAM), `bus`
-//! (memories and the flash controllers, with NOR rules).
+//! (memories and the flash controllers, with NOR rules), and `clock`, the virtual time
+//! all of them advance, against which flash operations keep their controller busy.
 //!
 //! A device's non-volatile memory can live in a state file, an Intel HEX of that memory,
 //! so successive commands see one device and `hexsmith inspect FILE` reads it.
 
 mod bus;
+pub mod clock;
 mod core;
 mod dap;
+mod wire;
 
 pub use bus::NorViolation;
 pub use dap::EmulatedProbe;
 
 pub use super::WireCounts;
+pub use super::wire::ProbeKind;
 use crate::memory::MemoryImage;
 use bus::Bus;
 use core::Silicon;
@@ -80,15 +85,41 @@ pub enum EmulatorError {
     /// `--emulate` named a chip the emulator does not model (the name is held here).
     #[error("unknown chip {0:?} for --emulate: the emulator models nRF52840_xxAA and STM32F205RG")]
     UnknownChip(String),
+    /// The state file may not be written: a symbolic link, a special or read-only file,
+    /// or one of the command's inputs. Found before the device is touched.
+    #[error(transparent)]
+    Refused(#[from] crate::output::OutputError),
+}
+
+impl EmulatorError {
+    /// A state file that cannot be read or is not a state is `Unreadable` (exit 2), one
+    /// that may not be written is refused; an unknown chip is the command line's fault,
+    /// which the caller says (it has no [`crate::Failure`]).
+    pub fn failure(&self) -> Option<crate::Failure> {
+        match self {
+            EmulatorError::State { .. } => Some(crate::Failure::Unreadable),
+            EmulatorError::UnknownChip(_) => None,
+            EmulatorError::Refused(e) => Some(e.failure()),
+        }
+    }
 }
 
 /// The device behind the emulated probe: silicon, debug port state, counters.
 #[derive(Debug)]
 pub(crate) struct DeviceState {
     chip: Chip,
+    /// SHA-256 of [`EmulatedDevice::nvm_image`] as the state file holds it (loaded or
+    /// last saved); `None` while there is no file. A save that would write the same
+    /// leaves the file alone, so read-only commands never rewrite it.
+    saved: Option<[u8; 32]>,
     silicon: Silicon,
     dap: dap::DapState,
     counters: WireCounts,
+    /// The wire's virtual time: what the host has spent so far.
+    now: clock::Nanos,
+    /// The time [`EmulatedDevice::reset_counts`] was last called.
+    origin: clock::Nanos,
+    wire: wire::Wire,
 }
 
 #[derive(Debug, Clone)]
@@ -119,9 +150,13 @@ impl EmulatedDevice {
         EmulatedDevice {
             shared: Shared(Arc::new(Mutex::new(DeviceState {
                 chip,
+                saved: None,
                 silicon: Silicon::new(bus),
                 dap: dap::DapState::default(),
                 counters: WireCounts::default(),
+                now: 0,
+                origin: 0,
+                wire: wire::Wire::new(ProbeKind::DEFAULT),
             }))),
             state_file: None,
         }
@@ -138,22 +173,42 @@ impl EmulatedDevice {
 
     /// The device a state file describes; erased silicon (with an ID derived from the
     /// file's path, so each file is its own device) if the file does not exist yet.
+    /// The file is refused first, before anything is read or emulated, if
+    /// [`EmulatedDevice::save`] could not write it (see [`crate::output`]); it is read
+    /// within [`crate::input::MAX_INPUT_LEN`].
     pub fn open(chip: Chip, state_file: &Path) -> Result<EmulatedDevice, EmulatorError> {
+        EmulatedDevice::open_beside(chip, state_file, std::iter::empty::<&Path>())
+    }
+
+    /// [`EmulatedDevice::open`] for a command whose `inputs` the state file must not be.
+    pub fn open_beside<'a>(
+        chip: Chip,
+        state_file: &Path,
+        inputs: impl IntoIterator<Item = &'a Path>,
+    ) -> Result<EmulatedDevice, EmulatorError> {
         let bad = |reason: String| EmulatorError::State {
             path: state_file.to_path_buf(),
             reason,
         };
-        let mut device = match std::fs::read(state_file) {
-            Ok(bytes) => {
+        crate::output::check_output(state_file, inputs)?;
+        let mut device = match std::fs::symlink_metadata(state_file) {
+            Ok(_) => {
+                let bytes = crate::input::read_bytes(state_file).map_err(|e| match e {
+                    crate::input::InputError::Io { source, .. } => bad(source.to_string()),
+                    other => bad(other.to_string()),
+                })?;
                 let (image, _) = crate::memory::hex::parse(&bytes)
                     .map_err(|e| bad(format!("not an emulator state (Intel HEX): {e}")))?;
-                EmulatedDevice::from_image(chip, &image).map_err(bad)?
+                let device = EmulatedDevice::from_image(chip, &image).map_err(bad)?;
+                let saved = device.nvm_digest();
+                device.shared.lock().saved = Some(saved);
+                device
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let absolute = std::path::absolute(state_file).unwrap_or(state_file.into());
                 let digest = Sha256::new()
                     .chain_update(chip.target_name())
-                    .chain_update(absolute.to_string_lossy().as_bytes())
+                    .chain_update(path_bytes(&absolute))
                     .finalize();
                 EmulatedDevice::blank(chip, &digest)
             }
@@ -161,6 +216,17 @@ impl EmulatedDevice {
         };
         device.state_file = Some(state_file.to_path_buf());
         Ok(device)
+    }
+
+    fn nvm_digest(&self) -> [u8; 32] {
+        let image = self.nvm_image();
+        let mut hasher = Sha256::new();
+        for seg in image.segments() {
+            hasher.update(seg.start.to_be_bytes());
+            hasher.update((seg.data.len() as u64).to_be_bytes());
+            hasher.update(&seg.data);
+        }
+        hasher.finalize().into()
     }
 
     /// A device whose non-volatile memory and ID are those an image of it holds (as
@@ -219,20 +285,48 @@ impl EmulatedDevice {
     }
 
     /// What crossed the wire and what the flash did since the device was made or
-    /// [`EmulatedDevice::reset_counts`] was last called, over every probe on it.
+    /// [`EmulatedDevice::reset_counts`] was last called, over every probe on it, and the
+    /// virtual time that took.
     pub fn counts(&self) -> WireCounts {
         let d = self.shared.lock();
         let mut c = d.counters;
         c.bytes_erased = d.silicon.bus.work.bytes_erased;
         c.bytes_programmed = d.silicon.bus.work.bytes_programmed;
+        c.emulated_ns = d.now - d.origin;
         c
     }
 
-    /// Zeroes the counters, to measure one command on its own.
+    /// Zeroes the counters and starts the time [`WireCounts::emulated_ns`] counts from,
+    /// to measure one command on its own.
     pub fn reset_counts(&self) {
         let mut d = self.shared.lock();
         d.counters = WireCounts::default();
         d.silicon.bus.work = Default::default();
+        d.origin = d.now;
+    }
+
+    /// The kind of probe the emulated wire behaves as ([`ProbeKind::DEFAULT`] unless set).
+    pub fn probe_kind(&self) -> ProbeKind {
+        self.shared.lock().wire.kind
+    }
+
+    /// Makes every probe on this device behave as one of `kind`: its packets, round trips
+    /// and default SWD clock. Commands to come are charged accordingly.
+    pub fn set_probe_kind(&self, kind: ProbeKind) {
+        let mut d = self.shared.lock();
+        let speed = d.wire.swd_khz;
+        let default = d.wire.kind.costs().default_swd_khz;
+        d.wire = wire::Wire::new(kind);
+        // A clock probe-rs set stays; the old kind's default does not.
+        if speed != default {
+            d.wire.swd_khz = speed;
+        }
+    }
+
+    /// Virtual time since the device was made: the wire's, which waits for the core and
+    /// the flash controller whenever it polls them.
+    pub fn elapsed_ns(&self) -> clock::Nanos {
+        self.shared.lock().now
     }
 
     /// Every write that tried to set a programmed bit back to 1 without an erase.
@@ -280,18 +374,23 @@ impl EmulatedDevice {
             .collect()
     }
 
-    /// Writes the state file, if the device has one: whole or not at all.
+    /// Writes the state file, if the device has one and its memory differs from what the
+    /// file holds (a device only read is not rewritten, a new one only read not created):
+    /// whole or not at all.
     pub fn save(&self) -> Result<(), EmulatorError> {
         let Some(path) = &self.state_file else {
             return Ok(());
         };
+        let digest = self.nvm_digest();
+        let blank = EmulatedDevice::blank(self.chip(), &self.device_id_bytes()).nvm_digest();
+        let saved = self.shared.lock().saved;
+        if saved == Some(digest) || (saved.is_none() && digest == blank) {
+            return Ok(());
+        }
         let image = self.nvm_image();
-        crate::output::write_atomic_with(path, |f| crate::memory::hex::write_to(&image, f)).map_err(
-            |e| EmulatorError::State {
-                path: path.clone(),
-                reason: e.to_string(),
-            },
-        )
+        crate::output::write_atomic_with(path, |f| crate::memory::hex::write_to(&image, f))?;
+        self.shared.lock().saved = Some(digest);
+        Ok(())
     }
 
     /// Turns on the nRF52840's access port protection (UICR.APPROTECT = 0), as Particle's
@@ -312,6 +411,12 @@ impl EmulatedDevice {
         let word = d.silicon.bus.option_word() & !((sectors & 0xFFF) << 16);
         d.silicon.bus.set_option_word(word);
     }
+}
+
+/// A path's bytes as the operating system holds them: two different names never give
+/// the same bytes, as a lossy string of two non-UTF-8 names would.
+fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 fn stm_option_bytes(word: u32) -> [u8; 16] {
