@@ -799,3 +799,101 @@ fn release_folder_refuses_two_different_radio_stacks_for_one_platform() {
     );
     assert!(!dir.path().join("two-out").exists(), "nothing written");
 }
+
+/// Each catalog's header says how its images differ from Particle's published ones, in
+/// the words `build` prints (src/compose/published_diff.rs, from the published table);
+/// scripts/make-catalogs writes it, and this fails while a header is stale.
+#[test]
+fn catalog_headers_say_how_the_images_differ_from_particles() {
+    use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
+    use hexsmith::compose::{ImageModule, published_differences};
+    let index = FileIndex::new(&device_os()).unwrap();
+    let mut tracker_ncp = 0;
+    for entry in std::fs::read_dir(repo().join("restore-images")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let catalog = Catalog::read(&path).unwrap();
+        let mut expected = Vec::new();
+        for p in &catalog.platform {
+            let (platform, modules) = collect(&catalog.release, p, &index).unwrap();
+            let lines = published_differences(
+                platform,
+                &catalog.release,
+                modules.iter().map(|m| ImageModule {
+                    name: m.name.rsplit('/').next().unwrap(),
+                    info: &m.module.info,
+                    sha256: &m.module.suffix.sha256,
+                }),
+            );
+            assert!(
+                !lines.is_empty(),
+                "{}: no application in the packages is Particle's",
+                p.name
+            );
+            expected.extend(lines.iter().map(|l| format!("# - {}: {l}", p.name)));
+        }
+        tracker_ncp += expected
+            .iter()
+            .filter(|l| l.contains("tracker: no NCP firmware"))
+            .count();
+        let header: Vec<&str> = text.lines().filter(|l| l.starts_with("# - ")).collect();
+        assert_eq!(
+            header,
+            expected,
+            "{}: stale header: run scripts/make-catalogs",
+            path.display()
+        );
+    }
+    // 4.0.1 and 4.0.2: the published tracker manifests list NCP firmware.
+    assert_eq!(tracker_ncp, 2);
+    let text = std::fs::read_to_string(repo().join("restore-images/4.0.1.toml")).unwrap();
+    for fact in [
+        "# - boron: application tinker-0.8.0-rc.27-boron.bin is version 5 at 0x000d4000; Particle's image has tinker version 6 at 0x000b4000",
+        "# - esomx: no application; Particle's image has tinker version 6 at 0x000b4000",
+        "# - tracker: application tracker-tinker@1.5.4-rc.1.bin is version 6 at 0x000d4000; Particle's image has tracker-edge version 6 at 0x000b4000 in its place",
+    ] {
+        assert!(text.contains(fact), "{fact}");
+    }
+}
+
+#[test]
+fn build_says_how_each_image_differs_from_particles() {
+    let d = tempfile::tempdir().unwrap();
+    let catalog = repo().join("restore-images/4.0.1.toml");
+    let o = build_catalog(
+        d.path(),
+        &catalog,
+        &device_os(),
+        "out",
+        &["--platform", "tracker"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("  unlike Particle's 4.0.1 image: application tracker-tinker@1.5.4-rc.1.bin is version 6 at 0x000d4000; Particle's image has tracker-edge version 6 at 0x000b4000 in its place\n"), "{text}");
+    assert!(text.contains("  unlike Particle's 4.0.1 image: no NCP firmware; Particle's manifest lists ncp version 7"), "{text}");
+    let o = build_catalog(
+        d.path(),
+        &catalog,
+        &device_os(),
+        "json",
+        &["--platform", "esomx", "--json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        doc["images"][0]["unlike_published"],
+        serde_json::json!(["no application; Particle's image has tinker version 6 at 0x000b4000"])
+    );
+    let catalog = repo().join("restore-images/1.5.2.toml");
+    let o = build_catalog(
+        d.path(),
+        &catalog,
+        &device_os(),
+        "old",
+        &["--platform", "boron"],
+    );
+    assert!(
+        stdout(&o).contains("Particle published no boron restore image of Device OS 1.5.2"),
+        "{}",
+        stdout(&o)
+    );
+}

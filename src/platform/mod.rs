@@ -10,7 +10,7 @@
 mod published;
 mod releases;
 
-pub use published::{PublishedRelease, derive as derive_published};
+pub use published::{PublishedApp, PublishedRelease, derive as derive_published};
 pub use releases::{
     BootloaderRelease, KnownMbr, NcpFirmware, Published, RadioStackInfo, Releases, SystemRelease,
     releases,
@@ -253,6 +253,12 @@ fn published_table() -> &'static published::PublishedTable {
 /// Releases of Particle's published restore images (2.0.1 to 6.5.0), oldest first.
 pub fn published_releases() -> &'static [PublishedRelease] {
     &published_table().release
+}
+
+/// The applications and NCP firmware of Particle's published restore images, by release
+/// and platform, in the order of the published table.
+pub fn published_apps() -> &'static [PublishedApp] {
+    &published_table().application
 }
 
 fn table() -> &'static Table {

@@ -669,17 +669,29 @@ fn station(
             emulate: Some(device.clone()),
             ..base.clone()
         });
-        let line = vec![Rehearsal::new(devices, cancel.clone())];
+        // One fixture, named as such: the boards on it come and go.
+        let line = vec![(
+            Rehearsal::new(devices, cancel.clone()),
+            "fixture".to_string(),
+        )];
         return run_line(args, settings, job, plan, &options, &cancel, line);
     }
     let connects = connections(args, settings, job, plan)?;
     if connects.is_empty() {
         return Err(NoProbe.into());
     }
-    run_line(args, settings, job, plan, &options, &cancel, connects)
+    let fixtures = connects
+        .into_iter()
+        .map(|c| {
+            let label = hexsmith::flash::Connector::label(&c);
+            (c, label)
+        })
+        .collect();
+    run_line(args, settings, job, plan, &options, &cancel, fixtures)
 }
 
-/// Runs a station on each connector, with the display and the log, and prints the summary.
+/// Runs a station on each fixture (a connector and the name the screen gives it), with the
+/// display and the log, and prints the summary.
 #[cfg(feature = "probe")]
 fn run_line<C: hexsmith::flash::Connector + Send>(
     args: &Args,
@@ -688,32 +700,52 @@ fn run_line<C: hexsmith::flash::Connector + Send>(
     plan: &FlashPlan,
     options: &hexsmith::flash::station::StationOptions,
     cancel: &std::sync::atomic::AtomicBool,
-    connectors: Vec<C>,
+    fixtures: Vec<(C, String)>,
 ) -> Result<Outcome> {
     use hexsmith::flash::station::run_stations;
     use std::sync::Mutex;
     let log = open_log(args, settings)?.map(Mutex::new);
-    let bars = args.probe.bars();
     let log_failed = Mutex::new(None);
-    let stdout_is_terminal =
-        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    if !args.json {
-        eprintln!(
-            "station: {} ({}), image sha256 {}; Ctrl-C ends",
-            job.platform.name,
-            job.chip.as_deref().unwrap_or("?"),
-            job.image_sha256
-        );
+    let header = format!(
+        "station: {} ({}), image sha256 {}; Ctrl-C ends",
+        job.platform.name,
+        job.chip.as_deref().unwrap_or("?"),
+        job.image_sha256
+    );
+    // The screen's first line must fit a terminal: the hash's first 16 digits tell images apart.
+    let short_header = format!(
+        "station: {} ({}), image {}...; Ctrl-C ends",
+        job.platform.name,
+        job.chip.as_deref().unwrap_or("?"),
+        job.image_sha256.get(..16).unwrap_or(&job.image_sha256)
+    );
+    let labels: Vec<String> = fixtures.iter().map(|(_, label)| label.clone()).collect();
+    let on_terminal = std::io::stderr().is_terminal() && !args.json && !args.probe.no_progress;
+    let colour = on_terminal && std::env::var_os("NO_COLOR").is_none();
+    // The screen is the only thing drawn on the terminal: a bar drawn beside it would
+    // push it down.
+    let bars = if on_terminal {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    } else {
+        args.probe.bars()
+    };
+    let screen =
+        on_terminal.then(|| crate::station_screen::Screen::new(short_header, &labels, colour));
+    if !args.json && screen.is_none() {
+        eprintln!("{header}");
     }
-    let stations = connectors
+    let lines_to_stdout = !std::io::stdout().is_terminal();
+    let stations = fixtures
         .into_iter()
-        .map(|connect| {
-            let label = connect.label();
+        .enumerate()
+        .map(|(fixture, (connect, label))| {
             let display = crate::station::Display {
                 events: Box::new(progress_for(&bars, label.clone())),
                 label,
+                fixture,
+                screen: screen.as_ref(),
+                lines_to_stdout,
                 json: args.json,
-                colour: stdout_is_terminal,
                 bars: bars.clone(),
                 log: log.as_ref(),
                 log_failed: &log_failed,
@@ -724,6 +756,9 @@ fn run_line<C: hexsmith::flash::Connector + Send>(
         })
         .collect();
     let summary = run_stations(stations, job, plan, options, cancel);
+    if let Some(screen) = &screen {
+        screen.close();
+    }
     bars.clear().ok();
     if args.json {
         outln!("{}", serde_json::to_string(&summary)?);

@@ -15,6 +15,8 @@ mod replace_user;
 mod signals;
 #[cfg(feature = "probe")]
 mod station;
+#[cfg(feature = "probe")]
+mod station_screen;
 mod versions;
 
 use clap::{Parser, Subcommand};
