@@ -39,6 +39,7 @@ mod job;
 mod plan;
 #[cfg(feature = "probe")]
 pub mod probe;
+pub mod rtl872x;
 pub mod sim;
 pub mod station;
 pub mod wire;
@@ -46,7 +47,7 @@ pub mod wire;
 pub use device::{
     Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError,
     FlashDocument, LogError, LogLine, LogWriter, Outcome, ProbeSettings, Protocol, VerifyReport,
-    attempt, error_chain, flash_all, flash_device, units_to_erase, verify_device,
+    attempt, check_chip_erase, error_chain, flash_all, flash_device, units_to_erase, verify_device,
 };
 pub use execute::{
     Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device,
@@ -196,6 +197,13 @@ pub trait FlashTarget {
     /// gives it, computed on the target so that only checksums cross the wire; `None`
     /// where the target cannot run code, and the caller reads the bytes instead.
     fn checksums(&mut self, _ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
+        Ok(None)
+    }
+    /// For a target that can only compare (the RTL872x loader's verify command): whether
+    /// each `(address, length)` range has the checksum [`checksum::expected`] gives;
+    /// `None` where the target cannot. Asked only when [`FlashTarget::checksums`] gave
+    /// `None`.
+    fn compare(&mut self, _checks: &[(u32, u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {
         Ok(None)
     }
 }

@@ -27,6 +27,31 @@ pub enum PlanError {
         /// The first such address.
         address: u64,
     },
+    /// The image has bytes in flash that is never written (the RTL872x's
+    /// prebootloader-mbr, 0x08000000-0x08003FFF).
+    #[error(
+        "refusing the image: it has data at {address:#010x}, in {start:#010x}-{end:#010x}, which holds {what}; hexsmith never writes or erases it (build the image without it: restore images start at {end:#010x})"
+    )]
+    NeverWritten {
+        /// The first such address.
+        address: u64,
+        /// The protected range's start.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
+        /// What it holds.
+        what: String,
+    },
+    /// `--chip-erase` (or `erase --all`) on a chip that must never be chip-erased.
+    #[error(
+        "refusing a chip erase on the {mcu}: a chip erase would also erase {what}; leave out --chip-erase (unchanged sectors are skipped and changed ones erased one by one)"
+    )]
+    ChipEraseForbidden {
+        /// The MCU's table key.
+        mcu: String,
+        /// What the chip erase would destroy.
+        what: String,
+    },
     /// The image holds no bytes: there is nothing to write.
     #[error("the image is empty")]
     Empty,
@@ -149,6 +174,24 @@ impl FlashPlan {
         if mcu.erase_units.is_empty() {
             return Err(PlanError::NoGeometry(platform.mcu.clone()));
         }
+        if let Some(never) = &mcu.never_write {
+            let (lo, hi) = (u64::from(never.start), u64::from(never.end));
+            let hit = image
+                .segments()
+                .iter()
+                .find(|seg| u64::from(seg.start) < hi && seg.end() > lo);
+            if let Some(seg) = hit {
+                return Err(PlanError::NeverWritten {
+                    address: u64::from(seg.start).max(lo),
+                    start: never.start,
+                    end: never.end,
+                    what: never.what.clone(),
+                });
+            }
+        }
+        if options.chip_erase {
+            refuse_forbidden_chip_erase(platform, mcu)?;
+        }
         let geometry = Geometry::of(mcu);
         let mut units: Vec<EraseUnit> = Vec::new();
         for seg in image.segments() {
@@ -189,6 +232,22 @@ impl FlashPlan {
             },
         })
     }
+}
+
+/// A chip erase on an MCU that must never have one ([`Mcu::chip_erase`] false).
+pub fn refuse_forbidden_chip_erase(platform: &Platform, mcu: &Mcu) -> Result<(), PlanError> {
+    if mcu.chip_erase {
+        return Ok(());
+    }
+    let what = mcu
+        .never_write
+        .as_ref()
+        .map(|n| format!("{:#010x}-{:#010x}, {}", n.start, n.end, n.what))
+        .unwrap_or_else(|| "data no image carries".into());
+    Err(PlanError::ChipEraseForbidden {
+        mcu: platform.mcu.clone(),
+        what,
+    })
 }
 
 fn round2(x: f64) -> f64 {

@@ -104,8 +104,8 @@ fn carries_fill() -> bool {
 /// used only for a flash plan's time estimate; 0 where unknown.
 #[derive(Debug, Deserialize)]
 pub struct Mcu {
-    /// The probe-rs target name. None for the RTL872x, which probe-rs has no built-in
-    /// target for (the user supplies a target description), and the Spark Core's STM32F103.
+    /// The probe-rs target name: probe-rs's own, or for the RTL872x the one hexsmith
+    /// registers (`RTL8721DM`). None for the Spark Core's STM32F103.
     pub chip: Option<String>,
     /// Main flash as `[start, end)` addresses: where a module without a slot must lie.
     pub flash: [u32; 2],
@@ -133,9 +133,32 @@ pub struct Mcu {
     /// image that does not put them back.
     #[serde(default)]
     pub chip_erase_clears: Vec<String>,
-    /// Where the Particle device ID is read; None where hexsmith does not know (RTL872x,
-    /// STM32F103).
+    /// Where the Particle device ID is read; None where hexsmith does not know
+    /// (STM32F103).
     pub device_id: Option<DeviceIdSource>,
+    /// Flash nothing may ever write or erase (the RTL872x's per-device
+    /// prebootloader-mbr): an image with bytes there is refused before anything is sent.
+    #[serde(default)]
+    pub never_write: Option<NeverWrite>,
+    /// Whether a full chip erase may be used at all; false on the RTL872x, whose chip
+    /// erase would destroy what [`Mcu::never_write`] protects.
+    #[serde(default = "allowed")]
+    pub chip_erase: bool,
+}
+
+fn allowed() -> bool {
+    true
+}
+
+/// Flash no image may touch, and what it holds.
+#[derive(Debug, Deserialize)]
+pub struct NeverWrite {
+    /// First address.
+    pub start: u32,
+    /// End, exclusive.
+    pub end: u32,
+    /// What lives there, for the refusal.
+    pub what: String,
 }
 
 /// `count` erase units of `size` bytes from `start` on.
@@ -163,6 +186,21 @@ pub struct DeviceIdSource {
     /// Text put before the hex digits (`e00fce68` on the nRF52840); empty on the STM32F205.
     #[serde(default)]
     pub prefix: String,
+    /// The bytes are the Wi-Fi MAC (RTL872x), which is then reported as well.
+    #[serde(default)]
+    pub mac: bool,
+}
+
+impl DeviceIdSource {
+    /// The Wi-Fi MAC in a device ID read from this source (`aa:bb:cc:dd:ee:ff`), where the
+    /// ID's bytes are one.
+    pub fn mac_of(&self, device_id: &str) -> Option<String> {
+        let digits = device_id.strip_prefix(&self.prefix).filter(|_| self.mac)?;
+        let pairs: Vec<&str> = (0..digits.len() / 2)
+            .map(|k| &digits[2 * k..2 * k + 2])
+            .collect();
+        (pairs.len() == 6).then(|| pairs.join(":"))
+    }
 }
 
 /// Where modules of a function (and index, where given) may live. A user part's slot may

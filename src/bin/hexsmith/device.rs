@@ -168,7 +168,10 @@ fn connect_and_identify(
     let id = hexsmith::flash::read_device_id(&mut target, mcu)
         .map_err(hexsmith::flash::DeviceError::DeviceId)?;
     if let Some(id) = &id {
-        eprintln!("{}: device {id}", target.probe);
+        match mcu.device_id.as_ref().and_then(|s| s.mac_of(id)) {
+            Some(mac) => eprintln!("{}: device {id} (Wi-Fi MAC {mac})", target.probe),
+            None => eprintln!("{}: device {id}", target.probe),
+        }
     }
     Ok((target, id))
 }
@@ -334,6 +337,9 @@ pub struct EraseArgs {
 pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     let settings = args.probe.settings(&[])?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
+    if args.all {
+        hexsmith::flash::check_chip_erase(mcu)?;
+    }
     let units = match &args.range {
         Some(text) => {
             let (start, end) = parse_range(text)?;

@@ -63,6 +63,17 @@ pub struct ProbeArgs {
     /// devices (with --all-probes).
     #[arg(long, value_name = "FILE", requires = "emulate")]
     pub emulate_state: Vec<PathBuf>,
+    /// Particle's RTL872x flash loader (P2, Photon 2, M-SoM, Tracker M): Device OS
+    /// `scripts/rtl872x.tcl`, or the loader as a raw .bin. Checked by SHA-256.
+    #[arg(
+        long = "rtl872x-loader",
+        value_name = "FILE",
+        env = "HEXSMITH_RTL872X_LOADER"
+    )]
+    pub rtl872x_loader: Option<PathBuf>,
+    /// Use an RTL872x flash loader whose SHA-256 is not the known one.
+    #[arg(long)]
+    pub allow_unknown_loader: bool,
     /// The kind of probe the emulated wire behaves as, and a dry run's estimate assumes:
     /// cmsis-dap-v1 (the Particle Debugger, the default), cmsis-dap-v2 or jlink.
     #[arg(long, value_name = "KIND", value_parser = parse_probe_kind)]
@@ -128,6 +139,26 @@ impl ProbeArgs {
                 ProtocolArg::Jtag => Protocol::Jtag,
             }),
             connect_under_reset: self.connect_under_reset,
+            rtl872x_loader: self.rtl872x_loader()?,
+        })
+    }
+
+    /// The RTL872x flash loader, read and checked, if one was named (an empty
+    /// HEXSMITH_RTL872X_LOADER counts as none).
+    fn rtl872x_loader(
+        &self,
+    ) -> Result<Option<std::sync::Arc<hexsmith::flash::rtl872x::loader::Loader>>> {
+        use hexsmith::flash::rtl872x::loader;
+        let path = self
+            .rtl872x_loader
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty());
+        Ok(match path {
+            Some(p) => Some(std::sync::Arc::new(loader::load(
+                p,
+                self.allow_unknown_loader,
+            )?)),
+            None => None,
         })
     }
 
@@ -628,6 +659,10 @@ fn flash_devices(
 #[cfg(feature = "probe")]
 fn result_line(r: &DeviceResult) -> String {
     let id = r.device_id.as_deref().unwrap_or("(unknown device)");
+    let id = match &r.mac {
+        Some(mac) => format!("{id} (Wi-Fi MAC {mac})"),
+        None => id.to_string(),
+    };
     let rep = &r.report;
     let state = match (&r.error, rep.interrupted) {
         (Some(e), _) => format!("FAILED: {}", hexsmith::flash::error_chain(e)),
