@@ -27,12 +27,30 @@ fn hexsmith(args: &[&str]) -> Run {
     }
 }
 
-/// A table row: the plan asked for (platform or model, from, to, via) and what it must hold.
-type Row<'a, T> = (&'a str, &'a str, &'a str, &'a str, T);
+/// A table row: the plan asked for, as `platform from to via` (a model may stand for the
+/// platform), and what that plan must hold.
+type Row<'a, T> = (&'a str, T);
 
-/// The command a row runs, as a failing assertion names it.
+/// The command a plan runs, as a failing assertion names it.
 fn asked(platform: &str, from: &str, to: &str, via: &str) -> String {
     format!("plan --platform {platform} --from {from} --to {to} --via {via}")
+}
+
+/// A row's `platform from to via`.
+fn words(row: &str) -> [&str; 4] {
+    let words: Vec<&str> = row.split_whitespace().collect();
+    words
+        .try_into()
+        .unwrap_or_else(|_| panic!("row {row:?} is not `platform from to via`"))
+}
+
+/// The row's plan, which must succeed, and the command that names it.
+fn row_plan(row: &str) -> (Value, String) {
+    let [platform, from, to, via] = words(row);
+    (
+        plan(platform, from, to, via),
+        asked(platform, from, to, via),
+    )
 }
 
 /// `hexsmith plan ... --json`, which must succeed.
@@ -171,17 +189,16 @@ fn lines_match(row: &str, lines: &[&str], expected: &[Line]) {
 
 /// Each row's plan installs exactly these releases, in this order.
 fn versions_are(rows: &[Row<&[&str]>]) {
-    for &(platform, from, to, via, expected) in rows {
-        let p = plan(platform, from, to, via);
-        assert_eq!(versions(&p), expected, "{}", asked(platform, from, to, via));
+    for &(row, expected) in rows {
+        let (p, row) = row_plan(row);
+        assert_eq!(versions(&p), expected, "{row}");
     }
 }
 
 /// Each row's plan installs these releases, every one but the target for `rule`.
 fn stops_are(rule: &str, rows: &[Row<&[&str]>]) {
-    for &(platform, from, to, via, expected) in rows {
-        let row = asked(platform, from, to, via);
-        let p = plan(platform, from, to, via);
+    for &(row, expected) in rows {
+        let (p, row) = row_plan(row);
         assert_eq!(versions(&p), expected, "{row}");
         let mut rules = vec![rule; expected.len() - 1];
         rules.push("target");
@@ -191,41 +208,41 @@ fn stops_are(rule: &str, rows: &[Row<&[&str]>]) {
 
 /// Each row's plan writes exactly these, in this order, at the step named.
 fn writes_are(rows: &[Row<(usize, &[&str])>]) {
-    for &(platform, from, to, via, (step, expected)) in rows {
-        let p = plan(platform, from, to, via);
-        let row = asked(platform, from, to, via);
+    for &(row, (step, expected)) in rows {
+        let (p, row) = row_plan(row);
         assert_eq!(writes(&p, step), expected, "{row}, step {step}");
     }
 }
 
 /// Each row's plan writes exactly these files, in this order, at its first step.
 fn files_are(rows: &[Row<&[&str]>]) {
-    for &(platform, from, to, via, expected) in rows {
-        let p = plan(platform, from, to, via);
-        assert_eq!(files(&p, 0), expected, "{}", asked(platform, from, to, via));
+    for &(row, expected) in rows {
+        let (p, row) = row_plan(row);
+        assert_eq!(files(&p, 0), expected, "{row}");
     }
 }
 
 /// Each row's first step writes no component whose name starts so.
 fn never_writes(rows: &[Row<&str>]) {
-    for &(platform, from, to, via, component) in rows {
-        let w = writes(&plan(platform, from, to, via), 0);
-        let row = asked(platform, from, to, via);
+    for &(row, component) in rows {
+        let (p, row) = row_plan(row);
+        let w = writes(&p, 0);
         assert!(!w.iter().any(|w| w.starts_with(component)), "{row}: {w:?}");
     }
 }
 
 /// Each row's plan warns exactly these, in this order.
 fn warnings_are(rows: &[Row<&[Line]>]) {
-    for &(platform, from, to, via, expected) in rows {
-        let p = plan(platform, from, to, via);
-        lines_match(&asked(platform, from, to, via), &warnings(&p), expected);
+    for &(row, expected) in rows {
+        let (p, row) = row_plan(row);
+        lines_match(&row, &warnings(&p), expected);
     }
 }
 
 /// Each row is refused with this one-line error.
 fn refusals_are(rows: &[Row<Line>]) {
-    for &(platform, from, to, via, expected) in rows {
+    for &(row, expected) in rows {
+        let [platform, from, to, via] = words(row);
         let e = refused(platform, from, to, via);
         lines_match(&asked(platform, from, to, via), &[&e], &[expected]);
     }
@@ -233,10 +250,10 @@ fn refusals_are(rows: &[Row<Line>]) {
 
 /// Each row's SWD step builds its restore image with this command.
 fn builds_are(rows: &[Row<Line>]) {
-    for &(platform, from, to, via, expected) in rows {
-        let p = plan(platform, from, to, via);
+    for &(row, expected) in rows {
+        let (p, row) = row_plan(row);
         let build = p["steps"][0]["build"].as_str().unwrap_or("");
-        lines_match(&asked(platform, from, to, via), &[build], &[expected]);
+        lines_match(&row, &[build], &[expected]);
     }
 }
 
@@ -267,38 +284,23 @@ fn electron_up_through_0_5_5_0_6_4_0_7_0_1_2_1() {
         "electron-up-through-0.5.5-0.6.4-0.7.0-1.2.1",
         &[
             // The old factory default (the table's "Electron MFG Release") to 2.0.0.
-            ("electron", "0.4.8-rc.6", "2.0.0", "ota", ALL_FOUR),
-            ("electron", "0.4.8-rc.6", "2.0.0", "serial", ALL_FOUR),
+            ("electron 0.4.8-rc.6 2.0.0 ota", ALL_FOUR),
+            ("electron 0.4.8-rc.6 2.0.0 serial", ALL_FOUR),
             // "if the current version is less than that": only the stops ahead of the
             // device.
-            (
-                "electron",
-                "0.6.4",
-                "2.0.0",
-                "ota",
-                &["0.7.0", "1.2.1", "2.0.0"],
-            ),
-            ("electron", "1.2.1", "2.0.0", "ota", &["2.0.0"]),
+            ("electron 0.6.4 2.0.0 ota", &["0.7.0", "1.2.1", "2.0.0"]),
+            ("electron 1.2.1 2.0.0 ota", &["2.0.0"]),
             // ... and only those below the target.
             (
-                "electron",
-                "0.4.8-rc.6",
-                "1.0.1",
-                "ota",
+                "electron 0.4.8-rc.6 1.0.1 ota",
                 &["0.5.5", "0.6.4", "0.7.0", "1.0.1"],
             ),
             // The older guide's example (0.4.8 to 0.6.2 "first 0.5.3, then 0.6.2"); the
             // newest page's first stop is 0.5.5, which we follow.
-            (
-                "electron",
-                "0.4.8-rc.6",
-                "0.6.2",
-                "ota",
-                &["0.5.5", "0.6.2"],
-            ),
+            ("electron 0.4.8-rc.6 0.6.2 ota", &["0.5.5", "0.6.2"]),
             // The older guide let 0.5.3 and 0.5.4 go straight on; the newest stops them
             // at 0.5.5.
-            ("electron", "0.5.4", "0.6.2", "ota", &["0.5.5", "0.6.2"]),
+            ("electron 0.5.4 0.6.2 ota", &["0.5.5", "0.6.2"]),
         ],
     );
     // Each step writes only what it must: 0.5.5 has two parts and its bootloader
@@ -310,9 +312,9 @@ fn electron_up_through_0_5_5_0_6_4_0_7_0_1_2_1() {
         "bootloader ota",
     ];
     writes_are(&[
-        ("electron", "0.4.8-rc.6", "2.0.0", "ota", (0, &PARTS[..2])),
-        ("electron", "0.4.8-rc.6", "2.0.0", "ota", (1, &PARTS[..3])),
-        ("electron", "0.4.8-rc.6", "2.0.0", "ota", (2, &PARTS)),
+        ("electron 0.4.8-rc.6 2.0.0 ota", (0, &PARTS[..2])),
+        ("electron 0.4.8-rc.6 2.0.0 ota", (1, &PARTS[..3])),
+        ("electron 0.4.8-rc.6 2.0.0 ota", (2, &PARTS)),
     ]);
 }
 
@@ -324,20 +326,14 @@ fn electron_down_through_1_2_1_0_7_0_0_6_4_0_5_5() {
         "electron-down-through-1.2.1-0.7.0-0.6.4-0.5.5",
         &[
             // The guide's example: an Electron on 1.5.2 to 0.6.2 over the air.
-            ("electron", "1.5.2", "0.6.2", "ota", GUIDE),
-            ("electron", "1.5.2", "0.6.2", "serial", GUIDE),
+            ("electron 1.5.2 0.6.2 ota", GUIDE),
+            ("electron 1.5.2 0.6.2 serial", GUIDE),
             // The older chart: 0.7.0 or later to 0.5.x through 0.5.5 (the newest adds
             // 0.6.4); 0.6.x to 0.5.2 or earlier through 0.5.3, 0.5.4 or 0.5.5.
-            (
-                "electron",
-                "0.7.0",
-                "0.5.3",
-                "ota",
-                &["0.6.4", "0.5.5", "0.5.3"],
-            ),
-            ("electron", "0.6.2", "0.5.2", "ota", &["0.5.5", "0.5.2"]),
+            ("electron 0.7.0 0.5.3 ota", &["0.6.4", "0.5.5", "0.5.3"]),
+            ("electron 0.6.2 0.5.2 ota", &["0.5.5", "0.5.2"]),
             // The guide's other example: 2.0.0 to 1.5.2 is one step.
-            ("electron", "2.0.0", "1.5.2", "ota", &["1.5.2"]),
+            ("electron 2.0.0 1.5.2 ota", &["1.5.2"]),
         ],
     );
 }
@@ -352,15 +348,12 @@ fn photon_p1_down_through_1_2_1_0_7_0_0_6_3_0_5_5() {
         stops_are(
             "photon-p1-down-through-1.2.1-0.7.0-0.6.3-0.5.5",
             &[
-                (platform, "1.5.2", "0.6.2", "ota", GUIDE),
-                (platform, "1.5.2", "0.6.2", "serial", GUIDE),
+                (&format!("{platform} 1.5.2 0.6.2 ota"), GUIDE),
+                (&format!("{platform} 1.5.2 0.6.2 serial"), GUIDE),
                 // 0.7.0 or later to 0.6.x: 0.6.3 first; to 0.5.x: 0.5.5 first.
-                (platform, "0.7.0", "0.6.1", "ota", &["0.6.3", "0.6.1"]),
+                (&format!("{platform} 0.7.0 0.6.1 ota"), &["0.6.3", "0.6.1"]),
                 (
-                    platform,
-                    "0.7.0",
-                    "0.5.3",
-                    "ota",
+                    &format!("{platform} 0.7.0 0.5.3 ota"),
                     &["0.6.3", "0.5.5", "0.5.3"],
                 ),
             ],
@@ -368,7 +361,7 @@ fn photon_p1_down_through_1_2_1_0_7_0_0_6_3_0_5_5() {
         let error = format!(
             "error: --to 0.6.4: {platform} cannot run Device OS 0.6.4: Device OS 0.6.4 was published for electron only (release-published-for-platform)"
         );
-        refusals_are(&[(platform, "1.5.2", "0.6.4", "ota", Line::Is(&error))]);
+        refusals_are(&[(&format!("{platform} 1.5.2 0.6.4 ota"), Line::Is(&error))]);
     }
 }
 
@@ -382,37 +375,31 @@ fn boron_lte_down_through_1_5_2() {
         stops_are(
             "boron-lte-down-through-1.5.2",
             &[
-                (model, "2.0.0", "1.4.4", "ota", STOP),
-                (model, "2.0.0", "1.4.4", "serial", STOP),
-                (model, "2.0.0", "1.4.4", "usb", STOP),
-                (model, "2.0.0", "1.4.4", "swd", STOP),
+                (&format!("{model} 2.0.0 1.4.4 ota"), STOP),
+                (&format!("{model} 2.0.0 1.4.4 serial"), STOP),
+                (&format!("{model} 2.0.0 1.4.4 usb"), STOP),
+                (&format!("{model} 2.0.0 1.4.4 swd"), STOP),
                 // From any 2.0.0 prerelease too; from 4.0.1 the same.
-                (model, "2.0.0-rc.4", "1.4.4", "usb", STOP),
-                (model, "4.0.1", "1.4.4", "usb", STOP),
+                (&format!("{model} 2.0.0-rc.4 1.4.4 usb"), STOP),
+                (&format!("{model} 4.0.1 1.4.4 usb"), STOP),
                 // The older page said "from 1.5.3 or later"; the newest says 2.0.0 or
                 // later.
-                (model, "1.5.4-rc.2", "1.4.4", "usb", &["1.4.4"]),
+                (&format!("{model} 1.5.4-rc.2 1.4.4 usb"), &["1.4.4"]),
                 // To 1.5.2 itself, nothing in between.
-                (model, "2.0.0", "1.5.2", "usb", &["1.5.2"]),
+                (&format!("{model} 2.0.0 1.5.2 usb"), &["1.5.2"]),
             ],
         );
     }
     // A Boron of unnamed model: the guide's own example (2.0.0 to 1.4.4 in one jump),
     // with a warning naming the models that must stop.
-    versions_are(&[("boron", "2.0.0", "1.4.4", "usb", &["1.4.4"])]);
+    versions_are(&[("boron 2.0.0 1.4.4 usb", &["1.4.4"])]);
     warnings_are(&[
         (
-            "boron",
-            "2.0.0",
-            "1.4.4",
-            "usb",
+            "boron 2.0.0 1.4.4 usb",
             &[Line::Has("plan for brn402 instead: it must stop at 1.5.2")],
         ),
         (
-            "bsom",
-            "2.0.0",
-            "1.4.4",
-            "ota",
+            "bsom 2.0.0 1.4.4 ota",
             &[Line::Has("plan for b402 instead")],
         ),
     ]);
@@ -443,17 +430,14 @@ fn user_firmware_first_when_downgrading() {
         }
     }
     // Never when going up.
-    never_writes(&[("electron", "1.5.2", "2.0.0", "ota", "user-part")]);
+    never_writes(&[("electron 1.5.2 2.0.0 ota", "user-part")]);
 }
 
 /// Going up, system parts in numerical order, all of the same release.
 #[test]
 fn system_parts_in_order_going_up() {
     files_are(&[(
-        "electron",
-        "1.5.2",
-        "2.2.0",
-        "ota",
+        "electron 1.5.2 2.2.0 ota",
         &[
             "electron-system-part1@2.2.0.bin",
             "electron-system-part2@2.2.0.bin",
@@ -518,10 +502,7 @@ fn system_parts_in_reverse_going_down() {
 fn system_parts_over_dfu_in_any_order() {
     writes_are(&[
         (
-            "boron",
-            "2.0.0",
-            "1.4.4",
-            "usb",
+            "boron 2.0.0 1.4.4 usb",
             (
                 0,
                 &[
@@ -533,10 +514,7 @@ fn system_parts_over_dfu_in_any_order() {
             ),
         ),
         (
-            "electron",
-            "2.2.0",
-            "1.5.2",
-            "usb",
+            "electron 2.2.0 1.5.2 usb",
             (
                 0,
                 &[
@@ -550,10 +528,7 @@ fn system_parts_over_dfu_in_any_order() {
         ),
     ]);
     files_are(&[(
-        "boron",
-        "2.0.0",
-        "1.4.4",
-        "usb",
+        "boron 2.0.0 1.4.4 usb",
         &[
             "tinker",
             "boron-system-part1@1.4.4.bin",
@@ -570,10 +545,7 @@ fn system_parts_over_dfu_in_any_order() {
 fn bootloader_when_it_changes() {
     writes_are(&[
         (
-            "boron",
-            "1.5.2",
-            "2.0.0",
-            "usb",
+            "boron 1.5.2 2.0.0 usb",
             (
                 0,
                 &[
@@ -584,10 +556,7 @@ fn bootloader_when_it_changes() {
             ),
         ),
         (
-            "boron",
-            "1.5.2",
-            "2.0.0",
-            "ota",
+            "boron 1.5.2 2.0.0 ota",
             (
                 0,
                 &[
@@ -599,15 +568,12 @@ fn bootloader_when_it_changes() {
         ),
         // 2.2.0 and 2.3.0 share bootloader 1006 and SoftDevice 202 (the published
         // images): only the system part to write.
-        ("boron", "2.2.0", "2.3.0", "usb", (0, &["system-part1 dfu"])),
+        ("boron 2.2.0 2.3.0 usb", (0, &["system-part1 dfu"])),
     ]);
     files_are(&[
         // The older page's example names, for 2.0.0-rc.4.
         (
-            "boron",
-            "1.5.2",
-            "2.0.0-rc.4",
-            "usb",
+            "boron 1.5.2 2.0.0-rc.4 usb",
             &[
                 "boron-system-part1@2.0.0-rc.4.bin",
                 "boron-bootloader@2.0.0-rc.4.bin",
@@ -616,10 +582,7 @@ fn bootloader_when_it_changes() {
         ),
         // Photon/P1 crossing 0.7.0: "0.7.0 requires a bootloader upgrade".
         (
-            "photon",
-            "0.6.3",
-            "0.7.0",
-            "ota",
+            "photon 0.6.3 0.7.0 ota",
             &[
                 "system-part1-0.7.0-photon.bin",
                 "system-part2-0.7.0-photon.bin",
@@ -659,10 +622,7 @@ fn gen2_bootloader_inside_system_parts_before_0_7_0() {
 #[test]
 fn electron_two_system_parts_before_0_6_0() {
     writes_are(&[(
-        "electron",
-        "0.6.4",
-        "0.5.5",
-        "serial",
+        "electron 0.6.4 0.5.5 serial",
         (
             0,
             &[
@@ -681,18 +641,12 @@ fn softdevice_when_it_changes() {
     writes_are(&[
         // 2.2.0 and 4.0.1 both carry S140 7.0.1 (radio stack 202).
         (
-            "boron",
-            "2.2.0",
-            "4.0.1",
-            "ota",
+            "boron 2.2.0 4.0.1 ota",
             (0, &["system-part1 ota", "bootloader ota"]),
         ),
         // 2.0.0's is not in the table: written if needed.
         (
-            "argon",
-            "2.0.0",
-            "2.2.0",
-            "ota",
+            "argon 2.0.0 2.2.0 ota",
             (
                 0,
                 &[
@@ -704,7 +658,7 @@ fn softdevice_when_it_changes() {
         ),
     ]);
     // Gen 2 has none.
-    never_writes(&[("photon", "1.5.2", "2.2.0", "ota", "softdevice")]);
+    never_writes(&[("photon 1.5.2 2.2.0 ota", "softdevice")]);
 }
 
 /// The Tracker's NCP firmware came with 3.0.0: written going up across it (listening
@@ -718,8 +672,8 @@ fn ncp_going_up_across_its_release() {
     );
     assert_eq!(files(&p, 0)[2], "tracker-esp32-ncp@0.0.7.bin");
     never_writes(&[
-        ("tracker", "4.0.1", "2.2.0", "ota", "ncp"),
-        ("argon", "1.5.2", "4.0.1", "ota", "ncp"),
+        ("tracker 4.0.1 2.2.0 ota", "ncp"),
+        ("argon 1.5.2 4.0.1 ota", "ncp"),
     ]);
 }
 
@@ -757,9 +711,9 @@ fn ota_waits_for_the_device_after_each_write() {
 #[test]
 fn usb_installs_device_os_in_one_jump() {
     versions_are(&[
-        ("electron", "0.4.8-rc.6", "2.0.0", "usb", &["2.0.0"]),
-        ("electron", "2.0.0", "0.6.2", "usb", &["0.6.2"]),
-        ("photon", "1.5.2", "0.6.2", "usb", &["0.6.2"]),
+        ("electron 0.4.8-rc.6 2.0.0 usb", &["2.0.0"]),
+        ("electron 2.0.0 0.6.2 usb", &["0.6.2"]),
+        ("photon 1.5.2 0.6.2 usb", &["0.6.2"]),
     ]);
 }
 
@@ -770,68 +724,44 @@ fn swd_one_restore_image() {
     let p = plan("electron", "0.4.8-rc.6", "2.0.0", "swd");
     assert_eq!(versions(&p), ["2.0.0"]);
     assert_eq!(writes(&p, 0), ["restore-image swd"]);
-    files_are(&[("boron", "4.0.1", "2.2.0", "swd", &["OUT/boron.hex"])]);
+    files_are(&[("boron 4.0.1 2.2.0 swd", &["OUT/boron.hex"])]);
     builds_are(&[
         (
-            "electron",
-            "0.4.8-rc.6",
-            "2.0.0",
-            "swd",
+            "electron 0.4.8-rc.6 2.0.0 swd",
             Line::Is(
                 "hexsmith build -o electron.hex electron-system-part1@2.0.0.bin electron-system-part2@2.0.0.bin electron-system-part3@2.0.0.bin electron-bootloader@2.0.0+lto.bin electron-tinker@2.0.0.bin",
             ),
         ),
         (
-            "boron",
-            "4.0.1",
-            "2.2.0",
-            "swd",
+            "boron 4.0.1 2.2.0 swd",
             Line::Is(
                 "hexsmith build --catalog restore-images/2.2.0.toml --from DIR --out-dir OUT --mbr FILE",
             ),
         ),
         (
-            "asom",
-            "1.1.0",
-            "1.4.4",
-            "swd",
+            "asom 1.1.0 1.4.4 swd",
             Line::Starts("hexsmith build --catalog restore-images/1.4.4.toml"),
         ),
         (
-            "xenon",
-            "1.4.4",
-            "1.5.2",
-            "swd",
+            "xenon 1.4.4 1.5.2 swd",
             Line::Starts("hexsmith build --catalog restore-images/1.5.2.toml"),
         ),
         (
-            "photon",
-            "2.2.0",
-            "2.3.1",
-            "swd",
+            "photon 2.2.0 2.3.1 swd",
             Line::Starts("hexsmith build --catalog restore-images/2.3.1.toml"),
         ),
         (
-            "esomx",
-            "6.3.4",
-            "4.0.1",
-            "swd",
+            "esomx 6.3.4 4.0.1 swd",
             Line::Starts("hexsmith build --catalog restore-images/4.0.1.toml"),
         ),
         // Electron 1.5.2 is in no catalog (its files came without a bootloader).
         (
-            "electron",
-            "2.2.0",
-            "1.5.2",
-            "swd",
+            "electron 2.2.0 1.5.2 swd",
             Line::Starts("hexsmith build -o electron.hex"),
         ),
         // Gen 3 images from module files: the MBR too.
         (
-            "boron",
-            "2.2.0",
-            "1.4.4",
-            "swd",
+            "boron 2.2.0 1.4.4 swd",
             Line::Is(
                 "hexsmith build --mbr FILE -o boron.hex boron-softdevice@1.4.4.bin boron-system-part1@1.4.4.bin boron-bootloader@1.4.4.bin boron-tinker@1.4.4.bin",
             ),
@@ -848,10 +778,7 @@ fn gen2_stays_on_2_x_lts() {
         let start = format!("error: --to 4.0.1: {platform} cannot run Device OS 4.0.1: the ");
         let end = "must stay on the 2.x LTS line (gen2-stays-on-2.x-lts)";
         refusals_are(&[(
-            platform,
-            "2.2.0",
-            "4.0.1",
-            "ota",
+            &format!("{platform} 2.2.0 4.0.1 ota"),
             Line::StartsEnds(&start, end),
         )]);
     }
@@ -862,34 +789,25 @@ fn gen2_stays_on_2_x_lts() {
 fn platform_and_model_minimum_releases() {
     refusals_are(&[
         (
-            "b404x",
-            "4.0.1",
-            "2.2.0",
-            "usb",
+            "b404x 4.0.1 2.2.0 usb",
             Line::Is(
                 "error: --to 2.2.0: b404x cannot run Device OS 2.2.0: the B404X requires Device OS 4.0.0 or later (platform-and-model-minimum-releases)",
             ),
         ),
         (
-            "brn404x",
-            "4.0.1",
-            "1.5.2",
-            "swd",
+            "brn404x 4.0.1 1.5.2 swd",
             Line::Is(
                 "error: --to 1.5.2: brn404x cannot run Device OS 1.5.2: the BRN404X requires Device OS 4.0.0 or later (platform-and-model-minimum-releases)",
             ),
         ),
-        ("b404", "4.0.1", "2.2.0", "usb", Line::Has("2.3.0 or later")),
+        ("b404 4.0.1 2.2.0 usb", Line::Has("2.3.0 or later")),
         // A device cannot be on a release it cannot run.
         (
-            "b404x",
-            "2.2.0",
-            "4.0.1",
-            "usb",
+            "b404x 2.2.0 4.0.1 usb",
             Line::Starts("error: --from 2.2.0: b404x cannot run Device OS 2.2.0"),
         ),
     ]);
-    versions_are(&[("b404", "4.0.1", "2.3.0", "usb", &["2.3.0"])]);
+    versions_are(&[("b404 4.0.1 2.3.0 usb", &["2.3.0"])]);
 }
 
 /// A platform runs the releases published for it: the Photon never had 0.6.4, the Xenon
@@ -898,32 +816,20 @@ fn platform_and_model_minimum_releases() {
 fn release_published_for_platform() {
     refusals_are(&[
         (
-            "photon",
-            "0.6.4",
-            "1.5.2",
-            "ota",
+            "photon 0.6.4 1.5.2 ota",
             Line::Has("published for electron only"),
         ),
         (
-            "xenon",
-            "1.5.2",
-            "2.2.0",
-            "ota",
+            "xenon 1.5.2 2.2.0 ota",
             Line::Has("cannot run Device OS 2.2.0"),
         ),
         (
-            "electron",
-            "1.5.2",
-            "0.4.9",
-            "usb",
+            "electron 1.5.2 0.4.9 usb",
             Line::Has("published for core, photon, p1 only"),
         ),
         // No Gen 3 platform had 0.4.x.
         (
-            "argon",
-            "0.4.7",
-            "1.5.2",
-            "usb",
+            "argon 0.4.7 1.5.2 usb",
             Line::Ends(
                 "argon first appears in the table with 0.8.0-rc.13, and 0.4.9 was published without it (release-published-for-platform)",
             ),
@@ -936,28 +842,19 @@ fn release_published_for_platform() {
 fn advised_minimum_release() {
     warnings_are(&[
         (
-            "electron",
-            "2.2.0",
-            "1.5.2",
-            "usb",
+            "electron 2.2.0 1.5.2 usb",
             &[Line::Starts("1.5.2 is below 2.2.0: recent Electrons")],
         ),
-        ("photon", "2.2.0", "1.2.1", "usb", &[]),
+        ("photon 2.2.0 1.2.1 usb", &[]),
         (
-            "photon",
-            "2.2.0",
-            "1.1.0",
-            "usb",
+            "photon 2.2.0 1.1.0 usb",
             &[Line::Starts("1.1.0 is below 1.2.1: ")],
         ),
         // Going up to it is not a downgrade.
-        ("electron", "1.5.2", "2.0.0", "usb", &[]),
+        ("electron 1.5.2 2.0.0 usb", &[]),
         // "0.9.0: Oldest recommended Gen 3 version".
         (
-            "boron",
-            "1.5.2",
-            "0.8.0-rc.27",
-            "usb",
+            "boron 1.5.2 0.8.0-rc.27 usb",
             &[Line::Is(
                 "0.8.0-rc.27 is below 0.9.0: 0.9.0 is the oldest recommended Gen 3 version (advised-minimum-release)",
             )],
@@ -969,16 +866,13 @@ fn advised_minimum_release() {
 #[test]
 fn photon_monolithic_firmware_usb_only() {
     refusals_are(&[(
-        "photon",
-        "0.4.0",
-        "0.6.3",
-        "ota",
+        "photon 0.4.0 0.6.3 ota",
         Line::StartsEnds(
             "error: --from 0.4.0: a Photon running monolithic firmware",
             "never over the air (photon-monolithic-firmware-usb-only): use --via usb",
         ),
     )]);
-    versions_are(&[("photon", "0.4.0", "0.6.3", "usb", &["0.6.3"])]);
+    versions_are(&[("photon 0.4.0 0.6.3 usb", &["0.6.3"])]);
 }
 
 /// "You should be able to upgrade any 0.4.6 or later directly to any version for
@@ -1005,10 +899,7 @@ fn photon_p1_direct_upgrade_from_0_4_6() {
 #[test]
 fn core_monolithic_no_device_os_to_plan() {
     refusals_are(&[(
-        "core",
-        "1.0.0",
-        "1.2.1",
-        "ota",
+        "core 1.0.0 1.2.1 ota",
         Line::Is(
             "error: core: the Spark Core runs monolithic firmware: each application carries its own Device OS (core-monolithic-no-device-os-to-plan), so there is no Device OS to upgrade or downgrade",
         ),
@@ -1029,55 +920,37 @@ fn releases_are_named_by_version_or_by_the_module_version_a_device_reports() {
 fn bad_input_is_one_line_naming_the_fault() {
     refusals_are(&[
         (
-            "photon3",
-            "1.5.2",
-            "2.0.0",
-            "ota",
+            "photon3 1.5.2 2.0.0 ota",
             Line::Starts(
                 "error: unknown platform or model 'photon3' (known: core, photon, p1, electron,",
             ),
         ),
         (
-            "photon",
-            "1.5",
-            "2.0.0",
-            "ota",
+            "photon 1.5 2.0.0 ota",
             Line::Starts(
                 "error: --from 1.5: '1.5' is not a Device OS version (like 1.5.2) or a system module version (like 1512)",
             ),
         ),
         (
-            "photon",
-            "1.5.2",
-            "9.9.9",
-            "ota",
+            "photon 1.5.2 9.9.9 ota",
             Line::Starts(
                 "error: --to 9.9.9: photon cannot run Device OS 9.9.9: the Photon and P1 must stay on the 2.x LTS line (gen2-stays-on-2.x-lts)",
             ),
         ),
         (
-            "photon",
-            "313",
-            "2.0.0",
-            "ota",
+            "photon 313 2.0.0 ota",
             Line::Starts(
                 "error: --from 313: no Device OS release for photon in the table carries system module version 313",
             ),
         ),
         (
-            "photon",
-            "1.5.2",
-            "2.0.0",
-            "wifi",
+            "photon 1.5.2 2.0.0 wifi",
             Line::Starts(
                 "error: --via wifi: not a way of writing a device (ota, serial, usb or swd)",
             ),
         ),
         (
-            "p2",
-            "5.0.0",
-            "4.1.0",
-            "ota",
+            "p2 5.0.0 4.1.0 ota",
             Line::Starts(
                 "error: --to 4.1.0: p2 cannot run Device OS 4.1.0: the P2 cannot use an LTS line yet",
             ),
