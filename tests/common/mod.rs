@@ -165,3 +165,9 @@ pub fn segments_from(
     );
     out
 }
+
+/// Whether any of a report's notes says `part`: notes are sentences, and a test asserts
+/// the fact a note carries rather than its whole wording.
+pub fn has_note(notes: &[String], part: &str) -> bool {
+    notes.iter().any(|n| n.contains(part))
+}
