@@ -4,7 +4,7 @@
 mod common;
 
 use common::{has_note, hexsmith, read_real, relocated, stand_in_mbr, stderr, stdout};
-use hexsmith::inspect::{CheckStatus, ImageReport, inspect_image};
+use hexsmith::inspect::{CheckStatus, ImageReport, ModuleReport, inspect_image};
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::module::{Module, flash_payload};
 
@@ -21,6 +21,14 @@ fn image_of(files: &[&str]) -> MemoryImage {
         place(&mut img, &read_real(f));
     }
     img
+}
+
+/// The report's first module of this function (`user-part`, `system-part`, ...).
+fn module<'r>(r: &'r ImageReport, function: &str) -> &'r ModuleReport {
+    r.modules
+        .iter()
+        .find(|m| m.function == function)
+        .unwrap_or_else(|| panic!("no {function} in {:?}", r.modules))
 }
 
 fn uicr(words: &[(u32, u32)]) -> Vec<u8> {
@@ -161,11 +169,7 @@ fn unmet_user_part_dependency_fails_the_dependencies_check() {
     assert_eq!(r.checks.dependencies, CheckStatus::Fail);
     assert_eq!(r.checks.integrity, CheckStatus::Pass);
     assert_eq!(r.checks.range, CheckStatus::Pass);
-    let user = r
-        .modules
-        .iter()
-        .find(|m| m.function == "user-part")
-        .unwrap();
+    let user = module(&r, "user-part");
     assert_eq!(user.dependencies[0].version, 6305);
     assert_eq!(user.dependencies[0].status, Some("unmet"));
 }
@@ -179,11 +183,7 @@ fn tracker_ncp_dependency_is_not_checkable_and_not_a_failure() {
     ]);
     let r = inspect_image(&img, "hex");
     assert!(r.passes(), "{:#?}", r.checks);
-    let system = r
-        .modules
-        .iter()
-        .find(|m| m.function == "system-part")
-        .unwrap();
+    let system = module(&r, "system-part");
     let ncp = system
         .dependencies
         .iter()
@@ -200,11 +200,7 @@ fn corrupted_module_fails_integrity() {
     img.write(at as u32, &[byte ^ 0x01]);
     let r = inspect_image(&img, "hex");
     assert_eq!(r.checks.integrity, CheckStatus::Fail);
-    let system = r
-        .modules
-        .iter()
-        .find(|m| m.function == "system-part")
-        .unwrap();
+    let system = module(&r, "system-part");
     assert_eq!(
         (system.crc_ok, system.sha256_ok),
         (Some(false), Some(false))
@@ -247,11 +243,7 @@ fn overlapping_modules_fail_the_range_check() {
     assert_eq!(r.checks.range, CheckStatus::Fail);
     // In one memory image the later write wins, so the system part is damaged too.
     assert_eq!(r.checks.integrity, CheckStatus::Fail);
-    let user = r
-        .modules
-        .iter()
-        .find(|m| m.function == "user-part")
-        .unwrap();
+    let user = module(&r, "user-part");
     assert!(
         user.notes
             .iter()
