@@ -171,3 +171,16 @@ pub fn segments_from(
 pub fn has_note(notes: &[String], part: &str) -> bool {
     notes.iter().any(|n| n.contains(part))
 }
+
+/// Runs a Node.js companion (Particle's own readers), which must succeed: its stdout.
+pub fn node(command: &mut Command) -> Vec<u8> {
+    let output = command
+        .output()
+        .expect("node runs (scripts/fetch-device-os installs the reader)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
