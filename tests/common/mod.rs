@@ -184,3 +184,35 @@ pub fn node(command: &mut Command) -> Vec<u8> {
     );
     output.stdout
 }
+
+/// A run that must fail with `code` and say `part` on stderr.
+pub fn fails_with(o: &Output, code: i32, part: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    assert!(stderr(o).contains(part), "{}", stderr(o));
+}
+
+/// The names of the files in `dir`, sorted: what a run wrote there.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The kinds of the regions `inspect --json` lists (`uicr`, `compatibility-fill`, ...).
+pub fn region_kinds(report: &serde_json::Value) -> Vec<&str> {
+    report["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect()
+}
+
+/// A run that must succeed: its stdout.
+pub fn succeeds(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    stdout(o)
+}
