@@ -568,26 +568,17 @@ fn catalog_refuses_a_file_whose_hash_differs() {
 fn release_folder_builds_every_platform_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let updates = device_os().join(UPDATES);
-    let run = hexsmith(
-        dir.path(),
-        &[
-            "build",
-            "--release",
-            updates.to_str().unwrap(),
-            "--out-dir",
-            "out",
-        ],
-    );
-    succeeds(&run);
+    let updates = updates.to_str().unwrap();
+    let release = ["build", "--release", updates, "--out-dir", "out"];
+    succeeds(&hexsmith(dir.path(), &release));
     let made = file_names(&dir.path().join("out"));
     let platforms = [
         "argon", "b5som", "boron", "bsom", "electron", "esomx", "p1", "photon", "tracker", "xenon",
     ];
-    let expected: Vec<String> = platforms
+    let mut expected: Vec<String> = platforms
         .iter()
         .flat_map(|p| [format!("{p}.hex"), format!("{p}.json")])
         .collect();
-    let mut expected = expected;
     expected.sort();
     assert_eq!(made, expected);
     let check = hexsmith(
