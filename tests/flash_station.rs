@@ -677,7 +677,8 @@ fn probe_conventions() {
                 "boron.hex",
             ],
         );
-        assert_eq!(out.status.code(), Some(1), "{flag}");
+        // A description that cannot be read is an unreadable input: exit 2.
+        assert_eq!(out.status.code(), Some(2), "{flag}");
         assert!(
             stderr(&out).contains("missing.yaml: not a usable probe-rs target description"),
             "{}",

@@ -42,6 +42,19 @@ pub enum JobError {
     },
 }
 
+impl JobError {
+    /// The failure a chip error says (an unreadable chip description is `Unreadable`);
+    /// `None` for the rest, which are refusals. `Chip` is transparent, so its error is
+    /// not in an error chain of its own: ask here.
+    pub fn failure(&self) -> Option<crate::Failure> {
+        match self {
+            #[cfg(feature = "probe")]
+            JobError::Chip(e) => e.failure(),
+            _ => None,
+        }
+    }
+}
+
 /// An image ready to be planned and written.
 #[derive(Debug, Clone)]
 pub struct FlashJob {

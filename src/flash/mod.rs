@@ -79,7 +79,9 @@ pub enum TargetError {
     /// (the simulated flash; over a probe, an STM32F2's chip erase, while a probe's sector
     /// erase reports it as [`TargetError::Probe`]). Clear it first with
     /// [`FlashTarget::clear_write_protection`] (`--unprotect-bootloader`).
-    #[error("erase unit {start:#010x}-{end:#010x} is write-protected")]
+    #[error(
+        "erase unit {start:#010x}-{end:#010x} is write-protected (an STM32F2 nWRP option bit): the chip refuses to erase it, so nothing was erased or written there; clear its protection first (`hexsmith flash --unprotect-bootloader` clears the bootloader sector's), or leave that range out"
+    )]
     WriteProtected {
         /// The unit's first address.
         start: u32,
@@ -177,6 +179,11 @@ pub trait FlashTarget {
     /// What crossed the wire so far, where the target can count it (an emulated device).
     fn wire_counts(&self) -> Option<WireCounts> {
         None
+    }
+    /// Whether attaching erased the whole chip to unlock it (a locked nRF52840 attached
+    /// with `--recover`): what it held before is gone, which the result must say.
+    fn wiped_to_unlock(&self) -> bool {
+        false
     }
     /// The CRC-32 register of each `(address, length)` range as [`checksum::expected`]
     /// gives it, computed on the target so that only checksums cross the wire; `None`

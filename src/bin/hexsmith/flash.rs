@@ -450,6 +450,7 @@ fn connections(
     use hexsmith::flash::probe::{self, Connect};
     let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
     base.allow_erase_all = plan.chip_erase || args.recover;
+    base.unlock = hexsmith::flash::probe::Unlock::RerunWithRecover;
     if settings.emulate.len() > 1 && !args.all_probes {
         return Err(Usage(
             "several --emulate-state files are several devices: add --all-probes to write to all of them"
@@ -546,8 +547,13 @@ fn result_line(r: &DeviceResult) -> String {
         (None, false) if rep.verified => "ok, verified".to_string(),
         (None, false) => "ok".to_string(),
     };
+    let wiped = if r.chip_wiped {
+        "; the chip was locked and was erased whole to unlock it (--recover): everything it held before is gone"
+    } else {
+        ""
+    };
     format!(
-        "{:<24} {id:<34} written {} units ({} bytes), skipped {} units ({} bytes): {state}",
+        "{:<24} {id:<34} written {} units ({} bytes), skipped {} units ({} bytes): {state}{wiped}",
         r.probe, rep.units_written, rep.bytes_written, rep.units_skipped, rep.bytes_skipped
     )
 }
@@ -570,6 +576,7 @@ fn station(
         // Emulated devices are a rehearsal: one fixture, each device in turn, then the end.
         let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
         base.allow_erase_all = plan.chip_erase || args.recover;
+        base.unlock = hexsmith::flash::probe::Unlock::RerunWithRecover;
         let devices = settings.emulate.iter().map(|device| Connect {
             emulate: Some(device.clone()),
             ..base.clone()

@@ -239,6 +239,8 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
 fn device_failure(c: &(dyn std::error::Error + 'static)) -> Option<Failure> {
     if let Some(e) = c.downcast_ref::<EmulatorError>() {
         e.failure()
+    } else if let Some(e) = c.downcast_ref::<hexsmith::flash::JobError>() {
+        e.failure()
     } else if let Some(e) = c.downcast_ref::<ProbeError>() {
         e.failure()
     } else {

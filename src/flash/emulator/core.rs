@@ -129,8 +129,14 @@ impl Silicon {
             halted_at: 0,
             budget_left: 0,
         };
-        s.system_reset();
+        s.power_on_reset();
         s
+    }
+
+    /// Power-on: the UICR is read, then the system resets.
+    pub fn power_on_reset(&mut self) {
+        self.bus.load_uicr();
+        self.system_reset();
     }
 
     /// Whether nRESET is held asserted.
@@ -176,6 +182,8 @@ impl Silicon {
             if self.demcr & 1 != 0 {
                 self.control |= C_DEBUGEN;
             }
+            // A pin reset reads the UICR, as power-on does; a soft reset (AIRCR) does not.
+            self.bus.load_uicr();
             self.system_reset();
         } else if asserted {
             self.reset_held = true;
