@@ -222,6 +222,10 @@ pub struct DeviceResult {
     pub error: Option<DeviceError>,
     /// What was written and skipped, also for a failed or interrupted device.
     pub report: FlashReport,
+    /// The chip was locked and attaching erased it whole to unlock it (`--recover`):
+    /// application, Device OS, UICR and any data are gone, whatever was written after.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub chip_wiped: bool,
     /// Wall time from connecting to the end.
     pub seconds: f64,
     /// When the attempt ended: the time of its `--log` line.
@@ -245,6 +249,7 @@ impl DeviceResult {
             result: Outcome::Ok,
             error: None,
             report: FlashReport::default(),
+            chip_wiped: false,
             seconds: 0.0,
             finished: SystemTime::now(),
         }
@@ -287,6 +292,7 @@ impl DeviceResult {
             bytes_written: self.report.bytes_written,
             bytes_skipped: self.report.bytes_skipped,
             verified: self.report.verified,
+            chip_wiped: self.chip_wiped,
             seconds: self.seconds,
         }
     }
@@ -316,6 +322,7 @@ fn sequence(
     events: &mut dyn FnMut(DeviceEvent),
 ) -> DeviceResult {
     let mut result = DeviceResult::new(probe);
+    result.chip_wiped = target.wiped_to_unlock();
     match read_device_id(target, job.mcu()) {
         Ok(id) => {
             if let Some(id) = &id {
@@ -339,6 +346,9 @@ fn sequence(
     {
         match target.is_write_protected(unit) {
             Ok(false) => {}
+            // Protection only matters to a unit that must change: one already holding the
+            // image's bytes is skipped by the plan's comparison, and nothing is refused.
+            Ok(true) if !plan.chip_erase && unit_holds_image(target, &job.image, unit) => {}
             Ok(true) if options.unprotect_bootloader => {
                 if let Err(source) = target.clear_write_protection(unit) {
                     return result.fail(DeviceError::Unprotect {
@@ -375,6 +385,27 @@ fn sequence(
             result.fail(failure.error.into())
         }
     }
+}
+
+/// Whether the device's bytes of `unit` are the image's there (bytes the image leaves
+/// out are not compared). A read that fails answers no: the unit is then treated as
+/// one that must change.
+fn unit_holds_image(
+    target: &mut dyn FlashTarget,
+    image: &MemoryImage,
+    unit: super::EraseUnit,
+) -> bool {
+    image.segments().iter().all(|seg| {
+        let from = u64::from(seg.start).max(u64::from(unit.start));
+        let to = seg.end().min(unit.end);
+        if from >= to {
+            return true;
+        }
+        let want =
+            &seg.data[(from - u64::from(seg.start)) as usize..(to - u64::from(seg.start)) as usize];
+        let mut got = vec![0; want.len()];
+        target.read(from as u32, &mut got).is_ok() && got == want
+    })
 }
 
 /// Connects and flashes one device; every failure, "no probe" included, is a result.
@@ -504,6 +535,9 @@ pub struct LogLine<'a> {
     pub bytes_skipped: u64,
     /// Whether every unit of the plan was checked against the image after writing.
     pub verified: bool,
+    /// As [`DeviceResult::chip_wiped`]; left out when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub chip_wiped: bool,
     /// As [`DeviceResult::seconds`].
     pub seconds: f64,
 }

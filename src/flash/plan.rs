@@ -12,6 +12,9 @@ use serde::Serialize;
 pub struct PlanOptions {
     /// Erase the whole chip first instead of only the units the image touches.
     pub chip_erase: bool,
+    /// Let that chip erase clear the device's own data (the Gen 2 DCT with its keys, and
+    /// the EEPROM emulation); refused otherwise ([`PlanError::ChipEraseLosesDeviceData`]).
+    pub erase_device_keys: bool,
 }
 
 /// Why an image will not be written. Every refusal comes before the device is touched.
@@ -63,6 +66,20 @@ pub enum PlanError {
         /// Everything the MCU's chip erase clears (`chip_erase_clears` in the platform
         /// table).
         what: String,
+    },
+    /// `--chip-erase` (or `erase --all`) on a chip whose flash holds the device's own data,
+    /// which no image puts back: on a Photon, P1 or Electron the DCT (the device's keys and
+    /// settings) and the application's EEPROM emulation. Particle's tools warn about this.
+    #[error(
+        "refusing a chip erase: it would also erase the {what} at {start:#010x}-{end:#010x} (end exclusive), the device's keys and settings and the application's EEPROM data, which no image puts back; flash without --chip-erase, or add --erase-device-keys to lose them"
+    )]
+    ChipEraseLosesDeviceData {
+        /// What lies there, from the platform table.
+        what: String,
+        /// Its first address.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
     },
     /// The platform table gives this MCU (named by its table key) no erase units, so
     /// there is nothing to plan with.
@@ -189,6 +206,9 @@ impl FlashPlan {
         }
         if options.chip_erase {
             refuse_destructive_chip_erase(image, platform, mcu)?;
+            if !options.erase_device_keys {
+                refuse_losing_device_data(mcu)?;
+            }
         }
         let bytes = image.len();
         let erase_ms: u64 = if options.chip_erase {
@@ -232,6 +252,28 @@ pub fn refuse_forbidden_chip_erase(platform: &Platform, mcu: &Mcu) -> Result<(),
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// The device data a chip erase of `mcu` would clear: the first `reserved` range of any
+/// platform on that MCU (the platform table gives the same range to each Gen 2 platform).
+pub fn device_data_cleared_by_chip_erase(mcu: &Mcu) -> Option<&'static crate::platform::Reserved> {
+    crate::platform::all()
+        .iter()
+        .filter(|p| std::ptr::eq(p.mcu(), mcu))
+        .find_map(|p| p.reserved().first())
+}
+
+/// Refuses a chip erase that would clear the device's own data
+/// ([`PlanError::ChipEraseLosesDeviceData`]); `erase --all` asks this too.
+pub fn refuse_losing_device_data(mcu: &Mcu) -> Result<(), PlanError> {
+    match device_data_cleared_by_chip_erase(mcu) {
+        Some(r) => Err(PlanError::ChipEraseLosesDeviceData {
+            what: r.what.clone(),
+            start: r.start,
+            end: r.end,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A chip erase on an nRF52840 also clears the MBR and the UICR; an image without them

@@ -7,6 +7,7 @@ use super::emulator::EmulatedDevice;
 use super::rtl872x::mailbox::{self, Mailbox};
 use super::{EraseUnit, FlashTarget, TargetError, UnitWrite, checksum};
 use crate::platform::{Mcu, Platform};
+use probe_rs::config::TargetSelector;
 use probe_rs::config::{MemoryRegion, Registry};
 use probe_rs::flashing::{DownloadOptions, FlashProgress, erase_all};
 use probe_rs::probe::list::Lister;
@@ -20,6 +21,29 @@ const STM32F2_SECTOR0: u32 = 0x0800_0000;
 /// the one chip whose write protection hexsmith reads and clears.
 fn is_stm32f2(target_name: &str) -> bool {
     target_name.to_ascii_uppercase().starts_with("STM32F2")
+}
+
+/// The STM32F2 target with its main-flash algorithm's pages as large as the smallest
+/// sector (16 KiB instead of 1 KiB). Every ProgramPage call costs dozens of register round
+/// trips (arguments, resume, status polls, result, stack check) while the flash is idle;
+/// with 16 times fewer calls a Particle Debugger spends its time moving data. The
+/// algorithm (Keil's STM32F2xx FLM) programs any length word by word, pages never cross a
+/// sector (every sector is a multiple of 16 KiB), hexsmith writes whole sectors, and 2 x
+/// 16 KiB buffers fit the 128 KiB of RAM. The page timeout grows in proportion.
+fn with_sector_sized_pages(mut target: probe_rs::Target) -> probe_rs::Target {
+    const SECTOR_PAGE: u32 = 0x4000;
+    for algorithm in &mut target.flash_algorithms {
+        let properties = &mut algorithm.flash_properties;
+        if properties.address_range.start == u64::from(STM32F2_SECTOR0)
+            && properties.page_size < SECTOR_PAGE
+        {
+            let factor = SECTOR_PAGE / properties.page_size.max(1);
+            properties.page_size = SECTOR_PAGE;
+            properties.program_page_timeout =
+                properties.program_page_timeout.saturating_mul(factor);
+        }
+    }
+    target
 }
 
 /// An attached probe, as `hexsmith probes` lists it.
@@ -58,6 +82,18 @@ impl ProbeError {
     }
 }
 
+/// The kind of each attached probe the time model knows (see
+/// [`super::wire::ProbeKind::of_attached`]), without opening any.
+pub fn attached_kinds() -> Vec<super::wire::ProbeKind> {
+    Lister::new()
+        .list_all()
+        .iter()
+        .filter_map(|p| {
+            super::wire::ProbeKind::of_attached(p.vendor_id, &p.identifier, p.is_hid_interface)
+        })
+        .collect()
+}
+
 /// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -94,13 +130,16 @@ pub enum ProbeError {
     /// The chip's debug port is locked (nRF52 APPROTECT) and erasing was not allowed:
     /// `--recover` erases the whole chip to unlock it.
     #[error(
-        "{chip} on {probe} is locked (access port protection, APPROTECT): its debug port offers nothing but a full erase. A product device with Particle's Device Protection (Device OS 6.x) looks exactly like this. Rerun with --recover to unlock it, which erases the whole chip (application, Device OS, UICR and any data) before writing"
+        "{chip} on {probe} is locked (access port protection, APPROTECT): its debug port offers nothing but a full erase. A product device with Particle's Device Protection (Device OS 6.x) looks exactly like this. {}",
+        unlock.advice()
     )]
     Locked {
         /// The probe-rs target name.
         chip: String,
         /// The probe's selector.
         probe: String,
+        /// How the command that met it can unlock it.
+        unlock: Unlock,
     },
     /// The probe opened but probe-rs could not attach to the chip (no power, wiring, a
     /// wrong `--chip`, SWD turned off by firmware: try `--connect-under-reset`).
@@ -190,11 +229,32 @@ pub fn registry(chip_description: Option<&Path>) -> Result<Registry, ProbeError>
             other => bad(other.to_string().into()),
         })?;
         let yaml = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
-        registry
-            .add_target_family_from_yaml(&yaml)
-            .map_err(|e| bad(e.into()))?;
+        add_chip_description(&mut registry, &yaml).map_err(bad)?;
     }
     Ok(registry)
+}
+
+/// Adds a target family description (YAML, as `--chip-description-path` holds it) to
+/// `registry`, and checks that each of its targets resolves, so that a description that
+/// parses but names nothing usable is refused here rather than at attach.
+pub fn add_chip_description(
+    registry: &mut Registry,
+    yaml: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let family = registry.add_target_family_from_yaml(yaml)?;
+    for variant in family_variants(registry, &family) {
+        registry.get_target_by_name(&variant)?;
+    }
+    Ok(())
+}
+
+fn family_variants(registry: &Registry, family: &str) -> Vec<String> {
+    registry
+        .families()
+        .iter()
+        .filter(|f| f.name == family)
+        .flat_map(|f| f.variants.iter().map(|v| v.name.clone()))
+        .collect()
 }
 
 /// Resolves `--chip` through probe-rs's registry to its full target name, and checks that
@@ -260,6 +320,33 @@ pub struct Connect {
     pub allow_erase_all: bool,
     /// Particle's flash loader, for an RTL872x.
     pub rtl872x_loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
+    /// What a locked chip's refusal advises: only a command that has `--recover` may
+    /// say "rerun with --recover".
+    pub unlock: Unlock,
+}
+
+/// How a locked chip can be unlocked from the command that found it locked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unlock {
+    /// The command has `--recover` (`flash`).
+    RerunWithRecover,
+    /// It has not (`verify`, `read`, `reset`, `erase --range`, `inspect --probe`): name
+    /// the commands that can.
+    #[default]
+    OtherCommand,
+}
+
+impl Unlock {
+    fn advice(self) -> &'static str {
+        match self {
+            Unlock::RerunWithRecover => {
+                "Rerun with --recover to unlock it, which erases the whole chip (application, Device OS, UICR and any data) before writing"
+            }
+            Unlock::OtherCommand => {
+                "`hexsmith flash --recover IMAGE` unlocks it by erasing the whole chip (application, Device OS, UICR and any data) and then writes IMAGE; `hexsmith erase --all` unlocks it and writes nothing"
+            }
+        }
+    }
 }
 
 impl Connect {
@@ -284,6 +371,7 @@ impl Connect {
             under_reset: settings.connect_under_reset || mcu.attach_under_reset,
             chip_description: settings.chip_description.clone(),
             allow_erase_all: false,
+            unlock: Unlock::default(),
             rtl872x_loader: settings.rtl872x_loader.clone(),
         })
     }
@@ -306,6 +394,8 @@ pub struct ProbeTarget {
     /// a unit's address: an RTL872x's flash also starts at 0x0800_0000, and its registers
     /// are not an STM32's.
     stm32f2: bool,
+    /// Attaching erased the whole chip to unlock it.
+    wiped_to_unlock: bool,
     /// An RTL872x: flash goes through Particle's loader, not probe-rs's flash algorithms.
     rtl: Option<Mailbox>,
 }
@@ -352,7 +442,8 @@ impl ProbeTarget {
     /// [`ProbeError::Several`] when there is not exactly one probe to take.
     pub fn connect(c: &Connect) -> Result<ProbeTarget, ProbeError> {
         if let Some(device) = &c.emulate {
-            let mut target = ProbeTarget::attach(device.probe(), device.name(), c)?;
+            let mut target =
+                ProbeTarget::attach_telling_wipe(&|| Ok(device.probe()), device.name(), c)?;
             target.emulated = Some(device.clone());
             return Ok(target);
         }
@@ -382,11 +473,42 @@ impl ProbeTarget {
             }
         };
         let name = DebugProbeSelector::from(&info).to_string();
-        let probe = info.open().map_err(|source| ProbeError::Open {
-            probe: name.clone(),
-            source,
-        })?;
-        ProbeTarget::attach(probe, name, c)
+        let open = || {
+            info.open().map_err(|source| ProbeError::Open {
+                probe: name.clone(),
+                source,
+            })
+        };
+        ProbeTarget::attach_telling_wipe(&open, name.clone(), c)
+    }
+
+    /// Attaches; when erasing the whole chip is allowed, first without that permission,
+    /// so that a chip unlocked by erasing it is known to have been (probe-rs erases a
+    /// locked chip during the attach and says nothing). An unlocked chip is then
+    /// attached to again with the permission, which a chip erase needs.
+    fn attach_telling_wipe(
+        open: &dyn Fn() -> Result<Probe, ProbeError>,
+        name: String,
+        c: &Connect,
+    ) -> Result<ProbeTarget, ProbeError> {
+        if !c.allow_erase_all {
+            return ProbeTarget::attach(open()?, name, c);
+        }
+        let cautious = Connect {
+            allow_erase_all: false,
+            ..c.clone()
+        };
+        let wiped = match ProbeTarget::attach(open()?, name.clone(), &cautious) {
+            Ok(target) => {
+                drop(target);
+                false
+            }
+            Err(ProbeError::Locked { .. }) => true,
+            Err(e) => return Err(e),
+        };
+        let mut target = ProbeTarget::attach(open()?, name, c)?;
+        target.wiped_to_unlock = wiped;
+        Ok(target)
     }
 
     /// Attaches through an opened probe, real or emulated.
@@ -416,10 +538,16 @@ impl ProbeTarget {
         } else {
             None
         };
+        let target = match registry.get_target_by_name(&c.chip) {
+            Ok(target) if is_stm32f2(&target.name) => {
+                TargetSelector::Specified(with_sector_sized_pages(target))
+            }
+            _ => TargetSelector::Unspecified(c.chip.clone()),
+        };
         let attached = if c.under_reset {
-            probe.attach_under_reset_with_registry(c.chip.as_str(), permissions, &registry)
+            probe.attach_under_reset_with_registry(target, permissions, &registry)
         } else {
-            probe.attach_with_registry(c.chip.as_str(), permissions, &registry)
+            probe.attach_with_registry(target, permissions, &registry)
         };
         let session = attached.map_err(|source| match source {
             source if rtl872x => ProbeError::Unanswered {
@@ -432,6 +560,7 @@ impl ProbeTarget {
             | probe_rs::Error::MissingPermissions(_) => ProbeError::Locked {
                 chip: c.chip.clone(),
                 probe: name.clone(),
+                unlock: c.unlock,
             },
             source => ProbeError::Attach {
                 chip: c.chip.clone(),
@@ -447,6 +576,7 @@ impl ProbeTarget {
             checksum_at: None,
             checksum_failed: false,
             stm32f2,
+            wiped_to_unlock: false,
             rtl,
         })
     }
@@ -490,9 +620,14 @@ impl ProbeTarget {
             .is_some_and(|u| u.start == STM32F2_SECTOR0))
     }
 
-    /// The lowest STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, if any. Bit
-    /// 16 + n guards sector n, the n-th erase unit of the layout platforms.toml gives.
+    /// The lowest STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, if any.
     fn stm32f2_first_protected_sector(&mut self) -> Result<Option<EraseUnit>, TargetError> {
+        Ok(self.stm32f2_protected_sectors()?.first().copied())
+    }
+
+    /// Every STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, lowest first. Bit
+    /// 16 + n guards sector n, the n-th erase unit of the layout platforms.toml gives.
+    fn stm32f2_protected_sectors(&mut self) -> Result<Vec<EraseUnit>, TargetError> {
         let mut core = self.session.core(0).map_err(probe_error)?;
         let optcr = core.read_word_32(0x4002_3C14).map_err(probe_error)?;
         let geometry = crate::platform::mcu("stm32f205").map(super::Geometry::of);
@@ -501,8 +636,9 @@ impl ProbeTarget {
             .iter()
             .take(12)
             .enumerate()
-            .find(|(n, _)| optcr & 1 << (16 + n) == 0)
-            .map(|(_, u)| *u))
+            .filter(|(n, _)| optcr & 1 << (16 + n) == 0)
+            .map(|(_, u)| *u)
+            .collect())
     }
 }
 
@@ -600,6 +736,10 @@ impl FlashTarget for ProbeTarget {
         }
     }
 
+    fn wiped_to_unlock(&self) -> bool {
+        self.wiped_to_unlock
+    }
+
     fn wire_counts(&self) -> Option<super::WireCounts> {
         self.emulated.as_ref().map(EmulatedDevice::counts)
     }
@@ -619,9 +759,26 @@ impl FlashTarget for ProbeTarget {
         core.read(u64::from(address), buf).map_err(probe_error)
     }
 
+    /// A unit to write that an STM32F2 write-protects is [`TargetError::WriteProtected`],
+    /// naming it, before anything is sent: the chip would refuse to erase or program it,
+    /// and probe-rs's algorithm would say only "erase_sector failed with code 1".
     fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError> {
         if let Some(rtl) = &mut self.rtl {
             return rtl_write(rtl, &mut self.session, writes);
+        }
+        if self.stm32f2 && !writes.is_empty() {
+            let protected = self.stm32f2_protected_sectors()?;
+            let hit = writes.iter().find_map(|w| {
+                protected
+                    .iter()
+                    .find(|p| u64::from(p.start) < w.unit.end && u64::from(w.unit.start) < p.end)
+            });
+            if let Some(p) = hit {
+                return Err(TargetError::WriteProtected {
+                    start: p.start,
+                    end: p.end,
+                });
+            }
         }
         self.checksum_at = None;
         // Units known to be erased are only programmed: an erase costs a call of the flash
@@ -700,14 +857,19 @@ impl FlashTarget for ProbeTarget {
         core.reset().map_err(probe_error)
     }
 
-    /// Only an STM32F2's sector 0 (the Gen 2 bootloader) is checked: it is the unit
-    /// Particle's bootloader protects, and the one [`Mcu::protected_unit`] names. Any
-    /// other unit, or any unit of another chip, is not protected as far as a probe can see.
+    /// An STM32F2's sectors are answered by their nWRP bits; any unit of another chip is
+    /// not protected as far as a probe can see.
     fn is_write_protected(&mut self, unit: EraseUnit) -> Result<bool, TargetError> {
-        if !self.stm32f2 || unit.start != STM32F2_SECTOR0 {
+        if !self.stm32f2 {
             return Ok(false);
         }
-        self.stm32f2_sector0_protected()
+        if unit.start == STM32F2_SECTOR0 {
+            return self.stm32f2_sector0_protected();
+        }
+        Ok(self
+            .stm32f2_protected_sectors()?
+            .iter()
+            .any(|p| p.start == unit.start))
     }
 
     /// Only an STM32F2's sector 0 can be unprotected; anything else is

@@ -10,7 +10,7 @@
 mod published;
 mod releases;
 
-pub use published::{PublishedRelease, derive as derive_published};
+pub use published::{PublishedApp, PublishedRelease, derive as derive_published};
 pub use releases::{
     BootloaderRelease, KnownMbr, NcpFirmware, Published, RadioStackInfo, Releases, SystemRelease,
     releases,
@@ -216,12 +216,13 @@ struct SlotEntry {
 /// Flash no module may reach into (Gen 2's device configuration sectors); slots derived
 /// from the published images stop before it.
 #[derive(Debug, Deserialize)]
-struct Reserved {
-    start: u32,
-    #[allow(dead_code)]
-    end: u32,
-    #[allow(dead_code)]
-    what: String,
+pub struct Reserved {
+    /// First address.
+    pub start: u32,
+    /// End address, exclusive.
+    pub end: u32,
+    /// What the device keeps there ("device configuration (DCT) and EEPROM emulation").
+    pub what: String,
 }
 
 /// A named range that is not a module but belongs in an image (nRF52840: the Nordic MBR,
@@ -290,6 +291,12 @@ fn published_table() -> &'static published::PublishedTable {
 /// Releases of Particle's published restore images (2.0.1 to 6.5.0), oldest first.
 pub fn published_releases() -> &'static [PublishedRelease] {
     &published_table().release
+}
+
+/// The applications and NCP firmware of Particle's published restore images, by release
+/// and platform, in the order of the published table.
+pub fn published_apps() -> &'static [PublishedApp] {
+    &published_table().application
 }
 
 fn table() -> &'static Table {
@@ -416,6 +423,12 @@ impl Platform {
     /// The non-module ranges its images carry (nRF52840 only; empty elsewhere).
     pub fn regions(&self) -> &'static [Region] {
         &self.layout().regions
+    }
+
+    /// Flash the device keeps its own data in (`reserved` in the platform table: the Gen 2
+    /// DCT, with the device's keys, and the EEPROM emulation), which no image carries.
+    pub fn reserved(&self) -> &'static [Reserved] {
+        &self.layout().reserved
     }
 
     /// The UICR page its images carry; None off the nRF52840.

@@ -324,6 +324,10 @@ pub struct EraseArgs {
     /// will not boot until a complete restore image is written.
     #[arg(long, conflicts_with = "range")]
     all: bool,
+    /// With --all on a Photon, P1 or Electron: let it erase the device's keys, settings
+    /// and EEPROM data (the DCT and EEPROM emulation, 0x08004000-0x08020000).
+    #[arg(long, requires = "all")]
+    erase_device_keys: bool,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -343,6 +347,9 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
         }
         None => Vec::new(),
     };
+    if args.all && !args.erase_device_keys {
+        hexsmith::flash::refuse_losing_device_data(mcu)?;
+    }
     #[cfg(feature = "probe")]
     {
         use hexsmith::flash::FlashTarget as _;

@@ -337,6 +337,7 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         no_progress: true,
         emulate: args.emulate.clone(),
         emulate_state: args.emulate_state.clone(),
+        emulate_probe: None,
         rtl872x_loader: args.rtl872x_loader.clone(),
         allow_unknown_loader: args.allow_unknown_loader,
     }

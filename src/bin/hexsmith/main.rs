@@ -15,6 +15,8 @@ mod replace_user;
 mod signals;
 #[cfg(feature = "probe")]
 mod station;
+#[cfg(feature = "probe")]
+mod station_screen;
 mod versions;
 
 use clap::{Parser, Subcommand};
@@ -244,6 +246,8 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
 #[cfg(feature = "probe")]
 fn device_failure(c: &(dyn std::error::Error + 'static)) -> Option<Failure> {
     if let Some(e) = c.downcast_ref::<EmulatorError>() {
+        e.failure()
+    } else if let Some(e) = c.downcast_ref::<hexsmith::flash::JobError>() {
         e.failure()
     } else if let Some(e) = c.downcast_ref::<ProbeError>() {
         e.failure()

@@ -187,6 +187,8 @@ pub struct Bus {
     pub flash: Controller,
     /// Those datasheet times.
     pub timing: std::sync::Arc<FlashTiming>,
+    /// UICR.APPROTECT as read at the last reset: what locks the debug port now.
+    approtect_latched: bool,
 }
 
 impl Bus {
@@ -253,6 +255,7 @@ impl Bus {
             core_access: false,
             flash: Controller::default(),
             timing,
+            approtect_latched: false,
         }
     }
 
@@ -314,8 +317,23 @@ impl Bus {
         self.nvm.iter_mut().find(|n| n.start == start)
     }
 
-    /// Whether UICR.APPROTECT locks the nRF52840's AHB-AP (never on an STM32F2).
+    /// Whether access port protection locks the nRF52840's AHB-AP (never on an STM32F2):
+    /// UICR.APPROTECT as it was at the last power-on or pin reset ([`Bus::load_uicr`]),
+    /// so an image that programs APPROTECT is written and verified whole (the soft
+    /// resets a debugger makes meanwhile keep its access), and the lock takes hold when
+    /// the device next powers up or is reset by its pin.
     pub fn nrf_approtect_enabled(&self) -> bool {
+        self.approtect_latched
+    }
+
+    /// What the chip does at power-on and at a pin reset: reads the UICR, whose
+    /// APPROTECT then decides whether the debug port is locked.
+    pub fn load_uicr(&mut self) {
+        self.approtect_latched = self.uicr_approtect_set();
+    }
+
+    /// Whether the UICR's APPROTECT word, as programmed now, asks for the lock.
+    fn uicr_approtect_set(&self) -> bool {
         let uicr = self
             .nvm
             .iter()

@@ -138,8 +138,14 @@ impl Silicon {
             ram_image: false,
             idle_at: None,
         };
-        s.system_reset();
+        s.power_on_reset();
         s
+    }
+
+    /// Power-on: the UICR is read, then the system resets.
+    pub fn power_on_reset(&mut self) {
+        self.bus.load_uicr();
+        self.system_reset();
     }
 
     /// Whether nRESET is held asserted.
@@ -217,6 +223,8 @@ impl Silicon {
             if self.demcr & 1 != 0 {
                 self.control |= C_DEBUGEN;
             }
+            // A pin reset reads the UICR, as power-on does; a soft reset (AIRCR) does not.
+            self.bus.load_uicr();
             self.system_reset();
         } else if asserted {
             self.reset_held = true;

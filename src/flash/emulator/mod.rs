@@ -216,14 +216,12 @@ impl EmulatedDevice {
             Ok(_) => {
                 let bytes = crate::input::read_bytes(state_file).map_err(|e| match e {
                     crate::input::InputError::Io { source, .. } => bad(source.to_string()),
-                    other => bad(other.to_string()),
+                    _ => bad(format!(
+                        "larger than {} MiB, more than any chip's memory: not an emulator state",
+                        crate::input::MAX_INPUT_LEN >> 20
+                    )),
                 })?;
-                let (image, _) = crate::memory::hex::parse(&bytes)
-                    .map_err(|e| bad(format!("not an emulator state (Intel HEX): {e}")))?;
-                let device = EmulatedDevice::from_image(chip, &image).map_err(bad)?;
-                let saved = device.nvm_digest();
-                device.shared.lock().saved = Some(saved);
-                device
+                EmulatedDevice::from_state(chip, &bytes).map_err(bad)?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let absolute = std::path::absolute(state_file).unwrap_or(state_file.into());
@@ -236,6 +234,19 @@ impl EmulatedDevice {
             Err(e) => return Err(bad(e.to_string())),
         };
         device.state_file = Some(state_file.to_path_buf());
+        Ok(device)
+    }
+
+    /// The device a state file's bytes describe, as [`EmulatedDevice::open`] reads them,
+    /// without a file to save to: Intel HEX of what [`EmulatedDevice::nvm_image`] holds.
+    /// The reason, naming the address where there is one, if the bytes are not a state
+    /// of `chip`.
+    pub fn from_state(chip: Chip, bytes: &[u8]) -> Result<EmulatedDevice, String> {
+        let (image, _) = crate::memory::hex::parse(bytes)
+            .map_err(|e| format!("not an emulator state (Intel HEX): {e}"))?;
+        let device = EmulatedDevice::from_image(chip, &image)?;
+        let saved = device.nvm_digest();
+        device.shared.lock().saved = Some(saved);
         Ok(device)
     }
 
@@ -271,7 +282,8 @@ impl EmulatedDevice {
             for seg in image.segments() {
                 place(bus, chip, seg.start, &seg.data)?;
             }
-            d.silicon.system_reset();
+            // Loaded from a state file: the device powers up.
+            d.silicon.power_on_reset();
         }
         Ok(device)
     }
@@ -318,6 +330,7 @@ impl EmulatedDevice {
         c.bytes_erased = d.silicon.bus.work.bytes_erased;
         c.bytes_programmed = d.silicon.bus.work.bytes_programmed;
         c.emulated_ns = d.now - d.origin;
+        c.probe = Some(d.wire.kind);
         c
     }
 
@@ -429,7 +442,7 @@ impl EmulatedDevice {
         if let Some(uicr) = d.silicon.bus.nvm_starting_at(bus::NRF_UICR) {
             uicr.data[at..at + 4].fill(0);
         }
-        d.silicon.system_reset();
+        d.silicon.power_on_reset();
     }
 
     /// Burns Device Protection's eFuse on an RTL8721DM, as Particle's Device Protection
