@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{build_catalog, device_os, hexsmith, real, repo, stderr, stdout};
+#[cfg(feature = "probe")]
+use common::stdout;
+use common::{build_catalog, device_os, hexsmith, real, repo, stderr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,6 +25,7 @@ fn tinker() -> PathBuf {
     real("particle-cli-3.6.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin")
 }
 
+#[cfg(feature = "probe")]
 /// The Boron Tinker copied into `dir` as `app.bin`: a small module to flash quickly.
 fn app_in(dir: &Path) -> PathBuf {
     let app = dir.join("app.bin");
@@ -30,8 +33,10 @@ fn app_in(dir: &Path) -> PathBuf {
     app
 }
 
+#[cfg(feature = "probe")]
 const NRF: [&str; 2] = ["--emulate", "nRF52840_xxAA"];
 
+#[cfg(feature = "probe")]
 /// `flash app.bin` onto an emulated nRF52840 whose state is `state`, plus `extra`.
 fn flash_app(dir: &Path, state: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["flash", "app.bin", "--no-progress"];
