@@ -31,7 +31,16 @@ fn plan(
     platform: &Platform,
     chip_erase: bool,
 ) -> Result<FlashPlan, PlanError> {
-    FlashPlan::new(image, platform, platform.mcu(), PlanOptions { chip_erase })
+    FlashPlan::new(
+        image,
+        platform,
+        platform.mcu(),
+        // The device-keys refusal has its own test below.
+        PlanOptions {
+            chip_erase,
+            erase_device_keys: true,
+        },
+    )
 }
 
 fn flash(sim: &mut SimulatedFlash, image: &MemoryImage, platform: &Platform) -> FlashReport {
@@ -209,9 +218,29 @@ fn chip_erase_is_refused_without_mbr_and_uicr() {
     assert_eq!(sim.byte(0xE0000), Some(0xFF));
     assert!(holds(&sim, &image));
 
-    // Gen 2 has no MBR to lose.
+    // Gen 2 has no MBR to lose, but its DCT holds the device's keys.
     let (photon, photon_image) = catalog_image("2.3.1", "photon", true);
     assert!(plan(&photon_image, photon, true).is_ok());
+    let keys = FlashPlan::new(
+        &photon_image,
+        photon,
+        photon.mcu(),
+        PlanOptions {
+            chip_erase: true,
+            erase_device_keys: false,
+        },
+    );
+    assert!(
+        matches!(
+            keys,
+            Err(PlanError::ChipEraseLosesDeviceData {
+                start: 0x0800_4000,
+                end: 0x0802_0000,
+                ..
+            })
+        ),
+        "{keys:?}"
+    );
 }
 
 #[test]

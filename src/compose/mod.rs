@@ -13,10 +13,12 @@
 pub mod catalog;
 mod manifest;
 pub mod particle;
+mod published_diff;
 pub mod release_dir;
 pub mod replace;
 
 pub use manifest::{Manifest, ManifestRegion};
+pub use published_diff::{ImageModule, published_differences};
 
 use crate::input::{self, Input, InputError};
 use crate::inspect;

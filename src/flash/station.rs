@@ -51,10 +51,15 @@ pub struct StationSummary {
     pub failed: usize,
     /// Outcome [`Outcome::Interrupted`]: at most one per probe, the device on it at Ctrl-C.
     pub interrupted: usize,
-    /// Mean wall time per device, from attach to the end of verification and reset.
+    /// Mean wall time per device identified (its device ID read) and not interrupted, from
+    /// attach to the end of verification and reset. A board that could not be attached or
+    /// identified took no flashing time, one stopped by Ctrl-C only part of it: counted,
+    /// either would make the line look faster than it is.
     pub mean_seconds: Option<f64>,
     #[serde(skip)]
     total: Duration,
+    #[serde(skip)]
+    timed: u32,
 }
 
 impl StationSummary {
@@ -74,8 +79,11 @@ impl StationSummary {
             Outcome::Failed => self.failed += 1,
             Outcome::Interrupted => self.interrupted += 1,
         }
-        self.total += Duration::from_secs_f64(result.seconds);
-        self.mean_seconds = Some(round3(self.total / self.devices as u32));
+        if result.device_id.is_some() && result.result != Outcome::Interrupted {
+            self.total += Duration::from_secs_f64(result.seconds);
+            self.timed += 1;
+        }
+        self.mean_seconds = (self.timed > 0).then(|| round3(self.total / self.timed));
     }
 
     /// Several stations' summaries as one.
@@ -85,7 +93,8 @@ impl StationSummary {
         self.failed += other.failed;
         self.interrupted += other.interrupted;
         self.total += other.total;
-        self.mean_seconds = (self.devices > 0).then(|| round3(self.total / self.devices as u32));
+        self.timed += other.timed;
+        self.mean_seconds = (self.timed > 0).then(|| round3(self.total / self.timed));
         self
     }
 

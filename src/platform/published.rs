@@ -44,9 +44,33 @@ pub(super) struct PublishedLayout {
     pub(super) slots: Vec<SlotEntry>,
 }
 
+/// A module of a published image that is not Device OS: its application (Tinker, Tracker
+/// Edge) or the NCP firmware its manifest lists. What a restore image made from other
+/// files is compared with ([`crate::compose::published_differences`]).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PublishedApp {
+    /// The Device OS release of the image.
+    pub release: String,
+    /// The platform's name.
+    pub platform: String,
+    /// The manifest's name for it: `tinker`, `tracker-edge`, `ncp`, ...
+    pub key: String,
+    /// [`ModuleFunction::name`]: `user-part` or `ncp`.
+    pub function: String,
+    /// Its module index.
+    pub index: u8,
+    /// Its module version.
+    pub version: u16,
+    /// Its start address (0 for NCP firmware, which lives on another chip).
+    pub start: u32,
+    /// The SHA-256 its suffix carries, lower-case hex.
+    pub sha256: String,
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct PublishedTable {
     pub(super) release: Vec<PublishedRelease>,
+    pub(super) application: Vec<PublishedApp>,
     pub(super) layout: BTreeMap<String, PublishedLayout>,
 }
 
@@ -64,6 +88,8 @@ struct Row {
     module_version: u16,
     start: u32,
     end: u32,
+    key: String,
+    sha256: String,
 }
 
 fn parse_rows(tsv: &str) -> Result<Vec<Row>, String> {
@@ -76,7 +102,17 @@ fn parse_rows(tsv: &str) -> Result<Vec<Row>, String> {
             .position(|c| *c == name)
             .ok_or_else(|| format!("the header has no column {name}"))
     };
-    let [release, platform, function, index, version, start, end] = [
+    let [
+        release,
+        platform,
+        function,
+        index,
+        version,
+        start,
+        end,
+        key,
+        sha256,
+    ] = [
         "release",
         "platform",
         "function",
@@ -84,10 +120,12 @@ fn parse_rows(tsv: &str) -> Result<Vec<Row>, String> {
         "module_version",
         "start",
         "end",
+        "key",
+        "sha256",
     ]
     .map(column);
-    let (release, platform, function, index, version, start, end) = (
-        release?, platform?, function?, index?, version?, start?, end?,
+    let (release, platform, function, index, version, start, end, key, sha256) = (
+        release?, platform?, function?, index?, version?, start?, end?, key?, sha256?,
     );
     let mut rows = Vec::new();
     for (n, line) in lines {
@@ -126,6 +164,8 @@ fn parse_rows(tsv: &str) -> Result<Vec<Row>, String> {
             module_version: small(version, 0xFFFF)? as u16,
             start: small(start, 0xFFFF_FFFF)? as u32,
             end: small(end, 0xFFFF_FFFF)? as u32,
+            key: cell(key)?.to_string(),
+            sha256: cell(sha256)?.to_string(),
         });
     }
     Ok(rows)
@@ -227,6 +267,25 @@ pub fn derive(tsv: &str) -> Result<String, String> {
             let _ = write!(out, "radio_stack = {r}, ");
         }
         let _ = writeln!(out, "platforms = [{}] }},", names.join(", "));
+    }
+    out.push_str("]\n");
+
+    out.push_str(
+        "\n# What each image carries besides Device OS: its application and the NCP firmware\n\
+         # its manifest lists, by release and platform.\n\
+         application = [\n",
+    );
+    for (version, rows) in &by_release {
+        for r in rows
+            .iter()
+            .filter(|r| matches!(r.function, ModuleFunction::UserPart | ModuleFunction::Ncp))
+        {
+            let _ = writeln!(
+                out,
+                "  {{ release = \"{version}\", platform = \"{}\", key = \"{}\", function = \"{}\", index = {}, version = {}, start = {:#010x}, sha256 = \"{}\" }},",
+                r.platform.name, r.key, r.function, r.index, r.module_version, r.start, r.sha256
+            );
+        }
     }
     out.push_str("]\n");
 

@@ -114,6 +114,10 @@ struct BuiltImage {
     particle_json: Option<String>,
     /// The zip of the module files (`--zip`), or null.
     zip: Option<String>,
+    /// How the image differs from the one Particle published for its release and
+    /// platform (another application, no Tracker Edge, no NCP firmware), or why there is
+    /// nothing to compare.
+    unlike_published: Vec<String>,
     warnings: Vec<String>,
 }
 
@@ -264,6 +268,7 @@ fn single(args: &Args, out: &Path, mut options: BuildOptions) -> Result<BuildRep
     )?;
     outputs.commit()?;
     let mut image = built_image(&built, out, hex_sha256, args.manifest.as_deref());
+    image.unlike_published = unlike_published(&built, &used);
     image.particle_json = particle_json.map(|p| p.display().to_string());
     image.zip = zip.map(|p| p.display().to_string());
     Ok(BuildReport {
@@ -296,11 +301,7 @@ fn many(
             platform: Some(platform),
             ..options.clone()
         };
-        let used = if companions.particle_json || companions.zip {
-            image_modules(&modules, opts.user.as_ref())
-        } else {
-            Vec::new()
-        };
+        let used = image_modules(&modules, opts.user.as_ref());
         let image = compose::build(modules, &opts)
             .with_context(|| format!("{}: refused", platform.name))?;
         built.push((image, used));
@@ -325,6 +326,7 @@ fn many(
         let zip = companions.zip.then(|| out_dir.join(format!("{name}.zip")));
         stage_companions(&mut outputs, used, particle_json.as_deref(), zip.as_deref())?;
         let mut report = built_image(image, &hex_path, hex_sha256, Some(&json_path));
+        report.unlike_published = unlike_published(image, used);
         report.particle_json = particle_json.map(|p| p.display().to_string());
         report.zip = zip.map(|p| p.display().to_string());
         images.push(report);
@@ -353,8 +355,34 @@ fn built_image(
         manifest: manifest.map(|p| p.display().to_string()),
         particle_json: None,
         zip: None,
+        unlike_published: Vec::new(),
         warnings: image.warnings.clone(),
     }
+}
+
+/// [`compose::published_differences`] for a built image and the modules it holds; none
+/// for an image whose Device OS release the table does not know.
+fn unlike_published(image: &RestoreImage, used: &[ModuleInput]) -> Vec<String> {
+    let Some(release) = &image.release else {
+        return Vec::new();
+    };
+    compose::published_differences(
+        image.platform,
+        release,
+        used.iter().map(|m| compose::ImageModule {
+            name: file_name(&m.name),
+            info: &m.module.info,
+            sha256: &m.module.suffix.sha256,
+        }),
+    )
+}
+
+/// The file name of an input path, as a catalog names its files.
+fn file_name(path: &str) -> &str {
+    Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(path)
 }
 
 /// Which of Particle's published companions `--out-dir` writes beside each image.
@@ -504,6 +532,10 @@ fn describe(image: &BuiltImage) {
     );
     outln!("  file sha256            {}", image.hex_sha256);
     outln!("  memory-content sha256  {}", image.memory_sha256);
+    let release = image.release.as_deref().unwrap_or_default();
+    for line in &image.unlike_published {
+        outln!("  unlike Particle's {release} image: {line}");
+    }
 }
 
 /// A build error for `?` in code that returns `anyhow::Result`; its kind decides the exit

@@ -7,6 +7,7 @@ use crate::out::outln;
 use crate::{Outcome, Usage};
 use anyhow::{Context, Result};
 use hexsmith::compose::{ModuleInput, place_modules};
+use hexsmith::flash::wire::ProbeKind;
 #[cfg(feature = "probe")]
 use hexsmith::flash::{DeviceEvent, DeviceResult, Event};
 use hexsmith::flash::{FlashJob, FlashPlan, PlanOptions, ProbeSettings, Protocol};
@@ -62,6 +63,31 @@ pub struct ProbeArgs {
     /// devices (with --all-probes).
     #[arg(long, value_name = "FILE", requires = "emulate")]
     pub emulate_state: Vec<PathBuf>,
+    /// Particle's RTL872x flash loader (P2, Photon 2, M-SoM, Tracker M): Device OS
+    /// `scripts/rtl872x.tcl`, or the loader as a raw .bin. Checked by SHA-256.
+    #[arg(
+        long = "rtl872x-loader",
+        value_name = "FILE",
+        env = "HEXSMITH_RTL872X_LOADER"
+    )]
+    pub rtl872x_loader: Option<PathBuf>,
+    /// Use an RTL872x flash loader whose SHA-256 is not the known one.
+    #[arg(long)]
+    pub allow_unknown_loader: bool,
+    /// The kind of probe the emulated wire behaves as, and a dry run's estimate assumes:
+    /// cmsis-dap-v1 (the Particle Debugger, the default), cmsis-dap-v2 or jlink.
+    #[arg(long, value_name = "KIND", value_parser = parse_probe_kind)]
+    pub emulate_probe: Option<ProbeKind>,
+}
+
+fn parse_probe_kind(name: &str) -> Result<ProbeKind, String> {
+    ProbeKind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = ProbeKind::ALL.iter().map(|k| k.name()).collect();
+        format!(
+            "not a probe kind the model knows: give one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// The emulated devices this run opened, saved to their state files when it ends.
@@ -113,6 +139,26 @@ impl ProbeArgs {
                 ProtocolArg::Jtag => Protocol::Jtag,
             }),
             connect_under_reset: self.connect_under_reset,
+            rtl872x_loader: self.rtl872x_loader()?,
+        })
+    }
+
+    /// The RTL872x flash loader, read and checked, if one was named (an empty
+    /// HEXSMITH_RTL872X_LOADER counts as none).
+    fn rtl872x_loader(
+        &self,
+    ) -> Result<Option<std::sync::Arc<hexsmith::flash::rtl872x::loader::Loader>>> {
+        use hexsmith::flash::rtl872x::loader;
+        let path = self
+            .rtl872x_loader
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty());
+        Ok(match path {
+            Some(p) => Some(std::sync::Arc::new(loader::load(
+                p,
+                self.allow_unknown_loader,
+            )?)),
+            None => None,
         })
     }
 
@@ -163,6 +209,9 @@ impl ProbeArgs {
             }
             devices
         };
+        for device in &devices {
+            device.set_probe_kind(self.emulate_probe.unwrap_or(ProbeKind::DEFAULT));
+        }
         EMULATED
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -192,9 +241,14 @@ pub struct Args {
     /// Write to every attached probe's device at once (PROBE_RS_PROBE is then ignored).
     #[arg(long)]
     all_probes: bool,
-    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR).
+    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR, and on
+    /// Gen 2, whose DCT holds the device's keys, unless --erase-device-keys).
     #[arg(long)]
     chip_erase: bool,
+    /// With --chip-erase on a Photon, P1 or Electron: let it erase the device's keys,
+    /// settings and EEPROM data (the DCT and EEPROM emulation, 0x08004000-0x08020000).
+    #[arg(long, requires = "chip_erase")]
+    erase_device_keys: bool,
     /// Skip reading the written units back.
     #[arg(long)]
     no_verify: bool,
@@ -280,9 +334,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let job = load_job(&args.inputs, &settings)?;
     let plan = job.plan(PlanOptions {
         chip_erase: args.chip_erase,
+        erase_device_keys: args.erase_device_keys,
     })?;
     if args.dry_run {
-        print_plan(&job, &plan, args.json)?;
+        let time = time_estimate(&args.probe, &settings, &job, &plan);
+        print_plan(&job, &plan, time, args.json)?;
         return Ok(Outcome::Pass);
     }
     if args.station {
@@ -319,9 +375,56 @@ fn open_log(args: &Args, settings: &ProbeSettings) -> Result<Option<hexsmith::fl
     Ok(Some(hexsmith::flash::LogWriter::open(path, inputs)?))
 }
 
-fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
+/// A dry run's time: on the kind `--emulate-probe` names, else the kind of the one
+/// attached probe the model knows, else the default; onto the emulated device's content
+/// when `--emulate-state` gives one, else a blank device.
+fn time_estimate(
+    args: &ProbeArgs,
+    #[cfg_attr(not(feature = "probe"), allow(unused_variables))] settings: &ProbeSettings,
+    job: &FlashJob,
+    plan: &FlashPlan,
+) -> hexsmith::flash::estimate::ProbeEstimate {
+    #[cfg(feature = "probe")]
+    let attached = if args.emulate.is_none() && args.emulate_probe.is_none() {
+        match hexsmith::flash::probe::attached_kinds().as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    #[cfg(not(feature = "probe"))]
+    let attached: Option<ProbeKind> = None;
+    let (kind, from) = match (args.emulate_probe, attached) {
+        (Some(kind), _) => (kind, "--emulate-probe"),
+        (None, Some(kind)) => (kind, "attached probe"),
+        (None, None) => (ProbeKind::DEFAULT, "default"),
+    };
+    #[cfg(feature = "probe")]
+    let held = match settings.emulate.as_slice() {
+        [device] if device.state_file().is_some() => Some(device.nvm_image()),
+        _ => None,
+    };
+    #[cfg(not(feature = "probe"))]
+    let held: Option<hexsmith::memory::MemoryImage> = None;
+    hexsmith::flash::estimate::ProbeEstimate::new(
+        plan,
+        &job.image,
+        job.mcu(),
+        held.as_ref(),
+        kind,
+        from,
+    )
+}
+
+fn print_plan(
+    job: &FlashJob,
+    plan: &FlashPlan,
+    time: hexsmith::flash::estimate::ProbeEstimate,
+    json: bool,
+) -> Result<()> {
     if json {
-        crate::out::print_document(&job.plan_document(plan))?;
+        crate::out::print_document(&job.plan_document(plan, time))?;
         return Ok(());
     }
     let chip = job
@@ -356,9 +459,25 @@ fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
         );
     }
     outln!(
-        "estimate      at most {:.1} s erase + {:.1} s program (datasheet figures, every unit written)",
+        "flash time    at most {:.1} s erase + {:.1} s program (datasheet figures, every unit written)",
         plan.estimate.erase_seconds,
         plan.estimate.program_seconds
+    );
+    let why = match time.probe_from {
+        "--emulate-probe" => "as --emulate-probe says",
+        "attached probe" => "the attached probe's kind",
+        _ => "the default: no --emulate-probe, and no one probe of a kind the model knows attached",
+    };
+    let onto = if time.device == "blank" {
+        "a blank device"
+    } else {
+        "the device as its emulated state holds it"
+    };
+    outln!(
+        "estimate      {:.1} s on a {} probe ({why}), {} units written onto {onto}",
+        time.seconds,
+        time.probe,
+        time.units_written
     );
     Ok(())
 }
@@ -387,7 +506,7 @@ fn device_options(args: &Args) -> hexsmith::flash::DeviceOptions {
             verify: !args.no_verify,
             reset: !args.no_reset,
             cancel: Some(cancel),
-            batch_units: 16,
+            batch_units: hexsmith::flash::estimate::BATCH_UNITS,
         },
         unprotect_bootloader: args.unprotect_bootloader,
     }
@@ -540,6 +659,10 @@ fn flash_devices(
 #[cfg(feature = "probe")]
 fn result_line(r: &DeviceResult) -> String {
     let id = r.device_id.as_deref().unwrap_or("(unknown device)");
+    let id = match &r.mac {
+        Some(mac) => format!("{id} (Wi-Fi MAC {mac})"),
+        None => id.to_string(),
+    };
     let rep = &r.report;
     let state = match (&r.error, rep.interrupted) {
         (Some(e), _) => format!("FAILED: {}", hexsmith::flash::error_chain(e)),
@@ -581,17 +704,29 @@ fn station(
             emulate: Some(device.clone()),
             ..base.clone()
         });
-        let line = vec![Rehearsal::new(devices, cancel.clone())];
+        // One fixture, named as such: the boards on it come and go.
+        let line = vec![(
+            Rehearsal::new(devices, cancel.clone()),
+            "fixture".to_string(),
+        )];
         return run_line(args, settings, job, plan, &options, &cancel, line);
     }
     let connects = connections(args, settings, job, plan)?;
     if connects.is_empty() {
         return Err(NoProbe.into());
     }
-    run_line(args, settings, job, plan, &options, &cancel, connects)
+    let fixtures = connects
+        .into_iter()
+        .map(|c| {
+            let label = hexsmith::flash::Connector::label(&c);
+            (c, label)
+        })
+        .collect();
+    run_line(args, settings, job, plan, &options, &cancel, fixtures)
 }
 
-/// Runs a station on each connector, with the display and the log, and prints the summary.
+/// Runs a station on each fixture (a connector and the name the screen gives it), with the
+/// display and the log, and prints the summary.
 #[cfg(feature = "probe")]
 fn run_line<C: hexsmith::flash::Connector + Send>(
     args: &Args,
@@ -600,32 +735,52 @@ fn run_line<C: hexsmith::flash::Connector + Send>(
     plan: &FlashPlan,
     options: &hexsmith::flash::station::StationOptions,
     cancel: &std::sync::atomic::AtomicBool,
-    connectors: Vec<C>,
+    fixtures: Vec<(C, String)>,
 ) -> Result<Outcome> {
     use hexsmith::flash::station::run_stations;
     use std::sync::Mutex;
     let log = open_log(args, settings)?.map(Mutex::new);
-    let bars = args.probe.bars();
     let log_failed = Mutex::new(None);
-    let stdout_is_terminal =
-        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    if !args.json {
-        eprintln!(
-            "station: {} ({}), image sha256 {}; Ctrl-C ends",
-            job.platform.name,
-            job.chip.as_deref().unwrap_or("?"),
-            job.image_sha256
-        );
+    let header = format!(
+        "station: {} ({}), image sha256 {}; Ctrl-C ends",
+        job.platform.name,
+        job.chip.as_deref().unwrap_or("?"),
+        job.image_sha256
+    );
+    // The screen's first line must fit a terminal: the hash's first 16 digits tell images apart.
+    let short_header = format!(
+        "station: {} ({}), image {}...; Ctrl-C ends",
+        job.platform.name,
+        job.chip.as_deref().unwrap_or("?"),
+        job.image_sha256.get(..16).unwrap_or(&job.image_sha256)
+    );
+    let labels: Vec<String> = fixtures.iter().map(|(_, label)| label.clone()).collect();
+    let on_terminal = std::io::stderr().is_terminal() && !args.json && !args.probe.no_progress;
+    let colour = on_terminal && std::env::var_os("NO_COLOR").is_none();
+    // The screen is the only thing drawn on the terminal: a bar drawn beside it would
+    // push it down.
+    let bars = if on_terminal {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    } else {
+        args.probe.bars()
+    };
+    let screen =
+        on_terminal.then(|| crate::station_screen::Screen::new(short_header, &labels, colour));
+    if !args.json && screen.is_none() {
+        eprintln!("{header}");
     }
-    let stations = connectors
+    let lines_to_stdout = !std::io::stdout().is_terminal();
+    let stations = fixtures
         .into_iter()
-        .map(|connect| {
-            let label = connect.label();
+        .enumerate()
+        .map(|(fixture, (connect, label))| {
             let display = crate::station::Display {
                 events: Box::new(progress_for(&bars, label.clone())),
                 label,
+                fixture,
+                screen: screen.as_ref(),
+                lines_to_stdout,
                 json: args.json,
-                colour: stdout_is_terminal,
                 bars: bars.clone(),
                 log: log.as_ref(),
                 log_failed: &log_failed,
@@ -636,6 +791,9 @@ fn run_line<C: hexsmith::flash::Connector + Send>(
         })
         .collect();
     let summary = run_stations(stations, job, plan, options, cancel);
+    if let Some(screen) = &screen {
+        screen.close();
+    }
     bars.clear().ok();
     if args.json {
         outln!("{}", serde_json::to_string(&summary)?);

@@ -15,6 +15,8 @@ mod replace_user;
 mod signals;
 #[cfg(feature = "probe")]
 mod station;
+#[cfg(feature = "probe")]
+mod station_screen;
 mod versions;
 
 use clap::{Parser, Subcommand};
@@ -228,6 +230,12 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
             Some(e.failure())
         } else if let Some(e) = c.downcast_ref::<OutputError>() {
             Some(e.failure())
+        } else if let Some(e) = c.downcast_ref::<hexsmith::flash::rtl872x::loader::LoaderError>() {
+            use hexsmith::flash::rtl872x::loader::LoaderError;
+            Some(match e {
+                LoaderError::Read { .. } | LoaderError::NotALoader { .. } => Failure::Unreadable,
+                LoaderError::Missing | LoaderError::Unknown { .. } => Failure::Refused,
+            })
         } else {
             device_failure(c)
         }

@@ -1,8 +1,9 @@
-//! What a station shows: a PASS or FAIL in letters large enough to read from a metre away,
-//! the device and the reason beneath, and a summary at the end. The loop itself is
-//! `hexsmith::flash::station`.
+//! What a station shows: on a terminal, a screen redrawn in place (`station_screen`) with
+//! PASS or FAIL in letters large enough to read from a metre away; elsewhere one plain line
+//! per board; and a summary at the end. The loop itself is `hexsmith::flash::station`.
 
 use crate::out::outln;
+use crate::station_screen::Screen;
 use hexsmith::flash::station::{StationObserver, StationSummary};
 use hexsmith::flash::{
     DeviceError, DeviceEvent, DeviceResult, FlashJob, LogError, LogWriter, Outcome, error_chain,
@@ -12,11 +13,17 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct Display<'a> {
+    /// The fixture's name: its probe, never the board last flashed on it.
     pub label: String,
+    /// This fixture's place on the screen.
+    pub fixture: usize,
+    /// The screen, when standard error is a terminal (and not --json).
+    pub screen: Option<&'a Screen>,
+    /// Whether each board's line also goes to standard output: not when standard output
+    /// is the terminal the screen is drawn on.
+    pub lines_to_stdout: bool,
     pub events: Box<dyn FnMut(DeviceEvent) + Send>,
     pub json: bool,
-    /// ANSI colours, on a terminal.
-    pub colour: bool,
     pub bars: MultiProgress,
     pub log: Option<&'a Mutex<LogWriter>>,
     /// A log that cannot be written stops the station: every attempt must be recorded.
@@ -30,6 +37,10 @@ impl StationObserver for Display<'_> {
         if self.json {
             return;
         }
+        if let Some(screen) = self.screen {
+            screen.waiting(self.fixture, reason.map(|e| error_chain(e)));
+            return;
+        }
         let text = match reason {
             Some(e) => format!("{}: waiting for a device ({})", self.label, error_chain(e)),
             None => format!("{}: waiting for the next device", self.label),
@@ -39,10 +50,12 @@ impl StationObserver for Display<'_> {
     }
 
     fn event(&mut self, event: DeviceEvent) {
-        if let DeviceEvent::Connected { probe } = &event {
-            self.label = probe.clone();
+        match (self.screen, event) {
+            (Some(screen), DeviceEvent::Connected { .. }) => screen.started(self.fixture),
+            (Some(screen), DeviceEvent::DeviceId(id)) => screen.device_id(self.fixture, id),
+            (Some(screen), DeviceEvent::Progress(e)) => screen.progress(self.fixture, e),
+            (None, event) => (self.events)(event),
         }
-        (self.events)(event);
     }
 
     fn finished(&mut self, result: &DeviceResult) {
@@ -57,31 +70,34 @@ impl StationObserver for Display<'_> {
                 self.cancel.store(true, Ordering::SeqCst);
             }
         }
+        if let Some(screen) = self.screen {
+            screen.finished(self.fixture, result);
+        }
         let text = if self.json {
             serde_json::to_string(&line).unwrap_or_default()
         } else {
-            verdict(result, self.colour)
+            board_line(result)
         };
-        self.bars.suspend(|| outln!("{text}"));
+        if self.screen.is_none() || self.lines_to_stdout {
+            self.bars.suspend(|| outln!("{text}"));
+        }
     }
 }
 
-/// The large verdict, the device and, for a failure, its reason.
-pub fn verdict(result: &DeviceResult, colour: bool) -> String {
-    let (word, paint) = match result.result {
-        Outcome::Ok => ("PASS", "\x1b[1;30;42m"),
-        Outcome::Failed => ("FAIL", "\x1b[1;37;41m"),
-        Outcome::Interrupted => ("STOP", "\x1b[1;30;43m"),
+/// One board in one line: the verdict, the device, where and how long, and for a failure
+/// its reason.
+pub fn board_line(result: &DeviceResult) -> String {
+    let word = match result.result {
+        Outcome::Ok => "PASS",
+        Outcome::Failed => "FAIL",
+        Outcome::Interrupted => "STOP",
     };
     let mut out = String::new();
-    for row in banner(word) {
-        if colour {
-            out.push_str(&format!("{paint}  {row}  \x1b[0m\n"));
-        } else {
-            out.push_str(&format!("  {row}\n"));
-        }
-    }
     let id = result.device_id.as_deref().unwrap_or("(no device ID)");
+    let id = match &result.mac {
+        Some(mac) => format!("{id} (Wi-Fi MAC {mac})"),
+        None => id.to_string(),
+    };
     out.push_str(&format!(
         "{word} {id} on {} in {:.1} s: {} units written, {} skipped{}",
         result.probe,
@@ -95,9 +111,9 @@ pub fn verdict(result: &DeviceResult, colour: bool) -> String {
         }
     ));
     if let Some(e) = &result.error {
-        out.push_str(&format!("\n     {}", error_chain(e)));
+        out.push_str(&format!(": {}", error_chain(e)));
     }
-    out
+    hexsmith::escape_controls(&out).into_owned()
 }
 
 /// Five rows of block letters for the few words a station shows.
