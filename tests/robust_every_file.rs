@@ -702,3 +702,30 @@ fn ctrl_c_while_waiting_for_the_folder_lock_publishes_nothing() {
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// A second Ctrl-C quits at once: `flash` does not finish its batch of units or print its
+/// result, and exits 130; the device is left for a rerun, which finishes it.
+#[cfg(feature = "probe")]
+#[test]
+fn a_second_ctrl_c_quits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, boron) = common::catalog_image("4.0.1", "boron", true);
+    std::fs::write(d.join("boron.hex"), hexsmith::memory::hex::write(&boron)).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(["flash", "boron.hex", "--no-progress", "--json"])
+        .args(NRF)
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill sends signals to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(5));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "the run went on to print its result");
+}
