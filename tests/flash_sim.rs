@@ -23,6 +23,7 @@ fn options() -> FlashOptions {
         reset: true,
         cancel: None,
         batch_units: 8,
+        write_unchanged: false,
     }
 }
 

@@ -35,6 +35,7 @@ fn options() -> DeviceOptions {
             reset: true,
             cancel: None,
             batch_units: 16,
+            write_unchanged: false,
         },
         unprotect_bootloader: false,
     }

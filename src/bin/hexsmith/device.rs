@@ -54,8 +54,8 @@ pub struct ReadArgs {
     /// The platform of the device (sets the chip and the flash to read).
     #[arg(long, value_name = "NAME")]
     platform: Option<String>,
-    /// Only this range, START:END (exclusive), in hex (0x...) or decimal.
-    #[arg(long, value_name = "START:END")]
+    /// Only this range, START..END or START:END (END exclusive), in hex (0x...) or decimal.
+    #[arg(long, value_name = "START..END")]
     range: Option<String>,
     /// Output Intel HEX file.
     #[arg(short, long, value_name = "DUMP.hex")]
@@ -125,9 +125,11 @@ fn parse_range(text: &str) -> Result<(u32, u64)> {
         };
         v.map_err(|_| Usage(format!("--range {text}: {s:?} is not a number")).into())
     };
+    // probe-rs writes a range START..END; hexsmith's START:END is kept.
     let (a, b) = text
-        .split_once(':')
-        .ok_or_else(|| Usage(format!("--range {text}: write START:END")))?;
+        .split_once("..")
+        .or_else(|| text.split_once(':'))
+        .ok_or_else(|| Usage(format!("--range {text}: write START..END or START:END")))?;
     let (start, end) = (number(a)?, number(b)?);
     if end <= start || end > 1 << 32 {
         return Err(Usage(format!(
@@ -313,9 +315,9 @@ pub struct EraseArgs {
     /// The platform of the device (sets the chip and its erase units).
     #[arg(long, value_name = "NAME")]
     platform: Option<String>,
-    /// Erase exactly this range, START:END (exclusive), which must fall on erase-unit
-    /// boundaries, in hex (0x...) or decimal.
-    #[arg(long, value_name = "START:END", required_unless_present = "all")]
+    /// Erase exactly this range, START..END or START:END (END exclusive), which must fall
+    /// on erase-unit boundaries, in hex (0x...) or decimal.
+    #[arg(long, value_name = "START..END")]
     range: Option<String>,
     /// Erase the whole chip. On an nRF52840 that includes the MBR and the UICR: the device
     /// will not boot until a complete restore image is written.
@@ -328,6 +330,13 @@ pub struct EraseArgs {
 
 /// Erases whole units, or the whole chip.
 pub fn erase(args: &EraseArgs) -> Result<Outcome> {
+    if args.range.is_none() && !args.all {
+        return Err(Usage(
+            "say what to erase: --range START..END (whole erase units, END exclusive) or --all (the whole chip)"
+                .into(),
+        )
+        .into());
+    }
     let settings = args.probe.settings(&[])?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
     let units = match &args.range {
