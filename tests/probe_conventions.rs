@@ -187,3 +187,113 @@ fn probe_rs_environment_variables_are_honoured() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn no_probe_says_what_to_check_and_the_udev_rules_are_printed() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(d.path(), &[], &["reset", "--platform", "boron"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], "error: no debug probe attached");
+    for fact in [
+        "data cable",
+        "0d28:0204",
+        "--udev-rules",
+        "Windows",
+        "J-Link",
+        "ST-LINK",
+    ] {
+        assert!(err.contains(fact), "{fact}: {err}");
+    }
+    assert!(lines[1..].iter().all(|l| l.starts_with("hint: ")), "{err}");
+    let o = run(d.path(), &[], &["probes", "--udev-rules"]);
+    assert!(o.status.success());
+    let rules = stdout(&o);
+    let rule_lines: Vec<&str> = rules
+        .lines()
+        .filter(|l| l.starts_with("ATTRS{idVendor}"))
+        .collect();
+    assert!(rule_lines.contains(
+        &r#"ATTRS{idVendor}=="0d28", ATTRS{idProduct}=="0204", MODE="660", GROUP="plugdev", TAG+="uaccess""#
+    ));
+    assert!(
+        rule_lines
+            .iter()
+            .any(|l| l.starts_with(r#"ATTRS{idVendor}=="1366", MODE"#))
+    );
+    assert!(
+        rule_lines
+            .iter()
+            .filter(|l| l.contains(r#""0483""#))
+            .count()
+            >= 5
+    );
+    // Every line is a comment, blank, or a rule udev reads: key, operator, quoted value.
+    for line in rules
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        for part in line.split(", ") {
+            let ok = ["==", "!=", "+=", "="].iter().any(|op| {
+                part.split_once(op)
+                    .is_some_and(|(k, v)| !k.is_empty() && v.starts_with('"') && v.ends_with('"'))
+            });
+            assert!(ok, "{part:?} in {line:?}");
+        }
+    }
+}
+
+#[test]
+fn verbose_shows_probe_rs_log_and_log_file_keeps_it() {
+    let d = tempfile::tempdir().unwrap();
+    let reset = ["reset", "--platform", "boron"];
+    let quiet = run(d.path(), &[], &with(&reset));
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("probe_rs::"), "{}", stderr(&quiet));
+    let mut args = vec!["-v"];
+    args.extend(with(&reset));
+    let v = run(d.path(), &[], &args);
+    assert!(v.status.success());
+    assert!(stderr(&v).contains(" INFO probe_rs::"), "{}", stderr(&v));
+    assert!(!stderr(&v).contains(" DEBUG "), "-v is info");
+    let mut args = vec!["-vv"];
+    args.extend(with(&reset));
+    assert!(stderr(&run(d.path(), &[], &args)).contains(" DEBUG probe_rs::"));
+    // RUST_LOG chooses by target.
+    let r = run(
+        d.path(),
+        &[("RUST_LOG", "probe_rs::config=debug")],
+        &with(&reset),
+    );
+    let err = stderr(&r);
+    assert!(err.contains(" DEBUG probe_rs::config::"), "{err}");
+    assert!(
+        err.lines()
+            .filter(|l| l.contains(" probe_rs::"))
+            .all(|l| l.contains(" probe_rs::config")),
+        "{err}"
+    );
+    let bad = run(d.path(), &[("RUST_LOG", "probe_rs=loud")], &with(&reset));
+    assert_eq!(bad.status.code(), Some(64));
+    // --log-file: the log goes to the file (debug by default), appended, not to stderr.
+    let mut args = vec!["--log-file", "support.log"];
+    args.extend(with(&reset));
+    let f = run(d.path(), &[], &args);
+    assert!(f.status.success());
+    assert!(!stderr(&f).contains("probe_rs::"));
+    let log = std::fs::read_to_string(d.path().join("support.log")).unwrap();
+    assert!(
+        log.lines().count() > 10 && log.contains(" DEBUG probe_rs::"),
+        "{log}"
+    );
+    let f = run(d.path(), &[], &args);
+    assert!(f.status.success());
+    let again = std::fs::read_to_string(d.path().join("support.log")).unwrap();
+    assert!(again.len() > log.len() && again.starts_with(&log));
+    // Never over an input.
+    let mut args = vec!["--log-file", "dev.hex"];
+    args.extend(with(&reset));
+    let refused = run(d.path(), &[], &args);
+    assert_ne!(refused.status.code(), Some(0), "{}", stderr(&refused));
+}

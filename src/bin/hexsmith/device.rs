@@ -16,8 +16,13 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ProbesArgs {
+    /// One JSON document on standard output.
     #[arg(long)]
     json: bool,
+    /// Print a Linux udev rules file that lets a user open the Particle Debugger, J-Link
+    /// and ST-LINK probes without root (install instructions at its top).
+    #[arg(long, conflicts_with = "json")]
+    udev_rules: bool,
 }
 
 /// `probes --json`.
@@ -29,11 +34,18 @@ struct ProbesDocument {
 
 #[cfg(feature = "probe")]
 pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
+    if args.udev_rules {
+        crate::out::print(format_args!("{}", crate::probe_help::UDEV_RULES));
+        return Ok(Outcome::Pass);
+    }
     let all = hexsmith::flash::probe::list();
     if args.json {
         crate::out::json(ProbesDocument { probes: all })?;
     } else if all.is_empty() {
         outln!("{NoProbe}");
+        for hint in crate::probe_help::NO_PROBE_HINTS {
+            eprintln!("hint: {hint}");
+        }
     } else {
         for p in &all {
             outln!("{:<28} {}", p.selector, p.name);
@@ -43,7 +55,11 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 }
 
 #[cfg(not(feature = "probe"))]
-pub fn probes(_: &ProbesArgs) -> Result<Outcome> {
+pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
+    if args.udev_rules {
+        crate::out::print(format_args!("{}", crate::probe_help::UDEV_RULES));
+        return Ok(Outcome::Pass);
+    }
     Err(crate::NoProbeSupport.into())
 }
 
