@@ -269,3 +269,31 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Input, InputError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each file within the single-file limit, the third passes the command's total:
+    /// refused as it is read, naming it.
+    #[test]
+    fn a_budget_bounds_what_one_command_reads_in_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut budget = ReadBudget::default();
+        for k in 0..3 {
+            let path = dir.path().join(format!("{k}.bin"));
+            std::fs::File::create(&path)
+                .unwrap()
+                .set_len(50 << 20)
+                .unwrap();
+            let read = budget.read_bytes(&path);
+            if k < 2 {
+                assert_eq!(read.unwrap().len(), 50 << 20);
+            } else {
+                let e = read.unwrap_err();
+                assert!(matches!(e, InputError::TotalTooLarge { .. }), "{e}");
+                assert!(e.to_string().starts_with(&format!("{}:", path.display())));
+            }
+        }
+    }
+}

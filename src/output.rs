@@ -289,25 +289,34 @@ struct Staged {
 /// without a commit, it deletes what it staged and leaves every target as it was.
 pub struct OutputSet {
     inputs: Vec<(FileId, PathBuf)>,
+    /// Inputs that do not exist yet (an emulator state a command will create), by
+    /// their folder and file name: an output of the same name would be that file.
+    absent_inputs: Vec<(FileId, std::ffi::OsString, PathBuf)>,
     /// Each staged target's folder and file name, to catch one file named twice.
     names: Vec<(FileId, std::ffi::OsString, PathBuf)>,
     staged: Vec<Staged>,
 }
 
 impl OutputSet {
-    /// A set that refuses to replace any of `inputs`. An input that cannot be looked up
-    /// (it was read already, or it is not a file) cannot be replaced by mistake either.
+    /// A set that refuses to replace any of `inputs`. An input that does not exist yet
+    /// (an emulator state the command will create) is refused by its folder and name.
     pub fn new<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> OutputSet {
-        let inputs = inputs
-            .into_iter()
-            .filter_map(|p| {
-                std::fs::metadata(p)
-                    .ok()
-                    .map(|m| (FileId::of(&m), p.into()))
-            })
-            .collect();
+        let mut present = Vec::new();
+        let mut absent_inputs = Vec::new();
+        for p in inputs {
+            match std::fs::metadata(p) {
+                Ok(m) => present.push((FileId::of(&m), p.into())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if let Some(place) = place_of(p) {
+                        absent_inputs.push((place.0, place.1, p.into()));
+                    }
+                }
+                Err(_) => {}
+            }
+        }
         OutputSet {
-            inputs,
+            inputs: present,
+            absent_inputs,
             names: Vec::new(),
             staged: Vec::new(),
         }
@@ -318,8 +327,26 @@ impl OutputSet {
     pub fn check(&self, path: &Path) -> Result<(), OutputError> {
         match std::fs::symlink_metadata(path) {
             Ok(meta) => self.check_existing(path, &meta),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.check_absent(path),
             Err(e) => Err(OutputError::io(path)(e)),
+        }
+    }
+
+    /// An output that does not exist yet may still be an input that does not either.
+    fn check_absent(&self, path: &Path) -> Result<(), OutputError> {
+        let Some((dir, name)) = place_of(path) else {
+            return Ok(());
+        };
+        match self
+            .absent_inputs
+            .iter()
+            .find(|(d, n, _)| *d == dir && *n == name)
+        {
+            Some((_, _, input)) => Err(OutputError::IsInput {
+                path: path.into(),
+                input: input.clone(),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -373,7 +400,10 @@ impl OutputSet {
                 self.check_existing(path, &meta)?;
                 Some(meta)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.check_absent(path)?;
+                None
+            }
             Err(e) => return Err(OutputError::io(path)(e)),
         };
         let dir = folder_of(path);
@@ -488,6 +518,13 @@ fn new_temporary(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     }
 }
 
+/// A file's folder (by identity) and name, for a file that need not exist.
+fn place_of(path: &Path) -> Option<(FileId, std::ffi::OsString)> {
+    let name = path.file_name()?.to_owned();
+    let dir = std::fs::metadata(folder_of(path)).ok()?;
+    Some((FileId::of(&dir), name))
+}
+
 fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -584,5 +621,51 @@ pub fn prepare_folder(dir: &Path) -> Result<(), OutputError> {
             std::fs::create_dir_all(dir).map_err(OutputError::io(dir))
         }
         Err(e) => Err(OutputError::io(dir)(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line left without its newline (by another program, or a crash in an older
+    /// hexsmith) is ended before the next one, and a newline inside a line is escaped:
+    /// every append is one whole line.
+    #[test]
+    fn appends_are_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, "half").unwrap();
+        let mut log = AppendFile::open(&path, std::iter::empty::<&Path>()).unwrap();
+        log.append_line("{\"a\":1}").unwrap();
+        log.append_line("two\nlines").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "half\n{\"a\":1}\ntwo\\nlines\n"
+        );
+    }
+
+    /// Every target is checked again before the first rename: one that became a folder
+    /// since staging stops the whole set, and the other target keeps its old content.
+    #[test]
+    fn a_target_changed_after_staging_stops_the_set_before_any_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.hex"), dir.path().join("b.hex"));
+        std::fs::write(&a, "old a").unwrap();
+        let mut set = OutputSet::new(std::iter::empty::<&Path>());
+        set.stage(&a, |f| f.write_all(b"new a")).unwrap();
+        set.stage(&b, |f| f.write_all(b"new b")).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let refused = set.commit().unwrap_err();
+        assert!(
+            matches!(refused, OutputError::NotRegular { .. }),
+            "{refused}"
+        );
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "old a");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "temporary files left: {left:?}");
     }
 }

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    build_catalog, device_os, hexsmith, read_real, relocated, repo, stand_in_mbr, stderr, stdout,
+    build_catalog, device_os, fails_with, file_names, hexsmith, read_real, relocated, repo,
+    stand_in_mbr, stderr, stdout, succeeds,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -544,13 +545,8 @@ fn catalog_refuses_a_file_whose_hash_differs() {
     tinker[100] ^= 0xFF;
     hexsmith::module::seal(&mut tinker).unwrap();
     std::fs::write(from.join("tinker-0.4.5-photon.bin"), &tinker).unwrap();
-    let run = build_catalog(
-        dir.path(),
-        &catalog,
-        std::path::Path::new("from"),
-        "out",
-        &[],
-    );
+    let build_from_folder = || build_catalog(dir.path(), &catalog, Path::new("from"), "out", &[]);
+    let run = build_from_folder();
     assert_eq!(run.status.code(), Some(1));
     let err = stderr(&run);
     assert!(
@@ -561,17 +557,10 @@ fn catalog_refuses_a_file_whose_hash_differs() {
     assert!(!dir.path().join("out").exists(), "nothing written");
 
     std::fs::remove_file(from.join("photon-system-part2@2.3.1.bin")).unwrap();
-    let run = build_catalog(
-        dir.path(),
-        &catalog,
-        std::path::Path::new("from"),
-        "out",
-        &[],
-    );
-    assert!(
-        stderr(&run).contains("photon-system-part2@2.3.1.bin not found under from"),
-        "{}",
-        stderr(&run)
+    fails_with(
+        &build_from_folder(),
+        1,
+        "photon-system-part2@2.3.1.bin not found under from",
     );
 }
 
@@ -579,30 +568,17 @@ fn catalog_refuses_a_file_whose_hash_differs() {
 fn release_folder_builds_every_platform_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let updates = device_os().join(UPDATES);
-    let run = hexsmith(
-        dir.path(),
-        &[
-            "build",
-            "--release",
-            updates.to_str().unwrap(),
-            "--out-dir",
-            "out",
-        ],
-    );
-    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
-    let mut made: Vec<String> = std::fs::read_dir(dir.path().join("out"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    made.sort();
+    let updates = updates.to_str().unwrap();
+    let release = ["build", "--release", updates, "--out-dir", "out"];
+    succeeds(&hexsmith(dir.path(), &release));
+    let made = file_names(&dir.path().join("out"));
     let platforms = [
         "argon", "b5som", "boron", "bsom", "electron", "esomx", "p1", "photon", "tracker", "xenon",
     ];
-    let expected: Vec<String> = platforms
+    let mut expected: Vec<String> = platforms
         .iter()
         .flat_map(|p| [format!("{p}.hex"), format!("{p}.json")])
         .collect();
-    let mut expected = expected;
     expected.sort();
     assert_eq!(made, expected);
     let check = hexsmith(
@@ -685,14 +661,7 @@ fn release_folder_shares_a_radio_stack_among_the_platforms_of_its_mcu() {
     let hex = |folder: &str, platform: &str| {
         std::fs::read(dir.path().join(format!("{folder}-out/{platform}.hex"))).unwrap()
     };
-    let made = |folder: &str| {
-        let mut names: Vec<String> = std::fs::read_dir(dir.path().join(format!("{folder}-out")))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    };
+    let made = |folder: &str| file_names(&dir.path().join(format!("{folder}-out")));
 
     // Boron and B SoM files whose radio stacks both carry id 12, and no Argon modules:
     // both images take it, the same as with their own radio stacks, and no Argon image
@@ -789,13 +758,10 @@ fn release_folder_refuses_two_different_radio_stacks_for_one_platform() {
         ),
     ];
     let run = build_release_folder(dir.path(), "two", &files);
-    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
-    assert!(
-        stderr(&run).contains(
-            "two/bsom-softdevice@9.9.9.bin: a different radio stack from two/boron-softdevice@2.2.0.bin, and both fit boron: leave one of them in the folder"
-        ),
-        "{}",
-        stderr(&run)
+    fails_with(
+        &run,
+        1,
+        "two/bsom-softdevice@9.9.9.bin: a different radio stack from two/boron-softdevice@2.2.0.bin, and both fit boron: leave one of them in the folder",
     );
     assert!(!dir.path().join("two-out").exists(), "nothing written");
 }

@@ -182,7 +182,10 @@ fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
         &image,
         platform,
         platform.mcu(),
-        PlanOptions { chip_erase: true },
+        PlanOptions {
+            chip_erase: true,
+            ..PlanOptions::default()
+        },
     )
     .unwrap();
     let mut target = connect(&device, platform, true);
@@ -199,7 +202,10 @@ fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
             &without_mbr,
             platform,
             platform.mcu(),
-            PlanOptions { chip_erase: true }
+            PlanOptions {
+                chip_erase: true,
+                ..PlanOptions::default()
+            }
         )
         .is_err()
     );
@@ -411,6 +417,7 @@ fn a_chip_erase_of_a_protected_stm32f2_is_refused() {
         &[
             "erase",
             "--all",
+            "--erase-device-keys",
             "--platform",
             "photon",
             "--emulate",
@@ -431,6 +438,7 @@ fn a_chip_erase_of_a_protected_stm32f2_is_refused() {
     let base = [
         "flash",
         "--chip-erase",
+        "--erase-device-keys",
         "--emulate",
         "STM32F205RG",
         "--emulate-state",
@@ -488,4 +496,63 @@ fn all_probes_writes_to_several_emulated_devices() {
         let device = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join(name)).unwrap();
         assert!(holds(&device, &photon));
     }
+}
+
+/// A Gen 2 chip erase would wipe the DCT and EEPROM emulation (the device's keys,
+/// settings, the application's EEPROM data), which no image puts back: `flash
+/// --chip-erase` (a dry run too) and `erase --all` refuse, naming the range and the flag,
+/// and touch nothing; with `--erase-device-keys` the erase goes through.
+#[test]
+fn a_gen2_chip_erase_does_not_lose_the_device_keys_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (platform, photon) = catalog_image("2.3.1", "photon", false);
+    write_hex(dir.path(), "photon.hex", &photon);
+    let device = EmulatedDevice::blank(Chip::Stm32f205, &[7; 12]);
+    flash(&device, platform, &photon);
+    let mut state = device.nvm_image();
+    let keys: Vec<u8> = (0..0x400u32).map(|i| (i * 7 + 1) as u8).collect();
+    state.write(0x0800_4000, &keys);
+    write_hex(dir.path(), "p.hex", &state);
+    let held = || {
+        EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex"))
+            .unwrap()
+            .nvm_image()
+    };
+    let before = held();
+
+    let emulated = ["--emulate", "STM32F205RG", "--emulate-state", "p.hex"];
+    for command in [
+        &["flash", "--chip-erase", "photon.hex"][..],
+        &["flash", "--chip-erase", "--dry-run", "photon.hex"][..],
+        &["erase", "--all", "--platform", "photon"][..],
+    ] {
+        let out = hexsmith(dir.path(), &[command, &emulated[..]].concat());
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert!(
+            message.contains("0x08004000-0x08020000")
+                && message.contains("keys")
+                && message.contains("--erase-device-keys"),
+            "{message}"
+        );
+        assert!(held() == before, "{command:?} touched the device");
+    }
+
+    let out = hexsmith(
+        dir.path(),
+        &[
+            &[
+                "erase",
+                "--all",
+                "--erase-device-keys",
+                "--platform",
+                "photon",
+            ][..],
+            &emulated[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let after = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
+    assert!(after.peek(0x0800_4000, 0x400).iter().all(|b| *b == 0xFF));
 }

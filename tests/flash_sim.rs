@@ -32,7 +32,16 @@ fn plan(
     platform: &Platform,
     chip_erase: bool,
 ) -> Result<FlashPlan, PlanError> {
-    FlashPlan::new(image, platform, platform.mcu(), PlanOptions { chip_erase })
+    FlashPlan::new(
+        image,
+        platform,
+        platform.mcu(),
+        // The device-keys refusal has its own test below.
+        PlanOptions {
+            chip_erase,
+            erase_device_keys: true,
+        },
+    )
 }
 
 fn flash(sim: &mut SimulatedFlash, image: &MemoryImage, platform: &Platform) -> FlashReport {
@@ -210,9 +219,29 @@ fn chip_erase_is_refused_without_mbr_and_uicr() {
     assert_eq!(sim.byte(0xE0000), Some(0xFF));
     assert!(holds(&sim, &image));
 
-    // Gen 2 has no MBR to lose.
+    // Gen 2 has no MBR to lose, but its DCT holds the device's keys.
     let (photon, photon_image) = catalog_image("2.3.1", "photon", true);
     assert!(plan(&photon_image, photon, true).is_ok());
+    let keys = FlashPlan::new(
+        &photon_image,
+        photon,
+        photon.mcu(),
+        PlanOptions {
+            chip_erase: true,
+            erase_device_keys: false,
+        },
+    );
+    assert!(
+        matches!(
+            keys,
+            Err(PlanError::ChipEraseLosesDeviceData {
+                start: 0x0800_4000,
+                end: 0x0802_0000,
+                ..
+            })
+        ),
+        "{keys:?}"
+    );
 }
 
 #[test]
@@ -288,9 +317,13 @@ fn write_protected_bootloader_sector_is_reported() {
     sim.protected = vec![0x0800_0000];
     let p = plan(&image, platform, false).unwrap();
     let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
-    assert_eq!(
-        failure.error.to_string(),
-        "erase unit 0x08000000-0x08004000 is write-protected"
+    assert!(
+        failure
+            .error
+            .to_string()
+            .starts_with("erase unit 0x08000000-0x08004000 is write-protected"),
+        "{}",
+        failure.error
     );
     assert!(matches!(
         failure.error,
@@ -311,9 +344,13 @@ fn a_chip_erase_is_refused_while_a_unit_is_protected() {
     sim.protected = vec![0x0800_0000];
     let p = plan(&system, platform, true).unwrap();
     let failure = execute(&p, &system, &mut sim, &options(), &mut |_| {}).unwrap_err();
-    assert_eq!(
-        failure.error.to_string(),
-        "erase unit 0x08000000-0x08004000 is write-protected"
+    assert!(
+        failure
+            .error
+            .to_string()
+            .starts_with("erase unit 0x08000000-0x08004000 is write-protected"),
+        "{}",
+        failure.error
     );
     assert_eq!((sim.chip_erases, sim.write_calls), (0, 0));
     assert_eq!(failure.report.units_written, 0);

@@ -340,7 +340,12 @@ fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
     let (platform, image) = catalog_image("2.3.1", "electron", true);
     let system = common::segments_from(&image, 0x0800_4000);
     let job = FlashJob::for_platform(system, platform, None, None).unwrap();
-    let plan = job.plan(PlanOptions { chip_erase: true }).unwrap();
+    let plan = job
+        .plan(PlanOptions {
+            chip_erase: true,
+            erase_device_keys: true,
+        })
+        .unwrap();
     let mut sim = blank(&job);
     sim.protected = vec![0x0800_0000];
     let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
@@ -678,7 +683,8 @@ fn probe_conventions() {
                 "boron.hex",
             ],
         );
-        assert_eq!(out.status.code(), Some(1), "{flag}");
+        // A description that cannot be read is an unreadable input: exit 2.
+        assert_eq!(out.status.code(), Some(2), "{flag}");
         assert!(
             stderr(&out).contains("missing.yaml: not a usable probe-rs target description"),
             "{}",
@@ -1338,7 +1344,13 @@ fn verify_erase_and_reset_on_an_emulated_device() {
         serde_json::json!([[0x0802_0000, 0x0804_0000]])
     );
 
-    let out = run(&["erase", "--platform", "photon", "--all"]);
+    let out = run(&[
+        "erase",
+        "--platform",
+        "photon",
+        "--all",
+        "--erase-device-keys",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (code, v) = verify();
     assert_eq!(code, Some(1));
@@ -1407,7 +1419,14 @@ fn read_erase_and_reset_print_json_documents() {
         "0x08020000:0x08040000",
     ]);
     insta::assert_json_snapshot!("erase_document", v);
-    let v = run(&["erase", "--json", "--platform", "photon", "--all"]);
+    let v = run(&[
+        "erase",
+        "--json",
+        "--platform",
+        "photon",
+        "--all",
+        "--erase-device-keys",
+    ]);
     assert_eq!(v["whole_chip"], true);
     let v = run(&["reset", "--json", "--platform", "photon"]);
     insta::assert_json_snapshot!("reset_document", v);

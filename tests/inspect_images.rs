@@ -3,14 +3,32 @@
 
 mod common;
 
-use common::{hexsmith, read_real, relocated, stand_in_mbr, stderr, stdout};
-use hexsmith::inspect::{CheckStatus, ImageReport, inspect_image};
+use common::{has_note, hexsmith, read_real, relocated, stand_in_mbr, stderr, stdout};
+use hexsmith::inspect::{CheckStatus, ImageReport, ModuleReport, inspect_image};
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::module::{Module, flash_payload};
 
 fn place(image: &mut MemoryImage, bytes: &[u8]) {
     let m = Module::parse(bytes).unwrap();
     image.write(m.info.start, flash_payload(bytes, &m));
+}
+
+/// An image of real modules, each placed at its start address as a restore image holds
+/// it; `files` are paths below the Device OS cache.
+fn image_of(files: &[&str]) -> MemoryImage {
+    let mut img = MemoryImage::new();
+    for f in files {
+        place(&mut img, &read_real(f));
+    }
+    img
+}
+
+/// The report's first module of this function (`user-part`, `system-part`, ...).
+fn module<'r>(r: &'r ImageReport, function: &str) -> &'r ModuleReport {
+    r.modules
+        .iter()
+        .find(|m| m.function == function)
+        .unwrap_or_else(|| panic!("no {function} in {:?}", r.modules))
 }
 
 fn uicr(words: &[(u32, u32)]) -> Vec<u8> {
@@ -30,28 +48,16 @@ const UICR_DEFAULT: &[(u32, u32)] = &[
 
 /// A Boron 4.0.1 image the way Particle composes one, with Tinker 0.8.0-rc.27.
 fn boron_401(with_mbr: bool) -> MemoryImage {
-    let mut img = MemoryImage::new();
+    let mut img = image_of(&[
+        "particle-cli-3.6.0/updates/boron-softdevice@4.0.1.bin",
+        "particle-cli-3.6.0/updates/boron-system-part1@4.0.1.bin",
+        "particle-cli-3.6.0/updates/boron-bootloader@4.0.1.bin",
+        "particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin",
+    ]);
     img.write(0x1000_1000, &uicr(UICR_DEFAULT));
     if with_mbr {
         img.write(0, &stand_in_mbr());
     }
-    let rel = "particle-cli-3.6.0/updates";
-    place(
-        &mut img,
-        &read_real(&format!("{rel}/boron-softdevice@4.0.1.bin")),
-    );
-    place(
-        &mut img,
-        &read_real(&format!("{rel}/boron-system-part1@4.0.1.bin")),
-    );
-    place(
-        &mut img,
-        &read_real(&format!("{rel}/boron-bootloader@4.0.1.bin")),
-    );
-    place(
-        &mut img,
-        &read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin"),
-    );
     img
 }
 
@@ -153,54 +159,31 @@ fn published_stray_suffix_bytes_are_named() {
 #[test]
 fn unmet_user_part_dependency_fails_the_dependencies_check() {
     // Tinker 6.3.4 needs system module 6305; an E-SoM-X 4.0.1 image has 4005.
-    let mut img = MemoryImage::new();
-    let rel = "particle-cli-3.6.0/updates";
-    place(
-        &mut img,
-        &read_real(&format!("{rel}/esomx-softdevice@4.0.1.bin")),
-    );
-    place(
-        &mut img,
-        &read_real(&format!("{rel}/esomx-system-part1@4.0.1.bin")),
-    );
-    place(
-        &mut img,
-        &read_real(&format!("{rel}/esomx-bootloader@4.0.1.bin")),
-    );
-    place(
-        &mut img,
-        &read_real("particle-cli-3.51.0/knownApps/esomx/tinker/tinker-6.3.4-esomx.bin"),
-    );
+    let img = image_of(&[
+        "particle-cli-3.6.0/updates/esomx-softdevice@4.0.1.bin",
+        "particle-cli-3.6.0/updates/esomx-system-part1@4.0.1.bin",
+        "particle-cli-3.6.0/updates/esomx-bootloader@4.0.1.bin",
+        "particle-cli-3.51.0/knownApps/esomx/tinker/tinker-6.3.4-esomx.bin",
+    ]);
     let r = inspect_image(&img, "hex");
     assert_eq!(r.checks.dependencies, CheckStatus::Fail);
     assert_eq!(r.checks.integrity, CheckStatus::Pass);
     assert_eq!(r.checks.range, CheckStatus::Pass);
-    let user = r
-        .modules
-        .iter()
-        .find(|m| m.function == "user-part")
-        .unwrap();
+    let user = module(&r, "user-part");
     assert_eq!(user.dependencies[0].version, 6305);
     assert_eq!(user.dependencies[0].status, Some("unmet"));
 }
 
 #[test]
 fn tracker_ncp_dependency_is_not_checkable_and_not_a_failure() {
-    let mut img = MemoryImage::new();
-    let rel = "particle-cli-3.6.0/updates";
-    for f in ["softdevice", "system-part1", "bootloader"] {
-        place(
-            &mut img,
-            &read_real(&format!("{rel}/tracker-{f}@4.0.1.bin")),
-        );
-    }
+    let img = image_of(&[
+        "particle-cli-3.6.0/updates/tracker-softdevice@4.0.1.bin",
+        "particle-cli-3.6.0/updates/tracker-system-part1@4.0.1.bin",
+        "particle-cli-3.6.0/updates/tracker-bootloader@4.0.1.bin",
+    ]);
     let r = inspect_image(&img, "hex");
     assert!(r.passes(), "{:#?}", r.checks);
-    let system = r
-        .modules
-        .iter()
-        .find(|m| m.function == "system-part")
-        .unwrap();
+    let system = module(&r, "system-part");
     let ncp = system
         .dependencies
         .iter()
@@ -217,11 +200,7 @@ fn corrupted_module_fails_integrity() {
     img.write(at as u32, &[byte ^ 0x01]);
     let r = inspect_image(&img, "hex");
     assert_eq!(r.checks.integrity, CheckStatus::Fail);
-    let system = r
-        .modules
-        .iter()
-        .find(|m| m.function == "system-part")
-        .unwrap();
+    let system = module(&r, "system-part");
     assert_eq!(
         (system.crc_ok, system.sha256_ok),
         (Some(false), Some(false))
@@ -252,11 +231,11 @@ fn modules_of_two_platforms_fail_the_platform_check() {
 #[test]
 fn overlapping_modules_fail_the_range_check() {
     // A 1.5.2 Boron system part reaches 0xCF710; an application at 0xB4000 overlaps it.
-    let mut img = MemoryImage::new();
-    let rel = "particle-cli-2.6.0/updates";
-    for f in ["softdevice", "system-part1", "bootloader"] {
-        place(&mut img, &read_real(&format!("{rel}/boron-{f}@1.5.2.bin")));
-    }
+    let mut img = image_of(&[
+        "particle-cli-2.6.0/updates/boron-softdevice@1.5.2.bin",
+        "particle-cli-2.6.0/updates/boron-system-part1@1.5.2.bin",
+        "particle-cli-2.6.0/updates/boron-bootloader@1.5.2.bin",
+    ]);
     let tinker =
         read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
     place(&mut img, &relocated(&tinker, 0xC0000));
@@ -264,11 +243,7 @@ fn overlapping_modules_fail_the_range_check() {
     assert_eq!(r.checks.range, CheckStatus::Fail);
     // In one memory image the later write wins, so the system part is damaged too.
     assert_eq!(r.checks.integrity, CheckStatus::Fail);
-    let user = r
-        .modules
-        .iter()
-        .find(|m| m.function == "user-part")
-        .unwrap();
+    let user = module(&r, "user-part");
     assert!(
         user.notes
             .iter()
@@ -297,29 +272,21 @@ fn radio_stack_written_with_its_prefix_is_caught() {
     let r = inspect_image(&img, "hex");
     assert_eq!(r.checks.range, CheckStatus::Fail);
     assert!(
-        r.modules[0]
-            .notes
-            .iter()
-            .any(|n| n.contains("must be dropped"))
+        has_note(&r.modules[0].notes, "must be dropped"),
+        "{:?}",
+        r.modules[0].notes
     );
 }
 
 #[test]
 fn gen2_electron_image_passes() {
-    let mut img = MemoryImage::new();
-    let rel = "particle-cli-3.6.0/updates";
-    for f in [
-        "bootloader@2.3.1+lto",
-        "system-part1@2.3.1",
-        "system-part2@2.3.1",
-        "system-part3@2.3.1",
-    ] {
-        place(&mut img, &read_real(&format!("{rel}/electron-{f}.bin")));
-    }
-    place(
-        &mut img,
-        &read_real("particle-cli-3.51.0/knownApps/electron/tinker/electron_tinker.bin"),
-    );
+    let img = image_of(&[
+        "particle-cli-3.6.0/updates/electron-bootloader@2.3.1+lto.bin",
+        "particle-cli-3.6.0/updates/electron-system-part1@2.3.1.bin",
+        "particle-cli-3.6.0/updates/electron-system-part2@2.3.1.bin",
+        "particle-cli-3.6.0/updates/electron-system-part3@2.3.1.bin",
+        "particle-cli-3.51.0/knownApps/electron/tinker/electron_tinker.bin",
+    ]);
     let r = inspect_image(&img, "hex");
     assert!(r.passes(), "{:#?}", r.modules);
     assert_eq!(r.modules.len(), 5);
@@ -329,11 +296,7 @@ fn gen2_electron_image_passes() {
 
 #[test]
 fn rtl872x_user_part_is_found_and_checked() {
-    let mut img = MemoryImage::new();
-    place(
-        &mut img,
-        &read_real("particle-cli-3.51.0/knownApps/msom/tinker/tinker-6.3.4-msom.bin"),
-    );
+    let img = image_of(&["particle-cli-3.51.0/knownApps/msom/tinker/tinker-6.3.4-msom.bin"]);
     let r = inspect_image(&img, "hex");
     assert_eq!(r.platform.as_deref(), Some("msom"));
     assert_eq!(r.checks.range, CheckStatus::Pass);

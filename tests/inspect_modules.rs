@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{device_os, hexsmith, stdout};
+use common::{device_os, has_note, hexsmith, stdout};
 
 /// One module of each kind that matters: Gen 3 system part, radio stack and bootloader,
 /// Gen 2 (including the Electron file whose name says part 1 but holds index 3), and the
@@ -147,10 +147,12 @@ fn module_of_an_unknown_platform_is_read_and_reported_as_such() {
     assert_eq!(report.modules.len(), 1);
     assert!(!report.checks.platform.is_pass());
     assert!(
-        report.modules[0]
-            .notes
-            .iter()
-            .any(|n| n.contains("platform 99 is not one hexsmith knows"))
+        has_note(
+            &report.modules[0].notes,
+            "platform 99 is not one hexsmith knows"
+        ),
+        "{:?}",
+        report.modules[0].notes
     );
 }
 

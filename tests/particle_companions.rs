@@ -36,19 +36,14 @@ const { HalModuleParser } = require(process.env.BVR);
 })();
 "#;
     let bvr = common::cache().join("bvr/node_modules/binary-version-reader");
-    let output = Command::new("node")
-        .arg("-e")
-        .arg(script)
-        .args(modules.iter().map(|m| &m.name))
-        .env("BVR", &bvr)
-        .output()
-        .expect("node runs (scripts/fetch-device-os installs the reader)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = common::node(
+        Command::new("node")
+            .arg("-e")
+            .arg(script)
+            .args(modules.iter().map(|m| &m.name))
+            .env("BVR", &bvr),
     );
-    let theirs = String::from_utf8(output.stdout).unwrap();
+    let theirs = String::from_utf8(stdout).unwrap();
     let theirs: Vec<&str> = theirs.lines().collect();
     assert_eq!(theirs.len(), modules.len());
     let mut with_extensions = 0;
@@ -139,40 +134,20 @@ fn manifests_match_the_published_values_of_the_same_modules() {
                         "{release} {platform} {key} vs published {} {}",
                         row["release"], row["platform"]
                     );
-                    assert_eq!(
-                        p["moduleFunction"].as_u64().unwrap(),
-                        num(&row["function"]),
-                        "{at}"
-                    );
-                    assert_eq!(
-                        p["moduleIndex"].as_u64().unwrap(),
-                        num(&row["index"]),
-                        "{at}"
-                    );
-                    assert_eq!(
-                        p["platformID"].as_u64().unwrap(),
-                        num(&row["platform_id"]),
-                        "{at}"
-                    );
-                    assert_eq!(
-                        p["moduleVersion"].as_u64().unwrap(),
-                        num(&row["module_version"]),
-                        "{at}"
-                    );
-                    assert_eq!(hex_field(&p["moduleStartAddy"]), num(&row["start"]), "{at}");
-                    assert_eq!(hex_field(&p["moduleEndAddy"]), num(&row["end"]), "{at}");
-                    assert_eq!(
-                        p["moduleFlags"].as_u64().unwrap(),
-                        num(&row["flags"]),
-                        "{at}"
-                    );
+                    // Each prefix field against its column of the published table.
                     for (field, column) in [
+                        ("moduleFunction", "function"),
+                        ("moduleIndex", "index"),
+                        ("platformID", "platform_id"),
+                        ("moduleVersion", "module_version"),
+                        ("moduleFlags", "flags"),
                         ("depModuleFunction", "dep1_function"),
                         ("depModuleIndex", "dep1_index"),
                         ("depModuleVersion", "dep1_version"),
                         ("dep2ModuleFunction", "dep2_function"),
                         ("dep2ModuleIndex", "dep2_index"),
                         ("dep2ModuleVersion", "dep2_version"),
+                        ("prefixOffset", "prefix_offset"),
                     ] {
                         assert_eq!(
                             p[field].as_u64().unwrap(),
@@ -180,11 +155,10 @@ fn manifests_match_the_published_values_of_the_same_modules() {
                             "{at}: {field}"
                         );
                     }
-                    assert_eq!(
-                        p["prefixOffset"].as_u64().unwrap(),
-                        num(&row["prefix_offset"]),
-                        "{at}"
-                    );
+                    for (field, column) in [("moduleStartAddy", "start"), ("moduleEndAddy", "end")]
+                    {
+                        assert_eq!(hex_field(&p[field]), num(&row[column]), "{at}: {field}");
+                    }
                     assert_eq!(
                         s["suffixSize"].as_u64().unwrap(),
                         num(&row["suffix_size"]),

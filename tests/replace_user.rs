@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    build_catalog, device_os, hexsmith, read_real, repo, stand_in_mbr_input, stderr, stdout,
+    build_catalog, device_os, hexsmith, read_real, region_kinds, repo, stand_in_mbr_input, stderr,
+    stdout, succeeds,
 };
 use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
@@ -217,42 +218,31 @@ fn cli_replaces_and_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let catalog = repo().join("restore-images/4.0.1.toml");
-    let run = build_catalog(d, &catalog, &device_os(), ".", &[]);
-    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    succeeds(&build_catalog(d, &catalog, &device_os(), ".", &[]));
     let tinker =
         read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
     write(d, "big.bin", &variant(&tinker, 0xB4000, 150_000));
-    let run = hexsmith(
-        d,
-        &[
-            "replace-user",
-            "--base",
-            "boron.hex",
-            "--user",
-            "big.bin",
-            "-o",
-            "out.hex",
-        ],
-    );
-    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let replace = [
+        "replace-user",
+        "--base",
+        "boron.hex",
+        "--user",
+        "big.bin",
+        "-o",
+        "out.hex",
+    ];
+    let said = succeeds(&hexsmith(d, &replace));
     assert!(
-        stdout(&run).starts_with(
+        said.starts_with(
             "boron: out.hex (user part 0x000b4000-0x000d8a34 in place of 0x000d4000-0x000d6c94"
         ),
-        "{}",
-        stdout(&run)
+        "{said}"
     );
     let check = hexsmith(d, &["inspect", "--json", "out.hex"]);
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
     let v: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
-    let kinds: Vec<&str> = v["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        region_kinds(&v),
         ["uicr"],
         "a 150 KB application covers 0xD4000: no fill"
     );
@@ -444,14 +434,8 @@ fn replace_user_manifest_matches_builds() {
     };
     let replaced = without_files("r.json");
     assert_eq!(replaced, without_files("fresh/boron.json"));
-    let kinds: Vec<&str> = replaced["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        region_kinds(&replaced),
         [
             "nordic-mbr",
             "radio-stack",

@@ -364,8 +364,9 @@ fn signals_leave_no_temporary_files() {
     );
 }
 
-/// A library caller gets an `OutputSet` without an error to handle: an input it cannot
-/// look up is simply not one it could replace.
+/// A library caller gets an `OutputSet` without an error to handle. An input that does not
+/// exist yet (an emulator state a command will create) is guarded by its folder and
+/// name: an output named so would become that file.
 #[test]
 fn an_output_set_is_made_without_failing_and_guards_its_inputs() {
     use hexsmith::output::{OutputError, OutputSet};
@@ -376,6 +377,9 @@ fn an_output_set_is_made_without_failing_and_guards_its_inputs() {
     let set: OutputSet = OutputSet::new([input.as_path(), missing.as_path()]);
     let refused = set.check(&dir.path().join(".").join("in.hex")).unwrap_err();
     assert!(matches!(refused, OutputError::IsInput { .. }), "{refused}");
-    set.check(&missing).unwrap();
+    let refused = set
+        .check(&dir.path().join(".").join("missing.bin"))
+        .unwrap_err();
+    assert!(matches!(refused, OutputError::IsInput { .. }), "{refused}");
     set.check(&dir.path().join("out.hex")).unwrap();
 }

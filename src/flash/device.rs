@@ -43,6 +43,8 @@ pub struct ProbeSettings {
     /// `--all-probes`.
     #[cfg(feature = "probe")]
     pub emulate: Vec<super::emulator::EmulatedDevice>,
+    /// Particle's RTL872x flash loader (`--rtl872x-loader`), checked and read.
+    pub rtl872x_loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
 }
 
 /// Why one device was not written as asked. Each keeps the error beneath it as its source.
@@ -208,6 +210,10 @@ pub struct DeviceResult {
     pub probe: String,
     /// None when it could not be read (or nothing was attached).
     pub device_id: Option<String>,
+    /// The Wi-Fi MAC, on chips whose device ID is made of it (RTL872x); left out of
+    /// JSON elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
     /// The verdict.
     pub result: Outcome,
     /// The reason for a failure, with its causes.
@@ -215,6 +221,10 @@ pub struct DeviceResult {
     pub error: Option<DeviceError>,
     /// What was written and skipped, also for a failed or interrupted device.
     pub report: FlashReport,
+    /// The chip was locked and attaching erased it whole to unlock it (`--recover`):
+    /// application, Device OS, UICR and any data are gone, whatever was written after.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub chip_wiped: bool,
     /// Wall time from connecting to the end.
     pub seconds: f64,
     /// When the attempt ended: the time of its `--log` line.
@@ -234,9 +244,11 @@ impl DeviceResult {
         DeviceResult {
             probe,
             device_id: None,
+            mac: None,
             result: Outcome::Ok,
             error: None,
             report: FlashReport::default(),
+            chip_wiped: false,
             seconds: 0.0,
             finished: SystemTime::now(),
         }
@@ -270,6 +282,7 @@ impl DeviceResult {
             chip: job.chip.clone(),
             platform: job.platform.name.clone(),
             device_id: self.device_id.as_deref(),
+            mac: self.mac.as_deref(),
             image_sha256: job.image_sha256.clone(),
             result: self.result,
             error: self.error.as_ref().map(|e| error_chain(e)),
@@ -278,6 +291,7 @@ impl DeviceResult {
             bytes_written: self.report.bytes_written,
             bytes_skipped: self.report.bytes_skipped,
             verified: self.report.verified,
+            chip_wiped: self.chip_wiped,
             seconds: self.seconds,
         }
     }
@@ -307,11 +321,15 @@ fn sequence(
     events: &mut dyn FnMut(DeviceEvent),
 ) -> DeviceResult {
     let mut result = DeviceResult::new(probe);
+    result.chip_wiped = target.wiped_to_unlock();
     match read_device_id(target, job.mcu()) {
         Ok(id) => {
             if let Some(id) = &id {
                 events(DeviceEvent::DeviceId(id.clone()));
             }
+            result.mac = id
+                .as_deref()
+                .and_then(|id| job.mcu().device_id.as_ref()?.mac_of(id));
             result.device_id = id;
         }
         Err(e) => return result.fail(DeviceError::DeviceId(e)),
@@ -327,6 +345,9 @@ fn sequence(
     {
         match target.is_write_protected(unit) {
             Ok(false) => {}
+            // Protection only matters to a unit that must change: one already holding the
+            // image's bytes is skipped by the plan's comparison, and nothing is refused.
+            Ok(true) if !plan.chip_erase && unit_holds_image(target, &job.image, unit) => {}
             Ok(true) if options.unprotect_bootloader => {
                 if let Err(source) = target.clear_write_protection(unit) {
                     return result.fail(DeviceError::Unprotect {
@@ -363,6 +384,27 @@ fn sequence(
             result.fail(failure.error.into())
         }
     }
+}
+
+/// Whether the device's bytes of `unit` are the image's there (bytes the image leaves
+/// out are not compared). A read that fails answers no: the unit is then treated as
+/// one that must change.
+fn unit_holds_image(
+    target: &mut dyn FlashTarget,
+    image: &MemoryImage,
+    unit: super::EraseUnit,
+) -> bool {
+    image.segments().iter().all(|seg| {
+        let from = u64::from(seg.start).max(u64::from(unit.start));
+        let to = seg.end().min(unit.end);
+        if from >= to {
+            return true;
+        }
+        let want =
+            &seg.data[(from - u64::from(seg.start)) as usize..(to - u64::from(seg.start)) as usize];
+        let mut got = vec![0; want.len()];
+        target.read(from as u32, &mut got).is_ok() && got == want
+    })
 }
 
 /// Connects and flashes one device; every failure, "no probe" included, is a result.
@@ -473,6 +515,9 @@ pub struct LogLine<'a> {
     pub platform: String,
     /// As [`DeviceResult::device_id`].
     pub device_id: Option<&'a str>,
+    /// As [`DeviceResult::mac`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<&'a str>,
     /// As [`FlashDocument::image_sha256`].
     pub image_sha256: String,
     /// As [`DeviceResult::result`].
@@ -489,6 +534,9 @@ pub struct LogLine<'a> {
     pub bytes_skipped: u64,
     /// Whether every unit of the plan was checked against the image after writing.
     pub verified: bool,
+    /// As [`DeviceResult::chip_wiped`]; left out when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub chip_wiped: bool,
     /// As [`DeviceResult::seconds`].
     pub seconds: f64,
 }
@@ -592,10 +640,31 @@ pub fn verify_device(
         .map(|(_, start, bytes)| (*start as u32, bytes.len() as u32))
         .collect();
     let sums = target.checksums(&ranges)?;
-    let mut in_place = vec![sums.is_some(); plan.units.len()];
+    // A target that can only compare (the RTL872x loader) is asked piece by piece.
+    let compared = match &sums {
+        Some(_) => None,
+        None => {
+            let checks: Vec<(u32, u32, u32)> = pieces
+                .iter()
+                .map(|(_, start, bytes)| {
+                    let sum = super::checksum::expected(bytes);
+                    (*start as u32, bytes.len() as u32, sum)
+                })
+                .collect();
+            target.compare(&checks)?
+        }
+    };
+    let mut in_place = vec![sums.is_some() || compared.is_some(); plan.units.len()];
     if let Some(sums) = &sums {
         for ((i, _, bytes), sum) in pieces.iter().zip(sums) {
             if *sum != super::checksum::expected(bytes) {
+                in_place[*i] = false;
+            }
+        }
+    }
+    if let Some(answers) = &compared {
+        for ((i, _, _), agrees) in pieces.iter().zip(answers) {
+            if !agrees {
                 in_place[*i] = false;
             }
         }
@@ -655,6 +724,44 @@ pub enum EraseRangeError {
         /// The first address outside.
         address: u64,
     },
+    /// The range reaches flash that is never erased (the RTL872x's prebootloader-mbr).
+    #[error(
+        "--range reaches {start:#010x}-{end:#010x}, which holds {what}; hexsmith never erases it: start the range at {end:#010x} or later"
+    )]
+    NeverErased {
+        /// The protected range's start.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
+        /// What it holds.
+        what: String,
+    },
+    /// `erase --all` on a chip that must never be chip-erased.
+    #[error(
+        "erase --all: refused on this chip, whose chip erase would also erase {start:#010x}-{end:#010x}, {what}; erase ranges instead (erase --range START:END)"
+    )]
+    ChipEraseForbidden {
+        /// The protected range's start.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
+        /// What it holds.
+        what: String,
+    },
+}
+
+/// Refuses `erase --all` on an MCU that must never be chip-erased, before anything is
+/// connected.
+pub fn check_chip_erase(mcu: &crate::platform::Mcu) -> Result<(), EraseRangeError> {
+    if mcu.chip_erase {
+        return Ok(());
+    }
+    let (start, end, what) = mcu
+        .never_write
+        .as_ref()
+        .map(|n| (n.start, n.end, n.what.clone()))
+        .unwrap_or((0, 0, "data no image carries".into()));
+    Err(EraseRangeError::ChipEraseForbidden { start, end, what })
 }
 
 /// The erase units that make up exactly `[start, end)`: an erase never clears a byte
@@ -664,6 +771,16 @@ pub fn units_to_erase(
     start: u64,
     end: u64,
 ) -> Result<Vec<super::EraseUnit>, EraseRangeError> {
+    if let Some(n) = &mcu.never_write
+        && start < u64::from(n.end)
+        && end > u64::from(n.start)
+    {
+        return Err(EraseRangeError::NeverErased {
+            start: n.start,
+            end: n.end,
+            what: n.what.clone(),
+        });
+    }
     let geometry = super::Geometry::of(mcu);
     let units = geometry
         .units_in(start, end)

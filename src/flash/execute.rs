@@ -250,12 +250,27 @@ fn execute_counted(
         let sums = target
             .checksums(&whole)
             .map_err(|e| fail(e.into(), &report))?;
+        // A target that can only compare is asked whether each unit has the right sum.
+        let compared = match sums {
+            Some(_) => None,
+            None => {
+                let checks: Vec<(u32, u32, u32)> = pending
+                    .iter()
+                    .zip(&whole)
+                    .map(|((_, wanted), (start, len))| (*start, *len, checksum::expected(wanted)))
+                    .collect();
+                target
+                    .compare(&checks)
+                    .map_err(|e| fail(e.into(), &report))?
+            }
+        };
         let mut done = 0;
         for (k, (i, wanted)) in pending.iter().enumerate() {
             let unit = plan.units[*i];
             let agrees = sums
                 .as_ref()
-                .is_some_and(|s| s[k] == checksum::expected(wanted));
+                .is_some_and(|s| s[k] == checksum::expected(wanted))
+                || compared.as_ref().is_some_and(|c| c[k]);
             if !agrees {
                 // Read it back: without checksums, or to name the first differing byte.
                 let mut back = vec![0; unit.len()];
@@ -347,7 +362,7 @@ fn units_matching(
         .copied()
         .collect();
     let Some(sums) = target.checksums(&all)? else {
-        return Ok(None);
+        return units_comparing(image, target, &per_unit);
     };
     let mut sums = sums.into_iter();
     let mut erased = std::collections::HashMap::new();
@@ -377,6 +392,53 @@ fn units_matching(
                     holds_image,
                     rest_erased,
                     blank: rest_erased && image_part_erased,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// [`units_matching`] for a target that can only compare a range with a checksum (the
+/// RTL872x loader): one question per range, whether the image's part holds the image and
+/// whether the rest is erased. Whether the image's part is erased is not asked (it would
+/// cost a question per range for an erase the target does cheaply), so no unit counts as
+/// blank.
+fn units_comparing(
+    image: &MemoryImage,
+    target: &mut dyn FlashTarget,
+    per_unit: &[[Vec<(u32, u32)>; 2]],
+) -> Result<Option<Vec<UnitState>>, TargetError> {
+    let mut checks = Vec::new();
+    for [ranges, rest] in per_unit {
+        for (start, len) in ranges {
+            let bytes = image
+                .read(u64::from(*start), *len as usize)
+                .expect("the range lies in the image");
+            checks.push((*start, *len, checksum::expected(bytes)));
+        }
+        for (start, len) in rest {
+            let blank = checksum::expected(&vec![0xFF; *len as usize]);
+            checks.push((*start, *len, blank));
+        }
+    }
+    let Some(answers) = target.compare(&checks)? else {
+        return Ok(None);
+    };
+    let mut answers = answers.into_iter();
+    Ok(Some(
+        per_unit
+            .iter()
+            .map(|[ranges, rest]| {
+                let holds_image = ranges
+                    .iter()
+                    .fold(true, |all, _| answers.next() == Some(true) && all);
+                let rest_erased = rest
+                    .iter()
+                    .fold(true, |all, _| answers.next() == Some(true) && all);
+                UnitState {
+                    holds_image,
+                    rest_erased,
+                    blank: false,
                 }
             })
             .collect(),

@@ -42,6 +42,19 @@ pub enum JobError {
     },
 }
 
+impl JobError {
+    /// The failure a chip error says (an unreadable chip description is `Unreadable`);
+    /// `None` for the rest, which are refusals. `Chip` is transparent, so its error is
+    /// not in an error chain of its own: ask here.
+    pub fn failure(&self) -> Option<crate::Failure> {
+        match self {
+            #[cfg(feature = "probe")]
+            JobError::Chip(e) => e.failure(),
+            _ => None,
+        }
+    }
+}
+
 /// An image ready to be planned and written.
 #[derive(Debug, Clone)]
 pub struct FlashJob {
@@ -106,7 +119,11 @@ impl FlashJob {
     }
 
     /// The dry run's document (`flash --dry-run --json`) for a plan of this job.
-    pub fn plan_document(&self, plan: &FlashPlan) -> PlanDocument {
+    pub fn plan_document(
+        &self,
+        plan: &FlashPlan,
+        time: super::estimate::ProbeEstimate,
+    ) -> PlanDocument {
         PlanDocument {
             schema: SCHEMA,
             version: TOOL_VERSION,
@@ -124,6 +141,7 @@ impl FlashJob {
             attach_under_reset: self.mcu().attach_under_reset,
             image_sha256: self.image_sha256.clone(),
             estimate: plan.estimate,
+            time,
         }
     }
 }
@@ -155,8 +173,10 @@ pub struct PlanDocument {
     pub attach_under_reset: bool,
     /// SHA-256 of the image's bytes (memory content, not of the file), lower-case hex.
     pub image_sha256: String,
-    /// The time a run would take, from datasheet figures.
+    /// The flash controller's time alone, from datasheet figures, every unit written.
     pub estimate: super::Estimate,
+    /// The whole run's time on a kind of probe, and what it assumed.
+    pub time: super::estimate::ProbeEstimate,
 }
 
 /// The probe-rs target for a device of this platform: `chip` checked against the registry

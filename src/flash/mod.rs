@@ -32,12 +32,14 @@ pub mod checksum;
 mod device;
 #[cfg(feature = "probe")]
 pub mod emulator;
+pub mod estimate;
 mod execute;
 mod geometry;
 mod job;
 mod plan;
 #[cfg(feature = "probe")]
 pub mod probe;
+pub mod rtl872x;
 pub mod sim;
 pub mod station;
 pub mod wire;
@@ -45,7 +47,7 @@ pub mod wire;
 pub use device::{
     Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError,
     FlashDocument, LogError, LogLine, LogWriter, Outcome, ProbeSettings, Protocol, VerifyReport,
-    attempt, error_chain, flash_all, flash_device, units_to_erase, verify_device,
+    attempt, check_chip_erase, error_chain, flash_all, flash_device, units_to_erase, verify_device,
 };
 pub use execute::{
     Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device,
@@ -55,7 +57,10 @@ pub use geometry::{EraseUnit, Geometry};
 pub use job::{
     FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, chip_for, platform_for_chip,
 };
-pub use plan::{Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing};
+pub use plan::{
+    Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,
+    device_data_cleared_by_chip_erase, refuse_losing_device_data,
+};
 
 /// One erase unit's complete new content: a target erases the unit and programs all of
 /// `data`, so bytes of the unit the image does not cover must already be filled in (with
@@ -79,7 +84,9 @@ pub enum TargetError {
     /// (the simulated flash; over a probe, an STM32F2's chip erase, while a probe's sector
     /// erase reports it as [`TargetError::Probe`]). Clear it first with
     /// [`FlashTarget::clear_write_protection`] (`--unprotect-bootloader`).
-    #[error("erase unit {start:#010x}-{end:#010x} is write-protected")]
+    #[error(
+        "erase unit {start:#010x}-{end:#010x} is write-protected (an STM32F2 nWRP option bit): the chip refuses to erase it, so nothing was erased or written there; clear its protection first (`hexsmith flash --unprotect-bootloader` clears the bootloader sector's), or leave that range out"
+    )]
     WriteProtected {
         /// The unit's first address.
         start: u32,
@@ -129,6 +136,9 @@ pub struct WireCounts {
     /// flash controller where it polls them), in ns; JSON gives it in seconds.
     #[serde(rename = "emulated_seconds", serialize_with = "ns_as_seconds")]
     pub emulated_ns: u64,
+    /// The kind of probe the emulated wire behaved as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<wire::ProbeKind>,
 }
 
 /// Nanoseconds as seconds, to the microsecond.
@@ -178,10 +188,22 @@ pub trait FlashTarget {
     fn wire_counts(&self) -> Option<WireCounts> {
         None
     }
+    /// Whether attaching erased the whole chip to unlock it (a locked nRF52840 attached
+    /// with `--recover`): what it held before is gone, which the result must say.
+    fn wiped_to_unlock(&self) -> bool {
+        false
+    }
     /// The CRC-32 register of each `(address, length)` range as [`checksum::expected`]
     /// gives it, computed on the target so that only checksums cross the wire; `None`
     /// where the target cannot run code, and the caller reads the bytes instead.
     fn checksums(&mut self, _ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
+        Ok(None)
+    }
+    /// For a target that can only compare (the RTL872x loader's verify command): whether
+    /// each `(address, length)` range has the checksum [`checksum::expected`] gives;
+    /// `None` where the target cannot. Asked only when [`FlashTarget::checksums`] gave
+    /// `None`.
+    fn compare(&mut self, _checks: &[(u32, u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {
         Ok(None)
     }
 }

@@ -12,6 +12,9 @@ use serde::Serialize;
 pub struct PlanOptions {
     /// Erase the whole chip first instead of only the units the image touches.
     pub chip_erase: bool,
+    /// Let that chip erase clear the device's own data (the Gen 2 DCT with its keys, and
+    /// the EEPROM emulation); refused otherwise ([`PlanError::ChipEraseLosesDeviceData`]).
+    pub erase_device_keys: bool,
 }
 
 /// Why an image will not be written. Every refusal comes before the device is touched.
@@ -23,6 +26,31 @@ pub enum PlanError {
     OutsideFlash {
         /// The first such address.
         address: u64,
+    },
+    /// The image has bytes in flash that is never written (the RTL872x's
+    /// prebootloader-mbr, 0x08000000-0x08003FFF).
+    #[error(
+        "refusing the image: it has data at {address:#010x}, in {start:#010x}-{end:#010x}, which holds {what}; hexsmith never writes or erases it (build the image without it: restore images start at {end:#010x})"
+    )]
+    NeverWritten {
+        /// The first such address.
+        address: u64,
+        /// The protected range's start.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
+        /// What it holds.
+        what: String,
+    },
+    /// `--chip-erase` (or `erase --all`) on a chip that must never be chip-erased.
+    #[error(
+        "refusing a chip erase on the {mcu}: a chip erase would also erase {what}; leave out --chip-erase (unchanged sectors are skipped and changed ones erased one by one)"
+    )]
+    ChipEraseForbidden {
+        /// The MCU's table key.
+        mcu: String,
+        /// What the chip erase would destroy.
+        what: String,
     },
     /// The image holds no bytes: there is nothing to write.
     #[error("the image is empty")]
@@ -38,6 +66,20 @@ pub enum PlanError {
         /// Everything the MCU's chip erase clears (`chip_erase_clears` in the platform
         /// table).
         what: String,
+    },
+    /// `--chip-erase` (or `erase --all`) on a chip whose flash holds the device's own data,
+    /// which no image puts back: on a Photon, P1 or Electron the DCT (the device's keys and
+    /// settings) and the application's EEPROM emulation. Particle's tools warn about this.
+    #[error(
+        "refusing a chip erase: it would also erase the {what} at {start:#010x}-{end:#010x} (end exclusive), the device's keys and settings and the application's EEPROM data, which no image puts back; flash without --chip-erase, or add --erase-device-keys to lose them"
+    )]
+    ChipEraseLosesDeviceData {
+        /// What lies there, from the platform table.
+        what: String,
+        /// Its first address.
+        start: u32,
+        /// Its end, exclusive.
+        end: u32,
     },
     /// The platform table gives this MCU (named by its table key) no erase units, so
     /// there is nothing to plan with.
@@ -132,6 +174,24 @@ impl FlashPlan {
         if mcu.erase_units.is_empty() {
             return Err(PlanError::NoGeometry(platform.mcu.clone()));
         }
+        if let Some(never) = &mcu.never_write {
+            let (lo, hi) = (u64::from(never.start), u64::from(never.end));
+            let hit = image
+                .segments()
+                .iter()
+                .find(|seg| u64::from(seg.start) < hi && seg.end() > lo);
+            if let Some(seg) = hit {
+                return Err(PlanError::NeverWritten {
+                    address: u64::from(seg.start).max(lo),
+                    start: never.start,
+                    end: never.end,
+                    what: never.what.clone(),
+                });
+            }
+        }
+        if options.chip_erase {
+            refuse_forbidden_chip_erase(platform, mcu)?;
+        }
         let geometry = Geometry::of(mcu);
         let mut units: Vec<EraseUnit> = Vec::new();
         for seg in image.segments() {
@@ -146,6 +206,9 @@ impl FlashPlan {
         }
         if options.chip_erase {
             refuse_destructive_chip_erase(image, platform, mcu)?;
+            if !options.erase_device_keys {
+                refuse_losing_device_data(mcu)?;
+            }
         }
         let bytes = image.len();
         let erase_ms: u64 = if options.chip_erase {
@@ -171,8 +234,46 @@ impl FlashPlan {
     }
 }
 
+/// A chip erase on an MCU that must never have one ([`Mcu::chip_erase`] false).
+pub fn refuse_forbidden_chip_erase(platform: &Platform, mcu: &Mcu) -> Result<(), PlanError> {
+    if mcu.chip_erase {
+        return Ok(());
+    }
+    let what = mcu
+        .never_write
+        .as_ref()
+        .map(|n| format!("{:#010x}-{:#010x}, {}", n.start, n.end, n.what))
+        .unwrap_or_else(|| "data no image carries".into());
+    Err(PlanError::ChipEraseForbidden {
+        mcu: platform.mcu.clone(),
+        what,
+    })
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// The device data a chip erase of `mcu` would clear: the first `reserved` range of any
+/// platform on that MCU (the platform table gives the same range to each Gen 2 platform).
+pub fn device_data_cleared_by_chip_erase(mcu: &Mcu) -> Option<&'static crate::platform::Reserved> {
+    crate::platform::all()
+        .iter()
+        .filter(|p| std::ptr::eq(p.mcu(), mcu))
+        .find_map(|p| p.reserved().first())
+}
+
+/// Refuses a chip erase that would clear the device's own data
+/// ([`PlanError::ChipEraseLosesDeviceData`]); `erase --all` asks this too.
+pub fn refuse_losing_device_data(mcu: &Mcu) -> Result<(), PlanError> {
+    match device_data_cleared_by_chip_erase(mcu) {
+        Some(r) => Err(PlanError::ChipEraseLosesDeviceData {
+            what: r.what.clone(),
+            start: r.start,
+            end: r.end,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A chip erase on an nRF52840 also clears the MBR and the UICR; an image without them

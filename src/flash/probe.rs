@@ -4,8 +4,10 @@
 //! file only moves bytes.
 
 use super::emulator::EmulatedDevice;
+use super::rtl872x::mailbox::{self, Mailbox};
 use super::{EraseUnit, FlashTarget, TargetError, UnitWrite, checksum};
 use crate::platform::{Mcu, Platform};
+use probe_rs::config::TargetSelector;
 use probe_rs::config::{MemoryRegion, Registry};
 use probe_rs::flashing::{DownloadOptions, FlashProgress, erase_all};
 use probe_rs::probe::list::Lister;
@@ -19,6 +21,29 @@ const STM32F2_SECTOR0: u32 = 0x0800_0000;
 /// the one chip whose write protection hexsmith reads and clears.
 fn is_stm32f2(target_name: &str) -> bool {
     target_name.to_ascii_uppercase().starts_with("STM32F2")
+}
+
+/// The STM32F2 target with its main-flash algorithm's pages as large as the smallest
+/// sector (16 KiB instead of 1 KiB). Every ProgramPage call costs dozens of register round
+/// trips (arguments, resume, status polls, result, stack check) while the flash is idle;
+/// with 16 times fewer calls a Particle Debugger spends its time moving data. The
+/// algorithm (Keil's STM32F2xx FLM) programs any length word by word, pages never cross a
+/// sector (every sector is a multiple of 16 KiB), hexsmith writes whole sectors, and 2 x
+/// 16 KiB buffers fit the 128 KiB of RAM. The page timeout grows in proportion.
+fn with_sector_sized_pages(mut target: probe_rs::Target) -> probe_rs::Target {
+    const SECTOR_PAGE: u32 = 0x4000;
+    for algorithm in &mut target.flash_algorithms {
+        let properties = &mut algorithm.flash_properties;
+        if properties.address_range.start == u64::from(STM32F2_SECTOR0)
+            && properties.page_size < SECTOR_PAGE
+        {
+            let factor = SECTOR_PAGE / properties.page_size.max(1);
+            properties.page_size = SECTOR_PAGE;
+            properties.program_page_timeout =
+                properties.program_page_timeout.saturating_mul(factor);
+        }
+    }
+    target
 }
 
 /// An attached probe, as `hexsmith probes` lists it.
@@ -57,6 +82,18 @@ impl ProbeError {
     }
 }
 
+/// The kind of each attached probe the time model knows (see
+/// [`super::wire::ProbeKind::of_attached`]), without opening any.
+pub fn attached_kinds() -> Vec<super::wire::ProbeKind> {
+    Lister::new()
+        .list_all()
+        .iter()
+        .filter_map(|p| {
+            super::wire::ProbeKind::of_attached(p.vendor_id, &p.identifier, p.is_hid_interface)
+        })
+        .collect()
+}
+
 /// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -93,13 +130,16 @@ pub enum ProbeError {
     /// The chip's debug port is locked (nRF52 APPROTECT) and erasing was not allowed:
     /// `--recover` erases the whole chip to unlock it.
     #[error(
-        "{chip} on {probe} is locked (access port protection, APPROTECT): its debug port offers nothing but a full erase. A product device with Particle's Device Protection (Device OS 6.x) looks exactly like this. Rerun with --recover to unlock it, which erases the whole chip (application, Device OS, UICR and any data) before writing"
+        "{chip} on {probe} is locked (access port protection, APPROTECT): its debug port offers nothing but a full erase. A product device with Particle's Device Protection (Device OS 6.x) looks exactly like this. {}",
+        unlock.advice()
     )]
     Locked {
         /// The probe-rs target name.
         chip: String,
         /// The probe's selector.
         probe: String,
+        /// How the command that met it can unlock it.
+        unlock: Unlock,
     },
     /// The probe opened but probe-rs could not attach to the chip (no power, wiring, a
     /// wrong `--chip`, SWD turned off by firmware: try `--connect-under-reset`).
@@ -113,6 +153,23 @@ pub enum ProbeError {
         #[source]
         source: probe_rs::Error,
     },
+    /// Nothing answered on SWD where an RTL872x should be. A protected RTL872x looks
+    /// exactly like this, so the message names the three causes and the way out of each.
+    #[error(
+        "{chip} on {probe} does not answer on SWD. Three likely causes: (1) Device Protection (Device OS 6.x) has closed SWD for good: run `particle device-protection disable` over USB to put the device in Service Mode, during which the bootloader leaves SWD open, and program it then; (2) the module has no external power (the debugger does not power an RTL872x): power it; (3) wiring: check SWDIO, SWCLK and GND between probe and board"
+    )]
+    Unanswered {
+        /// The target name.
+        chip: String,
+        /// The probe's selector.
+        probe: String,
+        /// probe-rs's error.
+        #[source]
+        source: Box<probe_rs::Error>,
+    },
+    /// An RTL872x is programmed only through Particle's flash loader, and none was given.
+    #[error(transparent)]
+    Loader(Box<super::rtl872x::loader::LoaderError>),
     /// The `--chip-description-path` file could not be read or is not a probe-rs target
     /// family YAML.
     #[error("{}: not a usable probe-rs target description", path.display())]
@@ -159,6 +216,9 @@ pub fn check_selector(selector: &str) -> Result<DebugProbeSelector, ProbeError> 
 /// The probe-rs registry: the built-in targets and, if given, a target description.
 pub fn registry(chip_description: Option<&Path>) -> Result<Registry, ProbeError> {
     let mut registry = Registry::from_builtin_families();
+    registry
+        .add_target_family_from_yaml(super::rtl872x::mailbox::TARGET_YAML)
+        .expect("the built-in RTL872x description parses (a unit test checks it)");
     if let Some(path) = chip_description {
         let bad = |source: Box<dyn std::error::Error + Send + Sync>| ProbeError::ChipDescription {
             path: path.to_path_buf(),
@@ -169,11 +229,32 @@ pub fn registry(chip_description: Option<&Path>) -> Result<Registry, ProbeError>
             other => bad(other.to_string().into()),
         })?;
         let yaml = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
-        registry
-            .add_target_family_from_yaml(&yaml)
-            .map_err(|e| bad(e.into()))?;
+        add_chip_description(&mut registry, &yaml).map_err(bad)?;
     }
     Ok(registry)
+}
+
+/// Adds a target family description (YAML, as `--chip-description-path` holds it) to
+/// `registry`, and checks that each of its targets resolves, so that a description that
+/// parses but names nothing usable is refused here rather than at attach.
+pub fn add_chip_description(
+    registry: &mut Registry,
+    yaml: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let family = registry.add_target_family_from_yaml(yaml)?;
+    for variant in family_variants(registry, &family) {
+        registry.get_target_by_name(&variant)?;
+    }
+    Ok(())
+}
+
+fn family_variants(registry: &Registry, family: &str) -> Vec<String> {
+    registry
+        .families()
+        .iter()
+        .filter(|f| f.name == family)
+        .flat_map(|f| f.variants.iter().map(|v| v.name.clone()))
+        .collect()
 }
 
 /// Resolves `--chip` through probe-rs's registry to its full target name, and checks that
@@ -237,6 +318,35 @@ pub struct Connect {
     /// Let probe-rs erase the whole chip: needed for a chip erase and to unlock a locked
     /// nRF52 (`--recover`); off by default, so that no attach can erase a device.
     pub allow_erase_all: bool,
+    /// Particle's flash loader, for an RTL872x.
+    pub rtl872x_loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
+    /// What a locked chip's refusal advises: only a command that has `--recover` may
+    /// say "rerun with --recover".
+    pub unlock: Unlock,
+}
+
+/// How a locked chip can be unlocked from the command that found it locked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unlock {
+    /// The command has `--recover` (`flash`).
+    RerunWithRecover,
+    /// It has not (`verify`, `read`, `reset`, `erase --range`, `inspect --probe`): name
+    /// the commands that can.
+    #[default]
+    OtherCommand,
+}
+
+impl Unlock {
+    fn advice(self) -> &'static str {
+        match self {
+            Unlock::RerunWithRecover => {
+                "Rerun with --recover to unlock it, which erases the whole chip (application, Device OS, UICR and any data) before writing"
+            }
+            Unlock::OtherCommand => {
+                "`hexsmith flash --recover IMAGE` unlocks it by erasing the whole chip (application, Device OS, UICR and any data) and then writes IMAGE; `hexsmith erase --all` unlocks it and writes nothing"
+            }
+        }
+    }
 }
 
 impl Connect {
@@ -261,6 +371,8 @@ impl Connect {
             under_reset: settings.connect_under_reset || mcu.attach_under_reset,
             chip_description: settings.chip_description.clone(),
             allow_erase_all: false,
+            unlock: Unlock::default(),
+            rtl872x_loader: settings.rtl872x_loader.clone(),
         })
     }
 }
@@ -282,6 +394,10 @@ pub struct ProbeTarget {
     /// a unit's address: an RTL872x's flash also starts at 0x0800_0000, and its registers
     /// are not an STM32's.
     stm32f2: bool,
+    /// Attaching erased the whole chip to unlock it.
+    wiped_to_unlock: bool,
+    /// An RTL872x: flash goes through Particle's loader, not probe-rs's flash algorithms.
+    rtl: Option<Mailbox>,
 }
 
 impl super::Connector for Connect {
@@ -326,7 +442,8 @@ impl ProbeTarget {
     /// [`ProbeError::Several`] when there is not exactly one probe to take.
     pub fn connect(c: &Connect) -> Result<ProbeTarget, ProbeError> {
         if let Some(device) = &c.emulate {
-            let mut target = ProbeTarget::attach(device.probe(), device.name(), c)?;
+            let mut target =
+                ProbeTarget::attach_telling_wipe(&|| Ok(device.probe()), device.name(), c)?;
             target.emulated = Some(device.clone());
             return Ok(target);
         }
@@ -356,11 +473,42 @@ impl ProbeTarget {
             }
         };
         let name = DebugProbeSelector::from(&info).to_string();
-        let probe = info.open().map_err(|source| ProbeError::Open {
-            probe: name.clone(),
-            source,
-        })?;
-        ProbeTarget::attach(probe, name, c)
+        let open = || {
+            info.open().map_err(|source| ProbeError::Open {
+                probe: name.clone(),
+                source,
+            })
+        };
+        ProbeTarget::attach_telling_wipe(&open, name.clone(), c)
+    }
+
+    /// Attaches; when erasing the whole chip is allowed, first without that permission,
+    /// so that a chip unlocked by erasing it is known to have been (probe-rs erases a
+    /// locked chip during the attach and says nothing). An unlocked chip is then
+    /// attached to again with the permission, which a chip erase needs.
+    fn attach_telling_wipe(
+        open: &dyn Fn() -> Result<Probe, ProbeError>,
+        name: String,
+        c: &Connect,
+    ) -> Result<ProbeTarget, ProbeError> {
+        if !c.allow_erase_all {
+            return ProbeTarget::attach(open()?, name, c);
+        }
+        let cautious = Connect {
+            allow_erase_all: false,
+            ..c.clone()
+        };
+        let wiped = match ProbeTarget::attach(open()?, name.clone(), &cautious) {
+            Ok(target) => {
+                drop(target);
+                false
+            }
+            Err(ProbeError::Locked { .. }) => true,
+            Err(e) => return Err(e),
+        };
+        let mut target = ProbeTarget::attach(open()?, name, c)?;
+        target.wiped_to_unlock = wiped;
+        Ok(target)
     }
 
     /// Attaches through an opened probe, real or emulated.
@@ -381,17 +529,38 @@ impl ProbeTarget {
         } else {
             Permissions::new()
         };
-        let attached = if c.under_reset {
-            probe.attach_under_reset_with_registry(c.chip.as_str(), permissions, &registry)
+        let rtl872x = c.chip.eq_ignore_ascii_case(super::emulator::RTL8721DM);
+        let rtl = if rtl872x {
+            let loader = c.rtl872x_loader.clone().ok_or_else(|| {
+                ProbeError::Loader(Box::new(super::rtl872x::loader::LoaderError::Missing))
+            })?;
+            Some(Mailbox::new(loader))
         } else {
-            probe.attach_with_registry(c.chip.as_str(), permissions, &registry)
+            None
+        };
+        let target = match registry.get_target_by_name(&c.chip) {
+            Ok(target) if is_stm32f2(&target.name) => {
+                TargetSelector::Specified(with_sector_sized_pages(target))
+            }
+            _ => TargetSelector::Unspecified(c.chip.clone()),
+        };
+        let attached = if c.under_reset {
+            probe.attach_under_reset_with_registry(target, permissions, &registry)
+        } else {
+            probe.attach_with_registry(target, permissions, &registry)
         };
         let session = attached.map_err(|source| match source {
+            source if rtl872x => ProbeError::Unanswered {
+                chip: c.chip.clone(),
+                probe: name.clone(),
+                source: Box::new(source),
+            },
             // The chip refuses debugging unless erased first, and erasing was not allowed.
             probe_rs::Error::Arm(probe_rs::architecture::arm::ArmError::MissingPermissions(_))
             | probe_rs::Error::MissingPermissions(_) => ProbeError::Locked {
                 chip: c.chip.clone(),
                 probe: name.clone(),
+                unlock: c.unlock,
             },
             source => ProbeError::Attach {
                 chip: c.chip.clone(),
@@ -407,6 +576,8 @@ impl ProbeTarget {
             checksum_at: None,
             checksum_failed: false,
             stm32f2,
+            wiped_to_unlock: false,
+            rtl,
         })
     }
 
@@ -449,9 +620,14 @@ impl ProbeTarget {
             .is_some_and(|u| u.start == STM32F2_SECTOR0))
     }
 
-    /// The lowest STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, if any. Bit
-    /// 16 + n guards sector n, the n-th erase unit of the layout platforms.toml gives.
+    /// The lowest STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, if any.
     fn stm32f2_first_protected_sector(&mut self) -> Result<Option<EraseUnit>, TargetError> {
+        Ok(self.stm32f2_protected_sectors()?.first().copied())
+    }
+
+    /// Every STM32F2 sector whose nWRP bit in FLASH_OPTCR is clear, lowest first. Bit
+    /// 16 + n guards sector n, the n-th erase unit of the layout platforms.toml gives.
+    fn stm32f2_protected_sectors(&mut self) -> Result<Vec<EraseUnit>, TargetError> {
         let mut core = self.session.core(0).map_err(probe_error)?;
         let optcr = core.read_word_32(0x4002_3C14).map_err(probe_error)?;
         let geometry = crate::platform::mcu("stm32f205").map(super::Geometry::of);
@@ -460,8 +636,9 @@ impl ProbeTarget {
             .iter()
             .take(12)
             .enumerate()
-            .find(|(n, _)| optcr & 1 << (16 + n) == 0)
-            .map(|(_, u)| *u))
+            .filter(|(n, _)| optcr & 1 << (16 + n) == 0)
+            .map(|(_, u)| *u)
+            .collect())
     }
 }
 
@@ -544,7 +721,7 @@ fn probe_error(e: impl std::error::Error + Send + Sync + 'static) -> TargetError
 
 impl FlashTarget for ProbeTarget {
     fn checksums(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
-        if self.checksum_failed || ranges.is_empty() {
+        if self.rtl.is_some() || self.checksum_failed || ranges.is_empty() {
             return Ok(None);
         }
         match self.run_checksums(ranges) {
@@ -559,16 +736,50 @@ impl FlashTarget for ProbeTarget {
         }
     }
 
+    fn wiped_to_unlock(&self) -> bool {
+        self.wiped_to_unlock
+    }
+
     fn wire_counts(&self) -> Option<super::WireCounts> {
         self.emulated.as_ref().map(EmulatedDevice::counts)
     }
 
+    fn compare(&mut self, checks: &[(u32, u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {
+        match &mut self.rtl {
+            Some(rtl) => rtl_compare(rtl, &mut self.session, checks).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError> {
+        if let Some(rtl) = &mut self.rtl {
+            return rtl_read(rtl, &mut self.session, address, buf);
+        }
         let mut core = self.session.core(0).map_err(probe_error)?;
         core.read(u64::from(address), buf).map_err(probe_error)
     }
 
+    /// A unit to write that an STM32F2 write-protects is [`TargetError::WriteProtected`],
+    /// naming it, before anything is sent: the chip would refuse to erase or program it,
+    /// and probe-rs's algorithm would say only "erase_sector failed with code 1".
     fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError> {
+        if let Some(rtl) = &mut self.rtl {
+            return rtl_write(rtl, &mut self.session, writes);
+        }
+        if self.stm32f2 && !writes.is_empty() {
+            let protected = self.stm32f2_protected_sectors()?;
+            let hit = writes.iter().find_map(|w| {
+                protected
+                    .iter()
+                    .find(|p| u64::from(p.start) < w.unit.end && u64::from(w.unit.start) < p.end)
+            });
+            if let Some(p) = hit {
+                return Err(TargetError::WriteProtected {
+                    start: p.start,
+                    end: p.end,
+                });
+            }
+        }
         self.checksum_at = None;
         // Units known to be erased are only programmed: an erase costs a call of the flash
         // algorithm per unit, and time on the chip.
@@ -599,6 +810,11 @@ impl FlashTarget for ProbeTarget {
     /// algorithm, shows it): so that case is [`TargetError::WriteProtected`], naming the
     /// sector, before anything is tried.
     fn erase_chip(&mut self) -> Result<(), TargetError> {
+        if self.rtl.is_some() {
+            return Err(TargetError::Probe(std::sync::Arc::new(
+                std::io::Error::other(RTL872X_NO_CHIP_ERASE),
+            )));
+        }
         if self.stm32f2
             && let Some(n) = self.stm32f2_first_protected_sector()?
         {
@@ -611,20 +827,49 @@ impl FlashTarget for ProbeTarget {
         erase_all(&mut self.session, &mut FlashProgress::empty(), false).map_err(probe_error)
     }
 
+    fn erase_units(&mut self, units: &[EraseUnit]) -> Result<(), TargetError> {
+        if let Some(rtl) = &mut self.rtl {
+            for run in runs(units.iter().copied()) {
+                guard_mbr(run.0, run.1)?;
+                rtl.erase(&mut self.session, run.0, run.1)?;
+            }
+            return Ok(());
+        }
+        let blank: Vec<Vec<u8>> = units.iter().map(|u| vec![0xFF; u.len()]).collect();
+        let writes: Vec<UnitWrite<'_>> = units
+            .iter()
+            .zip(&blank)
+            .map(|(unit, data)| UnitWrite {
+                unit: *unit,
+                data,
+                erased: false,
+            })
+            .collect();
+        self.write_units(&writes)
+    }
+
     fn reset(&mut self) -> Result<(), TargetError> {
+        if let Some(rtl) = &mut self.rtl {
+            return rtl.finish(&mut self.session);
+        }
         self.checksum_at = None;
         let mut core = self.session.core(0).map_err(probe_error)?;
         core.reset().map_err(probe_error)
     }
 
-    /// Only an STM32F2's sector 0 (the Gen 2 bootloader) is checked: it is the unit
-    /// Particle's bootloader protects, and the one [`Mcu::protected_unit`] names. Any
-    /// other unit, or any unit of another chip, is not protected as far as a probe can see.
+    /// An STM32F2's sectors are answered by their nWRP bits; any unit of another chip is
+    /// not protected as far as a probe can see.
     fn is_write_protected(&mut self, unit: EraseUnit) -> Result<bool, TargetError> {
-        if !self.stm32f2 || unit.start != STM32F2_SECTOR0 {
+        if !self.stm32f2 {
             return Ok(false);
         }
-        self.stm32f2_sector0_protected()
+        if unit.start == STM32F2_SECTOR0 {
+            return self.stm32f2_sector0_protected();
+        }
+        Ok(self
+            .stm32f2_protected_sectors()?
+            .iter()
+            .any(|p| p.start == unit.start))
     }
 
     /// Only an STM32F2's sector 0 can be unprotected; anything else is
@@ -635,4 +880,112 @@ impl FlashTarget for ProbeTarget {
         }
         self.unprotect_stm32f2_sector0()
     }
+}
+
+/// Why an RTL872x is never chip-erased: its first 16 KiB hold the device's own
+/// prebootloader-mbr, with its secure-boot keys, which no image carries.
+pub const RTL872X_NO_CHIP_ERASE: &str = "an RTL872x is never chip-erased: 0x08000000-0x08003FFF holds the device's own prebootloader-mbr (with its secure-boot keys), which no restore image carries; erase ranges instead (erase --range)";
+
+/// The RTL872x's per-device prebootloader-mbr: nothing is ever written or erased there.
+pub const RTL872X_MBR: std::ops::Range<u32> = 0x0800_0000..0x0800_4000;
+
+/// Refuses any write or erase that reaches the prebootloader-mbr.
+fn guard_mbr(start: u32, len: u32) -> Result<(), TargetError> {
+    let end = u64::from(start) + u64::from(len);
+    if u64::from(start) < u64::from(RTL872X_MBR.end) && end > u64::from(RTL872X_MBR.start) {
+        return Err(TargetError::Probe(std::sync::Arc::new(
+            std::io::Error::other(format!(
+                "refused to write or erase {start:#010x}-{end:#010x}: it reaches 0x08000000-0x08003FFF, the RTL872x's per-device prebootloader-mbr"
+            )),
+        )));
+    }
+    Ok(())
+}
+
+/// Contiguous units merged into `(start, length)` runs.
+fn runs(units: impl Iterator<Item = EraseUnit>) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for u in units {
+        match out.last_mut() {
+            Some((s, l)) if u64::from(*s) + u64::from(*l) == u64::from(u.start) => {
+                *l += u.len() as u32;
+            }
+            _ => out.push((u.start, u.len() as u32)),
+        }
+    }
+    out
+}
+
+/// Where [`FlashTarget::read`] finds the eFuse's Wi-Fi MAC on an RTL872x: the loader
+/// reads the eFuse logical map and returns only the MAC (offset 0x11A of the map), which
+/// the platform table gives as the device ID's source at this address.
+pub const RTL872X_MAC_ADDRESS: u32 = 0xF000_011A;
+
+fn rtl_read(
+    rtl: &mut Mailbox,
+    session: &mut Session,
+    address: u32,
+    buf: &mut [u8],
+) -> Result<(), TargetError> {
+    let end = u64::from(address) + buf.len() as u64;
+    if address >= RTL872X_MAC_ADDRESS && end <= u64::from(RTL872X_MAC_ADDRESS) + 6 {
+        let mac = rtl.mac(session)?;
+        let from = (address - RTL872X_MAC_ADDRESS) as usize;
+        buf.copy_from_slice(&mac[from..from + buf.len()]);
+        return Ok(());
+    }
+    let flash =
+        u64::from(mailbox::FLASH)..u64::from(mailbox::FLASH) + u64::from(mailbox::FLASH_LEN);
+    if flash.contains(&u64::from(address)) && end <= flash.end {
+        return rtl.read(session, address, buf);
+    }
+    let mut core = session.core(0).map_err(probe_error)?;
+    core.read(u64::from(address), buf).map_err(probe_error)
+}
+
+/// Erases the units that are not known to be erased (contiguous ones in one command, so
+/// that the loader takes 64 KiB blocks where it can), then programs what is not 0xFF, in
+/// messages of up to 16 KiB.
+fn rtl_write(
+    rtl: &mut Mailbox,
+    session: &mut Session,
+    writes: &[UnitWrite<'_>],
+) -> Result<(), TargetError> {
+    for w in writes {
+        guard_mbr(w.unit.start, w.unit.len() as u32)?;
+    }
+    for (start, len) in runs(writes.iter().filter(|w| !w.erased).map(|w| w.unit)) {
+        rtl.erase(session, start, len)?;
+    }
+    // Runs of units with something to program, each written in order.
+    let mut pending: Vec<(u32, Vec<u8>)> = Vec::new();
+    for w in writes {
+        if w.data.iter().all(|b| *b == 0xFF) {
+            continue;
+        }
+        match pending.last_mut() {
+            Some((s, d)) if u64::from(*s) + d.len() as u64 == u64::from(w.unit.start) => {
+                d.extend_from_slice(w.data);
+            }
+            _ => pending.push((w.unit.start, w.data.to_vec())),
+        }
+    }
+    for (start, data) in pending {
+        rtl.write(session, start, &data)?;
+    }
+    Ok(())
+}
+
+/// Each `(address, length, checksum)` asked of the loader's verify command; the checksum
+/// is [`checksum::expected`]'s register, whose inverse is the standard CRC-32 the loader
+/// compares with.
+fn rtl_compare(
+    rtl: &mut Mailbox,
+    session: &mut Session,
+    checks: &[(u32, u32, u32)],
+) -> Result<Vec<bool>, TargetError> {
+    checks
+        .iter()
+        .map(|(address, len, sum)| rtl.verify(session, *address, *len, !*sum))
+        .collect()
 }

@@ -81,3 +81,48 @@ pub fn load(bytes: &[u8]) -> Result<MemoryImage, ElfError> {
     }
     Ok(MemoryImage::from_chunks(chunks)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ELF32 file of `size` bytes of data and `count` PT_LOAD headers that all name
+    /// those same bytes, each at its own address.
+    fn overlapping(size: u32, count: u16) -> Vec<u8> {
+        let phoff = 52u32;
+        let data_at = phoff + 32 * u32::from(count);
+        let mut b = vec![0u8; 52];
+        b[0..4].copy_from_slice(b"\x7fELF");
+        b[4] = 1; // 32-bit
+        b[5] = 1; // little-endian
+        b[6] = 1;
+        b[16..18].copy_from_slice(&2u16.to_le_bytes()); // executable
+        b[18..20].copy_from_slice(&40u16.to_le_bytes()); // ARM
+        b[20..24].copy_from_slice(&1u32.to_le_bytes());
+        b[28..32].copy_from_slice(&phoff.to_le_bytes());
+        b[40..42].copy_from_slice(&52u16.to_le_bytes());
+        b[42..44].copy_from_slice(&32u16.to_le_bytes());
+        b[44..46].copy_from_slice(&count.to_le_bytes());
+        for k in 0..u32::from(count) {
+            let mut ph = [0u8; 32];
+            ph[0..4].copy_from_slice(&PT_LOAD.to_le_bytes());
+            ph[4..8].copy_from_slice(&data_at.to_le_bytes());
+            ph[8..12].copy_from_slice(&(k * size).to_le_bytes());
+            ph[12..16].copy_from_slice(&(k * size).to_le_bytes());
+            ph[16..20].copy_from_slice(&size.to_le_bytes());
+            ph[20..24].copy_from_slice(&size.to_le_bytes());
+            b.extend_from_slice(&ph);
+        }
+        b.resize(data_at as usize + size as usize, 0xA5);
+        b
+    }
+
+    /// 8 MiB of file named by 100 headers would be 800 MiB of image: refused at the
+    /// header that passes the limit, before its bytes are copied.
+    #[test]
+    fn headers_naming_the_same_bytes_are_counted_before_copying() {
+        let e = load(&overlapping(8 << 20, 100)).unwrap_err();
+        assert_eq!(e, ElfError::TooLarge { index: 8 });
+        assert_eq!(load(&overlapping(8 << 20, 2)).unwrap().len(), 16 << 20);
+    }
+}

@@ -104,8 +104,8 @@ fn carries_fill() -> bool {
 /// used only for a flash plan's time estimate; 0 where unknown.
 #[derive(Debug, Deserialize)]
 pub struct Mcu {
-    /// The probe-rs target name. None for the RTL872x, which probe-rs has no built-in
-    /// target for (the user supplies a target description), and the Spark Core's STM32F103.
+    /// The probe-rs target name: probe-rs's own, or for the RTL872x the one hexsmith
+    /// registers (`RTL8721DM`). None for the Spark Core's STM32F103.
     pub chip: Option<String>,
     /// Main flash as `[start, end)` addresses: where a module without a slot must lie.
     pub flash: [u32; 2],
@@ -133,9 +133,32 @@ pub struct Mcu {
     /// image that does not put them back.
     #[serde(default)]
     pub chip_erase_clears: Vec<String>,
-    /// Where the Particle device ID is read; None where hexsmith does not know (RTL872x,
-    /// STM32F103).
+    /// Where the Particle device ID is read; None where hexsmith does not know
+    /// (STM32F103).
     pub device_id: Option<DeviceIdSource>,
+    /// Flash nothing may ever write or erase (the RTL872x's per-device
+    /// prebootloader-mbr): an image with bytes there is refused before anything is sent.
+    #[serde(default)]
+    pub never_write: Option<NeverWrite>,
+    /// Whether a full chip erase may be used at all; false on the RTL872x, whose chip
+    /// erase would destroy what [`Mcu::never_write`] protects.
+    #[serde(default = "allowed")]
+    pub chip_erase: bool,
+}
+
+fn allowed() -> bool {
+    true
+}
+
+/// Flash no image may touch, and what it holds.
+#[derive(Debug, Deserialize)]
+pub struct NeverWrite {
+    /// First address.
+    pub start: u32,
+    /// End, exclusive.
+    pub end: u32,
+    /// What lives there, for the refusal.
+    pub what: String,
 }
 
 /// `count` erase units of `size` bytes from `start` on.
@@ -163,6 +186,21 @@ pub struct DeviceIdSource {
     /// Text put before the hex digits (`e00fce68` on the nRF52840); empty on the STM32F205.
     #[serde(default)]
     pub prefix: String,
+    /// The bytes are the Wi-Fi MAC (RTL872x), which is then reported as well.
+    #[serde(default)]
+    pub mac: bool,
+}
+
+impl DeviceIdSource {
+    /// The Wi-Fi MAC in a device ID read from this source (`aa:bb:cc:dd:ee:ff`), where the
+    /// ID's bytes are one.
+    pub fn mac_of(&self, device_id: &str) -> Option<String> {
+        let digits = device_id.strip_prefix(&self.prefix).filter(|_| self.mac)?;
+        let pairs: Vec<&str> = (0..digits.len() / 2)
+            .map(|k| &digits[2 * k..2 * k + 2])
+            .collect();
+        (pairs.len() == 6).then(|| pairs.join(":"))
+    }
 }
 
 /// Where modules of a function (and index, where given) may live. A user part's slot may
@@ -178,12 +216,13 @@ struct SlotEntry {
 /// Flash no module may reach into (Gen 2's device configuration sectors); slots derived
 /// from the published images stop before it.
 #[derive(Debug, Deserialize)]
-struct Reserved {
-    start: u32,
-    #[allow(dead_code)]
-    end: u32,
-    #[allow(dead_code)]
-    what: String,
+pub struct Reserved {
+    /// First address.
+    pub start: u32,
+    /// End address, exclusive.
+    pub end: u32,
+    /// What the device keeps there ("device configuration (DCT) and EEPROM emulation").
+    pub what: String,
 }
 
 /// A named range that is not a module but belongs in an image (nRF52840: the Nordic MBR,
@@ -384,6 +423,12 @@ impl Platform {
     /// The non-module ranges its images carry (nRF52840 only; empty elsewhere).
     pub fn regions(&self) -> &'static [Region] {
         &self.layout().regions
+    }
+
+    /// Flash the device keeps its own data in (`reserved` in the platform table: the Gen 2
+    /// DCT, with the device's keys, and the EEPROM emulation), which no image carries.
+    pub fn reserved(&self) -> &'static [Reserved] {
+        &self.layout().reserved
     }
 
     /// The UICR page its images carry; None off the nRF52840.

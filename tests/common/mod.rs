@@ -165,3 +165,54 @@ pub fn segments_from(
     );
     out
 }
+
+/// Whether any of a report's notes says `part`: notes are sentences, and a test asserts
+/// the fact a note carries rather than its whole wording.
+pub fn has_note(notes: &[String], part: &str) -> bool {
+    notes.iter().any(|n| n.contains(part))
+}
+
+/// Runs a Node.js companion (Particle's own readers), which must succeed: its stdout.
+pub fn node(command: &mut Command) -> Vec<u8> {
+    let output = command
+        .output()
+        .expect("node runs (scripts/fetch-device-os installs the reader)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// A run that must fail with `code` and say `part` on stderr.
+pub fn fails_with(o: &Output, code: i32, part: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    assert!(stderr(o).contains(part), "{}", stderr(o));
+}
+
+/// The names of the files in `dir`, sorted: what a run wrote there.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The kinds of the regions `inspect --json` lists (`uicr`, `compatibility-fill`, ...).
+pub fn region_kinds(report: &serde_json::Value) -> Vec<&str> {
+    report["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect()
+}
+
+/// A run that must succeed: its stdout.
+pub fn succeeds(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    stdout(o)
+}

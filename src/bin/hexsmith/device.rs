@@ -186,7 +186,10 @@ fn connect_and_identify(
     let id = hexsmith::flash::read_device_id(&mut target, mcu)
         .map_err(hexsmith::flash::DeviceError::DeviceId)?;
     if let Some(id) = &id {
-        eprintln!("{}: device {id}", target.probe);
+        match mcu.device_id.as_ref().and_then(|s| s.mac_of(id)) {
+            Some(mac) => eprintln!("{}: device {id} (Wi-Fi MAC {mac})", target.probe),
+            None => eprintln!("{}: device {id}", target.probe),
+        }
     }
     Ok((target, id))
 }
@@ -339,6 +342,10 @@ pub struct EraseArgs {
     /// will not boot until a complete restore image is written.
     #[arg(long, conflicts_with = "range")]
     all: bool,
+    /// With --all on a Photon, P1 or Electron: let it erase the device's keys, settings
+    /// and EEPROM data (the DCT and EEPROM emulation, 0x08004000-0x08020000).
+    #[arg(long, requires = "all")]
+    erase_device_keys: bool,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -355,6 +362,9 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     }
     let settings = args.probe.settings(&[])?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
+    if args.all {
+        hexsmith::flash::check_chip_erase(mcu)?;
+    }
     let units = match &args.range {
         Some(text) => {
             let (start, end) = parse_range(text)?;
@@ -362,6 +372,9 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
         }
         None => Vec::new(),
     };
+    if args.all && !args.erase_device_keys {
+        hexsmith::flash::refuse_losing_device_data(mcu)?;
+    }
     #[cfg(feature = "probe")]
     {
         use hexsmith::flash::FlashTarget as _;

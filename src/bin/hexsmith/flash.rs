@@ -7,6 +7,7 @@ use crate::out::outln;
 use crate::{Outcome, Usage};
 use anyhow::{Context, Result};
 use hexsmith::compose::{ModuleInput, place_modules};
+use hexsmith::flash::wire::ProbeKind;
 #[cfg(feature = "probe")]
 use hexsmith::flash::{DeviceEvent, DeviceResult, Event};
 use hexsmith::flash::{FlashJob, FlashPlan, PlanOptions, ProbeSettings, Protocol};
@@ -69,6 +70,31 @@ pub struct ProbeArgs {
     /// devices (with --all-probes).
     #[arg(long, value_name = "FILE", requires = "emulate")]
     pub emulate_state: Vec<PathBuf>,
+    /// Particle's RTL872x flash loader (P2, Photon 2, M-SoM, Tracker M): Device OS
+    /// `scripts/rtl872x.tcl`, or the loader as a raw .bin. Checked by SHA-256.
+    #[arg(
+        long = "rtl872x-loader",
+        value_name = "FILE",
+        env = "HEXSMITH_RTL872X_LOADER"
+    )]
+    pub rtl872x_loader: Option<PathBuf>,
+    /// Use an RTL872x flash loader whose SHA-256 is not the known one.
+    #[arg(long)]
+    pub allow_unknown_loader: bool,
+    /// The kind of probe the emulated wire behaves as, and a dry run's estimate assumes:
+    /// cmsis-dap-v1 (the Particle Debugger, the default), cmsis-dap-v2 or jlink.
+    #[arg(long, value_name = "KIND", value_parser = parse_probe_kind)]
+    pub emulate_probe: Option<ProbeKind>,
+}
+
+fn parse_probe_kind(name: &str) -> Result<ProbeKind, String> {
+    ProbeKind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = ProbeKind::ALL.iter().map(|k| k.name()).collect();
+        format!(
+            "not a probe kind the model knows: give one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// The emulated devices this run opened, saved to their state files when it ends.
@@ -120,6 +146,26 @@ impl ProbeArgs {
                 ProtocolArg::Jtag => Protocol::Jtag,
             }),
             connect_under_reset: self.connect_under_reset,
+            rtl872x_loader: self.rtl872x_loader()?,
+        })
+    }
+
+    /// The RTL872x flash loader, read and checked, if one was named (an empty
+    /// HEXSMITH_RTL872X_LOADER counts as none).
+    fn rtl872x_loader(
+        &self,
+    ) -> Result<Option<std::sync::Arc<hexsmith::flash::rtl872x::loader::Loader>>> {
+        use hexsmith::flash::rtl872x::loader;
+        let path = self
+            .rtl872x_loader
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty());
+        Ok(match path {
+            Some(p) => Some(std::sync::Arc::new(loader::load(
+                p,
+                self.allow_unknown_loader,
+            )?)),
+            None => None,
         })
     }
 
@@ -170,6 +216,9 @@ impl ProbeArgs {
             }
             devices
         };
+        for device in &devices {
+            device.set_probe_kind(self.emulate_probe.unwrap_or(ProbeKind::DEFAULT));
+        }
         EMULATED
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -199,9 +248,14 @@ pub struct Args {
     /// Write to every attached probe's device at once (PROBE_RS_PROBE is then ignored).
     #[arg(long)]
     all_probes: bool,
-    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR).
+    /// Erase the whole chip first (refused for a Gen 3 image without MBR and UICR, and on
+    /// Gen 2, whose DCT holds the device's keys, unless --erase-device-keys).
     #[arg(long)]
     chip_erase: bool,
+    /// With --chip-erase on a Photon, P1 or Electron: let it erase the device's keys,
+    /// settings and EEPROM data (the DCT and EEPROM emulation, 0x08004000-0x08020000).
+    #[arg(long, requires = "chip_erase")]
+    erase_device_keys: bool,
     /// Skip reading the written units back.
     #[arg(long)]
     no_verify: bool,
@@ -292,9 +346,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let job = load_job(&args.inputs, &settings)?;
     let plan = job.plan(PlanOptions {
         chip_erase: args.chip_erase,
+        erase_device_keys: args.erase_device_keys,
     })?;
     if args.dry_run {
-        print_plan(&job, &plan, args.json)?;
+        let time = time_estimate(&args.probe, &settings, &job, &plan);
+        print_plan(&job, &plan, time, args.json)?;
         return Ok(Outcome::Pass);
     }
     if args.station {
@@ -331,9 +387,56 @@ fn open_log(args: &Args, settings: &ProbeSettings) -> Result<Option<hexsmith::fl
     Ok(Some(hexsmith::flash::LogWriter::open(path, inputs)?))
 }
 
-fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
+/// A dry run's time: on the kind `--emulate-probe` names, else the kind of the one
+/// attached probe the model knows, else the default; onto the emulated device's content
+/// when `--emulate-state` gives one, else a blank device.
+fn time_estimate(
+    args: &ProbeArgs,
+    #[cfg_attr(not(feature = "probe"), allow(unused_variables))] settings: &ProbeSettings,
+    job: &FlashJob,
+    plan: &FlashPlan,
+) -> hexsmith::flash::estimate::ProbeEstimate {
+    #[cfg(feature = "probe")]
+    let attached = if args.emulate.is_none() && args.emulate_probe.is_none() {
+        match hexsmith::flash::probe::attached_kinds().as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    #[cfg(not(feature = "probe"))]
+    let attached: Option<ProbeKind> = None;
+    let (kind, from) = match (args.emulate_probe, attached) {
+        (Some(kind), _) => (kind, "--emulate-probe"),
+        (None, Some(kind)) => (kind, "attached probe"),
+        (None, None) => (ProbeKind::DEFAULT, "default"),
+    };
+    #[cfg(feature = "probe")]
+    let held = match settings.emulate.as_slice() {
+        [device] if device.state_file().is_some() => Some(device.nvm_image()),
+        _ => None,
+    };
+    #[cfg(not(feature = "probe"))]
+    let held: Option<hexsmith::memory::MemoryImage> = None;
+    hexsmith::flash::estimate::ProbeEstimate::new(
+        plan,
+        &job.image,
+        job.mcu(),
+        held.as_ref(),
+        kind,
+        from,
+    )
+}
+
+fn print_plan(
+    job: &FlashJob,
+    plan: &FlashPlan,
+    time: hexsmith::flash::estimate::ProbeEstimate,
+    json: bool,
+) -> Result<()> {
     if json {
-        crate::out::print_document(&job.plan_document(plan))?;
+        crate::out::print_document(&job.plan_document(plan, time))?;
         return Ok(());
     }
     let chip = job
@@ -368,9 +471,25 @@ fn print_plan(job: &FlashJob, plan: &FlashPlan, json: bool) -> Result<()> {
         );
     }
     outln!(
-        "estimate      at most {:.1} s erase + {:.1} s program (datasheet figures, every unit written)",
+        "flash time    at most {:.1} s erase + {:.1} s program (datasheet figures, every unit written)",
         plan.estimate.erase_seconds,
         plan.estimate.program_seconds
+    );
+    let why = match time.probe_from {
+        "--emulate-probe" => "as --emulate-probe says",
+        "attached probe" => "the attached probe's kind",
+        _ => "the default: no --emulate-probe, and no one probe of a kind the model knows attached",
+    };
+    let onto = if time.device == "blank" {
+        "a blank device"
+    } else {
+        "the device as its emulated state holds it"
+    };
+    outln!(
+        "estimate      {:.1} s on a {} probe ({why}), {} units written onto {onto}",
+        time.seconds,
+        time.probe,
+        time.units_written
     );
     Ok(())
 }
@@ -399,7 +518,7 @@ fn device_options(args: &Args) -> hexsmith::flash::DeviceOptions {
             verify: !args.no_verify,
             reset: !args.no_reset,
             cancel: Some(cancel),
-            batch_units: 16,
+            batch_units: hexsmith::flash::estimate::BATCH_UNITS,
             write_unchanged: args.write_unchanged,
         },
         unprotect_bootloader: args.unprotect_bootloader,
@@ -486,6 +605,7 @@ fn connections(
     use hexsmith::flash::probe::{self, Connect};
     let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
     base.allow_erase_all = plan.chip_erase || args.recover;
+    base.unlock = hexsmith::flash::probe::Unlock::RerunWithRecover;
     if settings.emulate.len() > 1 && !args.all_probes {
         return Err(Usage(
             "several --emulate-state files are several devices: add --all-probes to write to all of them"
@@ -575,6 +695,10 @@ fn flash_devices(
 #[cfg(feature = "probe")]
 fn result_line(r: &DeviceResult) -> String {
     let id = r.device_id.as_deref().unwrap_or("(unknown device)");
+    let id = match &r.mac {
+        Some(mac) => format!("{id} (Wi-Fi MAC {mac})"),
+        None => id.to_string(),
+    };
     let rep = &r.report;
     let state = match (&r.error, rep.interrupted) {
         (Some(e), _) => format!("FAILED: {}", hexsmith::flash::error_chain(e)),
@@ -582,8 +706,13 @@ fn result_line(r: &DeviceResult) -> String {
         (None, false) if rep.verified => "ok, verified".to_string(),
         (None, false) => "ok".to_string(),
     };
+    let wiped = if r.chip_wiped {
+        "; the chip was locked and was erased whole to unlock it (--recover): everything it held before is gone"
+    } else {
+        ""
+    };
     format!(
-        "{:<24} {id:<34} written {} units ({} bytes), skipped {} units ({} bytes): {state}",
+        "{:<24} {id:<34} written {} units ({} bytes), skipped {} units ({} bytes): {state}{wiped}",
         r.probe, rep.units_written, rep.bytes_written, rep.units_skipped, rep.bytes_skipped
     )
 }
@@ -606,6 +735,7 @@ fn station(
         // Emulated devices are a rehearsal: one fixture, each device in turn, then the end.
         let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
         base.allow_erase_all = plan.chip_erase || args.recover;
+        base.unlock = hexsmith::flash::probe::Unlock::RerunWithRecover;
         let devices = settings.emulate.iter().map(|device| Connect {
             emulate: Some(device.clone()),
             ..base.clone()

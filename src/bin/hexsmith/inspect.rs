@@ -58,6 +58,17 @@ pub struct Args {
     /// With --emulate: the device's state file (Intel HEX of its non-volatile memory).
     #[arg(long, value_name = "FILE", requires = "emulate")]
     emulate_state: Vec<PathBuf>,
+    /// With --probe on an RTL872x: Particle's flash loader (Device OS `scripts/rtl872x.tcl`
+    /// or a raw .bin).
+    #[arg(
+        long = "rtl872x-loader",
+        value_name = "FILE",
+        env = "HEXSMITH_RTL872X_LOADER"
+    )]
+    rtl872x_loader: Option<PathBuf>,
+    /// Use an RTL872x flash loader whose SHA-256 is not the known one.
+    #[arg(long)]
+    allow_unknown_loader: bool,
     /// One JSON document on standard output: a report object for one file, an array for several.
     #[arg(long)]
     json: bool,
@@ -334,6 +345,9 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         no_progress: true,
         emulate: args.emulate.clone(),
         emulate_state: args.emulate_state.clone(),
+        emulate_probe: None,
+        rtl872x_loader: args.rtl872x_loader.clone(),
+        allow_unknown_loader: args.allow_unknown_loader,
     }
     .settings(&[])?;
     let (mcu, chip) = crate::device::device_mcu(args.platform.as_deref(), &settings)?;

@@ -249,6 +249,12 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
             Some(e.failure())
         } else if let Some(e) = c.downcast_ref::<OutputError>() {
             Some(e.failure())
+        } else if let Some(e) = c.downcast_ref::<hexsmith::flash::rtl872x::loader::LoaderError>() {
+            use hexsmith::flash::rtl872x::loader::LoaderError;
+            Some(match e {
+                LoaderError::Read { .. } | LoaderError::NotALoader { .. } => Failure::Unreadable,
+                LoaderError::Missing | LoaderError::Unknown { .. } => Failure::Refused,
+            })
         } else {
             device_failure(c)
         }
@@ -259,6 +265,8 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
 #[cfg(feature = "probe")]
 fn device_failure(c: &(dyn std::error::Error + 'static)) -> Option<Failure> {
     if let Some(e) = c.downcast_ref::<EmulatorError>() {
+        e.failure()
+    } else if let Some(e) = c.downcast_ref::<hexsmith::flash::JobError>() {
         e.failure()
     } else if let Some(e) = c.downcast_ref::<ProbeError>() {
         e.failure()

@@ -94,6 +94,10 @@ pub fn board_line(result: &DeviceResult) -> String {
     };
     let mut out = String::new();
     let id = result.device_id.as_deref().unwrap_or("(no device ID)");
+    let id = match &result.mac {
+        Some(mac) => format!("{id} (Wi-Fi MAC {mac})"),
+        None => id.to_string(),
+    };
     out.push_str(&format!(
         "{word} {id} on {} in {:.1} s: {} units written, {} skipped{}",
         result.probe,

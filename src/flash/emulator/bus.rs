@@ -5,6 +5,7 @@
 
 use super::Chip;
 use super::clock::{Controller, FlashTiming, Nanos};
+use super::rtl8721dm;
 
 /// A write that tried to turn a 0 bit back into a 1 without an erase: real NOR flash
 /// silently keeps the 0, so the bytes on the device would differ from what was written.
@@ -164,7 +165,14 @@ pub struct Bus {
     stm: StmFlash,
     /// Peripheral and system registers the model does not interpret: kept so that what a
     /// tool writes it reads back (DBGMCU, clock setup, watchdog freeze bits).
-    scratch: std::collections::BTreeMap<u32, u32>,
+    pub(super) scratch: std::collections::BTreeMap<u32, u32>,
+    /// The RTL8721DM's SPI NOR registers (status, configuration).
+    pub(super) nor: rtl8721dm::Nor,
+    /// A watchdog asked for a system reset, which the core performs after the access.
+    pub(super) reset_requested: bool,
+    /// Writes by either master, so that the core can tell a loop that only waits for
+    /// memory to change from one that works.
+    pub(super) stores: u64,
     /// Every write that tried to set a programmed bit, in order.
     pub violations: Vec<NorViolation>,
     /// What the flash hardware did, for [`super::WireCounts`].
@@ -179,6 +187,8 @@ pub struct Bus {
     pub flash: Controller,
     /// Those datasheet times.
     pub timing: std::sync::Arc<FlashTiming>,
+    /// UICR.APPROTECT as read at the last reset: what locks the debug port now.
+    approtect_latched: bool,
 }
 
 impl Bus {
@@ -195,7 +205,14 @@ impl Bus {
                 vec![(STM_FLASH, STM_FLASH_LEN), (STM_OTP, STM_OTP_LEN)],
                 STM_RAM_LEN,
             ),
+            Chip::Rtl8721dm => (
+                vec![(rtl8721dm::FLASH, rtl8721dm::FLASH_LEN)],
+                rtl8721dm::RAM_LEN,
+            ),
         };
+        if chip == Chip::Rtl8721dm {
+            rtl8721dm::reset_registers(&mut bus);
+        }
         bus.nvm = nvm
             .into_iter()
             .map(|(start, len)| Nvm::blank(start, len))
@@ -223,17 +240,22 @@ impl Bus {
             ram_start: match chip {
                 Chip::Nrf52840 => NRF_RAM,
                 Chip::Stm32f205 => STM_RAM,
+                Chip::Rtl8721dm => rtl8721dm::RAM,
             },
             id_bytes: Vec::new(),
             nvmc: Nvmc::default(),
             stm,
             scratch: Default::default(),
+            nor: Default::default(),
+            reset_requested: false,
+            stores: 0,
             violations: Vec::new(),
             work: NvmWork::default(),
             now: 0,
             core_access: false,
             flash: Controller::default(),
             timing,
+            approtect_latched: false,
         }
     }
 
@@ -278,6 +300,7 @@ impl Bus {
 
     /// A system reset: controllers back to their reset state, option bytes reloaded.
     pub fn reset(&mut self) {
+        self.reset_requested = false;
         self.nvmc = Nvmc::default();
         self.stm.acr = 0;
         self.stm.sr = 0;
@@ -294,8 +317,23 @@ impl Bus {
         self.nvm.iter_mut().find(|n| n.start == start)
     }
 
-    /// Whether UICR.APPROTECT locks the nRF52840's AHB-AP (never on an STM32F2).
+    /// Whether access port protection locks the nRF52840's AHB-AP (never on an STM32F2):
+    /// UICR.APPROTECT as it was at the last power-on or pin reset ([`Bus::load_uicr`]),
+    /// so an image that programs APPROTECT is written and verified whole (the soft
+    /// resets a debugger makes meanwhile keep its access), and the lock takes hold when
+    /// the device next powers up or is reset by its pin.
     pub fn nrf_approtect_enabled(&self) -> bool {
+        self.approtect_latched
+    }
+
+    /// What the chip does at power-on and at a pin reset: reads the UICR, whose
+    /// APPROTECT then decides whether the debug port is locked.
+    pub fn load_uicr(&mut self) {
+        self.approtect_latched = self.uicr_approtect_set();
+    }
+
+    /// Whether the UICR's APPROTECT word, as programmed now, asks for the lock.
+    fn uicr_approtect_set(&self) -> bool {
         let uicr = self
             .nvm
             .iter()
@@ -318,7 +356,7 @@ impl Bus {
         }
     }
 
-    fn erase_range(&mut self, start: u32, len: u32) {
+    pub(super) fn erase_range(&mut self, start: u32, len: u32) {
         for nvm in &mut self.nvm {
             if nvm.contains(start) {
                 let from = (start - nvm.start) as usize;
@@ -335,7 +373,7 @@ impl Bus {
     }
 
     /// Programs `bytes` at `address` under NOR rules: bits only go from 1 to 0.
-    fn program(&mut self, address: u32, bytes: &[u8]) {
+    pub(super) fn program(&mut self, address: u32, bytes: &[u8]) {
         let Some(i) = self.nvm_index(address) else {
             return;
         };
@@ -422,6 +460,7 @@ impl Bus {
                     _ => self.scratch_read(address),
                 }
             }
+            Chip::Rtl8721dm => rtl8721dm::read_register(self, address),
             Chip::Stm32f205 => {
                 if address & !0xF == STM_UID {
                     let o = (address - STM_UID) as usize;
@@ -485,6 +524,7 @@ impl Bus {
 
     /// Writes `size` (1, 2 or 4) bytes, little-endian.
     pub fn write(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
+        self.stores += 1;
         if let Some(o) = self.ram_offset(address, size) {
             self.ram[o..o + size as usize].copy_from_slice(&value.to_le_bytes()[..size as usize]);
             return Ok(());
@@ -495,12 +535,15 @@ impl Bus {
         match self.chip {
             Chip::Nrf52840 => self.write_nrf_register(address, value),
             Chip::Stm32f205 => self.write_stm_register(address, size, value),
+            Chip::Rtl8721dm => rtl8721dm::write_register(self, address, value),
         }
     }
 
     fn write_nvm(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
         let bytes = value.to_le_bytes();
         match self.chip {
+            // XIP is read-only: the flash is written through the controller's user mode.
+            Chip::Rtl8721dm => Err(BusFault),
             Chip::Nrf52840 => {
                 // NVMC: only whole aligned words, only with CONFIG = Wen.
                 if self.nvmc.config & 3 != 1 || size != 4 || address & 3 != 0 {

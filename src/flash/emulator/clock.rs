@@ -64,6 +64,9 @@ impl FlashTiming {
             // RM0033 5.2: after reset the STM32F2 runs on the 16 MHz HSI oscillator, and
             // probe-rs's flash algorithm leaves the clock alone.
             Chip::Stm32f205 => ("stm32f205", 16_000_000),
+            // The KM0, AmebaD's low-power core: 20 MHz is the figure the AmebaD datasheet
+            // gives for it; the boot ROM's clock setup is not public.
+            Chip::Rtl8721dm => ("rtl872x", 20_000_000),
         };
         let mcu = crate::platform::mcu(key).expect("the emulated chips are in the platform table");
         let units = super::super::Geometry::of(mcu)

@@ -6,6 +6,7 @@
 use super::Chip;
 use super::bus::{Bus, BusFault};
 use super::clock::Nanos;
+use super::rtl8721dm;
 use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor, RunOptions};
 use armagnac::decoder::{BasicInstructionDecoder, InstructionDecode, InstructionDecodeError};
 use armagnac::instructions::{Instruction, InstructionSize};
@@ -103,6 +104,12 @@ pub struct Silicon {
     halted_at: Nanos,
     /// Instructions the current run may still execute before it counts as running away.
     budget_left: usize,
+    /// The RTL8721DM's ROM started the RAM image at the last reset: the KM0 runs code the
+    /// model executes (the flash loader, and the ROM routines it calls), for good.
+    ram_image: bool,
+    /// The bus's store count when the KM0 was last found waiting for memory to change:
+    /// until something stores, it would only spin, so its time moves on without running.
+    idle_at: Option<u64>,
 }
 
 impl Silicon {
@@ -128,9 +135,17 @@ impl Silicon {
             core_ns: 0,
             halted_at: 0,
             budget_left: 0,
+            ram_image: false,
+            idle_at: None,
         };
-        s.system_reset();
+        s.power_on_reset();
         s
+    }
+
+    /// Power-on: the UICR is read, then the system resets.
+    pub fn power_on_reset(&mut self) {
+        self.bus.load_uicr();
+        self.system_reset();
     }
 
     /// Whether nRESET is held asserted.
@@ -143,13 +158,20 @@ impl Silicon {
     /// which the model does not execute.
     pub fn system_reset(&mut self) {
         self.bus.reset();
-        let vectors = match self.bus.chip {
-            Chip::Nrf52840 => 0,
-            Chip::Stm32f205 => super::bus::STM_FLASH,
+        let (sp, pc) = match self.bus.chip {
+            Chip::Nrf52840 => self.vectors(0),
+            Chip::Stm32f205 => self.vectors(super::bus::STM_FLASH),
+            // The boot ROM runs first and is not modelled: booting from flash leaves the
+            // core in the ROM, running what the emulator does not execute.
+            Chip::Rtl8721dm => {
+                let entry = rtl8721dm::boot(&mut self.bus);
+                self.ram_image = entry.is_some();
+                entry.unwrap_or((0, 0))
+            }
         };
-        self.regs[13] = self.bus.read(vectors, 4).unwrap_or(0) & !3;
-        self.regs[17] = self.regs[13];
-        self.regs[15] = self.bus.read(vectors + 4, 4).unwrap_or(0) & !1;
+        self.regs[13] = sp;
+        self.regs[17] = sp;
+        self.regs[15] = pc;
         self.regs[14] = 0xFFFF_FFFF;
         self.regs[16] = 1 << 24;
         self.regs[20] = 0;
@@ -162,7 +184,32 @@ impl Silicon {
             self.enter_debug_state(DFSR_VCATCH);
         } else {
             self.halted = false;
+            if self.ram_image {
+                // The ROM jumps into the RAM image: the KM0 runs the loader from now on.
+                self.start_running();
+            }
         }
+    }
+
+    /// The initial SP and PC from a vector table.
+    fn vectors(&mut self, table: u32) -> (u32, u32) {
+        (
+            self.bus.read(table, 4).unwrap_or(0) & !3,
+            self.bus.read(table + 4, 4).unwrap_or(0) & !1,
+        )
+    }
+
+    /// The core runs as the wire's time passes, from now. The RTL8721DM's loader never
+    /// stops, so it has no runaway budget.
+    fn start_running(&mut self) {
+        self.running = true;
+        self.core_ns = self.bus.now;
+        self.idle_at = None;
+        self.budget_left = if self.bus.chip == Chip::Rtl8721dm {
+            usize::MAX
+        } else {
+            INSTRUCTION_BUDGET
+        };
     }
 
     /// Drives nRESET (from the probe's pin or the nRF52 CTRL-AP RESET register):
@@ -176,6 +223,8 @@ impl Silicon {
             if self.demcr & 1 != 0 {
                 self.control |= C_DEBUGEN;
             }
+            // A pin reset reads the UICR, as power-on does; a soft reset (AIRCR) does not.
+            self.bus.load_uicr();
             self.system_reset();
         } else if asserted {
             self.reset_held = true;
@@ -213,7 +262,11 @@ impl Silicon {
             }
             return Ok(());
         }
-        self.bus.write(address, size, value)
+        self.bus.write(address, size, value)?;
+        if self.bus.reset_requested {
+            self.system_reset();
+        }
+        Ok(())
     }
 
     fn read_ppb(&mut self, address: u32) -> u32 {
@@ -244,6 +297,8 @@ impl Silicon {
             CPUID => match self.bus.chip {
                 Chip::Nrf52840 => 0x410F_C241,
                 Chip::Stm32f205 => 0x412F_C230,
+                // Cortex-M23 r0p0: the KM0 is of that class (ARMv8-M baseline).
+                Chip::Rtl8721dm => 0x410C_D200,
             },
             FP_CTRL => self.fp_ctrl,
             DWT_CTRL => 0x4000_0000,
@@ -304,6 +359,11 @@ impl Silicon {
             return;
         }
         if bits & C_STEP != 0 {
+            if self.bus.chip == Chip::Rtl8721dm && !self.runs_code_from_ram() {
+                // The boot ROM's own code is not modelled: a step stays where it is.
+                self.enter_debug_state(DFSR_HALTED);
+                return;
+            }
             self.halted = false;
             self.core_ns = self.bus.now;
             self.execute(1, Nanos::MAX);
@@ -311,17 +371,23 @@ impl Silicon {
         }
         self.halted = false;
         if self.runs_code_from_ram() {
-            // It runs as the wire's time passes, from now.
-            self.running = true;
-            self.core_ns = self.bus.now;
-            self.budget_left = INSTRUCTION_BUDGET;
+            self.start_running();
         }
     }
 
     /// Runs a running core until virtual time `until` (or until it halts): called before
     /// the debugger reaches the chip, so that what it sees is the state at its time.
     pub fn catch_up(&mut self, until: Nanos) {
+        if self.bus.reset_requested {
+            self.system_reset();
+        }
+        if self.running && self.core_ns < until && self.idle_at == Some(self.bus.stores) {
+            // Waiting on memory nobody has written since: it would only spin until then.
+            self.core_ns = until;
+            return;
+        }
         if self.running && self.core_ns < until {
+            self.idle_at = None;
             let budget = self.budget_left;
             let executed = self.execute(budget, until);
             self.budget_left = budget.saturating_sub(executed);
@@ -331,6 +397,9 @@ impl Silicon {
     /// Whether a resume starts code the model executes: anything in RAM. From flash it is
     /// the device's own firmware, which the emulator leaves running unseen.
     fn runs_code_from_ram(&mut self) -> bool {
+        if self.bus.chip == Chip::Rtl8721dm {
+            return self.ram_image;
+        }
         let pc = self.regs[15];
         (0x2000_0000..0x2010_0000).contains(&pc)
             || (self.bus.chip == Chip::Nrf52840 && (0x0080_0000..0x0084_0000).contains(&pc))
@@ -367,11 +436,16 @@ impl Silicon {
         let version = match chip {
             Chip::Nrf52840 => Config::v7em(),
             Chip::Stm32f205 => Config::v7m(),
+            Chip::Rtl8721dm => Config::v8m(),
         };
         let mut cpu = Processor::new(version);
         cpu.instruction_decoder = Box::new(CachedDecoder);
         cpu.map_iface(0, Rc::new(RefCell::new(Port(bus.clone()))))
             .expect("the bus fits below the system area");
+        if chip == Chip::Rtl8721dm {
+            // A fetch from the boot ROM is a call of one of its routines.
+            cpu.hook_code(0..rtl8721dm::ROM_END as usize);
+        }
         for (i, index) in GENERAL.iter().enumerate() {
             cpu.registers.set(*index, self.regs[i]);
         }
@@ -388,28 +462,32 @@ impl Silicon {
             b.core_access = true;
         }
         let mut executed = 0usize;
-        let outcome = loop {
-            if executed >= budget {
-                break Outcome::Budget;
-            }
-            let now = bus.borrow().now;
-            if now >= until {
-                break Outcome::Paused;
-            }
-            // Small enough steps that the core stops close to `until`.
-            let cycles_to_go = ((until - now).saturating_mul(timing.core_hz) / 1_000_000_000)
-                .clamp(1, 1_000_000) as usize;
-            let chunk = (budget - executed).min(cycles_to_go);
-            let before = cpu.cycles;
-            let result = cpu.run(RunOptions::new().gas(chunk));
-            let ran = cpu.cycles - before;
-            executed += ran as usize;
-            bus.borrow_mut().now += timing.cycles_ns(ran);
-            match result {
-                Ok(None) => continue,
-                Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
-                Ok(Some(_)) => continue,
-                Err(e) => break Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
+        let outcome = if chip == Chip::Rtl8721dm {
+            run_km0(&mut cpu, &bus, budget, until, &timing, &mut executed)
+        } else {
+            loop {
+                if executed >= budget {
+                    break Outcome::Budget;
+                }
+                let now = bus.borrow().now;
+                if now >= until {
+                    break Outcome::Paused;
+                }
+                // Small enough steps that the core stops close to `until`.
+                let cycles_to_go = ((until - now).saturating_mul(timing.core_hz) / 1_000_000_000)
+                    .clamp(1, 1_000_000) as usize;
+                let chunk = (budget - executed).min(cycles_to_go);
+                let before = cpu.cycles;
+                let result = cpu.run(RunOptions::new().gas(chunk));
+                let ran = cpu.cycles - before;
+                executed += ran as usize;
+                bus.borrow_mut().now += timing.cycles_ns(ran);
+                match result {
+                    Ok(None) => continue,
+                    Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
+                    Ok(Some(_)) => continue,
+                    Err(e) => break Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
+                }
             }
         };
         self.instructions += executed as u64;
@@ -433,6 +511,10 @@ impl Silicon {
         self.halted_at = self.core_ns;
         match outcome {
             Outcome::Paused => {}
+            Outcome::Idle => {
+                self.idle_at = Some(self.bus.stores);
+                self.core_ns = self.core_ns.max(until);
+            }
             Outcome::Breakpoint => {
                 // The PC stays on the BKPT, as on the chip.
                 self.regs[15] = self.regs[15].wrapping_sub(2);
@@ -456,6 +538,9 @@ impl Silicon {
                 ));
             }
         }
+        if self.bus.reset_requested {
+            self.system_reset();
+        }
         executed
     }
 }
@@ -466,6 +551,82 @@ enum Outcome {
     Budget,
     /// The core reached the time it was run until, and goes on later.
     Paused,
+    /// The core waits in a loop that only reads memory nobody has written since: until
+    /// something stores, its time passes without anything to execute.
+    Idle,
+}
+
+/// Runs the KM0 instruction by instruction until `until`: a fetch from the ROM runs that
+/// routine ([`rtl8721dm::rom_call`]) and returns to its caller; a loop that comes back to
+/// the same place with the same registers and no store in between can only wait for the
+/// debugger, so the run ends there ([`Outcome::Idle`]), as the chip would spin until then.
+fn run_km0(
+    cpu: &mut Processor,
+    bus: &Rc<RefCell<Bus>>,
+    budget: usize,
+    until: Nanos,
+    timing: &super::clock::FlashTiming,
+    executed: &mut usize,
+) -> Outcome {
+    let start = bus.borrow().now;
+    let mut last_at: HashMap<u32, ([u32; 16], u64)> = HashMap::new();
+    let mut pc_before = cpu.pc();
+    loop {
+        let now = start + timing.cycles_ns(*executed as u64);
+        bus.borrow_mut().now = now;
+        if bus.borrow().reset_requested {
+            return Outcome::Idle;
+        }
+        if now >= until {
+            return Outcome::Paused;
+        }
+        if *executed >= budget {
+            return Outcome::Budget;
+        }
+        match cpu.next_event() {
+            Ok(Event::Instruction { .. }) => {
+                *executed += 1;
+                let pc = cpu.pc();
+                if pc < pc_before {
+                    let mut regs = [0u32; 16];
+                    for (i, index) in GENERAL.iter().enumerate() {
+                        regs[i] = cpu.registers[*index];
+                    }
+                    regs[13] = cpu.registers.msp;
+                    regs[14] = cpu.registers.lr;
+                    regs[15] = cpu.registers.psr.get();
+                    let stores = bus.borrow().stores;
+                    if last_at.insert(pc, (regs, stores)) == Some((regs, stores)) {
+                        return Outcome::Idle;
+                    }
+                    if last_at.len() > 64 {
+                        last_at.clear();
+                    }
+                }
+                pc_before = pc;
+            }
+            Ok(Event::Hook { address }) => {
+                let args = [
+                    cpu.registers[RegisterIndex::R0],
+                    cpu.registers[RegisterIndex::R1],
+                    cpu.registers[RegisterIndex::R2],
+                    cpu.registers[RegisterIndex::R3],
+                ];
+                match rtl8721dm::rom_call(address, args, &mut bus.borrow_mut()) {
+                    Ok(r0) => {
+                        cpu.registers.set(RegisterIndex::R0, r0);
+                        let back = cpu.registers.lr & !1;
+                        cpu.set_pc(back);
+                        pc_before = back;
+                    }
+                    Err(why) => return Outcome::Fault(why),
+                }
+            }
+            Ok(Event::Break(_)) => return Outcome::Breakpoint,
+            Ok(_) => {}
+            Err(e) => return Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
+        }
+    }
 }
 
 const GENERAL: [RegisterIndex; 13] = [

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 /// DPIDR of the Cortex-M3/M4 SW-DP (DPv1, designer ARM).
 const DPIDR: u32 = 0x2BA0_1477;
+/// DPIDR of the RTL8721DM's SW-DP (DPv2), the IDCODE Particle's script expects.
+const RTL8721DM_DPIDR: u32 = 0x6BA0_2477;
 /// IDR of the Cortex-M AHB-AP.
 const AHB_AP_IDR: u32 = 0x2477_0011;
 /// IDR of the nRF52's CTRL-AP.
@@ -65,6 +67,7 @@ impl super::DeviceState {
 
     fn dp_read(&mut self, address: u8) -> u32 {
         match address & 0xC {
+            0x0 if self.chip == Chip::Rtl8721dm => RTL8721DM_DPIDR,
             0x0 => DPIDR,
             0x4 => {
                 // Power-up requests are acknowledged at once.
@@ -133,6 +136,15 @@ impl super::DeviceState {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A chip whose SWD is closed (Device Protection on an RTL8721DM) does not answer at
+    /// all: no ACK to any request.
+    fn answers(&self) -> Result<(), ArmError> {
+        if self.swd_closed {
+            return Err(ArmError::Dap(DapError::NoAcknowledge));
+        }
+        Ok(())
     }
 
     /// Brings the chip to the wire's time before the AP reaches it: a core running code
@@ -220,9 +232,13 @@ impl super::DeviceState {
                 let lane = value >> ((address & 3) * 8);
                 // probe-rs starts every flash algorithm blob it downloads with two BKPT
                 // instructions; a block that begins with them is an algorithm load.
+                // On the RTL8721DM the download is Particle's loader, written to its RAM
+                // image address.
+                let rtl_loader = self.chip == Chip::Rtl8721dm
+                    && address == crate::flash::rtl872x::loader::LOAD_ADDRESS;
                 if std::mem::take(&mut self.dap.block_start)
                     && size == 4
-                    && value == super::ALGORITHM_HEADER
+                    && (value == super::ALGORITHM_HEADER || rtl_loader)
                 {
                     self.counters.algorithm_loads += 1;
                 }
@@ -248,6 +264,7 @@ impl super::DeviceState {
 impl RawDapAccess for EmulatedProbe {
     fn raw_read_register(&mut self, address: RegisterAddress) -> Result<u32, ArmError> {
         let mut d = self.device.lock();
+        d.answers()?;
         d.counters.transfers += 1;
         d.now += d.wire.register_read();
         match address {
@@ -258,6 +275,7 @@ impl RawDapAccess for EmulatedProbe {
 
     fn raw_write_register(&mut self, address: RegisterAddress, value: u32) -> Result<(), ArmError> {
         let mut d = self.device.lock();
+        d.answers()?;
         d.counters.transfers += 1;
         d.now += d.wire.register_write();
         match address {
@@ -277,6 +295,7 @@ impl RawDapAccess for EmulatedProbe {
         values: &mut [u32],
     ) -> Result<(), ArmError> {
         let mut d = self.device.lock();
+        d.answers()?;
         d.counters.transfers += values.len() as u64;
         d.now += d.wire.block(values.len() as u64);
         for v in values {
@@ -295,6 +314,7 @@ impl RawDapAccess for EmulatedProbe {
         values: &[u32],
     ) -> Result<(), ArmError> {
         let mut d = self.device.lock();
+        d.answers()?;
         d.counters.transfers += values.len() as u64;
         d.now += d.wire.block(values.len() as u64);
         for v in values {

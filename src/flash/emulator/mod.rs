@@ -16,6 +16,7 @@ mod bus;
 pub mod clock;
 mod core;
 mod dap;
+mod rtl8721dm;
 mod wire;
 
 pub use bus::NorViolation;
@@ -30,6 +31,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// The probe-rs target name hexsmith registers for the RTL8721DM (probe-rs has none).
+pub const RTL8721DM: &str = "RTL8721DM";
+
 /// The first word of every flash algorithm probe-rs downloads (two BKPT instructions).
 const ALGORITHM_HEADER: u32 = 0xBE00_BE00;
 
@@ -40,11 +44,14 @@ pub enum Chip {
     Nrf52840,
     /// STM32F205RG: Gen 2 (Photon, P1, Electron).
     Stm32f205,
+    /// RTL8721DM: P2, Photon 2, M-SoM, Tracker M; programmed through Particle's RAM flash
+    /// loader, which the emulated KM0 core executes.
+    Rtl8721dm,
 }
 
 impl Chip {
     /// Every chip the emulator models.
-    pub const ALL: [Chip; 2] = [Chip::Nrf52840, Chip::Stm32f205];
+    pub const ALL: [Chip; 3] = [Chip::Nrf52840, Chip::Stm32f205, Chip::Rtl8721dm];
 
     /// The chip for a probe-rs target name, ignoring case.
     pub fn from_target_name(name: &str) -> Option<Chip> {
@@ -58,6 +65,7 @@ impl Chip {
         match self {
             Chip::Nrf52840 => "nRF52840_xxAA",
             Chip::Stm32f205 => "STM32F205RG",
+            Chip::Rtl8721dm => RTL8721DM,
         }
     }
 
@@ -66,6 +74,8 @@ impl Chip {
         match self {
             Chip::Nrf52840 => (bus::NRF_DEVICE_ID, 8),
             Chip::Stm32f205 => (bus::STM_UID, 12),
+            // The eFuse's Wi-Fi MAC, as the state file records it.
+            Chip::Rtl8721dm => (rtl8721dm::EFUSE_RECORD + rtl8721dm::EFUSE_MAC_OFFSET, 6),
         }
     }
 }
@@ -83,7 +93,9 @@ pub enum EmulatorError {
         reason: String,
     },
     /// `--emulate` named a chip the emulator does not model (the name is held here).
-    #[error("unknown chip {0:?} for --emulate: the emulator models nRF52840_xxAA and STM32F205RG")]
+    #[error(
+        "unknown chip {0:?} for --emulate: the emulator models nRF52840_xxAA, STM32F205RG and RTL8721DM"
+    )]
     UnknownChip(String),
     /// The state file may not be written: a symbolic link, a special or read-only file,
     /// or one of the command's inputs. Found before the device is touched.
@@ -115,6 +127,9 @@ pub(crate) struct DeviceState {
     silicon: Silicon,
     dap: dap::DapState,
     counters: WireCounts,
+    /// Device Protection's eFuse is burnt (RTL8721DM): the SWD pins stay GPIO and nothing
+    /// answers on the wire.
+    swd_closed: bool,
     /// The wire's virtual time: what the host has spent so far.
     now: clock::Nanos,
     /// The time [`EmulatedDevice::reset_counts`] was last called.
@@ -141,11 +156,16 @@ pub struct EmulatedDevice {
 }
 
 impl EmulatedDevice {
-    /// Erased silicon with the given unique ID (8 bytes for nRF52840, 12 for STM32F2).
+    /// Erased silicon with the given unique ID (8 bytes for nRF52840, 12 for STM32F2, the
+    /// 6-byte Wi-Fi MAC for the RTL8721DM).
     pub fn blank(chip: Chip, device_id: &[u8]) -> EmulatedDevice {
         let (_, len) = chip.device_id_location();
         let mut id = device_id.to_vec();
         id.resize(len, 0);
+        if chip == Chip::Rtl8721dm {
+            // A unicast, globally administered MAC.
+            id[0] &= 0xFC;
+        }
         let bus = Bus::new(chip, &id);
         EmulatedDevice {
             shared: Shared(Arc::new(Mutex::new(DeviceState {
@@ -154,6 +174,7 @@ impl EmulatedDevice {
                 silicon: Silicon::new(bus),
                 dap: dap::DapState::default(),
                 counters: WireCounts::default(),
+                swd_closed: false,
                 now: 0,
                 origin: 0,
                 wire: wire::Wire::new(ProbeKind::DEFAULT),
@@ -195,14 +216,12 @@ impl EmulatedDevice {
             Ok(_) => {
                 let bytes = crate::input::read_bytes(state_file).map_err(|e| match e {
                     crate::input::InputError::Io { source, .. } => bad(source.to_string()),
-                    other => bad(other.to_string()),
+                    _ => bad(format!(
+                        "larger than {} MiB, more than any chip's memory: not an emulator state",
+                        crate::input::MAX_INPUT_LEN >> 20
+                    )),
                 })?;
-                let (image, _) = crate::memory::hex::parse(&bytes)
-                    .map_err(|e| bad(format!("not an emulator state (Intel HEX): {e}")))?;
-                let device = EmulatedDevice::from_image(chip, &image).map_err(bad)?;
-                let saved = device.nvm_digest();
-                device.shared.lock().saved = Some(saved);
-                device
+                EmulatedDevice::from_state(chip, &bytes).map_err(bad)?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let absolute = std::path::absolute(state_file).unwrap_or(state_file.into());
@@ -215,6 +234,19 @@ impl EmulatedDevice {
             Err(e) => return Err(bad(e.to_string())),
         };
         device.state_file = Some(state_file.to_path_buf());
+        Ok(device)
+    }
+
+    /// The device a state file's bytes describe, as [`EmulatedDevice::open`] reads them,
+    /// without a file to save to: Intel HEX of what [`EmulatedDevice::nvm_image`] holds.
+    /// The reason, naming the address where there is one, if the bytes are not a state
+    /// of `chip`.
+    pub fn from_state(chip: Chip, bytes: &[u8]) -> Result<EmulatedDevice, String> {
+        let (image, _) = crate::memory::hex::parse(bytes)
+            .map_err(|e| format!("not an emulator state (Intel HEX): {e}"))?;
+        let device = EmulatedDevice::from_image(chip, &image)?;
+        let saved = device.nvm_digest();
+        device.shared.lock().saved = Some(saved);
         Ok(device)
     }
 
@@ -242,11 +274,16 @@ impl EmulatedDevice {
         let device = EmulatedDevice::blank(chip, id);
         {
             let mut d = device.shared.lock();
+            if chip == Chip::Rtl8721dm {
+                let closed = image.read(u64::from(rtl8721dm::EFUSE_SWD_CLOSED), 1);
+                d.swd_closed = closed.is_some_and(|b| b[0] != 0xFF);
+            }
             let bus = &mut d.silicon.bus;
             for seg in image.segments() {
                 place(bus, chip, seg.start, &seg.data)?;
             }
-            d.silicon.system_reset();
+            // Loaded from a state file: the device powers up.
+            d.silicon.power_on_reset();
         }
         Ok(device)
     }
@@ -293,6 +330,7 @@ impl EmulatedDevice {
         c.bytes_erased = d.silicon.bus.work.bytes_erased;
         c.bytes_programmed = d.silicon.bus.work.bytes_programmed;
         c.emulated_ns = d.now - d.origin;
+        c.probe = Some(d.wire.kind);
         c
     }
 
@@ -360,6 +398,9 @@ impl EmulatedDevice {
         }
         let (id_at, _) = d.chip.device_id_location();
         image.write(id_at, &bus.id_bytes);
+        if d.swd_closed {
+            image.write(rtl8721dm::EFUSE_SWD_CLOSED, &[0x00]);
+        }
         if d.chip == Chip::Stm32f205 {
             image.write(bus::STM_OPTION_BYTES, &stm_option_bytes(bus.option_word()));
         }
@@ -401,7 +442,13 @@ impl EmulatedDevice {
         if let Some(uicr) = d.silicon.bus.nvm_starting_at(bus::NRF_UICR) {
             uicr.data[at..at + 4].fill(0);
         }
-        d.silicon.system_reset();
+        d.silicon.power_on_reset();
+    }
+
+    /// Burns Device Protection's eFuse on an RTL8721DM, as Particle's Device Protection
+    /// does: the chip no longer answers on SWD.
+    pub fn close_swd(&self) {
+        self.shared.lock().swd_closed = true;
     }
 
     /// Write-protects STM32F2 sectors (clears their nWRP bits), as Device OS does for its
@@ -445,6 +492,10 @@ fn place(bus: &mut Bus, chip: Chip, start: u32, data: &[u8]) -> Result<(), Strin
         })
     };
     overlap(u64::from(id_at), u64::from(id_at) + id_len as u64);
+    if chip == Chip::Rtl8721dm {
+        let at = u64::from(rtl8721dm::EFUSE_SWD_CLOSED);
+        overlap(at, at + 1);
+    }
     if chip == Chip::Stm32f205 {
         let at = u64::from(bus::STM_OPTION_BYTES);
         if let Some((a, b)) = overlap(at, at + 16) {

@@ -1,0 +1,13 @@
+//! Chip descriptions (`--chip-description-path`): any bytes are added to probe-rs's
+//! registry or refused with a reason, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(yaml) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut registry = probe_rs::config::Registry::from_builtin_families();
+    let _ = hexsmith::flash::probe::add_chip_description(&mut registry, yaml);
+});

@@ -1,0 +1,284 @@
+//! How long `hexsmith flash` takes on a kind of probe, without one: the time model a dry
+//! run prints. It follows what a run does (attach, compare by on-chip checksums, erase and
+//! program the units that differ in batches of probe-rs flash algorithm calls, verify by
+//! checksums, reset) and prices each step with [`super::wire`]'s packet costs and the
+//! platform table's flash times, as the emulator's clock does.
+//!
+//! The accesses each step makes are those probe-rs 0.32 makes, counted on the emulator
+//! (`tests/flash_estimate.rs` checks the whole model against it on real images, scenario
+//! by scenario): they are properties of probe-rs's code, not of the probe.
+
+use super::geometry::EraseUnit;
+use super::wire::{ProbeKind, WireCosts};
+use super::{FlashPlan, checksum};
+use crate::memory::MemoryImage;
+use crate::platform::Mcu;
+use serde::Serialize;
+
+/// Register reads and writes of one step, not counting blocks, and the times probe-rs
+/// flushes the CMSIS-DAP batch on its own (after a resume or a halt): a packet there, no
+/// cost on a J-Link, which never holds writes back.
+#[derive(Debug, Clone, Copy)]
+struct Accesses {
+    reads: u64,
+    writes: u64,
+    flushes: u64,
+}
+
+/// Attaching (probe-rs's debug sequences, halting the core) and reading the device ID.
+const ATTACH: Accesses = Accesses {
+    reads: 60,
+    writes: 75,
+    flushes: 0,
+};
+/// Loading the checksum routine after a reset-and-halt, and one call of it.
+const CHECKSUM_CALL: Accesses = Accesses {
+    reads: 45,
+    writes: 80,
+    flushes: 0,
+};
+/// Loading a flash algorithm (reset and halt, the blob, Init) and its UnInit, per
+/// `FlashLoader::commit`.
+const ALGORITHM_LOAD: Accesses = Accesses {
+    reads: 127,
+    writes: 298,
+    flushes: 0,
+};
+/// One call of a flash algorithm function (ProgramPage, EraseSector): the argument and
+/// return registers, the resume, the status polls, the stack check.
+const ALGORITHM_CALL: Accesses = Accesses {
+    reads: 22,
+    writes: 72,
+    flushes: 5,
+};
+/// The reset at the end.
+const RESET: Accesses = Accesses {
+    reads: 10,
+    writes: 15,
+    flushes: 0,
+};
+/// Instructions hexsmith's checksum routine executes per byte (table-driven CRC-32).
+const CHECKSUM_INSTRUCTIONS_PER_BYTE: u64 = 10;
+
+/// What probe-rs's built-in flash algorithm for an MCU is like.
+struct Algorithm {
+    /// Words of the algorithm blob probe-rs downloads.
+    words: u64,
+    /// Bytes one ProgramPage call programs.
+    page_bytes: u64,
+    /// The core's clock after reset, in Hz (as [`super::emulator::clock`] runs it).
+    core_hz: u64,
+}
+
+fn algorithm(mcu: &Mcu) -> Algorithm {
+    match mcu.chip.as_deref() {
+        // probe-rs's STM32F2 Series target, stm32f2xx_1024, with the 16 KiB pages hexsmith
+        // gives it (`probe::with_sector_sized_pages`); 16 MHz HSI.
+        Some(c) if c.to_ascii_uppercase().starts_with("STM32F2") => Algorithm {
+            words: 211,
+            page_bytes: 0x4000,
+            core_hz: 16_000_000,
+        },
+        // probe-rs's nRF52840 target: 4 KiB pages; 64 MHz. Also the guess for chips
+        // without a built-in target.
+        _ => Algorithm {
+            words: 186,
+            page_bytes: 0x1000,
+            core_hz: 64_000_000,
+        },
+    }
+}
+
+/// A dry run's time for one kind of probe.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ProbeEstimate {
+    /// The kind of probe assumed.
+    pub probe: ProbeKind,
+    /// Why that kind: `"--emulate-probe"`, `"attached probe"` or `"default"`.
+    pub probe_from: &'static str,
+    /// What the device was assumed to hold: `"blank"`, or `"emulated state"` when
+    /// `--emulate-state` gave its content.
+    pub device: &'static str,
+    /// Units that would be erased and programmed.
+    pub units_written: usize,
+    /// The whole run, rounded to 0.01 s.
+    pub seconds: f64,
+}
+
+impl ProbeEstimate {
+    /// The estimate of a run of `plan` (batches of 16 units, as the command line writes)
+    /// on a `probe` kind chosen for the reason `probe_from`, onto a device holding `held`
+    /// (`None`: assumed blank).
+    pub fn new(
+        plan: &FlashPlan,
+        image: &MemoryImage,
+        mcu: &Mcu,
+        held: Option<&MemoryImage>,
+        probe: ProbeKind,
+        probe_from: &'static str,
+    ) -> ProbeEstimate {
+        let blank = MemoryImage::new();
+        let (seconds, units_written) =
+            estimate(plan, image, mcu, held.unwrap_or(&blank), probe, BATCH_UNITS);
+        ProbeEstimate {
+            probe,
+            probe_from,
+            device: if held.is_some() {
+                "emulated state"
+            } else {
+                "blank"
+            },
+            units_written,
+            seconds,
+        }
+    }
+}
+
+/// Units per batch of `hexsmith flash` (its `FlashOptions::batch_units`).
+pub const BATCH_UNITS: usize = 16;
+
+/// Prices steps on one kind of probe at its default SWD clock.
+struct Pricer {
+    costs: WireCosts,
+    khz: u32,
+}
+
+impl Pricer {
+    fn accesses(&self, a: Accesses) -> u64 {
+        let read = self.costs.packet_ns(2, self.khz);
+        let write_bits = self.costs.packet_ns(1, self.khz) - self.costs.round_trip_ns;
+        match self.costs.writes_per_batch() {
+            // J-Link: every write is its own command, checked by an RDBUFF read.
+            1 => a.reads * read + a.writes * self.costs.packet_ns(2, self.khz),
+            // CMSIS-DAP: writes ride in the packet of the next read or flush.
+            _ => a.reads * read + a.flushes * self.costs.round_trip_ns + a.writes * write_bits,
+        }
+    }
+
+    fn block(&self, words: u64) -> u64 {
+        if words == 0 {
+            return 0;
+        }
+        self.costs.block_ns(words, self.khz)
+    }
+
+    /// A block as probe-rs writes it to RAM: split at 1 KiB (the AP's auto-increment
+    /// limit), each piece after a TAR write.
+    fn ram_block(&self, words: u64) -> u64 {
+        let mut total = 0;
+        let mut left = words;
+        while left > 0 {
+            let piece = left.min(256);
+            total += self.block(piece);
+            left -= piece;
+        }
+        total
+    }
+}
+
+/// The time `hexsmith flash` (verify and reset on, batches of `batch_units`) takes to
+/// write `image` by `plan` to a device that holds `held` (an empty image for a blank
+/// device), on a probe of `kind`, in seconds (to 0.01 s), with the units it would write.
+pub fn estimate(
+    plan: &FlashPlan,
+    image: &MemoryImage,
+    mcu: &Mcu,
+    held: &MemoryImage,
+    kind: ProbeKind,
+    batch_units: usize,
+) -> (f64, usize) {
+    let costs = kind.costs();
+    let p = Pricer {
+        costs,
+        khz: costs.default_swd_khz,
+    };
+    let algo = algorithm(mcu);
+    let word_ns = u64::from(mcu.program_us_per_word) * 1_000;
+    let core_ns = |instructions: u64| instructions * 1_000_000_000 / algo.core_hz;
+    let checksum_words = checksum::program().len() as u64;
+
+    let mut ns = p.accesses(ATTACH);
+    // Compare: the routine, the ranges (two words each, about two per unit), the CRC of
+    // every touched byte, the results.
+    let unit_bytes: u64 = plan.units.iter().map(|u| u.len() as u64).sum();
+    let ranges = 2 * plan.units.len() as u64;
+    if !plan.chip_erase {
+        ns += p.ram_block(checksum_words)
+            + p.accesses(CHECKSUM_CALL)
+            + p.ram_block(2 * ranges)
+            + core_ns(unit_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE)
+            + p.block(ranges);
+    } else {
+        ns += u64::from(mcu.chip_erase_ms) * 1_000_000 + p.accesses(ALGORITHM_LOAD);
+    }
+
+    // The units that differ, and whether each is blank on the device.
+    let pending: Vec<(EraseUnit, bool)> = plan
+        .units
+        .iter()
+        .filter_map(|u| {
+            let want = content(image, held, *u);
+            let have = content(held, &MemoryImage::new(), *u);
+            (want != have).then(|| (*u, plan.chip_erase || have.iter().all(|b| *b == 0xFF)))
+        })
+        .collect();
+    let mut written_bytes = 0;
+    for batch in pending.chunks(batch_units.max(1)) {
+        for erased in [false, true] {
+            let group: Vec<&EraseUnit> = batch
+                .iter()
+                .filter(|(_, blank)| *blank == erased)
+                .map(|(u, _)| u)
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            ns += p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD);
+            if !erased {
+                for u in &group {
+                    ns += p.accesses(ALGORITHM_CALL) + u64::from(u.erase_ms) * 1_000_000;
+                }
+            }
+            // Double-buffered: the next page crosses the wire while this one programs; the
+            // call that starts a page waits for the one before to end.
+            let page_words = algo.page_bytes / 4;
+            let block = p.ram_block(page_words);
+            let flash = page_words * word_ns + core_ns(page_words * 8);
+            let pages: u64 = group
+                .iter()
+                .map(|u| (u.len() as u64).div_ceil(algo.page_bytes))
+                .sum();
+            ns += pages * (p.accesses(ALGORITHM_CALL) + block.max(flash)) + block.min(flash);
+            written_bytes += group.iter().map(|u| u.len() as u64).sum::<u64>();
+        }
+    }
+    if !pending.is_empty() {
+        // Verify: the routine again (the algorithm overwrote it), the written units' CRCs.
+        ns += p.ram_block(checksum_words)
+            + p.accesses(CHECKSUM_CALL)
+            + core_ns(written_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE);
+    }
+    ns += p.accesses(RESET);
+    let seconds = (ns as f64 / 1e7).round() / 100.0;
+    (seconds, pending.len())
+}
+
+/// What a unit would hold after `image` is written over `base`: `base`'s bytes (0xFF
+/// where it has none) with `image`'s on top.
+fn content(image: &MemoryImage, base: &MemoryImage, unit: EraseUnit) -> Vec<u8> {
+    let mut out = vec![0xFF; unit.len()];
+    for layer in [base, image] {
+        for seg in layer.segments() {
+            let (lo, hi) = (u64::from(unit.start), unit.end);
+            let (s, e) = (u64::from(seg.start), seg.end());
+            if e <= lo || s >= hi {
+                continue;
+            }
+            let from = s.max(lo);
+            let to = e.min(hi);
+            out[(from - lo) as usize..(to - lo) as usize]
+                .copy_from_slice(&seg.data[(from - s) as usize..(to - s) as usize]);
+        }
+    }
+    out
+}
