@@ -23,6 +23,7 @@ fn options() -> FlashOptions {
         reset: true,
         cancel: None,
         batch_units: 8,
+        write_unchanged: false,
     }
 }
 
@@ -418,7 +419,12 @@ fn commands_that_need_a_probe_say_so() {
     ] {
         let out = hexsmith(dir.path(), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert_eq!(stderr(&out), "error: no debug probe attached\n", "{args:?}");
+        assert!(
+            stderr(&out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
+            "{:?}: {}",
+            args,
+            stderr(&out)
+        );
     }
     assert!(!dir.path().join("dump.hex").exists());
     let mut no_mbr = image.clone();

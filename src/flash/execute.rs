@@ -25,6 +25,10 @@ pub struct FlashOptions {
     /// batch in one pass of its flash algorithm, while `cancel` is only seen between
     /// batches.
     pub batch_units: usize,
+    /// Write every unit the plan touches, even one found to hold the image already
+    /// (espflash's `--no-skip`): for a device whose flash reads back right but is
+    /// suspected all the same, or to time a full write.
+    pub write_unchanged: bool,
 }
 
 /// Progress, for a progress bar.
@@ -180,7 +184,7 @@ fn execute_counted(
         let state = matching.as_ref().map(|m| m[i]);
         blank[i] = state.is_some_and(|s| s.blank);
         let must_read = state.is_none_or(|s| !s.rest_erased);
-        if state.is_some_and(|s| s.holds_image) {
+        if state.is_some_and(|s| s.holds_image) && !options.write_unchanged {
             report.units_skipped += 1;
             report.bytes_skipped += unit.len() as u64;
         } else {
@@ -193,7 +197,7 @@ fn execute_counted(
             }
             let mut wanted = current.clone();
             overlay(image, unit.start, &mut wanted);
-            if must_read && wanted == current {
+            if must_read && wanted == current && !options.write_unchanged {
                 report.units_skipped += 1;
                 report.bytes_skipped += unit.len() as u64;
             } else {
