@@ -330,6 +330,7 @@ fn with_hexsmith(
         reset: true,
         cancel: None,
         batch_units: 16,
+        write_unchanged: false,
     };
     execute(&plan, image, &mut target, &options, &mut |_| {})?;
     Ok(device.counts())
@@ -507,6 +508,7 @@ fn rtl872x(cache: &Path, json: bool) -> Result<bool, Box<dyn std::error::Error>>
             reset: true,
             cancel: None,
             batch_units: 16,
+            write_unchanged: false,
         };
         execute(&plan, image, &mut target, &options, &mut |_| {})?;
         Ok(device.counts())

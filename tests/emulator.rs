@@ -49,6 +49,7 @@ fn options(cancel: Option<Arc<AtomicBool>>) -> FlashOptions {
         reset: true,
         cancel,
         batch_units: 16,
+        write_unchanged: false,
     }
 }
 

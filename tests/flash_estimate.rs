@@ -32,6 +32,7 @@ fn flash_timed(device: &EmulatedDevice, platform: &Platform, image: &MemoryImage
         reset: true,
         cancel: None,
         batch_units: BATCH,
+        write_unchanged: false,
     };
     execute(&plan, image, &mut target, &options, &mut |_| {}).unwrap();
     device.counts().emulated_ns as f64 / 1e9

@@ -35,6 +35,7 @@ fn options() -> DeviceOptions {
             reset: true,
             cancel: None,
             batch_units: 16,
+            write_unchanged: false,
         },
         unprotect_bootloader: false,
     }
@@ -700,7 +701,12 @@ fn all_probes_with_no_probe_still_logs_the_attempt() {
         &["flash", "--all-probes", "--log", "line.jsonl", "boron.hex"],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out), "error: no debug probe attached\n");
+    assert!(
+        stderr(&out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
+        "{:?}: {}",
+        "",
+        stderr(&out)
+    );
     let lines = log_lines(&dir.path().join("line.jsonl"));
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["result"], "failed");
@@ -739,7 +745,12 @@ fn verify_erase_and_reset_are_commands() {
     ] {
         let out = run_env(d, &[], args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert_eq!(stderr(&out), "error: no debug probe attached\n", "{args:?}");
+        assert!(
+            stderr(&out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
+            "{:?}: {}",
+            args,
+            stderr(&out)
+        );
     }
     // Refused before anything is connected.
     let out = run_env(

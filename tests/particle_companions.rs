@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{device_os, hexsmith, repo, stderr};
+use common::{build_catalog, device_os, hexsmith, repo, stderr};
 use hexsmith::compose::ModuleInput;
 use hexsmith::compose::particle::ParticleManifest;
 use serde_json::Value;
@@ -273,4 +273,113 @@ fn cached(name: &str) -> std::path::PathBuf {
         None
     }
     find(&device_os(), name).unwrap_or_else(|| panic!("{name} not in the cache"))
+}
+
+/// The keys of a JSON text at one indentation, in the order written (serde_json's map
+/// would sort them).
+fn keys_at(text: &str, indent: usize) -> Vec<String> {
+    let pad = " ".repeat(indent);
+    text.lines()
+        .filter_map(|l| l.strip_prefix(&pad))
+        .filter(|l| l.starts_with('"'))
+        .filter_map(|l| l[1..].split_once('"').map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+/// The layout of Particle's newest manifests, as published for 6.3.4
+/// (particle-iot/docs, src/assets/files/device-restore/6.3.4/boron.json, tracker.json,
+/// p2.json at commit 3b8836f5): modules bootloader, softdevice, system parts, the
+/// application, NCP firmware; `prefixSize` in every `prefixInfo`; no final newline.
+#[test]
+fn particle_json_follows_the_6_3_4_layout() {
+    let d = tempfile::tempdir().unwrap();
+    let catalog = repo().join("restore-images/4.0.1.toml");
+    let o = build_catalog(
+        d.path(),
+        &catalog,
+        &device_os(),
+        "out",
+        &["--particle-json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let boron = std::fs::read_to_string(d.path().join("out/boron.json")).unwrap();
+    assert!(
+        boron.ends_with("\n}") && !boron.ends_with('\n'),
+        "no final newline"
+    );
+    assert_eq!(
+        keys_at(&boron, 2),
+        ["bootloader", "softdevice", "system-part1", "tinker"]
+    );
+    let prefix_keys = [
+        "moduleStartAddy",
+        "moduleEndAddy",
+        "reserved",
+        "moduleFlags",
+        "moduleVersion",
+        "platformID",
+        "moduleFunction",
+        "moduleIndex",
+        "depModuleFunction",
+        "depModuleIndex",
+        "depModuleVersion",
+        "dep2ModuleFunction",
+        "dep2ModuleIndex",
+        "dep2ModuleVersion",
+        "prefixSize",
+        "prefixOffset",
+    ];
+    let suffix_keys = [
+        "productId",
+        "productVersion",
+        "fwUniqueId",
+        "reserved",
+        "suffixSize",
+        "crcBlock",
+    ];
+    let fields = keys_at(&boron, 6);
+    assert_eq!(fields.len(), 4 * (prefix_keys.len() + suffix_keys.len()));
+    for module in fields.chunks(prefix_keys.len() + suffix_keys.len()) {
+        assert_eq!(&module[..prefix_keys.len()], prefix_keys);
+        assert_eq!(&module[prefix_keys.len()..], suffix_keys);
+    }
+    // The tracker's application is Tinker here, and keyed so.
+    let tracker = std::fs::read_to_string(d.path().join("out/tracker.json")).unwrap();
+    assert_eq!(
+        keys_at(&tracker, 2),
+        ["bootloader", "softdevice", "system-part1", "tinker"]
+    );
+
+    // An application of any other name takes Particle's key for the platform's
+    // application: tinker, or tracker-edge on the tracker; never user-part.
+    let apps = [
+        (
+            "boron",
+            "particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin",
+        ),
+        (
+            "tracker",
+            "particle-cli-3.51.0/knownApps/tracker/tinker/tracker-tinker@1.5.4-rc.1.bin",
+        ),
+    ];
+    for (platform, app) in apps {
+        std::fs::copy(device_os().join(app), d.path().join("firmware.bin")).unwrap();
+        let user = format!("{platform}=firmware.bin");
+        let o = build_catalog(
+            d.path(),
+            &catalog,
+            &device_os(),
+            platform,
+            &["--platform", platform, "--user", &user, "--particle-json"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text =
+            std::fs::read_to_string(d.path().join(format!("{platform}/{platform}.json"))).unwrap();
+        let expected = if platform == "tracker" {
+            "tracker-edge"
+        } else {
+            "tinker"
+        };
+        assert_eq!(keys_at(&text, 2)[3], expected, "{platform}");
+    }
 }

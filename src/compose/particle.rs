@@ -25,10 +25,11 @@ pub struct ParticleModule {
     pub suffix_info: SuffixInfo,
 }
 
-/// The whole `<platform>.json`: one entry per module, in address order.
+/// The whole `<platform>.json`: one entry per module, in the order Particle's newest
+/// manifests (6.3.4) list them ([`manifest_rank`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParticleManifest {
-    /// The modules, in the image's address order.
+    /// The modules, bootloader first, NCP firmware last ([`manifest_rank`]).
     pub modules: Vec<ParticleModule>,
 }
 
@@ -44,12 +45,20 @@ impl Serialize for ParticleManifest {
 
 impl ParticleManifest {
     /// The manifest of the modules an image was built from. Keys are the names Particle's
-    /// manifests use; an application is `tinker` or `tracker-edge` when its file name
-    /// says so (as in the published manifests), `user-part` otherwise. A second module
-    /// under the same key gets `-2`, `-3`, ... appended, so none is lost.
+    /// manifests use; an application is `tracker-edge` when its file name says so or, on
+    /// the tracker, when it does not say `tinker`, and `tinker` otherwise: Particle's
+    /// manifests have no other name for an application, and the tools that read them look
+    /// for these. A second module under the same key gets `-2`, `-3`, ... appended, so
+    /// none is lost.
     pub fn of(modules: &[&ModuleInput]) -> ParticleManifest {
         let mut sorted: Vec<&&ModuleInput> = modules.iter().collect();
-        sorted.sort_by_key(|m| (m.module.info.start, m.name.clone()));
+        sorted.sort_by_key(|m| {
+            (
+                manifest_rank(&m.module.info),
+                m.module.info.start,
+                m.name.clone(),
+            )
+        });
         let mut out: Vec<ParticleModule> = Vec::new();
         for m in sorted {
             let base = key_of(m);
@@ -70,6 +79,20 @@ impl ParticleManifest {
     }
 }
 
+/// Where a module comes in Particle's 6.3.4 manifests: the bootloader, the RTL872x
+/// prebootloader parts, the radio stack, the system parts by index, the application, NCP
+/// firmware (which lives on another chip) last, anything else before it by address.
+pub fn manifest_rank(info: &crate::module::ModuleInfo) -> (u8, u8) {
+    match info.function {
+        ModuleFunction::Bootloader => (0, info.index),
+        ModuleFunction::RadioStack => (1, info.index),
+        ModuleFunction::SystemPart => (2, info.index),
+        ModuleFunction::UserPart => (3, info.index),
+        ModuleFunction::Ncp => (5, info.index),
+        _ => (4, 0),
+    }
+}
+
 fn key_of(m: &ModuleInput) -> String {
     let info = &m.module.info;
     match info.function {
@@ -83,12 +106,12 @@ fn key_of(m: &ModuleInput) -> String {
                 .file_name()
                 .map(|f| f.to_string_lossy().to_ascii_lowercase())
                 .unwrap_or_default();
-            if file.contains("tinker") {
-                "tinker".into()
-            } else if file.contains("edge") {
+            let tracker =
+                crate::platform::by_id(info.platform_id).is_some_and(|p| p.name == "tracker");
+            if file.contains("edge") || (tracker && !file.contains("tinker")) {
                 "tracker-edge".into()
             } else {
-                "user-part".into()
+                "tinker".into()
             }
         }
         other => other.name().to_string(),

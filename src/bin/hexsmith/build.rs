@@ -421,8 +421,8 @@ fn stage_companions(
 ) -> Result<()> {
     if let Some(path) = particle_json {
         let refs: Vec<&ModuleInput> = modules.iter().collect();
-        let mut text = serde_json::to_string_pretty(&ParticleManifest::of(&refs))?;
-        text.push('\n');
+        // As Particle writes it: two-space indentation and no final newline.
+        let text = serde_json::to_string_pretty(&ParticleManifest::of(&refs))?;
         outputs.stage(path, |file| file.write_all(text.as_bytes()))?;
     }
     if let Some(path) = zip {

@@ -16,8 +16,13 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ProbesArgs {
+    /// One JSON document on standard output.
     #[arg(long)]
     json: bool,
+    /// Print a Linux udev rules file that lets a user open the Particle Debugger, J-Link
+    /// and ST-LINK probes without root (install instructions at its top).
+    #[arg(long, conflicts_with = "json")]
+    udev_rules: bool,
 }
 
 /// `probes --json`.
@@ -29,11 +34,18 @@ struct ProbesDocument {
 
 #[cfg(feature = "probe")]
 pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
+    if args.udev_rules {
+        crate::out::print(format_args!("{}", crate::probe_help::UDEV_RULES));
+        return Ok(Outcome::Pass);
+    }
     let all = hexsmith::flash::probe::list();
     if args.json {
         crate::out::json(ProbesDocument { probes: all })?;
     } else if all.is_empty() {
         outln!("{NoProbe}");
+        for hint in crate::probe_help::NO_PROBE_HINTS {
+            eprintln!("hint: {hint}");
+        }
     } else {
         for p in &all {
             outln!("{:<28} {}", p.selector, p.name);
@@ -43,7 +55,11 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 }
 
 #[cfg(not(feature = "probe"))]
-pub fn probes(_: &ProbesArgs) -> Result<Outcome> {
+pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
+    if args.udev_rules {
+        crate::out::print(format_args!("{}", crate::probe_help::UDEV_RULES));
+        return Ok(Outcome::Pass);
+    }
     Err(crate::NoProbeSupport.into())
 }
 
@@ -54,8 +70,8 @@ pub struct ReadArgs {
     /// The platform of the device (sets the chip and the flash to read).
     #[arg(long, value_name = "NAME")]
     platform: Option<String>,
-    /// Only this range, START:END (exclusive), in hex (0x...) or decimal.
-    #[arg(long, value_name = "START:END")]
+    /// Only this range, START..END or START:END (END exclusive), in hex (0x...) or decimal.
+    #[arg(long, value_name = "START..END")]
     range: Option<String>,
     /// Output Intel HEX file.
     #[arg(short, long, value_name = "DUMP.hex")]
@@ -125,9 +141,11 @@ fn parse_range(text: &str) -> Result<(u32, u64)> {
         };
         v.map_err(|_| Usage(format!("--range {text}: {s:?} is not a number")).into())
     };
+    // probe-rs writes a range START..END; hexsmith's START:END is kept.
     let (a, b) = text
-        .split_once(':')
-        .ok_or_else(|| Usage(format!("--range {text}: write START:END")))?;
+        .split_once("..")
+        .or_else(|| text.split_once(':'))
+        .ok_or_else(|| Usage(format!("--range {text}: write START..END or START:END")))?;
     let (start, end) = (number(a)?, number(b)?);
     if end <= start || end > 1 << 32 {
         return Err(Usage(format!(
@@ -316,9 +334,9 @@ pub struct EraseArgs {
     /// The platform of the device (sets the chip and its erase units).
     #[arg(long, value_name = "NAME")]
     platform: Option<String>,
-    /// Erase exactly this range, START:END (exclusive), which must fall on erase-unit
-    /// boundaries, in hex (0x...) or decimal.
-    #[arg(long, value_name = "START:END", required_unless_present = "all")]
+    /// Erase exactly this range, START..END or START:END (END exclusive), which must fall
+    /// on erase-unit boundaries, in hex (0x...) or decimal.
+    #[arg(long, value_name = "START..END")]
     range: Option<String>,
     /// Erase the whole chip. On an nRF52840 that includes the MBR and the UICR: the device
     /// will not boot until a complete restore image is written.
@@ -335,6 +353,13 @@ pub struct EraseArgs {
 
 /// Erases whole units, or the whole chip.
 pub fn erase(args: &EraseArgs) -> Result<Outcome> {
+    if args.range.is_none() && !args.all {
+        return Err(Usage(
+            "say what to erase: --range START..END (whole erase units, END exclusive) or --all (the whole chip)"
+                .into(),
+        )
+        .into());
+    }
     let settings = args.probe.settings(&[])?;
     let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
     if args.all {

@@ -38,17 +38,24 @@ pub struct ProbeArgs {
     #[arg(
         long = "chip-description-path",
         alias = "chip-description",
-        value_name = "FILE"
+        value_name = "FILE",
+        env = "PROBE_RS_CHIP_DESCRIPTION_PATH"
     )]
     pub chip_description: Option<PathBuf>,
     /// SWD clock in kHz.
-    #[arg(long, value_name = "KHZ", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "KHZ", value_parser = clap::value_parser!(u32).range(1..), env = "PROBE_RS_SPEED")]
     pub speed: Option<u32>,
     /// The wire protocol between probe and chip.
-    #[arg(long, value_enum, value_name = "swd|jtag")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "swd|jtag",
+        env = "PROBE_RS_PROTOCOL",
+        ignore_case = true
+    )]
     pub protocol: Option<ProtocolArg>,
     /// Attach while holding the chip in reset (the default for Gen 2, whose Device OS turns SWD off).
-    #[arg(long)]
+    #[arg(long, env = "PROBE_RS_CONNECT_UNDER_RESET", value_parser = clap::builder::FalseyValueParser::new())]
     pub connect_under_reset: bool,
     /// Draw no progress bars (they are never drawn when standard error is not a terminal).
     #[arg(long)]
@@ -270,9 +277,14 @@ pub struct Args {
     #[arg(long)]
     unprotect_bootloader: bool,
     /// Unlock a locked nRF52840 (APPROTECT, as Particle's Device Protection sets it) by
-    /// erasing the whole chip through its CTRL-AP, then write the image.
-    #[arg(long)]
+    /// erasing the whole chip through its CTRL-AP, then write the image. Also
+    /// --allow-erase-all, as probe-rs names it.
+    #[arg(long, visible_alias = "allow-erase-all", env = "PROBE_RS_ALLOW_ERASE_ALL", value_parser = clap::builder::FalseyValueParser::new())]
     recover: bool,
+    /// Write every erase unit the image touches, even those found to hold it already
+    /// (espflash's --no-skip; by default unchanged units are skipped).
+    #[arg(long, visible_alias = "no-skip", conflicts_with = "chip_erase")]
+    write_unchanged: bool,
     /// Production-line mode: flash every device that appears on the probe(s), one after
     /// another, showing PASS or FAIL for each, until Ctrl-C.
     #[arg(long, conflicts_with = "dry_run")]
@@ -507,45 +519,69 @@ fn device_options(args: &Args) -> hexsmith::flash::DeviceOptions {
             reset: !args.no_reset,
             cancel: Some(cancel),
             batch_units: hexsmith::flash::estimate::BATCH_UNITS,
+            write_unchanged: args.write_unchanged,
         },
         unprotect_bootloader: args.unprotect_bootloader,
     }
 }
 
 /// A progress bar for one device, and the device-ID line printed beside the bars (never
-/// through them, so it shows when they are hidden).
+/// through them, so it shows when they are hidden). The bar appears with the first step
+/// that has something to count, labelled with it: never an empty bar or a `0/0`.
 #[cfg(feature = "probe")]
 pub fn progress_for(bars: &MultiProgress, label: String) -> impl FnMut(DeviceEvent) + Send + use<> {
-    let bar = bars.add(ProgressBar::new(0));
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>12} {msg:<8} [{bar:30}] {pos}/{len}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(label.clone());
     let bars = bars.clone();
+    let mut bar: Option<ProgressBar> = None;
+    let mut step: &'static str = "";
     let mut probe = label;
     move |e: DeviceEvent| match e {
         DeviceEvent::Connected { probe: name } => {
-            bar.set_prefix(name.clone());
+            if let Some(bar) = &bar {
+                bar.set_prefix(name.clone());
+            }
             probe = name;
         }
         DeviceEvent::DeviceId(id) => bars.suspend(|| eprintln!("{probe}: device {id}")),
-        DeviceEvent::Progress(event) => show_progress(&bar, event),
+        DeviceEvent::Progress(event) => {
+            let (message, done, total, in_bytes) = match event {
+                Event::Compared { done, total } => ("compare", done as u64, total as u64, false),
+                Event::Written { done, total } => ("write", done, total, true),
+                Event::Verified { done, total } => ("verify", done, total, true),
+                Event::Read { done, total } => ("read", done, total, true),
+            };
+            if total == 0 {
+                return;
+            }
+            let current = bar.get_or_insert_with(|| {
+                let b = bars.add(ProgressBar::new(total));
+                b.set_prefix(probe.clone());
+                b
+            });
+            if step != message {
+                // A new step restarts the rate and time left.
+                step = message;
+                current.set_style(progress_style(in_bytes));
+                current.set_message(message);
+                current.reset();
+            }
+            current.set_length(total);
+            current.set_position(done);
+        }
     }
 }
 
+/// Bytes with their rate and the time left for the steps that move bytes; erase units for
+/// the comparison, whose bytes never cross the wire.
 #[cfg(feature = "probe")]
-fn show_progress(bar: &ProgressBar, event: Event) {
-    let (message, done, total) = match event {
-        Event::Compared { done, total } => ("compare", done as u64, total as u64),
-        Event::Written { done, total } => ("write", done, total),
-        Event::Verified { done, total } => ("verify", done, total),
-        Event::Read { done, total } => ("read", done, total),
+fn progress_style(in_bytes: bool) -> ProgressStyle {
+    let template = if in_bytes {
+        "{prefix:>12} {msg:<8} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}"
+    } else {
+        "{prefix:>12} {msg:<8} [{bar:30}] {pos}/{len} erase units"
     };
-    bar.set_message(message);
-    bar.set_length(total);
-    bar.set_position(done);
+    ProgressStyle::with_template(template)
+        .expect("valid template")
+        .progress_chars("=> ")
 }
 
 #[cfg(not(feature = "probe"))]

@@ -31,17 +31,25 @@ pub struct Args {
         long = "chip-description-path",
         alias = "chip-description",
         value_name = "FILE",
-        requires = "device"
+        env = "PROBE_RS_CHIP_DESCRIPTION_PATH"
     )]
     chip_description: Option<PathBuf>,
-    /// With --probe: SWD clock in kHz.
-    #[arg(long, value_name = "KHZ", requires = "device", value_parser = clap::value_parser!(u32).range(1..))]
+    /// With --probe: SWD clock in kHz. These four, like probe-rs's, also come from the
+    /// environment, so they are not refused without --probe (a file inspection ignores
+    /// them).
+    #[arg(long, value_name = "KHZ", value_parser = clap::value_parser!(u32).range(1..), env = "PROBE_RS_SPEED")]
     speed: Option<u32>,
     /// With --probe: the wire protocol between probe and chip.
-    #[arg(long, value_enum, value_name = "swd|jtag", requires = "device")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "swd|jtag",
+        env = "PROBE_RS_PROTOCOL",
+        ignore_case = true
+    )]
     protocol: Option<crate::flash::ProtocolArg>,
     /// With --probe: attach while holding the chip in reset.
-    #[arg(long, requires = "device")]
+    #[arg(long, env = "PROBE_RS_CONNECT_UNDER_RESET", value_parser = clap::builder::FalseyValueParser::new())]
     connect_under_reset: bool,
     /// Inspect an emulated chip instead (nRF52840_xxAA or STM32F205RG), as `flash --emulate`
     /// left it in its --emulate-state file.

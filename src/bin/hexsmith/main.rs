@@ -5,12 +5,15 @@
 
 mod build;
 mod device;
+#[cfg(feature = "probe")]
+mod diagnostics;
 mod diff;
 mod flash;
 mod inspect;
 mod manual;
 mod out;
 mod plan;
+mod probe_help;
 mod replace_user;
 mod signals;
 #[cfg(feature = "probe")]
@@ -40,6 +43,13 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Show probe-rs's log on standard error: -v info, -vv debug, -vvv trace (RUST_LOG,
+    /// e.g. `probe_rs=debug`, chooses by target instead).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Append the log (at -v's level, or debug) to this file instead, for a support ticket.
+    #[arg(long, value_name = "FILE", global = true)]
+    log_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -120,7 +130,11 @@ fn main() -> ExitCode {
         }
     };
     signals::install();
-    let outcome = match cli.command {
+    #[cfg(feature = "probe")]
+    let logging = diagnostics::init(cli.verbose, cli.log_file.as_deref());
+    #[cfg(not(feature = "probe"))]
+    let logging: anyhow::Result<()> = Ok(());
+    let outcome = logging.and_then(|()| match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Build(args) => build::run(&args),
@@ -135,7 +149,7 @@ fn main() -> ExitCode {
         Command::Reset(args) => device::reset(&args),
         Command::Completions(args) => manual::completions(&args),
         Command::Man(args) => manual::man(&args),
-    };
+    });
     let outcome = match (outcome, flash::save_emulated()) {
         (outcome, Ok(())) => outcome,
         (Ok(_), Err(e)) => Err(e),
@@ -149,6 +163,11 @@ fn main() -> ExitCode {
             let message = hexsmith::escape_controls(&one_line(&e)).into_owned();
             eprintln!("error: {message}");
             let no_probe = e.chain().any(|c| c.is::<flash::NoProbe>());
+            if no_probe {
+                for hint in probe_help::NO_PROBE_HINTS {
+                    eprintln!("hint: {hint}");
+                }
+            }
             let outcome = if e.chain().any(|c| c.is::<Usage>()) {
                 Outcome::Usage
             } else if no_probe {
