@@ -397,7 +397,13 @@ impl Silicon {
         if self.running && self.core_ns < until {
             self.idle_at = None;
             let budget = self.budget_left;
-            let executed = self.execute(budget, Nanos::MAX);
+            // The RTL8721DM's loader never halts: it runs with the wire, up to its time.
+            let limit = if self.bus.chip == Chip::Rtl8721dm {
+                until
+            } else {
+                Nanos::MAX
+            };
+            let executed = self.execute(budget, limit);
             self.budget_left = budget.saturating_sub(executed);
         }
     }
