@@ -444,7 +444,11 @@ fn print_plan(
         .as_deref()
         .unwrap_or("none built in (give --chip-description-path and --chip)");
     outln!("chip          {chip}");
-    outln!("platform      {}", job.platform.name);
+    outln!(
+        "platform      {} ({})",
+        job.platform.name,
+        job.platform_basis
+    );
     outln!(
         "image         {} bytes, sha256 {}",
         plan.bytes,
