@@ -501,3 +501,64 @@ fn completions_and_man_pages_come_from_the_command_line_definition() {
     assert!(build_page.contains("allow\\-safe\\-mode"), "{build_page}");
     assert!(d.path().join("man1/hexsmith.1").exists());
 }
+
+/// Every command's --help ends with two or three examples of that command, and every man
+/// page has EXAMPLES, EXIT STATUS and ENVIRONMENT.
+#[test]
+fn help_ends_with_examples_and_man_pages_have_the_usual_sections() {
+    let d = tempfile::tempdir().unwrap();
+    let commands = [
+        "",
+        "inspect",
+        "diff",
+        "build",
+        "replace-user",
+        "versions",
+        "plan",
+        "probes",
+        "flash",
+        "read",
+        "verify",
+        "erase",
+        "reset",
+        "completions",
+        "man",
+    ];
+    for command in commands {
+        let mut args: Vec<&str> = command.split_whitespace().collect();
+        args.push("--help");
+        let o = hexsmith(d.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{command}");
+        let help = stdout(&o);
+        let tail = help.trim_end().rsplit_once("Examples:\n").map(|(_, t)| t);
+        let examples: Vec<&str> = tail
+            .unwrap_or_else(|| panic!("{command}: {help}"))
+            .lines()
+            .collect();
+        assert!((2..=3).contains(&examples.len()), "{command}: {examples:?}");
+        let prefix = format!("  hexsmith {command}").trim_end().to_string();
+        for e in &examples {
+            assert!(
+                e.starts_with(&prefix) || e.starts_with("  hexsmith -"),
+                "{command}: {e}"
+            );
+        }
+    }
+    let o = hexsmith(d.path(), &["man", "--out-dir", "man1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for command in commands {
+        let name = if command.is_empty() {
+            "hexsmith.1".to_string()
+        } else {
+            format!("hexsmith-{command}.1")
+        };
+        let page = std::fs::read_to_string(d.path().join("man1").join(&name)).unwrap();
+        for section in [".SH EXAMPLES", ".SH \"EXIT STATUS\"", ".SH ENVIRONMENT"] {
+            assert!(page.contains(section), "{name}: no {section}");
+        }
+        assert!(
+            page.contains("PROBE_RS_SPEED") && page.contains("\\fB64\\fR"),
+            "{name}"
+        );
+    }
+}

@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 #[command(group = clap::ArgGroup::new("mode").required(true).args(["modules", "release", "catalog"]))]
+#[command(
+    after_help = "Examples:\n  hexsmith build --catalog restore-images/4.0.1.toml --from .cache/device-os --out-dir out\n  hexsmith build --mbr boron-published.hex -o boron.hex boron-*.bin tinker.bin\n  hexsmith build --release 4.0.1/ --out-dir out --platform boron --particle-json --zip"
+)]
 pub struct Args {
     /// Module files (.bin, or .hex/.elf holding one module), in any order.
     #[arg(value_name = "MODULE", requires = "output")]

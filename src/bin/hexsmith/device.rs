@@ -15,6 +15,9 @@ use hexsmith::platform::{self, Mcu};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith probes\n  hexsmith probes --udev-rules | sudo tee /etc/udev/rules.d/69-hexsmith-probes.rules\n  hexsmith -vv probes          # probe-rs's account of the search"
+)]
 pub struct ProbesArgs {
     /// One JSON document on standard output.
     #[arg(long)]
@@ -64,6 +67,9 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith read --platform boron -o backup.hex\n  hexsmith read --platform boron --range 0xd4000..0xd8000 -o app.hex"
+)]
 pub struct ReadArgs {
     #[command(flatten)]
     probe: ProbeArgs,
@@ -243,6 +249,9 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith verify out/boron.hex\n  hexsmith verify --json --emulate nRF52840_xxAA --emulate-state dev.hex out/boron.hex"
+)]
 pub struct VerifyArgs {
     /// The image (.hex, .elf) or module files (.bin ...) the device should hold.
     #[arg(required = true, value_name = "IMAGE|MODULE")]
@@ -328,6 +337,9 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith erase --platform boron --range 0xb4000..0xd4000\n  hexsmith erase --platform boron --all"
+)]
 pub struct EraseArgs {
     #[command(flatten)]
     probe: ProbeArgs,
@@ -418,6 +430,9 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith reset --platform boron\n  hexsmith reset --chip STM32F205RGTx --json"
+)]
 pub struct ResetArgs {
     #[command(flatten)]
     probe: ProbeArgs,

@@ -239,6 +239,9 @@ impl ProbeArgs {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith flash out/boron.hex\n  hexsmith flash --station --log line.jsonl out/boron.hex\n  hexsmith flash --dry-run --json --chip nRF52840_xxAA out/boron.hex"
+)]
 pub struct Args {
     /// An image (.hex, .elf) or module files (.bin ...) to write.
     #[arg(required = true, value_name = "IMAGE|MODULE")]

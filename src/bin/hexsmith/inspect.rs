@@ -12,6 +12,9 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("device").args(["probe", "emulate"])))]
+#[command(
+    after_help = "Examples:\n  hexsmith inspect out/boron.hex\n  hexsmith inspect --json boron-system-part1@4.0.1.bin | jq .modules[0].release\n  hexsmith inspect --emulate nRF52840_xxAA --emulate-state dev.hex"
+)]
 pub struct Args {
     /// Module binaries (.bin), Intel HEX images (.hex) or ELF files (.elf).
     #[arg(required_unless_present = "device")]

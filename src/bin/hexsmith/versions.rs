@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith versions --platform boron\n  hexsmith versions --json | jq '.system[-1]'"
+)]
 pub struct Args {
     /// Only the releases this platform (or model, e.g. brn402) can run.
     #[arg(long, value_name = "NAME")]
