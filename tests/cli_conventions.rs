@@ -562,3 +562,38 @@ fn help_ends_with_examples_and_man_pages_have_the_usual_sections() {
         );
     }
 }
+
+/// The completions offer values, not only flags: platform names, the chips --emulate
+/// takes, --protocol's, and the probe kinds --probe selects; parsing stays the commands'.
+#[test]
+fn completions_offer_platforms_chips_protocols_and_probe_kinds() {
+    let d = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        // zsh escapes the colon.
+        let script = stdout(&hexsmith(d.path(), &["completions", shell])).replace("\\:", ":");
+        for value in [
+            "boron",
+            "tracker",
+            "photon",
+            "p2",
+            "nRF52840_xxAA",
+            "STM32F205RG",
+            "jtag",
+            "0d28:0204",
+            "auto",
+        ] {
+            assert!(script.contains(value), "{shell}: no {value}");
+        }
+    }
+    // A value the completions do not offer is still judged by the command, in its words.
+    let o = hexsmith(d.path(), &["versions", "--platform", "brn402"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = hexsmith(
+        d.path(),
+        &["flash", "--dry-run", "--emulate", "nRF52832", "x.hex"],
+    );
+    assert_eq!(o.status.code(), Some(USAGE));
+    // The candidates do not crowd --help.
+    let help = stdout(&hexsmith(d.path(), &["read", "--help"]));
+    assert!(!help.contains("possible values: core"), "{help}");
+}

@@ -64,7 +64,7 @@ pub struct Args {
     no_uicr: bool,
     /// With MODULE...: check that every module is for this platform. With --release or
     /// --catalog: build only this platform.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Build even when a dependency is unmet: the device would start in safe mode.
     #[arg(long)]

@@ -74,7 +74,7 @@ pub struct ReadArgs {
     #[command(flatten)]
     probe: ProbeArgs,
     /// The platform of the device (sets the chip and the flash to read).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Only this range, START..END or START:END (END exclusive), in hex (0x...) or decimal.
     #[arg(long, value_name = "START..END")]
@@ -344,7 +344,7 @@ pub struct EraseArgs {
     #[command(flatten)]
     probe: ProbeArgs,
     /// The platform of the device (sets the chip and its erase units).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Erase exactly this range, START..END or START:END (END exclusive), which must fall
     /// on erase-unit boundaries, in hex (0x...) or decimal.
@@ -437,7 +437,7 @@ pub struct ResetArgs {
     #[command(flatten)]
     probe: ProbeArgs,
     /// The platform of the device (sets the chip).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Machine-readable output.
     #[arg(long)]

@@ -20,6 +20,7 @@ mod signals;
 mod station;
 #[cfg(feature = "probe")]
 mod station_screen;
+mod suggest;
 mod versions;
 
 use clap::{Parser, Subcommand};

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 )]
 pub struct Args {
     /// Platform (boron, electron, ...) or model with rules of its own (brn402, b402, b404x, ...).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: String,
     /// The Device OS the device has: a release (1.5.2) or its system module version (1512).
     #[arg(long, value_name = "VERSION")]

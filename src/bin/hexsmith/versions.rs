@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 )]
 pub struct Args {
     /// Only the releases this platform (or model, e.g. brn402) can run.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// One JSON document on standard output.
     #[arg(long)]
