@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{build_catalog, device_os, hexsmith, real, repo, stderr, stdout};
+#[cfg(feature = "probe")]
+use common::stdout;
+use common::{build_catalog, device_os, hexsmith, real, repo, stderr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,6 +25,7 @@ fn tinker() -> PathBuf {
     real("particle-cli-3.6.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin")
 }
 
+#[cfg(feature = "probe")]
 /// The Boron Tinker copied into `dir` as `app.bin`: a small module to flash quickly.
 fn app_in(dir: &Path) -> PathBuf {
     let app = dir.join("app.bin");
@@ -30,8 +33,10 @@ fn app_in(dir: &Path) -> PathBuf {
     app
 }
 
+#[cfg(feature = "probe")]
 const NRF: [&str; 2] = ["--emulate", "nRF52840_xxAA"];
 
+#[cfg(feature = "probe")]
 /// `flash app.bin` onto an emulated nRF52840 whose state is `state`, plus `extra`.
 fn flash_app(dir: &Path, state: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["flash", "app.bin", "--no-progress"];
@@ -696,4 +701,31 @@ fn ctrl_c_while_waiting_for_the_folder_lock_publishes_nothing() {
     drop(lock);
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// A second Ctrl-C quits at once: `flash` does not finish its batch of units or print its
+/// result, and exits 130; the device is left for a rerun, which finishes it.
+#[cfg(feature = "probe")]
+#[test]
+fn a_second_ctrl_c_quits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, boron) = common::catalog_image("4.0.1", "boron", true);
+    std::fs::write(d.join("boron.hex"), hexsmith::memory::hex::write(&boron)).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(["flash", "boron.hex", "--no-progress", "--json"])
+        .args(NRF)
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill sends signals to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(5));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "the run went on to print its result");
 }

@@ -224,6 +224,10 @@ fn a_p2_image_flashes_then_costs_nothing_and_a_new_application_rewrites_only_its
     assert_eq!(again["report"]["wire"]["bytes_programmed"], 0, "{again}");
     let unchanged = again["report"]["wire"]["transfers"].as_u64().unwrap();
     eprintln!("same image again: {unchanged} transfers");
+    assert!(
+        unchanged as f64 <= bytes as f64 / 4.0 * 1.15 / 20.0,
+        "{unchanged} transfers"
+    );
 
     // A new application (moved 4 KiB left and re-sealed) rewrites only its sectors.
     let app = relocated(&tinker(), 0x085F_3000);
@@ -553,4 +557,83 @@ fn the_mac_is_in_the_text_the_json_and_a_station_of_three_m_soms() {
 
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(rtl872x_loader),
+    ignore = "needs Particle's RTL872x flash loader: set HEXSMITH_RTL872X_LOADER or provide ../shared/fixtures/rtl872x.tcl"
+)]
+fn read_erase_reset_and_inspect_go_through_the_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let app = tinker();
+    std::fs::write(d.join("tinker.bin"), &app).unwrap();
+    let device = ["--emulate", "RTL8721DM", "--emulate-state", "dev.hex"];
+    let flash = run(
+        d,
+        &[&["flash", "--no-progress"][..], &device, &["tinker.bin"]].concat(),
+    );
+    assert_eq!(flash.status.code(), Some(0), "{}", stderr(&flash));
+
+    // read: the application's bytes, through the loader's read command.
+    let read = run(
+        d,
+        &[
+            &[
+                "read",
+                "--platform",
+                "p2",
+                "--range",
+                "0x085f4000:0x08600000",
+                "-o",
+                "back.hex",
+            ][..],
+            &device,
+        ]
+        .concat(),
+    );
+    assert_eq!(read.status.code(), Some(0), "{}", stderr(&read));
+    let back = state_image(&d.join("back.hex"));
+    assert_eq!(back.read(0x085F_4000, app.len()), Some(&app[..]));
+
+    // inspect --probe on the emulated chip recognises the application.
+    let inspect = run(d, &[&["inspect", "--platform", "p2"][..], &device].concat());
+    assert!(
+        stdout(&inspect).contains("module user-part 1"),
+        "{}{}",
+        stdout(&inspect),
+        stderr(&inspect)
+    );
+
+    // erase --range: one sector erased, the others kept.
+    let erase = run(
+        d,
+        &[
+            &[
+                "erase",
+                "--platform",
+                "p2",
+                "--range",
+                "0x085f4000:0x085f5000",
+            ][..],
+            &device,
+        ]
+        .concat(),
+    );
+    assert_eq!(erase.status.code(), Some(0), "{}", stderr(&erase));
+    let state = state_image(&d.join("dev.hex"));
+    assert_eq!(
+        state.read(0x085F_4000, 16),
+        None,
+        "the erased sector is blank"
+    );
+    assert_eq!(state.read(0x085F_5000, 16), Some(&app[0x1000..0x1010]));
+
+    // reset: the script's finish, the watchdog reset.
+    let reset = run(
+        d,
+        &[&["reset", "--platform", "p2", "--json"][..], &device].concat(),
+    );
+    assert_eq!(reset.status.code(), Some(0), "{}", stderr(&reset));
 }

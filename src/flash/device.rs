@@ -56,7 +56,8 @@ pub enum DeviceError {
     /// The probe is there but no board is on it; a station waits for one.
     #[error("no device on the fixture")]
     FixtureEmpty,
-    /// The MCU has no built-in probe-rs target (RTL872x): the user must describe the chip.
+    /// The MCU has no probe-rs target (the Spark Core's STM32F103): the user must describe
+    /// the chip.
     #[error(
         "this chip has no built-in probe-rs target: give --chip-description-path FILE (a probe-rs target description with a flash algorithm) and --chip NAME"
     )]

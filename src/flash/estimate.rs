@@ -198,15 +198,14 @@ pub fn estimate(
     let checksum_words = checksum::program().len() as u64;
 
     let mut ns = p.accesses(ATTACH);
-    // Compare: the routine, the ranges (two words each, about two per unit), the CRC of
-    // every touched byte, the results.
-    let unit_bytes: u64 = plan.units.iter().map(|u| u.len() as u64).sum();
-    let ranges = 2 * plan.units.len() as u64;
+    // Compare: the routine, the image's ranges in each unit (about one per unit, two words
+    // each), the CRC of the image's bytes, the results.
+    let ranges = plan.units.len() as u64;
     if !plan.chip_erase {
         ns += p.ram_block(checksum_words)
             + p.accesses(CHECKSUM_CALL)
             + p.ram_block(2 * ranges)
-            + core_ns(unit_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE)
+            + core_ns(image.len() * CHECKSUM_INSTRUCTIONS_PER_BYTE)
             + p.block(ranges);
     } else {
         ns += u64::from(mcu.chip_erase_ms) * 1_000_000 + p.accesses(ALGORITHM_LOAD);
@@ -222,6 +221,36 @@ pub fn estimate(
             (want != have).then(|| (*u, plan.chip_erase || have.iter().all(|b| *b == 0xFF)))
         })
         .collect();
+    if !plan.chip_erase && !pending.is_empty() {
+        // The rest of the units to write, to know whether they are blank.
+        let rest: u64 = pending
+            .iter()
+            .map(|(u, _)| u.len() as u64 - image_bytes_in(image, *u))
+            .sum();
+        ns += p.accesses(CHECKSUM_CALL)
+            + p.ram_block(4 * pending.len() as u64)
+            + core_ns(rest * CHECKSUM_INSTRUCTIONS_PER_BYTE)
+            + p.block(2 * pending.len() as u64);
+        // A unit whose bytes outside the image are not erased is read whole, to keep them.
+        for (u, _) in &pending {
+            let outside = content(held, &MemoryImage::new(), *u);
+            let mut covered = vec![false; u.len()];
+            for seg in image.segments() {
+                let from = u64::from(seg.start).max(u64::from(u.start));
+                let to = seg.end().min(u.end);
+                for c in covered
+                    .iter_mut()
+                    .take(to.saturating_sub(u64::from(u.start)) as usize)
+                    .skip(from.saturating_sub(u64::from(u.start)) as usize)
+                {
+                    *c = true;
+                }
+            }
+            if outside.iter().zip(&covered).any(|(b, c)| !c && *b != 0xFF) {
+                ns += p.ram_block(u.len() as u64 / 4);
+            }
+        }
+    }
     let mut written_bytes = 0;
     for batch in pending.chunks(batch_units.max(1)) {
         for erased in [false, true] {
@@ -261,6 +290,19 @@ pub fn estimate(
     ns += p.accesses(RESET);
     let seconds = (ns as f64 / 1e7).round() / 100.0;
     (seconds, pending.len())
+}
+
+/// How many of `unit`'s bytes `image` holds.
+fn image_bytes_in(image: &MemoryImage, unit: EraseUnit) -> u64 {
+    image
+        .segments()
+        .iter()
+        .map(|seg| {
+            let from = u64::from(seg.start).max(u64::from(unit.start));
+            let to = seg.end().min(unit.end);
+            to.saturating_sub(from)
+        })
+        .sum()
 }
 
 /// What a unit would hold after `image` is written over `base`: `base`'s bytes (0xFF

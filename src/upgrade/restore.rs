@@ -116,7 +116,7 @@ fn flash_command(device: &Device, image: &str) -> String {
         )
     } else {
         format!(
-            "hexsmith flash --chip-description FILE --chip NAME {image} (no probe-rs target is built in for the RTL872x)"
+            "hexsmith flash --rtl872x-loader scripts/rtl872x.tcl {image} (Particle Debugger or Segger J-Link, through Particle's RAM flash loader from the Device OS source tree; the module powered externally)"
         )
     }
 }

@@ -1,5 +1,5 @@
 //! The emulator's virtual time. One clock, in nanoseconds, that the probe's wire advances
-//! (by [`super::wire`]'s packet costs), that the core advances one cycle per instruction
+//! (by the `wire` module's packet costs), that the core advances one cycle per instruction
 //! while it runs code, and against which a flash controller is busy for its datasheet
 //! time: so a status register polled by the flash algorithm or over the wire answers
 //! "busy" until that time has passed, and what overlaps shows as overlapping.

@@ -348,8 +348,9 @@ impl Silicon {
             return;
         }
         if bits & C_HALT != 0 {
-            // A halt request also ends a lockup.
+            // A halt request also ends a lockup, and shows a core that ran ahead halted now.
             self.locked_up = false;
+            self.halted_at = self.halted_at.min(self.bus.now);
             if !self.halted {
                 self.enter_debug_state(DFSR_HALTED);
             }
@@ -375,8 +376,15 @@ impl Silicon {
         }
     }
 
-    /// Runs a running core until virtual time `until` (or until it halts): called before
-    /// the debugger reaches the chip, so that what it sees is the state at its time.
+    /// Called before the debugger reaches the chip at virtual time `until`: a core that
+    /// was resumed into code before then runs that code, from the time it was resumed,
+    /// to its end (a breakpoint, a fault, or its budget). It halts at the virtual time its
+    /// instructions and the flash controller's waits add up to, and the debugger sees it
+    /// running until then. Running it to the end in one go, rather than step by step with
+    /// the wire, keeps the emulation's own speed out of the virtual clock: probe-rs waits
+    /// on the core with wall-clock timeouts, which a slow host must not trip. The code
+    /// the tools run (flash algorithms, the checksum routine) reads only what the
+    /// debugger wrote before resuming it (probe-rs fills the other page buffer meanwhile).
     pub fn catch_up(&mut self, until: Nanos) {
         if self.bus.reset_requested {
             self.system_reset();
@@ -389,7 +397,7 @@ impl Silicon {
         if self.running && self.core_ns < until {
             self.idle_at = None;
             let budget = self.budget_left;
-            let executed = self.execute(budget, until);
+            let executed = self.execute(budget, Nanos::MAX);
             self.budget_left = budget.saturating_sub(executed);
         }
     }

@@ -3,11 +3,12 @@
 //! always-on registers the OpenOCD script touches, the watchdog, an eFuse MAC, and the
 //! KM0 boot ROM routines the loader calls, provided at their entry points.
 //!
-//! The ROM is not public. Its routines are written from the AmebaD SDK's declarations and
-//! sources (`rtl8721d_flash.h`, `rtl8721d_flash_ram.c`-era driver sources with
-//! `FLASH_StructInit_MXIC`, `rtl8721d_efuse.h`) and from what the loader itself does with
-//! them; the entry points are the KM0 ROM symbol table `rlx8721d_rom_symbol_acut.ld`
-//! (`project_lp`), as spec 4.1 lists them. Everything else the loader does (its command
+//! The ROM is not public. Its routines are written from the AmebaD SDK's declarations
+//! (`rtl8721d_flash.h`: the FLASH_* prototypes, `FLASH_InitTypeDef`'s fields, the erase
+//! types), Realtek's flash driver source for the MXIC defaults (`FLASH_StructInit_MXIC`),
+//! Device OS `hal/src/rtl872x/deviceid_hal.cpp` for the eFuse logical map, and what the
+//! loader itself does with them; the entry points are the KM0 ROM symbol table
+//! `rlx8721d_rom_symbol_acut.ld` (`project_lp`), as spec 4.1 lists them. Everything else the loader does (its command
 //! dispatch, the CRC-32 of `verify`, chunking, padding) runs as the loader's own Thumb
 //! code on the emulated core: no mailbox command is recognised here.
 
@@ -131,8 +132,9 @@ pub fn rom_call(pc: u32, args: [u32; 4], bus: &mut Bus) -> Result<u32, String> {
     let [a0, a1, a2, a3] = args;
     let fault = |what: &str, at: u32| format!("{what}: no memory at {at:#010x}");
     match pc | 1 {
-        // u32 EFUSE_LogicalMap_Read(u8 *pbuf) (rtl8721d_efuse.h): the 1 KiB logical map,
-        // 0xFF where unprogrammed; returns _SUCCESS (1).
+        // EFUSE_LogicalMap_Read(u8 *pbuf): the 1 KiB logical map, 0xFF where unprogrammed
+        // (Device OS reads it the same way, through the SDK's EFUSE_LMAP_READ, into a
+        // buffer it fills with 0xFF first); returns 1, which the loader checks as success.
         0x1965 => {
             let mut map = vec![0xFF; 1024];
             let mac = bus.id_bytes.clone();
