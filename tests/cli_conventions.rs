@@ -501,3 +501,99 @@ fn completions_and_man_pages_come_from_the_command_line_definition() {
     assert!(build_page.contains("allow\\-safe\\-mode"), "{build_page}");
     assert!(d.path().join("man1/hexsmith.1").exists());
 }
+
+/// Every command's --help ends with two or three examples of that command, and every man
+/// page has EXAMPLES, EXIT STATUS and ENVIRONMENT.
+#[test]
+fn help_ends_with_examples_and_man_pages_have_the_usual_sections() {
+    let d = tempfile::tempdir().unwrap();
+    let commands = [
+        "",
+        "inspect",
+        "diff",
+        "build",
+        "replace-user",
+        "versions",
+        "plan",
+        "probes",
+        "flash",
+        "read",
+        "verify",
+        "erase",
+        "reset",
+        "completions",
+        "man",
+    ];
+    for command in commands {
+        let mut args: Vec<&str> = command.split_whitespace().collect();
+        args.push("--help");
+        let o = hexsmith(d.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{command}");
+        let help = stdout(&o);
+        let tail = help.trim_end().rsplit_once("Examples:\n").map(|(_, t)| t);
+        let examples: Vec<&str> = tail
+            .unwrap_or_else(|| panic!("{command}: {help}"))
+            .lines()
+            .collect();
+        assert!((2..=3).contains(&examples.len()), "{command}: {examples:?}");
+        let prefix = format!("  hexsmith {command}").trim_end().to_string();
+        for e in &examples {
+            assert!(
+                e.starts_with(&prefix) || e.starts_with("  hexsmith -"),
+                "{command}: {e}"
+            );
+        }
+    }
+    let o = hexsmith(d.path(), &["man", "--out-dir", "man1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for command in commands {
+        let name = if command.is_empty() {
+            "hexsmith.1".to_string()
+        } else {
+            format!("hexsmith-{command}.1")
+        };
+        let page = std::fs::read_to_string(d.path().join("man1").join(&name)).unwrap();
+        for section in [".SH EXAMPLES", ".SH \"EXIT STATUS\"", ".SH ENVIRONMENT"] {
+            assert!(page.contains(section), "{name}: no {section}");
+        }
+        assert!(
+            page.contains("PROBE_RS_SPEED") && page.contains("\\fB64\\fR"),
+            "{name}"
+        );
+    }
+}
+
+/// The completions offer values, not only flags: platform names, the chips --emulate
+/// takes, --protocol's, and the probe kinds --probe selects; parsing stays the commands'.
+#[test]
+fn completions_offer_platforms_chips_protocols_and_probe_kinds() {
+    let d = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        // zsh escapes the colon.
+        let script = stdout(&hexsmith(d.path(), &["completions", shell])).replace("\\:", ":");
+        for value in [
+            "boron",
+            "tracker",
+            "photon",
+            "p2",
+            "nRF52840_xxAA",
+            "STM32F205RG",
+            "jtag",
+            "0d28:0204",
+            "auto",
+        ] {
+            assert!(script.contains(value), "{shell}: no {value}");
+        }
+    }
+    // A value the completions do not offer is still judged by the command, in its words.
+    let o = hexsmith(d.path(), &["versions", "--platform", "brn402"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = hexsmith(
+        d.path(),
+        &["flash", "--dry-run", "--emulate", "nRF52832", "x.hex"],
+    );
+    assert_eq!(o.status.code(), Some(USAGE));
+    // The candidates do not crowd --help.
+    let help = stdout(&hexsmith(d.path(), &["read", "--help"]));
+    assert!(!help.contains("possible values: core"), "{help}");
+}

@@ -297,3 +297,91 @@ fn verbose_shows_probe_rs_log_and_log_file_keeps_it() {
     let refused = run(d.path(), &[], &args);
     assert_ne!(refused.status.code(), Some(0), "{}", stderr(&refused));
 }
+
+#[test]
+fn inspect_of_an_emulated_device_names_its_id_and_option_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    for (chip, release, platform, kinds) in [
+        ("nRF52840_xxAA", "4.0.1", "boron", &["device-id"][..]),
+        (
+            "STM32F205RG",
+            "2.3.1",
+            "photon",
+            &["device-id", "option-bytes"][..],
+        ),
+    ] {
+        let (_, image) = catalog_image(release, platform, true);
+        std::fs::write(d.path().join("image.hex"), hex::write(&image)).unwrap();
+        let state = format!("{platform}-state.hex");
+        let o = run(
+            d.path(),
+            &[],
+            &[
+                "flash",
+                "--emulate",
+                chip,
+                "--emulate-state",
+                &state,
+                "image.hex",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = run(d.path(), &[], &["inspect", "--json", &state]);
+        assert!(o.status.success(), "{}", stdout(&o));
+        let doc = json(&o);
+        let regions = doc["regions"].as_array().unwrap();
+        let named: Vec<&str> = regions
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        assert!(!named.contains(&"unknown"), "{chip}: {named:?}");
+        for kind in kinds {
+            let r = regions
+                .iter()
+                .find(|r| r["kind"] == *kind)
+                .unwrap_or_else(|| panic!("{chip}: no {kind}: {named:?}"));
+            assert_eq!(r["recognized"], true);
+        }
+        // In words, and not marked as bytes hexsmith cannot place (the stand-in MBR is).
+        let o = run(d.path(), &[], &["inspect", &state]);
+        for kind in kinds {
+            let text = stdout(&o);
+            let line = text
+                .lines()
+                .find(|l| l.contains(&format!(" {kind}: ")))
+                .unwrap();
+            assert!(!line.ends_with("(!)"), "{line}");
+        }
+    }
+}
+
+#[test]
+fn a_dry_run_names_the_platform_and_why() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, boron) = catalog_image("4.0.1", "boron", true);
+    std::fs::write(d.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    let o = run(
+        d.path(),
+        &[],
+        &["flash", "--dry-run", "--chip", "nRF52840_xxAA", "boron.hex"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("platform      boron (the image's modules are for platform 13)\n"),
+        "{}",
+        stdout(&o)
+    );
+    // 16 bytes of 0xFF at 0xD4000: no module, so the platform is the chip's, assumed.
+    let mut fill = hexsmith::memory::MemoryImage::new();
+    fill.write(0xD4000, &[0xFF; 16]);
+    std::fs::write(d.path().join("fill.hex"), hex::write(&fill)).unwrap();
+    let o = run(
+        d.path(),
+        &[],
+        &["flash", "--dry-run", "--chip", "nRF52840_xxAA", "fill.hex"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let line = text.lines().find(|l| l.starts_with("platform ")).unwrap();
+    assert!(line.contains("(assumed: the image holds no module, and --chip nRF52840_xxAA is the chip of argon, boron"), "{line}");
+}

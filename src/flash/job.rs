@@ -69,6 +69,11 @@ pub struct FlashJob {
     pub image_sha256: String,
     /// Why the image may still not run, though it may be written.
     pub warnings: Vec<String>,
+    /// Why `platform` is the one: the image's modules name it, or (an image without
+    /// modules) it is the first platform of the chip `--chip` names, an assumption
+    /// whose only consequence is the erase-unit layout, which every platform of one chip
+    /// shares.
+    pub platform_basis: String,
 }
 
 impl FlashJob {
@@ -81,13 +86,29 @@ impl FlashJob {
     ) -> Result<FlashJob, JobError> {
         let report = inspect::inspect_image(&image, "image");
         let warnings = check_before_writing(&report)?;
-        let platform = report
-            .platform_id
-            .and_then(platform::by_id)
-            .or_else(|| chip.and_then(platform_for_chip))
-            .ok_or(JobError::UnknownPlatform)?;
+        let named = report.platform_id.and_then(platform::by_id);
+        let (platform, basis) = match (named, chip) {
+            (Some(p), _) => (p, format!("the image's modules are for platform {}", p.id)),
+            (None, Some(chip)) => {
+                let p = platform_for_chip(chip).ok_or(JobError::UnknownPlatform)?;
+                let kin: Vec<&str> = platform::all()
+                    .iter()
+                    .filter(|o| std::ptr::eq(o.mcu(), p.mcu()))
+                    .map(|o| o.name.as_str())
+                    .collect();
+                (
+                    p,
+                    format!(
+                        "assumed: the image holds no module, and --chip {chip} is the chip of {} (the first is taken; they share its erase units)",
+                        kin.join(", ")
+                    ),
+                )
+            }
+            (None, None) => return Err(JobError::UnknownPlatform),
+        };
         let mut job = FlashJob::for_platform(image, platform, chip, chip_description)?;
         job.warnings = warnings;
+        job.platform_basis = basis;
         Ok(job)
     }
 
@@ -105,6 +126,7 @@ impl FlashJob {
             platform,
             chip,
             warnings: Vec::new(),
+            platform_basis: format!("the modules are for platform {}", platform.id),
         })
     }
 

@@ -521,10 +521,18 @@ fn classify_other_bytes(
                 let bytes = image.read(at, (piece_end - at) as usize).unwrap_or(&[]);
                 let (what, ok) = describe_region(r, at, piece_end, bytes, image, platform);
                 (piece_end, r.name.clone(), what, ok)
+            } else if let Some(area) = DEVICE_AREAS.iter().find(|a| a.start <= at && at < a.end) {
+                (
+                    end.min(area.end),
+                    area.kind.to_string(),
+                    area.what.to_string(),
+                    true,
+                )
             } else {
                 let next_region = regions
                     .iter()
                     .map(|r| u64::from(r.start))
+                    .chain(DEVICE_AREAS.iter().map(|a| a.start))
                     .filter(|s| *s > at)
                     .min()
                     .unwrap_or(u64::MAX);
@@ -560,6 +568,38 @@ fn classify_other_bytes(
     }
     reports
 }
+
+/// A chip's memory outside its flash that a device dump or an emulated device's state
+/// file holds: what makes the Particle device ID, and the STM32F2's option bytes.
+struct DeviceArea {
+    start: u64,
+    end: u64,
+    kind: &'static str,
+    what: &'static str,
+}
+
+/// Their addresses are the chips' own (nRF52840 product specification, STM32F2 RM0033) and
+/// lie where no Particle module goes, so they are named whatever the image's platform.
+const DEVICE_AREAS: &[DeviceArea] = &[
+    DeviceArea {
+        start: 0x1000_0060,
+        end: 0x1000_0068,
+        kind: "device-id",
+        what: "nRF52840 FICR DEVICEID, the chip's unique ID (the Particle device ID is e00fce68 and these 8 bytes)",
+    },
+    DeviceArea {
+        start: 0x1FFF_7A10,
+        end: 0x1FFF_7A1C,
+        kind: "device-id",
+        what: "STM32F2 unique device ID (UID), the 12 bytes of the Particle device ID",
+    },
+    DeviceArea {
+        start: 0x1FFF_C000,
+        end: 0x1FFF_C010,
+        kind: "option-bytes",
+        what: "STM32F2 option bytes: read protection (RDP), user options and sector write protection (nWRP)",
+    },
+];
 
 fn describe_region(
     region: &platform::Region,

@@ -293,7 +293,8 @@ pub struct RegionReport {
     /// Length in bytes.
     pub size: u64,
     /// `nordic-mbr`, `uicr`, `compatibility-fill`, `radio-stack-suffix-remnant`, `erased`
-    /// (0xFF beside modules, as a device dump holds) or `unknown`.
+    /// (0xFF beside modules, as a device dump holds), `device-id` and `option-bytes` (a
+    /// device dump's or emulated device's chip areas) or `unknown`.
     pub kind: String,
     /// In words: which MBR it is, or which UICR word differs from Particle's.
     pub what: String,

@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 #[command(group = clap::ArgGroup::new("mode").required(true).args(["modules", "release", "catalog"]))]
+#[command(
+    after_help = "Examples:\n  hexsmith build --catalog restore-images/4.0.1.toml --from .cache/device-os --out-dir out\n  hexsmith build --mbr boron-published.hex -o boron.hex boron-*.bin tinker.bin\n  hexsmith build --release 4.0.1/ --out-dir out --platform boron --particle-json --zip"
+)]
 pub struct Args {
     /// Module files (.bin, or .hex/.elf holding one module), in any order.
     #[arg(value_name = "MODULE", requires = "output")]
@@ -61,7 +64,7 @@ pub struct Args {
     no_uicr: bool,
     /// With MODULE...: check that every module is for this platform. With --release or
     /// --catalog: build only this platform.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Build even when a dependency is unmet: the device would start in safe mode.
     #[arg(long)]

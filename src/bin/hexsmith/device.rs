@@ -15,6 +15,9 @@ use hexsmith::platform::{self, Mcu};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith probes\n  hexsmith probes --udev-rules | sudo tee /etc/udev/rules.d/69-hexsmith-probes.rules\n  hexsmith -vv probes          # probe-rs's account of the search"
+)]
 pub struct ProbesArgs {
     /// One JSON document on standard output.
     #[arg(long)]
@@ -64,11 +67,14 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith read --platform boron -o backup.hex\n  hexsmith read --platform boron --range 0xd4000..0xd8000 -o app.hex"
+)]
 pub struct ReadArgs {
     #[command(flatten)]
     probe: ProbeArgs,
     /// The platform of the device (sets the chip and the flash to read).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Only this range, START..END or START:END (END exclusive), in hex (0x...) or decimal.
     #[arg(long, value_name = "START..END")]
@@ -243,6 +249,9 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith verify out/boron.hex\n  hexsmith verify --json --emulate nRF52840_xxAA --emulate-state dev.hex out/boron.hex"
+)]
 pub struct VerifyArgs {
     /// The image (.hex, .elf) or module files (.bin ...) the device should hold.
     #[arg(required = true, value_name = "IMAGE|MODULE")]
@@ -328,11 +337,14 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith erase --platform boron --range 0xb4000..0xd4000\n  hexsmith erase --platform boron --all"
+)]
 pub struct EraseArgs {
     #[command(flatten)]
     probe: ProbeArgs,
     /// The platform of the device (sets the chip and its erase units).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Erase exactly this range, START..END or START:END (END exclusive), which must fall
     /// on erase-unit boundaries, in hex (0x...) or decimal.
@@ -418,11 +430,14 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith reset --platform boron\n  hexsmith reset --chip STM32F205RGTx --json"
+)]
 pub struct ResetArgs {
     #[command(flatten)]
     probe: ProbeArgs,
     /// The platform of the device (sets the chip).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// Machine-readable output.
     #[arg(long)]

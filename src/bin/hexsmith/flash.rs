@@ -28,7 +28,7 @@ pub enum ProtocolArg {
 #[derive(clap::Args, Clone)]
 pub struct ProbeArgs {
     /// The probe to use, as `hexsmith probes` lists it: VID:PID[:SERIAL].
-    #[arg(long, value_name = "SEL", env = "PROBE_RS_PROBE")]
+    #[arg(long, value_name = "SEL", env = "PROBE_RS_PROBE", value_parser = crate::suggest::probe_kinds(), hide_possible_values = true)]
     pub probe: Option<String>,
     /// The probe-rs target name (default: the image's platform's chip); checked against
     /// probe-rs's registry and the image's platform.
@@ -63,7 +63,7 @@ pub struct ProbeArgs {
     /// Talk to an emulated chip instead of a probe's (nRF52840_xxAA or STM32F205RG): probe-rs
     /// and its flash algorithms run as on hardware. For rehearsing a station, or testing
     /// scripts, without one.
-    #[arg(long, value_name = "CHIP")]
+    #[arg(long, value_name = "CHIP", value_parser = crate::suggest::emulated_chips(), hide_possible_values = true)]
     pub emulate: Option<String>,
     /// With --emulate: the device's non-volatile memory as Intel HEX, loaded if the file
     /// exists (erased silicon if not) and saved after the command. Repeat for several
@@ -239,6 +239,9 @@ impl ProbeArgs {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith flash out/boron.hex\n  hexsmith flash --station --log line.jsonl out/boron.hex\n  hexsmith flash --dry-run --json --chip nRF52840_xxAA out/boron.hex"
+)]
 pub struct Args {
     /// An image (.hex, .elf) or module files (.bin ...) to write.
     #[arg(required = true, value_name = "IMAGE|MODULE")]
@@ -444,7 +447,11 @@ fn print_plan(
         .as_deref()
         .unwrap_or("none built in (give --chip-description-path and --chip)");
     outln!("chip          {chip}");
-    outln!("platform      {}", job.platform.name);
+    outln!(
+        "platform      {} ({})",
+        job.platform.name,
+        job.platform_basis
+    );
     outln!(
         "image         {} bytes, sha256 {}",
         plan.bytes,

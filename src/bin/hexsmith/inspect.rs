@@ -12,16 +12,19 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("device").args(["probe", "emulate"])))]
+#[command(
+    after_help = "Examples:\n  hexsmith inspect out/boron.hex\n  hexsmith inspect --json boron-system-part1@4.0.1.bin | jq .modules[0].release\n  hexsmith inspect --emulate nRF52840_xxAA --emulate-state dev.hex"
+)]
 pub struct Args {
     /// Module binaries (.bin), Intel HEX images (.hex) or ELF files (.elf).
     #[arg(required_unless_present = "device")]
     files: Vec<PathBuf>,
     /// Inspect the device on this probe instead (VID:PID[:SERIAL]; "auto" for the only one
     /// attached): its flash is read over SWD and checked like an image file.
-    #[arg(long, value_name = "SEL")]
+    #[arg(long, value_name = "SEL", value_parser = crate::suggest::probe_kinds_or_auto(), hide_possible_values = true)]
     probe: Option<String>,
     /// With --probe: the device's platform (sets the chip).
-    #[arg(long, value_name = "NAME", requires = "device")]
+    #[arg(long, value_name = "NAME", requires = "device", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// With --probe: the probe-rs target name.
     #[arg(long, value_name = "NAME", requires = "device")]
@@ -53,7 +56,7 @@ pub struct Args {
     connect_under_reset: bool,
     /// Inspect an emulated chip instead (nRF52840_xxAA or STM32F205RG), as `flash --emulate`
     /// left it in its --emulate-state file.
-    #[arg(long, value_name = "CHIP")]
+    #[arg(long, value_name = "CHIP", value_parser = crate::suggest::emulated_chips(), hide_possible_values = true)]
     emulate: Option<String>,
     /// With --emulate: the device's state file (Intel HEX of its non-volatile memory).
     #[arg(long, value_name = "FILE", requires = "emulate")]

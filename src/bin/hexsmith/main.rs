@@ -20,6 +20,7 @@ mod signals;
 mod station;
 #[cfg(feature = "probe")]
 mod station_screen;
+mod suggest;
 mod versions;
 
 use clap::{Parser, Subcommand};
@@ -38,7 +39,8 @@ use std::process::ExitCode;
 #[command(
     name = "hexsmith",
     version,
-    about = "Build, check and program Particle Device OS images"
+    about = "Build, check and program Particle Device OS images",
+    after_help = "Examples:\n  hexsmith build --catalog restore-images/4.0.1.toml --from .cache/device-os --out-dir out\n  hexsmith inspect out/boron.hex\n  hexsmith flash out/boron.hex"
 )]
 pub struct Cli {
     #[command(subcommand)]

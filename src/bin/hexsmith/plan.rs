@@ -7,9 +7,12 @@ use hexsmith::upgrade::{self, Mode, Step, UpgradePlan, Via};
 use std::fmt::Write as _;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith plan --platform boron --from 2.2.0 --to 4.0.1\n  hexsmith plan --platform electron --from 1.5.2 --to 0.6.2 --via ota --json"
+)]
 pub struct Args {
     /// Platform (boron, electron, ...) or model with rules of its own (brn402, b402, b404x, ...).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: String,
     /// The Device OS the device has: a release (1.5.2) or its system module version (1512).
     #[arg(long, value_name = "VERSION")]

@@ -12,6 +12,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith replace-user --base out/boron.hex --user app.bin -o boron-app.hex\n  hexsmith replace-user --base out/p2.hex --user app.bin -o p2-app.hex --manifest p2-app.json"
+)]
 pub struct Args {
     /// The restore image whose application is replaced (.hex or .elf).
     #[arg(long, value_name = "IMAGE")]

@@ -10,9 +10,12 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  hexsmith versions --platform boron\n  hexsmith versions --json | jq '.system[-1]'"
+)]
 pub struct Args {
     /// Only the releases this platform (or model, e.g. brn402) can run.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::suggest::platforms(), hide_possible_values = true)]
     platform: Option<String>,
     /// One JSON document on standard output.
     #[arg(long)]
