@@ -451,6 +451,46 @@ fn a_station_saves_each_board_when_it_ends() {
     );
 }
 
+/// `flash boron.hex --json` on an emulated nRF52840, returned once the device is attached
+/// (its ID line is on standard error) and before the first unit is written, so that a
+/// signal sent now lands while it writes however fast the machine is; the rest of
+/// standard error is collected by the returned thread.
+#[cfg(feature = "probe")]
+fn flash_until_attached(
+    d: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(["flash", "boron.hex", "--no-progress", "--json"])
+        .args(NRF)
+        .args(extra)
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(": device ") {
+            break;
+        }
+    }
+    assert!(seen.contains(": device "), "never attached: {seen}");
+    let rest = std::thread::spawn(move || {
+        for line in lines {
+            seen.push_str(&line.unwrap_or_default());
+            seen.push('\n');
+        }
+        seen
+    });
+    (child, rest)
+}
+
 /// Ctrl-C in `flash` exits 130 as in every command, and the device is left to a rerun.
 #[cfg(feature = "probe")]
 #[test]
@@ -459,20 +499,12 @@ fn ctrl_c_in_flash_exits_130() {
     let d = dir.path();
     let (_, boron) = common::catalog_image("4.0.1", "boron", true);
     std::fs::write(d.join("boron.hex"), hexsmith::memory::hex::write(&boron)).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hexsmith"))
-        .args(["flash", "boron.hex", "--no-progress", "--json"])
-        .args(NRF)
-        .args(["--emulate-state", "dev.hex"])
-        .current_dir(d)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let (child, err) = flash_until_attached(d, &["--emulate-state", "dev.hex"]);
     // SAFETY: kill sends a signal to the child this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let err = err.join().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{err}");
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["devices"][0]["result"], "interrupted", "{doc}");
 }
@@ -712,20 +744,13 @@ fn a_second_ctrl_c_quits_at_once() {
     let d = dir.path();
     let (_, boron) = common::catalog_image("4.0.1", "boron", true);
     std::fs::write(d.join("boron.hex"), hexsmith::memory::hex::write(&boron)).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hexsmith"))
-        .args(["flash", "boron.hex", "--no-progress", "--json"])
-        .args(NRF)
-        .current_dir(d)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let (child, err) = flash_until_attached(d, &[]);
     // SAFETY: kill sends signals to the child this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     std::thread::sleep(Duration::from_millis(5));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let err = err.join().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{err}");
     assert_eq!(stdout(&out), "", "the run went on to print its result");
 }
