@@ -266,10 +266,19 @@ impl Bus {
 
     /// Starts a flash operation of `duration`; the core stalls until the controller takes
     /// it (a write or erase issued while busy waits for the one in progress).
-    fn start_flash(&mut self, duration: Nanos) {
+    pub(super) fn start_flash(&mut self, duration: Nanos) {
         let start = self.flash.start(self.now, duration);
         if self.core_access {
             self.now = start;
+        }
+    }
+
+    /// A flash operation its caller waits out (a ROM routine that polls the NOR's WIP bit
+    /// before it returns): the core's time moves on to its end.
+    pub(super) fn flash_operation_waited(&mut self, duration: Nanos) {
+        self.start_flash(duration);
+        if self.core_access {
+            self.now = self.flash.idle_from();
         }
     }
 

@@ -396,8 +396,15 @@ impl Silicon {
         }
         if self.running && self.core_ns < until {
             self.idle_at = None;
+            // The RTL8721DM's loader never stops: it waits for the host's next message in
+            // RAM, so it runs with the wire, up to `until` (its idle loop is skipped).
+            let horizon = if self.bus.chip == Chip::Rtl8721dm {
+                until
+            } else {
+                Nanos::MAX
+            };
             let budget = self.budget_left;
-            let executed = self.execute(budget, Nanos::MAX);
+            let executed = self.execute(budget, horizon);
             self.budget_left = budget.saturating_sub(executed);
         }
     }

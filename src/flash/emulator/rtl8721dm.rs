@@ -175,6 +175,10 @@ pub fn rom_call(pc: u32, args: [u32; 4], bus: &mut Bus) -> Result<u32, String> {
                 let at = page | (a0 + k as u32) & (PAGE - 1);
                 bus.program(FLASH + (at & (FLASH_LEN as u32 - 1)), &[*byte]);
             }
+            // The NOR is busy for the platform table's time per word, and the routine
+            // waits for WIP before it returns.
+            let words = u64::from(len.div_ceil(4));
+            bus.flash_operation_waited(words * bus.timing.word_ns);
             Ok(0)
         }
         // void FLASH_SetStatus(u8 Cmd, u32 Len, u8 *Status): write enable, then write the
@@ -202,6 +206,13 @@ pub fn rom_call(pc: u32, args: [u32; 4], bus: &mut Bus) -> Result<u32, String> {
             };
             flash_offset("FLASH_Erase", start, len)?;
             bus.erase_range(FLASH + start, len);
+            // Busy for the platform table's sector time (a 64 KiB block counted as its 16
+            // sectors, which overstates it) or chip time; the routine waits for WIP.
+            let busy = match a0 {
+                0 => bus.timing.chip_erase_ns,
+                _ => u64::from(len / 0x1000) * bus.timing.unit_erase_ns(FLASH + start),
+            };
+            bus.flash_operation_waited(busy);
             Ok(0)
         }
         // void FLASH_StructInit_MXIC(FLASH_InitTypeDef *): the MXIC defaults, at the
