@@ -163,17 +163,7 @@ pub trait FlashTarget {
     /// Erases units, leaving them blank. Writing 0xFF throughout is what an erase leaves,
     /// so that is the default.
     fn erase_units(&mut self, units: &[EraseUnit]) -> Result<(), TargetError> {
-        let blank: Vec<Vec<u8>> = units.iter().map(|u| vec![0xFF; u.len()]).collect();
-        let writes: Vec<UnitWrite<'_>> = units
-            .iter()
-            .zip(&blank)
-            .map(|(unit, data)| UnitWrite {
-                unit: *unit,
-                data,
-                erased: false,
-            })
-            .collect();
-        self.write_units(&writes)
+        write_blank(self, units)
     }
     /// Whether this unit is write-protected (STM32F2 option bytes). Most flash has no
     /// per-unit protection a probe can see.
@@ -206,4 +196,23 @@ pub trait FlashTarget {
     fn compare(&mut self, _checks: &[(u32, u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {
         Ok(None)
     }
+}
+
+/// Erases units by writing 0xFF throughout them: what [`FlashTarget::erase_units`] does
+/// unless a target erases some other way.
+pub(crate) fn write_blank<T: FlashTarget + ?Sized>(
+    target: &mut T,
+    units: &[EraseUnit],
+) -> Result<(), TargetError> {
+    let blank: Vec<Vec<u8>> = units.iter().map(|u| vec![0xFF; u.len()]).collect();
+    let writes: Vec<UnitWrite<'_>> = units
+        .iter()
+        .zip(&blank)
+        .map(|(unit, data)| UnitWrite {
+            unit: *unit,
+            data,
+            erased: false,
+        })
+        .collect();
+    target.write_units(&writes)
 }

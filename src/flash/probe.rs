@@ -835,17 +835,7 @@ impl FlashTarget for ProbeTarget {
             }
             return Ok(());
         }
-        let blank: Vec<Vec<u8>> = units.iter().map(|u| vec![0xFF; u.len()]).collect();
-        let writes: Vec<UnitWrite<'_>> = units
-            .iter()
-            .zip(&blank)
-            .map(|(unit, data)| UnitWrite {
-                unit: *unit,
-                data,
-                erased: false,
-            })
-            .collect();
-        self.write_units(&writes)
+        super::write_blank(self, units)
     }
 
     fn reset(&mut self) -> Result<(), TargetError> {
