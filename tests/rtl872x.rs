@@ -163,6 +163,23 @@ fn state_image(path: &Path) -> MemoryImage {
     hex::parse(&std::fs::read(path).unwrap()).unwrap().0
 }
 
+/// The emulated device every command of a test talks to, by its state file.
+const DEVICE: [&str; 4] = ["--emulate", "RTL8721DM", "--emulate-state", "dev.hex"];
+
+/// A folder holding the P2 Tinker (`tinker.bin`) and an emulated RTL8721DM (`dev.hex`)
+/// it was flashed onto through the loader.
+fn device_with_tinker() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("tinker.bin"), tinker()).unwrap();
+    let flash = run(
+        d,
+        &[&["flash", "--no-progress"][..], &DEVICE, &["tinker.bin"]].concat(),
+    );
+    assert_eq!(flash.status.code(), Some(0), "{}", stderr(&flash));
+    dir
+}
+
 #[test]
 #[cfg_attr(
     not(rtl872x_loader),
@@ -264,15 +281,9 @@ fn a_p2_image_flashes_then_costs_nothing_and_a_new_application_rewrites_only_its
     ignore = "needs Particle's RTL872x flash loader: set HEXSMITH_RTL872X_LOADER or provide ../shared/fixtures/rtl872x.tcl"
 )]
 fn verify_names_the_unit_with_a_corrupted_byte_and_flash_repairs_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = device_with_tinker();
     let d = dir.path();
-    std::fs::write(d.join("tinker.bin"), tinker()).unwrap();
-    let device = ["--emulate", "RTL8721DM", "--emulate-state", "dev.hex"];
-    let flash = run(
-        d,
-        &[&["flash", "--no-progress"][..], &device, &["tinker.bin"]].concat(),
-    );
-    assert_eq!(flash.status.code(), Some(0), "{}", stderr(&flash));
+    let device = DEVICE;
     // One byte of the application changes on the device.
     let mut state = state_image(&d.join("dev.hex"));
     let at = 0x085F_5123u64;
@@ -307,15 +318,9 @@ fn verify_names_the_unit_with_a_corrupted_byte_and_flash_repairs_it() {
     ignore = "needs Particle's RTL872x flash loader: set HEXSMITH_RTL872X_LOADER or provide ../shared/fixtures/rtl872x.tcl"
 )]
 fn refusals_come_before_anything_is_sent() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = device_with_tinker();
     let d = dir.path();
-    std::fs::write(d.join("tinker.bin"), tinker()).unwrap();
-    let device = ["--emulate", "RTL8721DM", "--emulate-state", "dev.hex"];
-    let flash = run(
-        d,
-        &[&["flash", "--no-progress"][..], &device, &["tinker.bin"]].concat(),
-    );
-    assert_eq!(flash.status.code(), Some(0), "{}", stderr(&flash));
+    let device = DEVICE;
     let before = std::fs::read(d.join("dev.hex")).unwrap();
 
     // An image with bytes in the prebootloader-mbr.
@@ -565,16 +570,10 @@ fn hex_lower(bytes: &[u8]) -> String {
     ignore = "needs Particle's RTL872x flash loader: set HEXSMITH_RTL872X_LOADER or provide ../shared/fixtures/rtl872x.tcl"
 )]
 fn read_erase_reset_and_inspect_go_through_the_loader() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = device_with_tinker();
     let d = dir.path();
     let app = tinker();
-    std::fs::write(d.join("tinker.bin"), &app).unwrap();
-    let device = ["--emulate", "RTL8721DM", "--emulate-state", "dev.hex"];
-    let flash = run(
-        d,
-        &[&["flash", "--no-progress"][..], &device, &["tinker.bin"]].concat(),
-    );
-    assert_eq!(flash.status.code(), Some(0), "{}", stderr(&flash));
+    let device = DEVICE;
 
     // read: the application's bytes, through the loader's read command.
     let read = run(
