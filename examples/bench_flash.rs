@@ -95,10 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .find(|p| p.name == name)
             .ok_or_else(|| format!("no {name} in the {release} catalog"))?;
         let (platform, modules) = collect(release, entry, &index)?;
-        let options = BuildOptions {
-            mbr: (platform.mcu == "nrf52840").then(stand_in_mbr),
-            ..BuildOptions::default()
-        };
+        let options =
+            BuildOptions::default().with_mbr((platform.mcu == "nrf52840").then(stand_in_mbr));
         Ok((platform, build(modules, &options)?.image))
     };
     let knowns = cache.join("device-os/particle-cli-3.51.0/knownApps");
@@ -318,20 +316,16 @@ fn with_hexsmith(
 ) -> Result<WireCounts, Box<dyn std::error::Error>> {
     let mcu = platform.mcu();
     device.reset_counts();
-    let mut target = ProbeTarget::connect(&Connect {
-        emulate: Some(device.clone()),
-        chip: mcu.chip.clone().ok_or("no chip")?,
-        under_reset: mcu.attach_under_reset,
-        ..Connect::default()
-    })?;
+    let mut target = ProbeTarget::connect(
+        &Connect::to_chip(mcu.chip.clone().ok_or("no chip")?)
+            .with_emulate(Some(device.clone()))
+            .with_under_reset(mcu.attach_under_reset),
+    )?;
     let plan = FlashPlan::new(image, platform, mcu, PlanOptions::default())?;
-    let options = FlashOptions {
-        verify: true,
-        reset: true,
-        cancel: None,
-        batch_units: 16,
-        write_unchanged: false,
-    };
+    let options = FlashOptions::default()
+        .with_verify(true)
+        .with_reset(true)
+        .with_batch_units(16);
     execute(&plan, image, &mut target, &options, &mut |_| {})?;
     Ok(device.counts())
 }
@@ -496,20 +490,16 @@ fn rtl872x(cache: &Path, json: bool) -> Result<bool, Box<dyn std::error::Error>>
     let run = |image: &MemoryImage| -> Result<WireCounts, Box<dyn std::error::Error>> {
         let mcu = platform.mcu();
         device.reset_counts();
-        let mut target = ProbeTarget::connect(&Connect {
-            emulate: Some(device.clone()),
-            chip: mcu.chip.clone().ok_or("no chip")?,
-            rtl872x_loader: Some(the_loader.clone()),
-            ..Connect::default()
-        })?;
+        let mut target = ProbeTarget::connect(
+            &Connect::to_chip(mcu.chip.clone().ok_or("no chip")?)
+                .with_emulate(Some(device.clone()))
+                .with_rtl872x_loader(Some(the_loader.clone())),
+        )?;
         let plan = FlashPlan::new(image, platform, mcu, PlanOptions::default())?;
-        let options = FlashOptions {
-            verify: true,
-            reset: true,
-            cancel: None,
-            batch_units: 16,
-            write_unchanged: false,
-        };
+        let options = FlashOptions::default()
+            .with_verify(true)
+            .with_reset(true)
+            .with_batch_units(16);
         execute(&plan, image, &mut target, &options, &mut |_| {})?;
         Ok(device.counts())
     };

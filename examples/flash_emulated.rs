@@ -23,18 +23,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let job = FlashJob::from_image(image, None, None)?;
     let plan = job.plan(PlanOptions::default())?;
     let device = EmulatedDevice::without_state(Chip::Nrf52840);
-    let mut target = ProbeTarget::connect(&Connect {
-        emulate: Some(device.clone()),
-        chip: job
-            .chip
-            .clone()
-            .ok_or("the platform has no probe-rs target")?,
-        ..Connect::default()
-    })?;
-    let options = FlashOptions {
-        verify: true,
-        ..FlashOptions::default()
-    };
+    let chip = job
+        .chip
+        .clone()
+        .ok_or("the platform has no probe-rs target")?;
+    let mut target =
+        ProbeTarget::connect(&Connect::to_chip(chip).with_emulate(Some(device.clone())))?;
+    let options = FlashOptions::default().with_verify(true);
     let report = execute(&plan, &job.image, &mut target, &options, &mut |_| {})?;
     println!(
         "{}: {} units written, {} skipped, verified",

@@ -49,6 +49,7 @@ pub enum Input {
 
 /// Why a file could not be used as an input. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// The file could not be opened or read, or is a folder.
     #[error("{path}: {source}")]

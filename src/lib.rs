@@ -71,12 +71,9 @@
 //! let job = FlashJob::from_image(image, None, None)?; // refuses an image that fails a boot check
 //! let plan = job.plan(PlanOptions::default())?;
 //! let device = EmulatedDevice::without_state(Chip::Nrf52840); // or leave `emulate` out
-//! let mut target = ProbeTarget::connect(&Connect {
-//!     emulate: Some(device),
-//!     chip: job.chip.clone().ok_or("no probe-rs target")?,
-//!     ..Connect::default()
-//! })?;
-//! let options = FlashOptions { verify: true, ..FlashOptions::default() };
+//! let chip = job.chip.clone().ok_or("no probe-rs target")?;
+//! let mut target = ProbeTarget::connect(&Connect::to_chip(chip).with_emulate(Some(device)))?;
+//! let options = FlashOptions::default().with_verify(true);
 //! let report = execute(&plan, &job.image, &mut target, &options, &mut |_| {})?;
 //! println!("{} units written, {} already held", report.units_written, report.units_skipped);
 //! # Ok(())
@@ -137,6 +134,8 @@ pub use text::escape_controls;
 /// a refusal (exit 1) is an input that was read and judged wrong, or an output that
 /// would break a rule; `Unreadable` (exit 2) is a file that could not be read or
 /// written, or is not the kind of file it should be.
+// Not `non_exhaustive`: each class is an exit status of the command line, so a third one
+// is a change callers must handle, not one they may ignore.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     /// Read and judged wrong: exit 1.

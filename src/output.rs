@@ -32,6 +32,7 @@ use std::sync::Mutex;
 /// Why an output was not written. All but [`OutputError::Io`] are refusals made before
 /// the target is touched.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OutputError {
     /// The output is one of the command's inputs (the same file by device and inode,
     /// whatever its name).

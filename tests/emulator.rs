@@ -33,24 +33,21 @@ fn with_customer_app(image: &MemoryImage) -> MemoryImage {
 
 fn connect(device: &EmulatedDevice, platform: &Platform, chip_erase: bool) -> ProbeTarget {
     let mcu = platform.mcu();
-    ProbeTarget::connect(&Connect {
-        emulate: Some(device.clone()),
-        chip: mcu.chip.clone().unwrap(),
-        under_reset: mcu.attach_under_reset,
-        allow_erase_all: chip_erase,
-        ..Connect::default()
-    })
+    ProbeTarget::connect(
+        &Connect::to_chip(mcu.chip.clone().unwrap())
+            .with_emulate(Some(device.clone()))
+            .with_under_reset(mcu.attach_under_reset)
+            .with_allow_erase_all(chip_erase),
+    )
     .unwrap_or_else(|e| panic!("{e}; core faults {:?}", device.core_faults()))
 }
 
 fn options(cancel: Option<Arc<AtomicBool>>) -> FlashOptions {
-    FlashOptions {
-        verify: true,
-        reset: true,
-        cancel,
-        batch_units: 16,
-        write_unchanged: false,
-    }
+    FlashOptions::default()
+        .with_verify(true)
+        .with_reset(true)
+        .with_cancel(cancel)
+        .with_batch_units(16)
 }
 
 fn flash(device: &EmulatedDevice, platform: &Platform, image: &MemoryImage) -> FlashReport {
@@ -182,10 +179,7 @@ fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
         &image,
         platform,
         platform.mcu(),
-        PlanOptions {
-            chip_erase: true,
-            ..PlanOptions::default()
-        },
+        PlanOptions::default().with_chip_erase(true),
     )
     .unwrap();
     let mut target = connect(&device, platform, true);
@@ -202,10 +196,7 @@ fn chip_erase_needs_mbr_and_uicr_and_clears_the_rest() {
             &without_mbr,
             platform,
             platform.mcu(),
-            PlanOptions {
-                chip_erase: true,
-                ..PlanOptions::default()
-            }
+            PlanOptions::default().with_chip_erase(true)
         )
         .is_err()
     );

@@ -19,21 +19,17 @@ const BATCH: usize = 16;
 fn flash_timed(device: &EmulatedDevice, platform: &Platform, image: &MemoryImage) -> f64 {
     let mcu = platform.mcu();
     device.reset_counts();
-    let mut target = ProbeTarget::connect(&Connect {
-        emulate: Some(device.clone()),
-        chip: mcu.chip.clone().unwrap(),
-        under_reset: mcu.attach_under_reset,
-        ..Connect::default()
-    })
+    let mut target = ProbeTarget::connect(
+        &Connect::to_chip(mcu.chip.clone().unwrap())
+            .with_emulate(Some(device.clone()))
+            .with_under_reset(mcu.attach_under_reset),
+    )
     .unwrap();
     let plan = FlashPlan::new(image, platform, mcu, PlanOptions::default()).unwrap();
-    let options = FlashOptions {
-        verify: true,
-        reset: true,
-        cancel: None,
-        batch_units: BATCH,
-        write_unchanged: false,
-    };
+    let options = FlashOptions::default()
+        .with_verify(true)
+        .with_reset(true)
+        .with_batch_units(BATCH);
     execute(&plan, image, &mut target, &options, &mut |_| {}).unwrap();
     device.counts().emulated_ns as f64 / 1e9
 }

@@ -18,13 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 fn options() -> FlashOptions {
-    FlashOptions {
-        verify: true,
-        reset: true,
-        cancel: None,
-        batch_units: 8,
-        write_unchanged: false,
-    }
+    FlashOptions::default()
+        .with_verify(true)
+        .with_reset(true)
+        .with_batch_units(8)
 }
 
 fn plan(
@@ -37,10 +34,9 @@ fn plan(
         platform,
         platform.mcu(),
         // The device-keys refusal has its own test below.
-        PlanOptions {
-            chip_erase,
-            erase_device_keys: true,
-        },
+        PlanOptions::default()
+            .with_chip_erase(chip_erase)
+            .with_erase_device_keys(true),
     )
 }
 
@@ -181,10 +177,7 @@ fn verify_catches_a_corrupted_write() {
     // Without verification the corruption would have gone unnoticed.
     let mut unverified = SimulatedFlash::new(platform.mcu());
     unverified.corrupt_at = Some(0x0802_0321);
-    let opts = FlashOptions {
-        verify: false,
-        ..options()
-    };
+    let opts = options().with_verify(false);
     assert!(execute(&p, &image, &mut unverified, &opts, &mut |_| {}).is_ok());
     assert!(!holds(&unverified, &image));
 }
@@ -227,10 +220,7 @@ fn chip_erase_is_refused_without_mbr_and_uicr() {
         &photon_image,
         photon,
         photon.mcu(),
-        PlanOptions {
-            chip_erase: true,
-            erase_device_keys: false,
-        },
+        PlanOptions::default().with_chip_erase(true),
     );
     assert!(
         matches!(
@@ -271,10 +261,7 @@ fn an_interrupted_run_is_finished_by_a_rerun() {
     // Ctrl-C: stops between batches and says what was written.
     let mut sim = SimulatedFlash::new(platform.mcu());
     let cancel = Arc::new(AtomicBool::new(true));
-    let opts = FlashOptions {
-        cancel: Some(cancel),
-        ..options()
-    };
+    let opts = options().with_cancel(Some(cancel));
     let report = execute(&p, &image, &mut sim, &opts, &mut |_| {}).unwrap();
     assert!(report.interrupted);
     assert_eq!(report.units_written, 0);

@@ -29,16 +29,12 @@ fn job(release: &str, name: &str) -> FlashJob {
 }
 
 fn options() -> DeviceOptions {
-    DeviceOptions {
-        flash: FlashOptions {
-            verify: true,
-            reset: true,
-            cancel: None,
-            batch_units: 16,
-            write_unchanged: false,
-        },
-        unprotect_bootloader: false,
-    }
+    DeviceOptions::default().with_flash(
+        FlashOptions::default()
+            .with_verify(true)
+            .with_reset(true)
+            .with_batch_units(16),
+    )
 }
 
 /// A simulated Boron with this FICR device ID.
@@ -212,10 +208,7 @@ fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("station.jsonl");
     let mut recorder = Recorder::new(&log_path, &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
+    let station = StationOptions::new(options(), Duration::ZERO);
     let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
 
     assert_eq!(
@@ -292,10 +285,7 @@ fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
     let mut fixture = Fixture::new([Some(a.clone()), None, Some(a.clone())], &cancel);
     let dir = tempfile::tempdir().unwrap();
     let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
+    let station = StationOptions::new(options(), Duration::ZERO);
     let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
     assert_eq!((summary.devices, summary.passed), (2, 2));
     // The second time everything is already there: each unit was written once only.
@@ -323,10 +313,7 @@ fn write_protected_bootloader_is_refused_or_cleared_on_request() {
         "the message says how to go on"
     );
 
-    let unprotect = DeviceOptions {
-        unprotect_bootloader: true,
-        ..options()
-    };
+    let unprotect = options().with_unprotect_bootloader(true);
     let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
     assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
     assert!(sim.protected.is_empty());
@@ -341,10 +328,11 @@ fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
     let system = common::segments_from(&image, 0x0800_4000);
     let job = FlashJob::for_platform(system, platform, None, None).unwrap();
     let plan = job
-        .plan(PlanOptions {
-            chip_erase: true,
-            erase_device_keys: true,
-        })
+        .plan(
+            PlanOptions::default()
+                .with_chip_erase(true)
+                .with_erase_device_keys(true),
+        )
         .unwrap();
     let mut sim = blank(&job);
     sim.protected = vec![0x0800_0000];
@@ -363,10 +351,7 @@ fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
         "{message}"
     );
 
-    let unprotect = DeviceOptions {
-        unprotect_bootloader: true,
-        ..options()
-    };
+    let unprotect = options().with_unprotect_bootloader(true);
     let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
     assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
     assert_eq!(sim.chip_erases, 1);
@@ -823,10 +808,7 @@ fn station_summary_and_probes_documents() {
     let mut fixture = Fixture::new([Some(device)], &cancel);
     let dir = tempfile::tempdir().unwrap();
     let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
+    let station = StationOptions::new(options(), Duration::ZERO);
     let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
     let mut v = serde_json::to_value(&summary).unwrap();
     assert!(v["mean_seconds"].as_f64().unwrap() >= 0.0);
@@ -865,10 +847,7 @@ fn stations_on_several_probes_at_once() {
             (fixture, recorder)
         })
         .collect();
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
+    let station = StationOptions::new(options(), Duration::ZERO);
     let summary = hexsmith::flash::station::run_stations(stations, &job, &plan, &station, &cancel);
     assert_eq!((summary.devices, summary.passed, summary.failed), (4, 3, 1));
     let lines = log_lines(&dir.path().join("log"));
@@ -899,12 +878,11 @@ impl Connector for EmulatedFixture {
         use hexsmith::flash::probe::{Connect, ProbeTarget};
         match self.script.pop_front() {
             Some(Some(device)) => {
-                let target = ProbeTarget::connect(&Connect {
-                    emulate: Some(device),
-                    chip: self.chip.clone(),
-                    under_reset: self.under_reset,
-                    ..Connect::default()
-                })?;
+                let target = ProbeTarget::connect(
+                    &Connect::to_chip(self.chip.clone())
+                        .with_emulate(Some(device))
+                        .with_under_reset(self.under_reset),
+                )?;
                 let name = target.probe.clone();
                 Ok((target, name))
             }
@@ -945,10 +923,7 @@ impl EmulatedFixture {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mut recorder = Recorder::new(&dir.path().join("log"), job);
-        let station = StationOptions {
-            device: options(),
-            poll: Duration::ZERO,
-        };
+        let station = StationOptions::new(options(), Duration::ZERO);
         let cancel = self.cancel.clone();
         let summary = run_station(self, job, plan, &station, &cancel, &mut recorder);
         let lines = log_lines(&dir.path().join("log"));
@@ -1021,10 +996,7 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
         script: VecDeque::from([Some(devices[1].clone())]),
         ..fixture
     };
-    let unprotect = DeviceOptions {
-        unprotect_bootloader: true,
-        ..options()
-    };
+    let unprotect = options().with_unprotect_bootloader(true);
     let result = attempt(&mut again, &job, &plan, &unprotect, &mut |_| {});
     assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
     assert!(
@@ -1057,10 +1029,7 @@ fn a_station_counts_a_board_without_a_readable_id_as_failed_once() {
     );
     let dir = tempfile::tempdir().unwrap();
     let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
+    let station = StationOptions::new(options(), Duration::ZERO);
     let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
     assert_eq!(
         (summary.devices, summary.passed, summary.failed),

@@ -228,10 +228,7 @@ fn images(rows: &[Row]) -> BTreeMap<(Version, String), Vec<Row>> {
 }
 
 fn options() -> BuildOptions {
-    BuildOptions {
-        mbr: Some(stand_in_mbr_input()),
-        ..BuildOptions::default()
-    }
+    BuildOptions::default().with_mbr(Some(stand_in_mbr_input()))
 }
 
 fn build_image(inputs: Vec<ModuleInput>, what: &str) -> RestoreImage {

@@ -49,11 +49,9 @@ fn input(name: &str, bytes: Vec<u8>) -> ModuleInput {
 }
 
 fn options(allow_safe_mode: bool) -> BuildOptions {
-    BuildOptions {
-        mbr: Some(stand_in_mbr_input()),
-        allow_safe_mode,
-        ..BuildOptions::default()
-    }
+    BuildOptions::default()
+        .with_mbr(Some(stand_in_mbr_input()))
+        .with_allow_safe_mode(allow_safe_mode)
 }
 
 /// Checks replace-user against build for one base composition and a set of applications.
@@ -73,9 +71,7 @@ fn check_family(
             "base.hex",
             &base,
             &app,
-            ReplaceOptions {
-                allow_safe_mode: safe,
-            },
+            ReplaceOptions::default().with_allow_safe_mode(safe),
         )
         .unwrap_or_else(|e| panic!("{label} {name}: {e}"));
         let mut with_app = others.to_vec();
@@ -87,9 +83,7 @@ fn check_family(
             "r.hex",
             &replaced.image,
             original,
-            ReplaceOptions {
-                allow_safe_mode: safe,
-            },
+            ReplaceOptions::default().with_allow_safe_mode(safe),
         )
         .unwrap();
         assert_images_equal(&back.image, &base, &format!("{label} {name} and back"));

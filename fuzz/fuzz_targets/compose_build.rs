@@ -31,12 +31,10 @@ fuzz_target!(|data: &[u8]| {
         bytes: mbr,
     };
     let _ = mbr.fault();
-    let options = BuildOptions {
-        mbr: (flags & 4 != 0).then_some(mbr),
-        no_uicr: flags & 2 != 0,
-        allow_safe_mode: flags & 1 != 0,
-        ..BuildOptions::default()
-    };
+    let options = BuildOptions::default()
+        .with_mbr((flags & 4 != 0).then_some(mbr))
+        .with_no_uicr(flags & 2 != 0)
+        .with_allow_safe_mode(flags & 1 != 0);
     let Ok(image) = build(inputs, &options) else {
         return;
     };

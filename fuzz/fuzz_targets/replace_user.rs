@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for allow_safe_mode in [false, true] {
-        let options = ReplaceOptions { allow_safe_mode };
+        let options = ReplaceOptions::default().with_allow_safe_mode(allow_safe_mode);
         if let Ok(replaced) = replace_user("base", &base, &app, options) {
             assert!(replaced.image.len() >= app.bytes.len() as u64);
             let _: Option<Manifest> = Manifest::of_image(&replaced.image, replaced.warnings);

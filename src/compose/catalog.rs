@@ -48,6 +48,7 @@ pub struct CatalogFile {
 
 /// Why a catalog could not be read, or a platform's files not collected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CatalogError {
     /// The catalog is not UTF-8 TOML of the catalog's shape (an unknown field is an
     /// error too), names an unknown platform or one twice, or has a `sha256` that is not

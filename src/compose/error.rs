@@ -10,6 +10,7 @@ use crate::module::ModuleFunction;
 /// it (`name`, as the caller named it), and the message says what to do;
 /// [`BuildError::failure`] sorts them into unreadable inputs and refusals.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// An input could not be read, or is not a module, Intel HEX or ELF file.
     #[error(transparent)]

@@ -40,6 +40,7 @@ use std::path::Path;
 /// What [`build`] may do beyond the strict default. `Default` is the image Particle
 /// would publish (UICR included, every dependency met), without an MBR.
 #[derive(Debug, Default, Clone)]
+#[non_exhaustive]
 pub struct BuildOptions {
     /// The Nordic MBR to write at 0x00000000 on an nRF52840 platform; ignored on others.
     /// None there leaves it out with a warning: such an image must never be written after
@@ -57,6 +58,36 @@ pub struct BuildOptions {
     /// Use this application instead of any user part among the inputs (the command
     /// line's `--user`); it must be a user part ([`BuildError::NotAnApplication`]).
     pub user: Option<ModuleInput>,
+}
+
+// Outside the crate the struct is built from `Default` and these, so that a new option is
+// not a breaking change.
+impl BuildOptions {
+    /// With [`BuildOptions::mbr`].
+    pub fn with_mbr(mut self, mbr: Option<Mbr>) -> BuildOptions {
+        self.mbr = mbr;
+        self
+    }
+    /// With [`BuildOptions::no_uicr`].
+    pub fn with_no_uicr(mut self, no_uicr: bool) -> BuildOptions {
+        self.no_uicr = no_uicr;
+        self
+    }
+    /// With [`BuildOptions::platform`].
+    pub fn with_platform(mut self, platform: Option<&'static Platform>) -> BuildOptions {
+        self.platform = platform;
+        self
+    }
+    /// With [`BuildOptions::allow_safe_mode`].
+    pub fn with_allow_safe_mode(mut self, allow: bool) -> BuildOptions {
+        self.allow_safe_mode = allow;
+        self
+    }
+    /// With [`BuildOptions::user`].
+    pub fn with_user(mut self, user: Option<ModuleInput>) -> BuildOptions {
+        self.user = user;
+        self
+    }
 }
 
 /// A composed restore image and what went into it.
@@ -118,10 +149,8 @@ impl RestoreImage {
 ///     .iter()
 ///     .map(|f| ModuleInput::read(Path::new(f)))
 ///     .collect::<Result<Vec<_>, _>>()?;
-/// let opts = BuildOptions {
-///     mbr: Some(Mbr::read(Path::new("s140_nrf52_7.0.1_softdevice.hex"))?),
-///     ..BuildOptions::default()
-/// };
+/// let mbr = Mbr::read(Path::new("s140_nrf52_7.0.1_softdevice.hex"))?;
+/// let opts = BuildOptions::default().with_mbr(Some(mbr));
 /// let image = build(inputs, &opts)?;
 /// for w in &image.warnings {
 ///     eprintln!("warning: {w}");

@@ -16,9 +16,18 @@ use std::path::Path;
 
 /// What [`replace_user`] may allow beyond the strict default.
 #[derive(Debug, Default, Clone, Copy)]
+#[non_exhaustive]
 pub struct ReplaceOptions {
     /// Accept an application whose dependencies the image does not meet.
     pub allow_safe_mode: bool,
+}
+
+impl ReplaceOptions {
+    /// With [`ReplaceOptions::allow_safe_mode`].
+    pub fn with_allow_safe_mode(mut self, allow: bool) -> ReplaceOptions {
+        self.allow_safe_mode = allow;
+        self
+    }
 }
 
 /// The base image with its new application.

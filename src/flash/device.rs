@@ -23,7 +23,12 @@ pub enum Protocol {
 }
 
 /// How to reach a device, in probe-rs's terms; shared by every command that talks to one.
+///
+/// `emulate` exists only with the `probe` feature; being `non_exhaustive`, the struct is
+/// built from `Default` and the `with_*` methods, so that no caller's code depends on
+/// which features another crate in the build turned on.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ProbeSettings {
     /// `VID:PID[:SERIAL]`; none for the only probe attached.
     pub probe: Option<String>,
@@ -47,8 +52,56 @@ pub struct ProbeSettings {
     pub rtl872x_loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
 }
 
+impl ProbeSettings {
+    /// With [`ProbeSettings::probe`].
+    pub fn with_probe(mut self, probe: Option<String>) -> ProbeSettings {
+        self.probe = probe;
+        self
+    }
+    /// With [`ProbeSettings::chip`].
+    pub fn with_chip(mut self, chip: Option<String>) -> ProbeSettings {
+        self.chip = chip;
+        self
+    }
+    /// With [`ProbeSettings::chip_description`].
+    pub fn with_chip_description(mut self, path: Option<PathBuf>) -> ProbeSettings {
+        self.chip_description = path;
+        self
+    }
+    /// With [`ProbeSettings::speed_khz`].
+    pub fn with_speed_khz(mut self, speed_khz: Option<u32>) -> ProbeSettings {
+        self.speed_khz = speed_khz;
+        self
+    }
+    /// With [`ProbeSettings::protocol`].
+    pub fn with_protocol(mut self, protocol: Option<Protocol>) -> ProbeSettings {
+        self.protocol = protocol;
+        self
+    }
+    /// With [`ProbeSettings::connect_under_reset`].
+    pub fn with_connect_under_reset(mut self, under_reset: bool) -> ProbeSettings {
+        self.connect_under_reset = under_reset;
+        self
+    }
+    /// With [`ProbeSettings::emulate`].
+    #[cfg(feature = "probe")]
+    pub fn with_emulate(mut self, devices: Vec<super::emulator::EmulatedDevice>) -> ProbeSettings {
+        self.emulate = devices;
+        self
+    }
+    /// With [`ProbeSettings::rtl872x_loader`].
+    pub fn with_rtl872x_loader(
+        mut self,
+        loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
+    ) -> ProbeSettings {
+        self.rtl872x_loader = loader;
+        self
+    }
+}
+
 /// Why one device was not written as asked. Each keeps the error beneath it as its source.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeviceError {
     /// No probe is plugged in; a station waits for one.
     #[error("no debug probe attached")]
@@ -154,12 +207,26 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// What to do to one device beyond the plan's writes.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct DeviceOptions {
     /// Verification, reset, cancellation and batching of the writes.
     pub flash: FlashOptions,
     /// Clear the write protection of the protected unit (Gen 2's bootloader) if the
     /// image writes it or the plan erases the whole chip.
     pub unprotect_bootloader: bool,
+}
+
+impl DeviceOptions {
+    /// With [`DeviceOptions::flash`].
+    pub fn with_flash(mut self, flash: FlashOptions) -> DeviceOptions {
+        self.flash = flash;
+        self
+    }
+    /// With [`DeviceOptions::unprotect_bootloader`].
+    pub fn with_unprotect_bootloader(mut self, unprotect: bool) -> DeviceOptions {
+        self.unprotect_bootloader = unprotect;
+        self
+    }
 }
 
 /// What happens on one device, for a progress display.
@@ -553,6 +620,7 @@ pub struct LogWriter {
 /// must be recorded.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: cannot write the log", path.display())]
+#[non_exhaustive]
 pub struct LogError {
     /// The log file.
     pub path: PathBuf,
@@ -706,6 +774,7 @@ pub fn verify_device(
 
 /// Why `erase --range` was refused, before connecting to anything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EraseRangeError {
     /// An end of the range cuts an erase unit, whose other bytes would be lost.
     #[error(

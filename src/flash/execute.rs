@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// How [`execute`] carries out a plan. The default does neither verify nor reset; the CLI
 /// turns both on unless told otherwise.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct FlashOptions {
     /// Check every written unit afterwards: by the target's checksums where it can
     /// compute them, else by reading it back. A difference is [`FlashError::Verify`].
@@ -29,6 +30,34 @@ pub struct FlashOptions {
     /// (espflash's `--no-skip`): for a device whose flash reads back right but is
     /// suspected all the same, or to time a full write.
     pub write_unchanged: bool,
+}
+
+impl FlashOptions {
+    /// With [`FlashOptions::verify`].
+    pub fn with_verify(mut self, verify: bool) -> FlashOptions {
+        self.verify = verify;
+        self
+    }
+    /// With [`FlashOptions::reset`].
+    pub fn with_reset(mut self, reset: bool) -> FlashOptions {
+        self.reset = reset;
+        self
+    }
+    /// With [`FlashOptions::cancel`].
+    pub fn with_cancel(mut self, cancel: Option<Arc<AtomicBool>>) -> FlashOptions {
+        self.cancel = cancel;
+        self
+    }
+    /// With [`FlashOptions::batch_units`].
+    pub fn with_batch_units(mut self, units: usize) -> FlashOptions {
+        self.batch_units = units;
+        self
+    }
+    /// With [`FlashOptions::write_unchanged`].
+    pub fn with_write_unchanged(mut self, write: bool) -> FlashOptions {
+        self.write_unchanged = write;
+        self
+    }
 }
 
 /// Progress, for a progress bar.
@@ -92,6 +121,7 @@ pub struct FlashReport {
 /// A failure, with what had been done before it.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{error}")]
+#[non_exhaustive]
 pub struct FlashFailure {
     /// What went wrong.
     pub error: FlashError,
@@ -101,6 +131,7 @@ pub struct FlashFailure {
 
 /// Why [`execute`] stopped.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum FlashError {
     /// The target failed an operation (a probe error, a protected unit, a timeout).
     #[error(transparent)]

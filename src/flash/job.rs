@@ -12,6 +12,7 @@ pub use crate::{SCHEMA, TOOL_VERSION};
 
 /// Why an image cannot become a [`FlashJob`]: checked before any probe is touched.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JobError {
     /// The image holds no Particle module to take the platform from, and no chip the
     /// platform table knows was named: name it with `--chip`.

@@ -18,7 +18,7 @@
 //! let job = FlashJob::for_platform(image, boron, None, None)?;
 //! let plan = job.plan(PlanOptions::default())?;
 //! let mut device = SimulatedFlash::new(job.mcu());
-//! let options = FlashOptions { verify: true, ..FlashOptions::default() };
+//! let options = FlashOptions::default().with_verify(true);
 //! let first = execute(&plan, &job.image, &mut device, &options, &mut |_| {})?;
 //! assert_eq!(first.units_written, 1);
 //! // The page holds the image now: a second run leaves it alone.
@@ -79,6 +79,7 @@ pub struct UnitWrite<'a> {
 /// Why an operation on a [`FlashTarget`] failed. Units written before it stay written,
 /// so a rerun skips them.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum TargetError {
     /// An erase hit a write-protected unit, or a chip erase was refused because one is
     /// (the simulated flash; over a probe, an STM32F2's chip erase, while a probe's sector

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// Choices the user makes about a plan; the default touches only the image's units.
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct PlanOptions {
     /// Erase the whole chip first instead of only the units the image touches.
     pub chip_erase: bool,
@@ -17,8 +18,22 @@ pub struct PlanOptions {
     pub erase_device_keys: bool,
 }
 
+impl PlanOptions {
+    /// With [`PlanOptions::chip_erase`].
+    pub fn with_chip_erase(mut self, chip_erase: bool) -> PlanOptions {
+        self.chip_erase = chip_erase;
+        self
+    }
+    /// With [`PlanOptions::erase_device_keys`].
+    pub fn with_erase_device_keys(mut self, erase: bool) -> PlanOptions {
+        self.erase_device_keys = erase;
+        self
+    }
+}
+
 /// Why an image will not be written. Every refusal comes before the device is touched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     /// The image has bytes where the MCU has no erase unit: it was made for another chip,
     /// or holds data (RAM, a file's padding) that is not flash.

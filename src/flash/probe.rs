@@ -96,6 +96,7 @@ pub fn attached_kinds() -> Vec<super::wire::ProbeKind> {
 
 /// Why a probe could not be opened or attached. The probe-rs error is kept as the source.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProbeError {
     /// No `--probe` was given and no probe is attached.
     #[error("no debug probe attached")]
@@ -300,6 +301,7 @@ pub fn resolve_chip(
 
 /// How to reach one device.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Connect {
     /// The `--probe` selector; `None` takes the only probe attached.
     pub probe: Option<String>,
@@ -350,6 +352,62 @@ impl Unlock {
 }
 
 impl Connect {
+    /// Attaching as probe-rs target `chip`, with everything else as by default.
+    pub fn to_chip(chip: impl Into<String>) -> Connect {
+        Connect {
+            chip: chip.into(),
+            ..Connect::default()
+        }
+    }
+    /// With [`Connect::probe`].
+    pub fn with_probe(mut self, probe: Option<String>) -> Connect {
+        self.probe = probe;
+        self
+    }
+    /// With [`Connect::emulate`].
+    pub fn with_emulate(mut self, device: Option<EmulatedDevice>) -> Connect {
+        self.emulate = device;
+        self
+    }
+    /// With [`Connect::speed_khz`].
+    pub fn with_speed_khz(mut self, speed_khz: Option<u32>) -> Connect {
+        self.speed_khz = speed_khz;
+        self
+    }
+    /// With [`Connect::protocol`].
+    pub fn with_protocol(mut self, protocol: Option<WireProtocol>) -> Connect {
+        self.protocol = protocol;
+        self
+    }
+    /// With [`Connect::under_reset`].
+    pub fn with_under_reset(mut self, under_reset: bool) -> Connect {
+        self.under_reset = under_reset;
+        self
+    }
+    /// With [`Connect::chip_description`].
+    pub fn with_chip_description(mut self, path: Option<PathBuf>) -> Connect {
+        self.chip_description = path;
+        self
+    }
+    /// With [`Connect::allow_erase_all`].
+    pub fn with_allow_erase_all(mut self, allow: bool) -> Connect {
+        self.allow_erase_all = allow;
+        self
+    }
+    /// With [`Connect::rtl872x_loader`].
+    pub fn with_rtl872x_loader(
+        mut self,
+        loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
+    ) -> Connect {
+        self.rtl872x_loader = loader;
+        self
+    }
+    /// With [`Connect::unlock`].
+    pub fn with_unlock(mut self, unlock: Unlock) -> Connect {
+        self.unlock = unlock;
+        self
+    }
+
     /// The one connection rule: the chip named by the user or the MCU's built-in target,
     /// attached under reset when asked or when the MCU needs it (Gen 2's Device OS turns
     /// SWD off once running).

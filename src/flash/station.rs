@@ -29,11 +29,19 @@ pub trait StationObserver {
 
 /// How a station treats each device and how often it looks for the next.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StationOptions {
     /// Applied to every device, as for a single `flash`.
     pub device: DeviceOptions,
     /// Time between attempts to attach while waiting.
     pub poll: Duration,
+}
+
+impl StationOptions {
+    /// Every device treated as `device` says, the fixture polled every `poll`.
+    pub fn new(device: DeviceOptions, poll: Duration) -> StationOptions {
+        StationOptions { device, poll }
+    }
 }
 
 /// The end of a station run.

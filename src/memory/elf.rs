@@ -6,6 +6,7 @@ use goblin::elf::{Elf, program_header::PT_LOAD};
 
 /// Why an ELF file gives no image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ElfError {
     /// The `goblin` crate cannot read the headers (not ELF, or truncated); its reason.
     #[error("not a valid ELF file: {0}")]

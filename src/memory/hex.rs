@@ -6,6 +6,7 @@ use ihex::Record;
 
 /// Why Intel HEX text gives no image. Every variant that can names the 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HexError {
     /// A line is not a valid record: missing ':', a non-hex digit, a length byte that
     /// disagrees with the record, a wrong checksum, a record type outside 00 to 05.

@@ -64,6 +64,7 @@ impl fmt::Display for Origin {
 /// Loaded pieces that cannot form one image: a fault of the input file, named by the
 /// [`Origin`]s of the pieces involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MemoryError {
     /// Two pieces claim the same byte. Which one a device would end up with depends on
     /// the order a programmer writes them, so the file is refused rather than guessed at.

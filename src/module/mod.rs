@@ -58,6 +58,7 @@ const SHA_LEN: usize = 32;
 /// Why bytes are not a readable module. A module that reads but fails its CRC or SHA-256
 /// is not an error: see [`Module::crc_ok`] and [`Module::sha256_ok`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModuleError {
     /// No bytes at all.
     #[error("file is empty")]

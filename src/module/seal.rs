@@ -7,6 +7,8 @@ use super::{CRC_LEN, MODULE_CRC, Module, ModuleError, SHA_LEN};
 /// only the hash and the CRC: a prefix or length that is wrong must be fixed first.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot re-seal: {0}")]
+// Not `non_exhaustive`: it is the module error and nothing else; a second cause would be
+// a new type.
 pub struct SealError(#[from] pub ModuleError);
 
 /// Recomputes the suffix SHA-256 and the CRC of a whole module file, in place, and

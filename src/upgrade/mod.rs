@@ -274,6 +274,7 @@ impl fmt::Display for Role {
 /// Why no plan could be made: each is a refusal of what was asked (exit 1 on the
 /// command line), with what to ask instead.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     /// Neither a platform (name or id) nor a model: use one of `known`.
     #[error("unknown platform or model '{name}' (known: {known})")]

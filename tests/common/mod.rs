@@ -142,10 +142,7 @@ pub fn catalog_image(
     let catalog = Catalog::read(&repo().join(format!("restore-images/{release}.toml"))).unwrap();
     let entry = catalog.platform.iter().find(|p| p.name == name).unwrap();
     let (platform, modules) = collect(release, entry, &index).unwrap();
-    let opts = BuildOptions {
-        mbr: mbr.then(stand_in_mbr_input),
-        ..BuildOptions::default()
-    };
+    let opts = BuildOptions::default().with_mbr(mbr.then(stand_in_mbr_input));
     (platform, build(modules, &opts).unwrap().image)
 }
 

@@ -145,13 +145,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 .ok_or_else(|| Usage(format!("--platform {name}: unknown platform")))
         })
         .transpose()?;
-    let options = BuildOptions {
-        mbr,
-        no_uicr: args.no_uicr,
-        platform,
-        allow_safe_mode: args.allow_safe_mode,
-        user: None,
-    };
+    let options = BuildOptions::default()
+        .with_mbr(mbr)
+        .with_no_uicr(args.no_uicr)
+        .with_platform(platform)
+        .with_allow_safe_mode(args.allow_safe_mode);
     let report = if let Some(out) = &args.output {
         single(args, out, options)?
     } else {
@@ -299,11 +297,10 @@ fn many(
     }
     let mut built = Vec::new();
     for (platform, modules) in sets {
-        let opts = BuildOptions {
-            user: users.remove(&platform.name),
-            platform: Some(platform),
-            ..options.clone()
-        };
+        let opts = options
+            .clone()
+            .with_user(users.remove(&platform.name))
+            .with_platform(Some(platform));
         let used = image_modules(&modules, opts.user.as_ref());
         let image = compose::build(modules, &opts)
             .with_context(|| format!("{}: refused", platform.name))?;

@@ -134,20 +134,20 @@ impl ProbeArgs {
             let _ = inputs;
             return Err(crate::NoProbeSupport.into());
         }
-        Ok(ProbeSettings {
-            probe: self.probe.clone(),
-            chip,
-            #[cfg(feature = "probe")]
-            emulate,
-            chip_description: self.chip_description.clone(),
-            speed_khz: self.speed,
-            protocol: self.protocol.map(|p| match p {
+        let settings = ProbeSettings::default()
+            .with_probe(self.probe.clone())
+            .with_chip(chip)
+            .with_chip_description(self.chip_description.clone())
+            .with_speed_khz(self.speed)
+            .with_protocol(self.protocol.map(|p| match p {
                 ProtocolArg::Swd => Protocol::Swd,
                 ProtocolArg::Jtag => Protocol::Jtag,
-            }),
-            connect_under_reset: self.connect_under_reset,
-            rtl872x_loader: self.rtl872x_loader()?,
-        })
+            }))
+            .with_connect_under_reset(self.connect_under_reset)
+            .with_rtl872x_loader(self.rtl872x_loader()?);
+        #[cfg(feature = "probe")]
+        let settings = settings.with_emulate(emulate);
+        Ok(settings)
     }
 
     /// The RTL872x flash loader, read and checked, if one was named (an empty
@@ -347,10 +347,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
         hexsmith::output::check_output(log, inputs.iter().copied().chain(states(&settings)))?;
     }
     let job = load_job(&args.inputs, &settings)?;
-    let plan = job.plan(PlanOptions {
-        chip_erase: args.chip_erase,
-        erase_device_keys: args.erase_device_keys,
-    })?;
+    let plan = job.plan(
+        PlanOptions::default()
+            .with_chip_erase(args.chip_erase)
+            .with_erase_device_keys(args.erase_device_keys),
+    )?;
     if args.dry_run {
         let time = time_estimate(&args.probe, &settings, &job, &plan);
         print_plan(&job, &plan, time, args.json)?;
@@ -520,16 +521,16 @@ fn unit_runs(plan: &FlashPlan) -> Vec<(u32, u64, usize)> {
 fn device_options(args: &Args) -> hexsmith::flash::DeviceOptions {
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     crate::signals::cancel_with(cancel.clone());
-    hexsmith::flash::DeviceOptions {
-        flash: hexsmith::flash::FlashOptions {
-            verify: !args.no_verify,
-            reset: !args.no_reset,
-            cancel: Some(cancel),
-            batch_units: hexsmith::flash::estimate::BATCH_UNITS,
-            write_unchanged: args.write_unchanged,
-        },
-        unprotect_bootloader: args.unprotect_bootloader,
-    }
+    hexsmith::flash::DeviceOptions::default()
+        .with_flash(
+            hexsmith::flash::FlashOptions::default()
+                .with_verify(!args.no_verify)
+                .with_reset(!args.no_reset)
+                .with_cancel(Some(cancel))
+                .with_batch_units(hexsmith::flash::estimate::BATCH_UNITS)
+                .with_write_unchanged(args.write_unchanged),
+        )
+        .with_unprotect_bootloader(args.unprotect_bootloader)
 }
 
 /// A progress bar for one device, and the device-ID line printed beside the bars (never
@@ -624,18 +625,12 @@ fn connections(
         settings
             .emulate
             .iter()
-            .map(|device| Connect {
-                emulate: Some(device.clone()),
-                ..base.clone()
-            })
+            .map(|device| base.clone().with_emulate(Some(device.clone())))
             .collect()
     } else if args.all_probes {
         probe::list()
             .into_iter()
-            .map(|p| Connect {
-                probe: Some(p.selector),
-                ..base.clone()
-            })
+            .map(|p| base.clone().with_probe(Some(p.selector)))
             .collect()
     } else {
         vec![base]
@@ -733,20 +728,20 @@ fn station(
 ) -> Result<Outcome> {
     use hexsmith::flash::probe::Connect;
     use hexsmith::flash::station::{Rehearsal, StationOptions};
-    let options = StationOptions {
-        device: device_options(args),
-        poll: std::time::Duration::from_millis(args.poll_ms),
-    };
+    let options = StationOptions::new(
+        device_options(args),
+        std::time::Duration::from_millis(args.poll_ms),
+    );
     let cancel = options.device.flash.cancel.clone().expect("set above");
     if !settings.emulate.is_empty() {
         // Emulated devices are a rehearsal: one fixture, each device in turn, then the end.
         let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
         base.allow_erase_all = plan.chip_erase || args.recover;
         base.unlock = hexsmith::flash::probe::Unlock::RerunWithRecover;
-        let devices = settings.emulate.iter().map(|device| Connect {
-            emulate: Some(device.clone()),
-            ..base.clone()
-        });
+        let devices = settings
+            .emulate
+            .iter()
+            .map(|device| base.clone().with_emulate(Some(device.clone())));
         // One fixture, named as such: the boards on it come and go.
         let line = vec![(
             Rehearsal::new(devices, cancel.clone()),

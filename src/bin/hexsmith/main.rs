@@ -252,11 +252,7 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
         } else if let Some(e) = c.downcast_ref::<OutputError>() {
             Some(e.failure())
         } else if let Some(e) = c.downcast_ref::<hexsmith::flash::rtl872x::loader::LoaderError>() {
-            use hexsmith::flash::rtl872x::loader::LoaderError;
-            Some(match e {
-                LoaderError::Read { .. } | LoaderError::NotALoader { .. } => Failure::Unreadable,
-                LoaderError::Missing | LoaderError::Unknown { .. } => Failure::Refused,
-            })
+            Some(e.failure())
         } else {
             device_failure(c)
         }

@@ -71,9 +71,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let base_name = args.base.display().to_string();
     let base = read_base(&args.base)?;
     let app = ModuleInput::read(&args.user)?;
-    let options = ReplaceOptions {
-        allow_safe_mode: args.allow_safe_mode,
-    };
+    let options = ReplaceOptions::default().with_allow_safe_mode(args.allow_safe_mode);
     let replaced = replace_user(&base_name, &base, &app, options)?;
     for w in &replaced.warnings {
         eprintln!("warning: {}", hexsmith::escape_controls(&w.to_string()));

@@ -82,6 +82,7 @@ impl Chip {
 
 /// Why an emulated device could not be opened or saved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EmulatorError {
     /// The state file could not be read or written, is not Intel HEX, or holds data the
     /// chip has no non-volatile memory for (a state file of the other chip).

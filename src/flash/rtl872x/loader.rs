@@ -38,6 +38,7 @@ pub struct Loader {
 
 /// Why no loader could be had. Each message names the file and what to do.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoaderError {
     /// No `--rtl872x-loader` and no `HEXSMITH_RTL872X_LOADER`.
     #[error(
@@ -71,6 +72,16 @@ pub enum LoaderError {
         /// The loader's SHA-256.
         sha256: String,
     },
+}
+
+impl LoaderError {
+    /// A file that is not a loader is unreadable; a missing or unknown loader is refused.
+    pub fn failure(&self) -> crate::Failure {
+        match self {
+            LoaderError::Read { .. } | LoaderError::NotALoader { .. } => crate::Failure::Unreadable,
+            LoaderError::Missing | LoaderError::Unknown { .. } => crate::Failure::Refused,
+        }
+    }
 }
 
 /// The loader file to use: the flag's, else the environment variable's (an empty value
