@@ -109,8 +109,12 @@ fn boron_restore_image_passes_every_check() {
 fn missing_mbr_is_a_warning() {
     let r = inspect_image(&boron_401(false), "hex");
     assert!(r.passes());
-    assert_eq!(r.warnings.len(), 1);
-    assert!(r.warnings[0].contains("must never be written after a full chip erase"));
+    assert_eq!(r.warnings, [hexsmith::inspect::ImageWarning::NoNordicMbr]);
+    assert!(
+        r.warnings[0]
+            .to_string()
+            .contains("must never be written after a full chip erase")
+    );
 }
 
 /// A device dump holds erased flash around its modules: named as such and no warning; any

@@ -92,7 +92,7 @@ fn module_search_is_linear_in_the_image_whatever_it_holds() {
         report
             .warnings
             .iter()
-            .any(|w| w.starts_with("module search stopped at 0x000d")),
+            .any(|w| w.to_string().starts_with("module search stopped at 0x000d")),
         "{:?}",
         report.warnings
     );

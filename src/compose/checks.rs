@@ -2,7 +2,7 @@
 //! update, one platform, placeable, inside its slot, aligned, not overlapping, every
 //! dependency met. Each refusal is a [`BuildError`] naming the file and the fix.
 
-use super::{BuildError, MODULE_ALIGN, ModuleInput};
+use super::{BuildError, BuildWarning, MODULE_ALIGN, ModuleInput};
 use crate::module::{Dependency, DependencyStatus, Module, ModuleFlags, ModuleFunction, Present};
 use crate::platform::{self, Platform, releases};
 
@@ -237,7 +237,7 @@ pub(crate) fn check_dependencies<'a>(
     present: &[Present],
     system: Option<u16>,
     allow_safe_mode: bool,
-) -> Result<Vec<String>, BuildError> {
+) -> Result<Vec<BuildWarning>, BuildError> {
     let mut warnings = Vec::new();
     for (name, module) in modules {
         for dep in unmet(module, present) {
@@ -248,7 +248,10 @@ pub(crate) fn check_dependencies<'a>(
                     message,
                 });
             }
-            warnings.push(format!("{name}: {message} (allowed by --allow-safe-mode)"));
+            warnings.push(BuildWarning::UnmetDependency {
+                name: name.to_string(),
+                message,
+            });
         }
     }
     Ok(warnings)

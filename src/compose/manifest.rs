@@ -75,7 +75,7 @@ pub struct Manifest {
     pub sha256: String,
     /// The warnings of the build (see [`RestoreImage::warnings`]), so that a snapshot
     /// shows a newly allowed problem.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<super::BuildWarning>,
 }
 
 impl RestoreImage {
@@ -104,7 +104,7 @@ impl Manifest {
         platform: &Platform,
         release: Option<String>,
         regions: &[ManifestRegion],
-        warnings: Vec<String>,
+        warnings: Vec<super::BuildWarning>,
     ) -> Manifest {
         Manifest {
             platform: platform.name.clone(),
@@ -131,7 +131,7 @@ impl Manifest {
     /// A manifest of any image, its regions found the way `inspect` finds them: the
     /// same as `build` writes for the same content, but for the input file names, which
     /// an image does not carry. None for an image without a known platform.
-    pub fn of_image(image: &MemoryImage, warnings: Vec<String>) -> Option<Manifest> {
+    pub fn of_image(image: &MemoryImage, warnings: Vec<super::BuildWarning>) -> Option<Manifest> {
         let report = inspect::inspect_image(image, "image");
         let platform = platform::by_id(report.platform_id?)?;
         let mut regions: Vec<ManifestRegion> = report

@@ -19,6 +19,7 @@ pub mod particle;
 mod published_diff;
 pub mod release_dir;
 pub mod replace;
+mod warning;
 
 pub(crate) use checks::{
     check_aligned, check_dependencies, check_inside, check_integrity, platform_label,
@@ -31,6 +32,7 @@ pub use error::BuildError;
 pub use inputs::{MAX_MODULES, MBR_LEN, Mbr, ModuleInput};
 pub use manifest::{Manifest, ManifestRegion};
 pub use published_diff::{ImageModule, published_differences};
+pub use warning::BuildWarning;
 
 use crate::memory::{MemoryImage, hex};
 use crate::module::{ModuleFunction, flash_payload};
@@ -105,8 +107,8 @@ pub struct RestoreImage {
     /// order. Their `sha256` is empty: [`RestoreImage::manifest`] computes it.
     pub regions: Vec<ManifestRegion>,
     /// What the caller allowed or left out (no MBR, a dependency allowed by
-    /// [`BuildOptions::allow_safe_mode`]), as sentences for a person.
-    pub warnings: Vec<String>,
+    /// [`BuildOptions::allow_safe_mode`]); each `Display`s as a sentence for a person.
+    pub warnings: Vec<BuildWarning>,
 }
 
 impl RestoreImage {
@@ -226,7 +228,7 @@ fn compose(
     platform: &'static Platform,
     system: Option<u16>,
     opts: &BuildOptions,
-    mut warnings: Vec<String>,
+    mut warnings: Vec<BuildWarning>,
 ) -> RestoreImage {
     let mut image = MemoryImage::new();
     let mut regions = Vec::new();
@@ -245,10 +247,7 @@ fn compose(
                 image.write(0, &mbr.bytes);
                 regions.push(ManifestRegion::new("nordic-mbr", None, 0, mbr.bytes.len()));
             }
-            None => warnings.push(
-                "no MBR given (--mbr): the image carries no Nordic MBR and must never be written after a full chip erase"
-                    .to_string(),
-            ),
+            None => warnings.push(BuildWarning::NoMbr),
         }
         let occupied: Vec<(u64, u64)> = modules.iter().map(ModuleInput::placed_range).collect();
         if let Some(fill) = compatibility_fill(&occupied, platform, system) {

@@ -42,8 +42,8 @@ pub struct Replaced {
     /// base held no application.
     pub removed: Vec<(u64, u64)>,
     /// Dependencies of the application the base does not meet, allowed by
-    /// [`ReplaceOptions::allow_safe_mode`], as sentences for a person.
-    pub warnings: Vec<String>,
+    /// [`ReplaceOptions::allow_safe_mode`].
+    pub warnings: Vec<super::BuildWarning>,
 }
 
 /// Reads the image whose application is to be replaced: Intel HEX or ELF, never a module

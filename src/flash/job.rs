@@ -69,7 +69,7 @@ pub struct FlashJob {
     /// SHA-256 of the image's bytes (memory content, not of the file that carried it).
     pub image_sha256: String,
     /// Why the image may still not run, though it may be written.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<super::JobWarning>,
     /// Why `platform` is the one: the image's modules name it, or (an image without
     /// modules) it is the first platform of the chip `--chip` names, an assumption
     /// whose only consequence is the erase-unit layout, which every platform of one chip

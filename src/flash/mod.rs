@@ -42,6 +42,7 @@ pub mod probe;
 pub mod rtl872x;
 pub mod sim;
 pub mod station;
+mod warning;
 pub mod wire;
 
 pub use device::{
@@ -61,6 +62,7 @@ pub use plan::{
     Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,
     device_data_cleared_by_chip_erase, refuse_losing_device_data,
 };
+pub use warning::JobWarning;
 
 /// One erase unit's complete new content: a target erases the unit and programs all of
 /// `data`, so bytes of the unit the image does not cover must already be filled in (with

@@ -113,7 +113,7 @@ pub enum PlanError {
 /// The checks an image must pass before it is written: integrity, address range and
 /// platform. An unmet dependency only warns: an image holding an application alone
 /// relies on the Device OS already on the device, which hexsmith cannot see.
-pub fn check_before_writing(report: &ImageReport) -> Result<Vec<String>, PlanError> {
+pub fn check_before_writing(report: &ImageReport) -> Result<Vec<super::JobWarning>, PlanError> {
     for m in &report.modules {
         let Some(c) = &m.checks else { continue };
         let failed = [
@@ -134,10 +134,13 @@ pub fn check_before_writing(report: &ImageReport) -> Result<Vec<String>, PlanErr
     let mut warnings = Vec::new();
     for m in &report.modules {
         for d in m.dependencies.iter().filter(|d| d.status == Some("unmet")) {
-            warnings.push(format!(
-                "{} {} needs {} {} version {} or later, which the image does not hold: the device must already have it",
-                m.function, m.index, d.function, d.index, d.version
-            ));
+            warnings.push(super::JobWarning::DependencyNotInImage {
+                function: m.function,
+                index: m.index,
+                needs: d.function,
+                needs_index: d.index,
+                version: d.version,
+            });
         }
     }
     Ok(warnings)

@@ -4,11 +4,13 @@
 pub mod diff;
 mod report;
 pub mod softdevice;
+mod warning;
 
 pub use report::{
     CheckStatus, DependencyReport, ExtensionReport, ImageChecks, ImageReport, ModuleChecks,
     ModuleReport, RegionReport, SegmentReport, known_as,
 };
+pub use warning::ImageWarning;
 
 use crate::memory::MemoryImage;
 use crate::module::{
@@ -271,23 +273,16 @@ pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
     if platform.is_some_and(Platform::is_nrf52840)
         && !regions.iter().any(|r| r.kind == "nordic-mbr")
     {
-        warnings.push(
-            "no Nordic MBR at 0x00000000-0x00000FFF: this image must never be written after a full chip erase"
-                .to_string(),
-        );
+        warnings.push(ImageWarning::NoNordicMbr);
     }
     if let Some(at) = search.stopped_at {
-        warnings.push(format!(
-            "module search stopped at {at:#010x}: the image holds more overlapping module candidates than any real image; modules past it are not reported"
-        ));
+        warnings.push(ImageWarning::SearchStopped { at });
     }
     if placed.is_empty() && radio.is_none() {
-        warnings.push("no Particle module found".to_string());
+        warnings.push(ImageWarning::NoModule);
     }
     if let (Some(id), None) = (platform_id, platform) {
-        warnings.push(format!(
-            "its modules are for platform {id}, which hexsmith does not know: slots and platform checks are unknown"
-        ));
+        warnings.push(ImageWarning::UnknownPlatform { id });
     }
     let checks = ImageChecks::combine(modules.iter().filter_map(|m| m.checks.as_ref()));
     ImageReport {

@@ -325,7 +325,7 @@ pub struct ImageReport {
     pub checks: ImageChecks,
     /// What does not fail a check but matters: no Nordic MBR (never write the image
     /// after a full chip erase), no module found, an unknown platform, a search cut short.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<super::ImageWarning>,
 }
 
 impl ImageReport {

@@ -21,8 +21,10 @@ mod restore;
 pub mod rules;
 pub mod seeds;
 mod steps;
+mod warning;
 
 pub use device::{Device, Runs, device};
+pub use warning::UpgradeWarning;
 
 use crate::platform::{SystemRelease, releases};
 use seeds::{StopRule, seeds};
@@ -250,7 +252,7 @@ pub struct UpgradePlan {
     /// One per release installed, in order; the last installs `to`.
     pub steps: Vec<Step>,
     /// What the planner could not verify, or the seeds advise against; the plan stands.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<UpgradeWarning>,
 }
 
 /// Which release of a plan a fault is about, named as the command line names it.
@@ -406,17 +408,17 @@ pub fn plan(
                     why,
                 });
             }
-            Runs::Unknown(_) if release.is_unlisted() => warnings.push(format!(
-                "{role} {}: Device OS {} is not in hexsmith's release table{}: planned by version order, its module versions and files unchecked",
-                release.release,
-                release.release,
-                device::nearby(release.version())
-            )),
-            Runs::Unknown(why) => warnings.push(format!(
-                "{role} {}: not known to run on {}: {why}: planned by version order",
-                release.release,
-                device.name()
-            )),
+            Runs::Unknown(_) if release.is_unlisted() => warnings.push(UpgradeWarning::Unlisted {
+                role,
+                release: release.release.clone(),
+                nearby: device::nearby(release.version()),
+            }),
+            Runs::Unknown(why) => warnings.push(UpgradeWarning::NotKnownToRun {
+                role,
+                release: release.release.clone(),
+                device: device.name().to_string(),
+                why,
+            }),
         }
     }
     let direction = match from.version().cmp(to.version()) {
@@ -438,24 +440,22 @@ pub fn plan(
         && direction == Direction::Upgrade
         && from.version() < &table_version(&b.release)
     {
-        warnings.push(format!(
-            "{} ({}): from {} the seeds do not say",
-            b.why,
-            rules::DIRECT_UPGRADE_SINCE.id,
-            from.release
-        ));
+        warnings.push(UpgradeWarning::DirectUpgradeUnsaid {
+            why: b.why.clone(),
+            rule: rules::DIRECT_UPGRADE_SINCE.id,
+            from: from.release.clone(),
+        });
     }
     if let Some(b) = &facts.advised_min
         && direction == Direction::Downgrade
         && to.version() < &table_version(&b.release)
     {
-        warnings.push(format!(
-            "{} is below {}: {} ({})",
-            to.release,
-            b.release,
-            b.why,
-            rules::ADVISED_MINIMUM.id
-        ));
+        warnings.push(UpgradeWarning::BelowAdvisedMinimum {
+            to: to.release.clone(),
+            minimum: b.release.clone(),
+            why: b.why.clone(),
+            rule: rules::ADVISED_MINIMUM.id,
+        });
     }
     let mut plan = UpgradePlan {
         platform: &platform.name,
@@ -512,7 +512,7 @@ fn stops(
     to: &SystemRelease,
     via: Via,
     direction: Direction,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<UpgradeWarning>,
 ) -> Vec<(&'static SystemRelease, &'static StopRule)> {
     let platform = &device.platform.name;
     let between = |r: &SystemRelease| {
@@ -552,12 +552,11 @@ fn stops(
         for line in lines {
             match device.runs(line) {
                 Runs::Yes => found.push((line, rule)),
-                _ => warnings.push(format!(
-                    "{} names {}, which {} is not known to run: skipped",
-                    rule.rule,
-                    line.release,
-                    device.name()
-                )),
+                _ => warnings.push(UpgradeWarning::StopNotRun {
+                    rule: rule.rule.clone(),
+                    release: line.release.clone(),
+                    device: device.name().to_string(),
+                }),
             }
         }
     }
@@ -575,7 +574,7 @@ fn warn_of_model_rule(
     rule: &StopRule,
     platform: &str,
     lines: &[&SystemRelease],
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<UpgradeWarning>,
 ) {
     let models: Vec<_> = seeds()
         .model
@@ -583,15 +582,13 @@ fn warn_of_model_rule(
         .filter(|m| m.platform == platform && rule.models.contains(&m.name))
         .collect();
     for m in models {
-        let at: Vec<&str> = lines.iter().map(|l| l.release.as_str()).collect();
-        warnings.push(format!(
-            "if this is a {}, plan for {} instead: it must stop at {} ({}: {})",
-            m.display,
-            m.name,
-            at.join(", "),
-            rule.rule,
-            rule.why
-        ));
+        warnings.push(UpgradeWarning::ModelMustStop {
+            display: m.display.clone(),
+            model: m.name.clone(),
+            at: lines.iter().map(|l| l.release.clone()).collect(),
+            rule: rule.rule.clone(),
+            why: rule.why.clone(),
+        });
     }
 }
 

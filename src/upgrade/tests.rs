@@ -54,12 +54,12 @@ fn bad_versions_are_refused_and_unlisted_ones_planned_by_order() {
     assert_eq!(p.to_module_version, None);
     assert_eq!(p.steps[0].module_version, None);
     assert_eq!(
-        p.warnings[0],
+        p.warnings[0].to_string(),
         "--to 1.5.3: Device OS 1.5.3 is not in hexsmith's release table (it has 1.5.3-tracker.1): planned by version order, its module versions and files unchecked"
     );
     let e = dev("electron");
     let p = plan(&e, &rel(&e, "0.4.8"), &rel(&e, "2.0.0"), Via::Ota).unwrap();
-    assert!(p.warnings[0].ends_with("(it has 0.4.8-rc.1, 0.4.8-rc.6): planned by version order, its module versions and files unchecked"), "{:?}", p.warnings);
+    assert!(p.warnings[0].to_string().ends_with("(it has 0.4.8-rc.1, 0.4.8-rc.6): planned by version order, its module versions and files unchecked"), "{:?}", p.warnings);
     // A version newer than the table: still a plan, still bounded by what the device runs.
     let p2 = dev("p2");
     let p = plan(&p2, &rel(&p2, "6.5.0"), &rel(&p2, "7.1.0"), Via::Ota).unwrap();
@@ -109,20 +109,22 @@ fn a_release_the_table_cannot_place_is_planned_by_order_with_a_warning() {
     let old = rel(&photon, "0.4.7");
     let new = rel(&photon, "0.6.3");
     let p = plan(&photon, &old, &new, Via::Usb).unwrap();
-    assert!(p.warnings[0].starts_with(
+    assert!(p.warnings[0].to_string().starts_with(
         "--from 0.4.7: not known to run on photon: Particle's table names no platforms"
     ));
     let p = plan(&photon, &new, &old, Via::Usb).unwrap();
     assert_eq!(versions(&p), ["0.4.7"]);
     assert!(
-        p.warnings[0].starts_with("--to 0.4.7: not known to run on photon"),
+        p.warnings[0]
+            .to_string()
+            .starts_with("--to 0.4.7: not known to run on photon"),
         "{:?}",
         p.warnings
     );
     // Seen binaries are not a complete list: Photon 0.4.8-rc.6 is unknown, not impossible.
     let p = plan(&photon, &rel(&photon, "0.4.8-rc.6"), &new, Via::Usb).unwrap();
     assert!(
-        p.warnings[0].contains("seen for electron only"),
+        p.warnings[0].to_string().contains("seen for electron only"),
         "{:?}",
         p.warnings
     );
@@ -140,7 +142,7 @@ fn warning_not_stop_for_model_rules_when_only_the_platform_is_named() {
     .unwrap();
     assert_eq!(versions(&p), ["1.4.4"]);
     assert_eq!(p.warnings.len(), 1);
-    assert!(p.warnings[0].starts_with(
+    assert!(p.warnings[0].to_string().starts_with(
         "if this is a Boron LTE BRN402 (u-blox SARA-R410M), plan for brn402 instead: it must stop at 1.5.2"
     ));
     // Not when the stop would not apply anyway.

@@ -121,7 +121,7 @@ struct BuiltImage {
     /// platform (another application, no Tracker Edge, no NCP firmware), or why there is
     /// nothing to compare.
     unlike_published: Vec<String>,
-    warnings: Vec<String>,
+    warnings: Vec<hexsmith::compose::BuildWarning>,
 }
 
 pub fn run(args: &Args) -> Result<Outcome> {

@@ -53,7 +53,7 @@ struct ReplaceReport {
     /// Where the application it replaced lay (start, end exclusive); empty when none did.
     removed: Vec<Span>,
     manifest: Option<String>,
-    warnings: Vec<String>,
+    warnings: Vec<hexsmith::compose::BuildWarning>,
 }
 
 #[derive(Serialize)]
