@@ -36,7 +36,7 @@ pub use warning::BuildWarning;
 
 use crate::memory::{MemoryImage, hex};
 use crate::module::{ModuleFunction, flash_payload};
-use crate::platform::{Platform, releases};
+use crate::platform::{Platform, RegionName, releases};
 use std::path::Path;
 
 /// What [`build`] may do beyond the strict default. `Default` is the image Particle
@@ -240,12 +240,22 @@ fn compose(
                 page[at..at + 4].copy_from_slice(&value.to_le_bytes());
             }
             image.write(uicr.address, &page);
-            regions.push(ManifestRegion::new("uicr", None, uicr.address, page.len()));
+            regions.push(ManifestRegion::new(
+                RegionName::Uicr.as_str(),
+                None,
+                uicr.address,
+                page.len(),
+            ));
         }
         match &opts.mbr {
             Some(mbr) => {
                 image.write(0, &mbr.bytes);
-                regions.push(ManifestRegion::new("nordic-mbr", None, 0, mbr.bytes.len()));
+                regions.push(ManifestRegion::new(
+                    RegionName::NordicMbr.as_str(),
+                    None,
+                    0,
+                    mbr.bytes.len(),
+                ));
             }
             None => warnings.push(BuildWarning::NoMbr),
         }
@@ -254,7 +264,7 @@ fn compose(
             let bytes = vec![0xFF; fill.len()];
             image.write(fill.start, &bytes);
             regions.push(ManifestRegion::new(
-                "compatibility-fill",
+                RegionName::CompatibilityFill.as_str(),
                 None,
                 fill.start,
                 bytes.len(),
@@ -296,10 +306,7 @@ pub(crate) fn compatibility_fill(
     platform: &Platform,
     system: Option<u16>,
 ) -> Option<std::ops::Range<u32>> {
-    let region = platform
-        .regions()
-        .iter()
-        .find(|r| r.name == "compatibility-fill")?;
+    let region = platform.region(RegionName::CompatibilityFill)?;
     let since = releases()
         .system
         .iter()

@@ -11,7 +11,7 @@ use crate::inspect::{self, PlacedModule};
 use crate::memory::MemoryImage;
 use crate::module::ModuleError;
 use crate::module::ModuleFunction;
-use crate::platform::{self, Platform};
+use crate::platform::{self, Platform, RegionName};
 use std::path::Path;
 
 /// What [`replace_user`] may allow beyond the strict default.
@@ -159,11 +159,7 @@ pub fn replace_user(
     }
     // The compatibility fill depends on where the application starts: drop the old one
     // (bytes of 0xFF outside any module) and decide afresh, as `build` does.
-    if let Some(region) = platform
-        .regions()
-        .iter()
-        .find(|r| r.name == "compatibility-fill")
-    {
+    if let Some(region) = platform.region(RegionName::CompatibilityFill) {
         let (s, e) = (u64::from(region.start), u64::from(region.end));
         let is_fill = image
             .read(s, (e - s) as usize)

@@ -304,7 +304,7 @@ fn refuse_destructive_chip_erase(
     let mut missing = Vec::new();
     let mut what = Vec::new();
     for name in &mcu.chip_erase_clears {
-        let Some(region) = platform.regions().iter().find(|r| &r.name == name) else {
+        let Some(region) = platform.region(*name) else {
             continue;
         };
         let len = (region.end - region.start) as usize;

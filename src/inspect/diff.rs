@@ -210,7 +210,7 @@ fn glue_side(r: &RegionReport) -> Side {
 
 /// Glue a layout holds at one fixed place: paired wherever it lies.
 fn fixed_glue(kind: &str) -> bool {
-    matches!(kind, "nordic-mbr" | "uicr" | "compatibility-fill")
+    crate::platform::RegionName::from_kind(kind).is_some()
 }
 
 fn overlaps(a: &DiffSide, b: &DiffSide) -> bool {

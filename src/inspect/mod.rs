@@ -17,7 +17,7 @@ use crate::module::{
     DependencyStatus, Module, ModuleFlags, ModuleFunction, ModuleInfo, PREFIX_LEN, PREFIX_OFFSETS,
     PREFIX_SEARCH_LIMIT, Present, suffix_size,
 };
-use crate::platform::{self, Platform, releases};
+use crate::platform::{self, Platform, RegionName, releases};
 use sha2::{Digest, Sha256};
 use softdevice::{SOFTDEVICE_START, SoftDeviceInfo};
 
@@ -271,7 +271,9 @@ pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
     let regions = classify_other_bytes(image, &occupied, platform, radio.as_ref());
     let mut warnings = Vec::new();
     if platform.is_some_and(Platform::is_nrf52840)
-        && !regions.iter().any(|r| r.kind == "nordic-mbr")
+        && !regions
+            .iter()
+            .any(|r| r.kind == RegionName::NordicMbr.as_str())
     {
         warnings.push(ImageWarning::NoNordicMbr);
     }
@@ -515,7 +517,7 @@ fn classify_other_bytes(
                 let piece_end = end.min(u64::from(r.end));
                 let bytes = image.read(at, (piece_end - at) as usize).unwrap_or(&[]);
                 let (what, ok) = describe_region(r, at, piece_end, bytes, image, platform);
-                (piece_end, r.name.clone(), what, ok)
+                (piece_end, r.name.as_str().to_string(), what, ok)
             } else if let Some(area) = DEVICE_AREAS.iter().find(|a| a.start <= at && at < a.end) {
                 (
                     end.min(area.end),
@@ -617,8 +619,8 @@ fn describe_region(
         };
         return (what, ok);
     }
-    match region.name.as_str() {
-        "nordic-mbr" if whole => {
+    match region.name {
+        RegionName::NordicMbr if whole => {
             let sha = hex::encode(Sha256::digest(bytes));
             match releases().known_mbr(&sha) {
                 Some(name) => (format!("Nordic MBR: {name}"), true),
@@ -628,7 +630,7 @@ fn describe_region(
                 ),
             }
         }
-        "uicr" => {
+        RegionName::Uicr => {
             let expected = platform.and_then(Platform::uicr);
             match expected {
                 Some(u) if whole => {

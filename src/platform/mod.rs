@@ -132,7 +132,7 @@ pub struct Mcu {
     /// ([`Region::name`]; nRF52840: the MBR and the UICR): a chip erase is refused for an
     /// image that does not put them back.
     #[serde(default)]
-    pub chip_erase_clears: Vec<String>,
+    pub chip_erase_clears: Vec<RegionName>,
     /// Where the Particle device ID is read; None where hexsmith does not know
     /// (STM32F103).
     pub device_id: Option<DeviceIdSource>,
@@ -230,8 +230,8 @@ pub struct Reserved {
 /// the user's file), [`crate::inspect`] recognises it instead of calling it stray bytes.
 #[derive(Debug, Deserialize)]
 pub struct Region {
-    /// The key code refers to it by: `nordic-mbr`, `uicr`, `compatibility-fill`.
-    pub name: String,
+    /// Which region it is: what code looks it up by.
+    pub name: RegionName,
     /// First address.
     pub start: u32,
     /// End address (exclusive).
@@ -241,6 +241,43 @@ pub struct Region {
     /// Set when the region is this byte repeated (the compatibility fill's 0xFF):
     /// inspection checks every byte against it.
     pub fill: Option<u8>,
+}
+
+/// The regions a layout can hold, named as platforms.toml names them; code refers to a
+/// region only through these, never by its name in the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionName {
+    /// The Nordic MBR at 0x00000000, which the user supplies.
+    NordicMbr,
+    /// The nRF52840's UICR page.
+    Uicr,
+    /// The 0xFF fill that hides a stale 128 KiB user part.
+    CompatibilityFill,
+}
+
+impl RegionName {
+    /// Every region name.
+    pub const ALL: [RegionName; 3] = [
+        RegionName::NordicMbr,
+        RegionName::Uicr,
+        RegionName::CompatibilityFill,
+    ];
+
+    /// The name in platforms.toml, and the `kind` of reports and manifests (the serde
+    /// name; a test holds the two together).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionName::NordicMbr => "nordic-mbr",
+            RegionName::Uicr => "uicr",
+            RegionName::CompatibilityFill => "compatibility-fill",
+        }
+    }
+
+    /// The region a report's `kind` names, if it is one of these.
+    pub fn from_kind(kind: &str) -> Option<RegionName> {
+        RegionName::ALL.into_iter().find(|r| r.as_str() == kind)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -425,6 +462,11 @@ impl Platform {
         &self.layout().regions
     }
 
+    /// The region of this name, where the platform's images carry it.
+    pub fn region(&self, name: RegionName) -> Option<&'static Region> {
+        self.regions().iter().find(|r| r.name == name)
+    }
+
     /// Flash the device keeps its own data in (`reserved` in the platform table: the Gen 2
     /// DCT, with the device's keys, and the EEPROM emulation), which no image carries.
     pub fn reserved(&self) -> &'static [Reserved] {
@@ -440,6 +482,23 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `as_str` is what reports print; it must be the name the data uses.
+    #[test]
+    fn region_names_are_the_data_names() {
+        for name in RegionName::ALL {
+            let value = toml::Value::String(name.as_str().to_string());
+            assert_eq!(value.try_into::<RegionName>().unwrap(), name);
+            assert_eq!(RegionName::from_kind(name.as_str()), Some(name));
+        }
+        let named: Vec<RegionName> = all()
+            .iter()
+            .flat_map(|p| p.regions().iter().map(|r| r.name))
+            .collect();
+        for name in RegionName::ALL {
+            assert!(named.contains(&name), "{name:?} is in no layout");
+        }
+    }
 
     #[test]
     fn tables_are_consistent() {
