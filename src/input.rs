@@ -16,17 +16,6 @@ pub enum Format {
     Elf,
 }
 
-impl Format {
-    /// `module`, `hex` or `elf`: the `format` an [`crate::inspect::ImageReport`] gives.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Module => "module",
-            Format::Hex => "hex",
-            Format::Elf => "elf",
-        }
-    }
-}
-
 /// A file as read: one module, or a memory image that may hold many.
 #[derive(Debug)]
 pub enum Input {

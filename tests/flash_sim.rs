@@ -441,7 +441,7 @@ fn reading_a_device_back_gives_what_was_flashed() {
         back.read(0xE0000, 1).is_none(),
         "an erased unit is left out"
     );
-    let inspected = hexsmith::inspect::inspect_image(&back, "swd");
+    let inspected = hexsmith::inspect::inspect_image(&back, hexsmith::inspect::ImageFormat::Swd);
     assert!(inspected.passes(), "{:#?}", inspected.checks);
     assert_eq!(inspected.modules.len(), 4);
 

@@ -1,7 +1,7 @@
 //! Inputs the fuzzers found that once panicked (fuzz/regressions/). Each must now give a
 //! clean answer.
 
-use hexsmith::inspect::inspect_image;
+use hexsmith::inspect::{ImageFormat, inspect_image};
 use hexsmith::memory::{bin, elf, hex};
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ fn image_inspect(name: &str) {
     let input = regression(name);
     let address = u32::from_le_bytes(input[..4].try_into().unwrap());
     let image = bin::load(&input[4..], address).unwrap();
-    let report = inspect_image(&image, "bin");
+    let report = inspect_image(&image, ImageFormat::Bin);
     assert!(report.modules.is_empty());
 }
 
@@ -27,7 +27,7 @@ fn image_inspect(name: &str) {
 fn module_of_five_bytes_in_an_image() {
     image_inspect("image_inspect/candidate-at-5-byte-module");
     let (image, _) = hex::parse(&regression("cli/five-byte-module.hex")).unwrap();
-    assert!(inspect_image(&image, "hex").modules.is_empty());
+    assert!(inspect_image(&image, ImageFormat::Hex).modules.is_empty());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{has_note, hexsmith, read_real, relocated, stand_in_mbr, stderr, stdout};
-use hexsmith::inspect::{CheckStatus, ImageReport, ModuleReport, inspect_image};
+use hexsmith::inspect::{CheckStatus, ImageFormat, ImageReport, ModuleReport, inspect_image};
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::module::{Module, flash_payload};
 
@@ -74,7 +74,7 @@ fn functions(r: &ImageReport) -> Vec<(&str, u32)> {
 
 #[test]
 fn boron_restore_image_passes_every_check() {
-    let r = inspect_image(&boron_401(true), "hex");
+    let r = inspect_image(&boron_401(true), ImageFormat::Hex);
     assert!(r.passes(), "{:#?}", r.checks);
     assert_eq!(r.platform.as_deref(), Some("boron"));
     assert_eq!(
@@ -107,7 +107,7 @@ fn boron_restore_image_passes_every_check() {
 
 #[test]
 fn missing_mbr_is_a_warning() {
-    let r = inspect_image(&boron_401(false), "hex");
+    let r = inspect_image(&boron_401(false), ImageFormat::Hex);
     assert!(r.passes());
     assert_eq!(r.warnings, [hexsmith::inspect::ImageWarning::NoNordicMbr]);
     assert!(
@@ -123,12 +123,12 @@ fn missing_mbr_is_a_warning() {
 fn erased_flash_beside_modules_is_named_and_other_bytes_stay_unknown() {
     let mut img = boron_401(true);
     img.write(0x000A_FF00, &[0xFF; 0x100]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert!(r.passes());
     let erased = r.regions.iter().find(|x| x.start == 0x000A_FF00).unwrap();
     assert_eq!((erased.kind.as_str(), erased.recognized), ("erased", true));
     img.write(0x000A_FF80, &[0x00]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     let stray: Vec<_> = r
         .regions
         .iter()
@@ -146,7 +146,7 @@ fn published_stray_suffix_bytes_are_named() {
     let sd = read_real("particle-cli-3.6.0/updates/boron-softdevice@4.0.1.bin");
     let suffix_start = sd.len() - 4 - 36;
     img.write(0x1000 + 152_984, &sd[suffix_start..suffix_start + 4]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert!(r.passes());
     assert!(
         kinds(&r).contains(&"radio-stack-suffix-remnant".to_string()),
@@ -169,7 +169,7 @@ fn unmet_user_part_dependency_fails_the_dependencies_check() {
         "particle-cli-3.6.0/updates/esomx-bootloader@4.0.1.bin",
         "particle-cli-3.51.0/knownApps/esomx/tinker/tinker-6.3.4-esomx.bin",
     ]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.checks.dependencies, CheckStatus::Fail);
     assert_eq!(r.checks.integrity, CheckStatus::Pass);
     assert_eq!(r.checks.range, CheckStatus::Pass);
@@ -185,7 +185,7 @@ fn tracker_ncp_dependency_is_not_checkable_and_not_a_failure() {
         "particle-cli-3.6.0/updates/tracker-system-part1@4.0.1.bin",
         "particle-cli-3.6.0/updates/tracker-bootloader@4.0.1.bin",
     ]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert!(r.passes(), "{:#?}", r.checks);
     let system = module(&r, "system-part");
     let ncp = system
@@ -202,7 +202,7 @@ fn corrupted_module_fails_integrity() {
     let at = 0x40000;
     let byte = img.read(at, 1).unwrap()[0];
     img.write(at as u32, &[byte ^ 0x01]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.checks.integrity, CheckStatus::Fail);
     let system = module(&r, "system-part");
     assert_eq!(
@@ -216,7 +216,7 @@ fn corrupted_radio_stack_fails_integrity() {
     let mut img = boron_401(true);
     let byte = img.read(0x20000, 1).unwrap()[0];
     img.write(0x20000, &[!byte]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.checks.integrity, CheckStatus::Fail);
     assert_eq!(r.modules[0].sha256_ok, Some(false));
 }
@@ -228,7 +228,7 @@ fn modules_of_two_platforms_fail_the_platform_check() {
         &mut img,
         &read_real("particle-cli-3.6.0/updates/argon-bootloader@4.0.1.bin"),
     );
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.checks.platform, CheckStatus::Fail);
 }
 
@@ -243,7 +243,7 @@ fn overlapping_modules_fail_the_range_check() {
     let tinker =
         read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
     place(&mut img, &relocated(&tinker, 0xC0000));
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.checks.range, CheckStatus::Fail);
     // In one memory image the later write wins, so the system part is damaged too.
     assert_eq!(r.checks.integrity, CheckStatus::Fail);
@@ -264,7 +264,7 @@ fn module_outside_its_slot_fails_the_range_check() {
         read_real("particle-cli-3.51.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
     // Inside the bootloader's slot: overlaps it and lies outside the user-part slot.
     place(&mut img, &relocated(&tinker, 0xF8000));
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.checks.range, CheckStatus::Fail);
 }
 
@@ -273,7 +273,7 @@ fn radio_stack_written_with_its_prefix_is_caught() {
     let mut img = MemoryImage::new();
     let sd = read_real("particle-cli-3.6.0/updates/boron-softdevice@4.0.1.bin");
     img.write(0x1000, &sd);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.checks.range, CheckStatus::Fail);
     assert!(
         has_note(&r.modules[0].notes, "must be dropped"),
@@ -291,7 +291,7 @@ fn gen2_electron_image_passes() {
         "particle-cli-3.6.0/updates/electron-system-part3@2.3.1.bin",
         "particle-cli-3.51.0/knownApps/electron/tinker/electron_tinker.bin",
     ]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert!(r.passes(), "{:#?}", r.modules);
     assert_eq!(r.modules.len(), 5);
     assert!(r.regions.is_empty());
@@ -301,7 +301,7 @@ fn gen2_electron_image_passes() {
 #[test]
 fn rtl872x_user_part_is_found_and_checked() {
     let img = image_of(&["particle-cli-3.51.0/knownApps/msom/tinker/tinker-6.3.4-msom.bin"]);
-    let r = inspect_image(&img, "hex");
+    let r = inspect_image(&img, ImageFormat::Hex);
     assert_eq!(r.platform.as_deref(), Some("msom"));
     assert_eq!(r.checks.range, CheckStatus::Pass);
     assert_eq!(r.checks.integrity, CheckStatus::Pass);

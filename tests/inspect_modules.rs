@@ -142,7 +142,7 @@ fn module_of_an_unknown_platform_is_read_and_reported_as_such() {
     // In an image: found, with its platform id, and the platform check says why it fails.
     let mut image = hexsmith::memory::MemoryImage::new();
     image.write(m.info.start, &bytes);
-    let report = hexsmith::inspect::inspect_image(&image, "image");
+    let report = hexsmith::inspect::inspect_image(&image, hexsmith::inspect::ImageFormat::Image);
     assert_eq!(report.platform_id, Some(99));
     assert_eq!(report.modules.len(), 1);
     assert!(!report.checks.platform.is_pass());

@@ -11,7 +11,7 @@ mod common;
 use common::{read_real, stand_in_mbr_input};
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::compose::{BuildError, BuildOptions, ModuleInput, RestoreImage, build};
-use hexsmith::inspect::inspect_image;
+use hexsmith::inspect::{ImageFormat, inspect_image};
 use hexsmith::memory::hex;
 use hexsmith::module::Module;
 use semver::Version;
@@ -291,7 +291,7 @@ fn check_image(version: &Version, platform: &str, rows: &[Row], donors: &Donors)
         nrf && *version >= Version::new(3, 1, 0) && platform != "tracker" && user.start != 0xD4000;
     assert_eq!(kinds.contains(&"compatibility-fill"), fill_due, "{what}");
 
-    let report = inspect_image(&built.image, "image");
+    let report = inspect_image(&built.image, ImageFormat::Image);
     assert!(report.passes(), "{what}: {:?}", report.checks);
     assert!(report.warnings.is_empty(), "{what}: {:?}", report.warnings);
     // All bytes outside modules are known regions (the stand-in MBR is not Nordic's).
@@ -324,7 +324,10 @@ fn check_image(version: &Version, platform: &str, rows: &[Row], donors: &Donors)
         replaced.image == rebuilt.image,
         "{what}: replace-user differs from a build with the application"
     );
-    assert!(inspect_image(&replaced.image, "image").passes(), "{what}");
+    assert!(
+        inspect_image(&replaced.image, ImageFormat::Image).passes(),
+        "{what}"
+    );
 
     // One that needs a newer Device OS than the image has is refused.
     let needy = input(

@@ -6,7 +6,7 @@ mod common;
 
 use common::{build_catalog, device_os, hexsmith, repo, stderr};
 use hexsmith::compose::{BuildError, BuildOptions, ModuleInput, build};
-use hexsmith::inspect::{inspect_image, search_modules};
+use hexsmith::inspect::{ImageFormat, inspect_image, search_modules};
 use hexsmith::memory::MemoryImage;
 use hexsmith::module::ModuleFunction;
 use std::path::Path;
@@ -81,7 +81,7 @@ fn module_search_is_linear_in_the_image_whatever_it_holds() {
     let img = crafted_prefixes(1 << 20);
     let started = Instant::now();
     let search = search_modules(&img);
-    let report = inspect_image(&img, "hex");
+    let report = inspect_image(&img, ImageFormat::Hex);
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",

@@ -2,12 +2,12 @@
 //! inspected.
 #![no_main]
 
-use hexsmith::inspect::inspect_image;
+use hexsmith::inspect::{ImageFormat, inspect_image};
 use hexsmith::memory::elf;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(image) = elf::load(data) {
-        let _ = inspect_image(&image, "elf");
+        let _ = inspect_image(&image, ImageFormat::Elf);
     }
 });

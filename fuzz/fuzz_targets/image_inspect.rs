@@ -2,7 +2,7 @@
 //! bytes at an arbitrary address. Input: a little-endian u32 load address, then the bytes.
 #![no_main]
 
-use hexsmith::inspect::inspect_image;
+use hexsmith::inspect::{ImageFormat, inspect_image};
 use hexsmith::memory::bin;
 use libfuzzer_sys::fuzz_target;
 
@@ -12,6 +12,6 @@ fuzz_target!(|data: &[u8]| {
     };
     let address = u32::from_le_bytes(*address);
     if let Ok(image) = bin::load(bytes, address) {
-        let _ = inspect_image(&image, "bin");
+        let _ = inspect_image(&image, ImageFormat::Bin);
     }
 });

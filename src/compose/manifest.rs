@@ -132,7 +132,7 @@ impl Manifest {
     /// same as `build` writes for the same content, but for the input file names, which
     /// an image does not carry. None for an image without a known platform.
     pub fn of_image(image: &MemoryImage, warnings: Vec<super::BuildWarning>) -> Option<Manifest> {
-        let report = inspect::inspect_image(image, "image");
+        let report = inspect::inspect_image(image, inspect::ImageFormat::Image);
         let platform = platform::by_id(report.platform_id?)?;
         let mut regions: Vec<ManifestRegion> = report
             .modules

@@ -85,7 +85,7 @@ impl FlashJob {
         chip: Option<&str>,
         chip_description: Option<&Path>,
     ) -> Result<FlashJob, JobError> {
-        let report = inspect::inspect_image(&image, "image");
+        let report = inspect::inspect_image(&image, inspect::ImageFormat::Image);
         let warnings = check_before_writing(&report)?;
         let named = report.platform_id.and_then(platform::by_id);
         let (platform, basis) = match (named, chip) {

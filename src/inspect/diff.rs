@@ -363,7 +363,10 @@ mod tests {
         let mut bytes = [0xAA; 16];
         bytes[5] = 0;
         let b = image(&[(0x2000_0000, &bytes)]);
-        let (ra, rb) = (inspect_image(&a, "hex"), inspect_image(&b, "hex"));
+        let (ra, rb) = (
+            inspect_image(&a, crate::inspect::ImageFormat::Hex),
+            inspect_image(&b, crate::inspect::ImageFormat::Hex),
+        );
         let diff = diff_images(
             Inspected {
                 image: &a,

@@ -7,8 +7,8 @@ pub mod softdevice;
 mod warning;
 
 pub use report::{
-    CheckStatus, DependencyReport, ExtensionReport, ImageChecks, ImageReport, ModuleChecks,
-    ModuleReport, RegionReport, SegmentReport, known_as,
+    CheckStatus, DependencyReport, ExtensionReport, ImageChecks, ImageFormat, ImageReport,
+    ModuleChecks, ModuleReport, RegionReport, SegmentReport, known_as,
 };
 pub use warning::ImageWarning;
 
@@ -236,7 +236,7 @@ pub fn file_name_note(file_name: &str, info: &ModuleInfo) -> Option<String> {
 /// and what the bytes outside any module are. `format` is only recorded in the report
 /// ([`ImageReport::format`]). Never fails: what is wrong is in the report's checks,
 /// notes and warnings. Linear in the image's size (see [`search_modules`]).
-pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
+pub fn inspect_image(image: &MemoryImage, format: ImageFormat) -> ImageReport {
     let search = search_modules(image);
     let placed = search.modules;
     let radio = find_radio_stack(image);
@@ -288,7 +288,7 @@ pub fn inspect_image(image: &MemoryImage, format: &str) -> ImageReport {
     }
     let checks = ImageChecks::combine(modules.iter().filter_map(|m| m.checks.as_ref()));
     ImageReport {
-        format: format.to_string(),
+        format,
         platform_id,
         platform: platform.map(|p| p.name.clone()),
         segments: image

@@ -302,14 +302,67 @@ pub struct RegionReport {
     pub recognized: bool,
 }
 
+/// Where an inspected image came from: the `format` of its report, by the name `inspect`
+/// prints and JSON carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImageFormat {
+    /// An Intel HEX file (an emulator state file included).
+    Hex,
+    /// An ELF file's loadable segments.
+    Elf,
+    /// A module file, placed at its start address (`diff` compares one so).
+    Module,
+    /// A raw binary placed from an address.
+    Bin,
+    /// A device's flash, read over SWD (`inspect --probe`).
+    Swd,
+    /// An image held in memory: the one `build` or `flash` checks.
+    Image,
+}
+
+impl ImageFormat {
+    /// The name reports give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageFormat::Hex => "hex",
+            ImageFormat::Elf => "elf",
+            ImageFormat::Module => "module",
+            ImageFormat::Bin => "bin",
+            ImageFormat::Swd => "swd",
+            ImageFormat::Image => "image",
+        }
+    }
+}
+
+impl From<crate::input::Format> for ImageFormat {
+    fn from(format: crate::input::Format) -> ImageFormat {
+        match format {
+            crate::input::Format::Module => ImageFormat::Module,
+            crate::input::Format::Hex => ImageFormat::Hex,
+            crate::input::Format::Elf => ImageFormat::Elf,
+        }
+    }
+}
+
+impl std::fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ImageFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// What `inspect` reports on a memory image ([`inspect_image`](super::inspect_image)); the
 /// JSON object README.md describes under `hexsmith inspect`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImageReport {
-    /// What the image was read from, as the caller named it: `hex` or `elf` for a file
-    /// `inspect` read, `swd` for a device's flash, `image` where `build` and `flash`
-    /// check the image they hold.
-    pub format: String,
+    /// What the image was read from, as the caller said.
+    pub format: ImageFormat,
     /// The platform id most modules name (radio stacks count only when there is nothing
     /// else); None when the image holds no module.
     pub platform_id: Option<u16>,

@@ -6,7 +6,7 @@ use crate::out;
 use anyhow::Result;
 use hexsmith::input::{self, Input};
 use hexsmith::inspect::diff::{DiffSide, DiffStatus, ImageDiff, Inspected, diff_images};
-use hexsmith::inspect::{self, ImageReport};
+use hexsmith::inspect::{self, ImageFormat, ImageReport};
 use hexsmith::memory::MemoryImage;
 use hexsmith::module::flash_payload;
 use serde::Serialize;
@@ -33,7 +33,7 @@ pub struct Args {
 /// One input as read: its bytes in memory and what `inspect` says of them.
 struct Side {
     name: String,
-    format: &'static str,
+    format: ImageFormat,
     image: MemoryImage,
     report: ImageReport,
 }
@@ -45,9 +45,9 @@ fn read_side(path: &Path) -> Result<Side> {
         Input::Module { bytes, module } => {
             let mut image = MemoryImage::new();
             image.write(module.info.start, flash_payload(&bytes, &module));
-            ("module", image)
+            (ImageFormat::Module, image)
         }
-        Input::Image { format, image } => (format.name(), image),
+        Input::Image { format, image } => (format.into(), image),
     };
     let report = inspect::inspect_image(&image, format);
     Ok(Side {
@@ -61,7 +61,7 @@ fn read_side(path: &Path) -> Result<Side> {
 #[derive(Serialize)]
 struct InputSummary<'a> {
     file: &'a str,
-    format: &'a str,
+    format: ImageFormat,
     platform: Option<&'a str>,
     platform_id: Option<u16>,
     bytes: u64,
@@ -129,7 +129,7 @@ fn render(a: &Side, b: &Side, diff: &ImageDiff) -> String {
             "{label}: {} ({} {}{platform}, {} bytes)",
             side.name,
             side.format,
-            if side.format == "module" {
+            if side.format == ImageFormat::Module {
                 "file"
             } else {
                 "image"

@@ -108,7 +108,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                         FileReport::Module(report)
                     }
                     Input::Image { format, image } => {
-                        FileReport::Image(inspect::inspect_image(&image, format.name()))
+                        FileReport::Image(inspect::inspect_image(&image, format.into()))
                     }
                 };
                 let passes = match &report {
@@ -359,7 +359,7 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         let mut target = crate::device::connect(&settings, mcu, chip, false)?;
         let name = format!("device on {}", target.probe);
         let image = hexsmith::flash::read_device(&mut target, mcu, None)?;
-        let report = inspect::inspect_image(&image, "swd");
+        let report = inspect::inspect_image(&image, inspect::ImageFormat::Swd);
         let passes = report.passes();
         let report = FileReport::Image(report);
         if args.json {
