@@ -7,7 +7,7 @@
 //! (version 3.1.3), not hexsmith's own manifest.
 
 use super::ModuleInput;
-use crate::module::{ModuleFlags, ModuleFunction, PREFIX_LEN, SUFFIX_BASE_LEN};
+use crate::module::{ExtensionKind, ModuleFlags, ModuleFunction, PREFIX_LEN, SUFFIX_BASE_LEN};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -195,8 +195,7 @@ pub struct SuffixInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Extension {
-    /// Type: 0 end, 1 product data, 2 dynamic location, 3 dependency, 0x10 hash, 0x11
-    /// name, 0x12 asset dependency, 0x13 security mode, 0x14 asset type.
+    /// The type's code ([`ExtensionKind::code`]), as binary-version-reader gives it.
     #[serde(rename = "type")]
     pub kind: u16,
     /// Bytes of the whole extension, its 4-byte type and length included.
@@ -306,7 +305,7 @@ fn prefix_info(bytes: &[u8], prefix_offset: usize) -> PrefixInfo {
             let (kind, length) = (ext.kind, ext.length);
             found.push(ext);
             offs += length;
-            if length == 0 || kind == 0 {
+            if length == 0 || ExtensionKind::from_code(kind) == ExtensionKind::End {
                 break;
             }
         }
@@ -359,7 +358,7 @@ fn suffix_info(bytes: &[u8]) -> SuffixInfo {
             let (kind, length) = (ext.kind, ext.length);
             extensions.push(ext);
             idx += length as i64;
-            if length == 0 || kind == 0 {
+            if length == 0 || ExtensionKind::from_code(kind) == ExtensionKind::End {
                 break;
             }
         }
@@ -380,7 +379,7 @@ fn suffix_info(bytes: &[u8]) -> SuffixInfo {
 fn extension(b: &[u8], at: usize) -> Option<Extension> {
     let kind = u16_at(b, at)?;
     let length = u16_at(b, at + 2)? as usize;
-    if kind == 0xffff || at + length > b.len() {
+    if ExtensionKind::from_code(kind) == ExtensionKind::Invalid || at + length > b.len() {
         return None;
     }
     let body = at + 4;
@@ -393,34 +392,34 @@ fn extension(b: &[u8], at: usize) -> Option<Extension> {
         data: NodeBuffer(b[at..end].to_vec()),
         ..Extension::default()
     };
-    match kind {
+    match ExtensionKind::from_code(kind) {
         // Product data: a reserved half-word, then the product id and version.
-        0x0001 => {
+        ExtensionKind::ProductData => {
             e.product_id = u16_at(b, body + 2);
             e.product_version = u16_at(b, body + 4);
         }
-        0x0002 => {
+        ExtensionKind::DynamicLocation => {
             e.module_start_address = hex32(body);
             e.dynalib_load_address = hex32(body + 4);
             e.dynalib_start_address = hex32(body + 8);
         }
-        0x0003 => {
+        ExtensionKind::Dependency => {
             e.module_function = b.get(body).copied();
             e.module_index = b.get(body + 1).copied();
             e.module_version = u16_at(b, body + 2);
             e.target_id = u32_at(b, body + 4);
         }
-        0x0010 => {
+        ExtensionKind::Hash => {
             e.hash_type = b.get(body).copied();
             e.hash_length = b.get(body + 1).copied();
             e.hash = b.get(body + 2..end).map(hex_of);
         }
-        0x0011 => {
+        ExtensionKind::Name => {
             e.name = b
                 .get(body..end)
                 .map(|n| String::from_utf8_lossy(n).into_owned());
         }
-        0x0012 => {
+        ExtensionKind::AssetDependency => {
             let hash_len = *b.get(body + 1)? as usize;
             let hash_end = body + 2 + hash_len;
             e.hash_type = b.get(body).copied();
@@ -430,14 +429,14 @@ fn extension(b: &[u8], at: usize) -> Option<Extension> {
                 .get(hash_end..end)
                 .map(|n| String::from_utf8_lossy(n).into_owned());
         }
-        0x0013 => {
+        ExtensionKind::SecurityMode => {
             e.security_mode = b.get(body).copied();
             e.certificate = b
                 .get(body + 1..end)
                 .filter(|c| !c.is_empty())
                 .map(|c| NodeBuffer(c.to_vec()));
         }
-        0x0014 => {
+        ExtensionKind::AssetType => {
             e.asset_type = b.get(body).copied();
         }
         _ => {}
