@@ -42,6 +42,7 @@ pub mod probe;
 pub mod rtl872x;
 pub mod sim;
 pub mod station;
+pub mod stm32f2;
 mod warning;
 pub mod wire;
 

@@ -647,27 +647,30 @@ impl ProbeTarget {
     /// Clears the write protection of the STM32F2's sector 0 (the Gen 2 bootloader)
     /// through the option bytes: unlock, set nWRP0, start, wait, lock.
     fn unprotect_stm32f2_sector0(&mut self) -> Result<(), TargetError> {
-        const OPTKEYR: u64 = 0x4002_3C08;
-        const SR: u64 = 0x4002_3C0C;
-        const OPTCR: u64 = 0x4002_3C14;
+        use super::stm32f2::{self as f2, offset};
+        let optkeyr = u64::from(f2::register(offset::OPTKEYR));
+        let sr = u64::from(f2::register(offset::SR));
+        let optcr_at = u64::from(f2::register(offset::OPTCR));
+        let nwrp0 = 1 << f2::OPTCR_NWRP_SHIFT;
         let mut core = self.session.core(0).map_err(probe_error)?;
-        core.write_word_32(OPTKEYR, 0x0819_2A3B)
+        core.write_word_32(optkeyr, f2::OPTKEY1)
             .map_err(probe_error)?;
-        core.write_word_32(OPTKEYR, 0x4C5D_6E7F)
+        core.write_word_32(optkeyr, f2::OPTKEY2)
             .map_err(probe_error)?;
-        let optcr = core.read_word_32(OPTCR).map_err(probe_error)?;
-        core.write_word_32(OPTCR, optcr | 1 << 16)
+        let optcr = core.read_word_32(optcr_at).map_err(probe_error)?;
+        core.write_word_32(optcr_at, optcr | nwrp0)
             .map_err(probe_error)?;
-        core.write_word_32(OPTCR, optcr | 1 << 16 | 1 << 1)
+        core.write_word_32(optcr_at, optcr | nwrp0 | f2::OPTCR_OPTSTRT)
             .map_err(probe_error)?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while core.read_word_32(SR).map_err(probe_error)? & 1 << 16 != 0 {
+        while core.read_word_32(sr).map_err(probe_error)? & f2::SR_BSY != 0 {
             if std::time::Instant::now() > deadline {
                 return Err(TargetError::Timeout("option byte write"));
             }
         }
-        let optcr = core.read_word_32(OPTCR).map_err(probe_error)?;
-        core.write_word_32(OPTCR, optcr | 1).map_err(probe_error)?;
+        let optcr = core.read_word_32(optcr_at).map_err(probe_error)?;
+        core.write_word_32(optcr_at, optcr | f2::OPTCR_OPTLOCK)
+            .map_err(probe_error)?;
         Ok(())
     }
 
@@ -687,14 +690,17 @@ impl ProbeTarget {
     /// 16 + n guards sector n, the n-th erase unit of the layout platforms.toml gives.
     fn stm32f2_protected_sectors(&mut self) -> Result<Vec<EraseUnit>, TargetError> {
         let mut core = self.session.core(0).map_err(probe_error)?;
-        let optcr = core.read_word_32(0x4002_3C14).map_err(probe_error)?;
+        let optcr_at = super::stm32f2::register(super::stm32f2::offset::OPTCR);
+        let optcr = core
+            .read_word_32(u64::from(optcr_at))
+            .map_err(probe_error)?;
         let geometry = crate::platform::mcu("stm32f205").map(super::Geometry::of);
         let sectors = geometry.as_ref().map_or(&[][..], |g| g.units());
         Ok(sectors
             .iter()
             .take(12)
             .enumerate()
-            .filter(|(n, _)| optcr & 1 << (16 + n) == 0)
+            .filter(|(n, _)| optcr & 1 << (super::stm32f2::OPTCR_NWRP_SHIFT as usize + n) == 0)
             .map(|(_, u)| *u)
             .collect())
     }

@@ -6,6 +6,7 @@
 use super::Chip;
 use super::clock::{Controller, FlashTiming, Nanos};
 use super::rtl8721dm;
+use crate::flash::stm32f2::{self as f2, offset};
 
 /// A write that tried to turn a 0 bit back into a 1 without an erase: real NOR flash
 /// silently keeps the 0, so the bytes on the device would differ from what was written.
@@ -95,8 +96,6 @@ const STM_OTP: u32 = 0x1FFF_7800;
 const STM_OTP_LEN: usize = 0x210;
 /// STM32F2 option bytes, 16 bytes: RDP and USER, then nWRP (RM0033).
 pub const STM_OPTION_BYTES: u32 = 0x1FFF_C000;
-/// STM32F2 Flash interface registers base: ACR, KEYR, OPTKEYR, SR, CR, OPTCR (RM0033).
-const STM_FLASH_IF: u32 = 0x4002_3C00;
 /// STM32F205 SRAM base (SRAM1 and SRAM2, contiguous).
 const STM_RAM: u32 = 0x2000_0000;
 /// STM32F205xG SRAM size: 128 KiB.
@@ -104,15 +103,6 @@ const STM_RAM_LEN: usize = 0x2_0000;
 /// The reset value of FLASH_OPTCR on a chip fresh from the factory: no write protection,
 /// read protection level 0, BOR off, option bytes locked.
 const STM_OPTCR_FACTORY: u32 = 0x0FFF_AAED;
-
-/// First FLASH_KEYR key that unlocks FLASH_CR (RM0033).
-const STM_KEY1: u32 = 0x4567_0123;
-/// Second FLASH_KEYR key that unlocks FLASH_CR (RM0033).
-const STM_KEY2: u32 = 0xCDEF_89AB;
-/// First FLASH_OPTKEYR key that unlocks FLASH_OPTCR (RM0033).
-const STM_OPTKEY1: u32 = 0x0819_2A3B;
-/// Second FLASH_OPTKEYR key that unlocks FLASH_OPTCR (RM0033).
-const STM_OPTKEY2: u32 = 0x4C5D_6E7F;
 
 /// STM32F205xG sector boundaries, from flash base: 4 x 16 KiB, 64 KiB, 7 x 128 KiB.
 fn stm_sector(n: u32) -> Option<(u32, u32)> {
@@ -226,7 +216,7 @@ impl Bus {
         let stm = StmFlash {
             acr: 0,
             sr: 0,
-            cr: 1 << 31,
+            cr: f2::CR_LOCK,
             optcr: STM_OPTCR_FACTORY,
             options: STM_OPTCR_FACTORY & 0x0FFF_FFFC,
             key_step: 0,
@@ -304,7 +294,7 @@ impl Bus {
     /// them in a locked OPTCR.
     pub fn set_option_word(&mut self, word: u32) {
         self.stm.options = word & 0x0FFF_FFFC;
-        self.stm.optcr = self.stm.options | 1;
+        self.stm.optcr = self.stm.options | f2::OPTCR_OPTLOCK;
     }
 
     /// A system reset: controllers back to their reset state, option bytes reloaded.
@@ -313,8 +303,8 @@ impl Bus {
         self.nvmc = Nvmc::default();
         self.stm.acr = 0;
         self.stm.sr = 0;
-        self.stm.cr = 1 << 31;
-        self.stm.optcr = self.stm.options | 1;
+        self.stm.cr = f2::CR_LOCK;
+        self.stm.optcr = self.stm.options | f2::OPTCR_OPTLOCK;
         self.stm.key_step = 0;
         self.stm.optkey_step = 0;
         self.stm.key_fault = false;
@@ -490,17 +480,16 @@ impl Bus {
                         _ => 0xFFFF_FFFF,
                     });
                 }
-                match address.wrapping_sub(STM_FLASH_IF) {
-                    0x00 => Ok(self.stm.acr),
-                    0x04 | 0x08 => Ok(0),
-                    // SR.BSY: an operation is in progress.
-                    0x0C => {
+                match address.wrapping_sub(f2::FLASH_IF) {
+                    offset::ACR => Ok(self.stm.acr),
+                    offset::KEYR | offset::OPTKEYR => Ok(0),
+                    offset::SR => {
                         let busy = !self.poll_ready();
-                        Ok(self.stm.sr | u32::from(busy) << 16)
+                        Ok(self.stm.sr | if busy { f2::SR_BSY } else { 0 })
                     }
-                    0x10 => Ok(self.stm.cr),
-                    0x14 => Ok(self.stm.optcr),
-                    0x18..=0x3FF => Ok(0),
+                    offset::CR => Ok(self.stm.cr),
+                    offset::OPTCR => Ok(self.stm.optcr),
+                    o if (offset::OPTCR + 4..offset::BLOCK_LEN).contains(&o) => Ok(0),
                     _ => self.scratch_read(address),
                 }
             }
@@ -564,8 +553,8 @@ impl Bus {
             }
             Chip::Stm32f205 => {
                 let cr = self.stm.cr;
-                if cr & 1 << 31 != 0 || cr & 1 == 0 {
-                    self.stm.sr |= 1 << 7; // PGSERR: programming not enabled
+                if cr & f2::CR_LOCK != 0 || cr & f2::CR_PG == 0 {
+                    self.stm.sr |= f2::SR_PGSERR;
                     return Ok(());
                 }
                 let psize = match cr >> 8 & 3 {
@@ -574,26 +563,26 @@ impl Bus {
                     _ => 4,
                 };
                 if size != psize {
-                    self.stm.sr |= 1 << 6; // PGPERR: access size differs from PSIZE
+                    self.stm.sr |= f2::SR_PGPERR;
                     return Ok(());
                 }
                 if address >= STM_FLASH
                     && let Some(n) = stm_sector_of(address)
                     && self.stm_sector_protected(n)
                 {
-                    self.stm.sr |= 1 << 4; // WRPERR
+                    self.stm.sr |= f2::SR_WRPERR;
                     return Ok(());
                 }
                 self.start_flash(self.timing.word_ns);
                 self.program(address, &bytes[..size as usize]);
-                self.stm.sr |= 1; // EOP
+                self.stm.sr |= f2::SR_EOP;
                 Ok(())
             }
         }
     }
 
     fn stm_sector_protected(&self, n: u32) -> bool {
-        self.stm.options >> 16 & 1 << n == 0
+        self.stm.options >> f2::OPTCR_NWRP_SHIFT & 1 << n == 0
     }
 
     fn write_nrf_register(&mut self, address: u32, value: u32) -> Result<(), BusFault> {
@@ -628,8 +617,8 @@ impl Bus {
     }
 
     fn write_stm_register(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
-        let offset = address.wrapping_sub(STM_FLASH_IF);
-        if offset >= 0x400 {
+        let at = address.wrapping_sub(f2::FLASH_IF);
+        if at >= offset::BLOCK_LEN {
             if address < 0x4000_0000 {
                 return Err(BusFault);
             }
@@ -646,46 +635,46 @@ impl Bus {
             return Ok(());
         }
         let stm = &mut self.stm;
-        match offset {
-            0x00 => stm.acr = value,
-            0x04 => match (stm.key_step, value) {
-                _ if stm.key_fault || stm.cr & 1 << 31 == 0 => stm.key_fault = true,
-                (0, STM_KEY1) => stm.key_step = 1,
-                (1, STM_KEY2) => {
+        match at {
+            offset::ACR => stm.acr = value,
+            offset::KEYR => match (stm.key_step, value) {
+                _ if stm.key_fault || stm.cr & f2::CR_LOCK == 0 => stm.key_fault = true,
+                (0, f2::KEY1) => stm.key_step = 1,
+                (1, f2::KEY2) => {
                     stm.key_step = 0;
-                    stm.cr &= !(1 << 31);
+                    stm.cr &= !f2::CR_LOCK;
                 }
                 _ => stm.key_fault = true,
             },
-            0x08 => match (stm.optkey_step, value) {
-                (0, STM_OPTKEY1) => stm.optkey_step = 1,
-                (1, STM_OPTKEY2) => {
+            offset::OPTKEYR => match (stm.optkey_step, value) {
+                (0, f2::OPTKEY1) => stm.optkey_step = 1,
+                (1, f2::OPTKEY2) => {
                     stm.optkey_step = 0;
-                    stm.optcr &= !1;
+                    stm.optcr &= !f2::OPTCR_OPTLOCK;
                 }
                 _ => stm.optkey_step = 0,
             },
             // SR: error and EOP bits are cleared by writing 1.
-            0x0C => stm.sr &= !(value & 0xF3),
-            0x10 => {
-                if stm.cr & 1 << 31 != 0 {
+            offset::SR => stm.sr &= !(value & 0xF3),
+            offset::CR => {
+                if stm.cr & f2::CR_LOCK != 0 {
                     return Ok(());
                 }
-                stm.cr = value & 0x8301_03FF | value & 1 << 16;
-                if value & 1 << 16 != 0 {
+                stm.cr = value & 0x8301_03FF | value & f2::CR_STRT;
+                if value & f2::CR_STRT != 0 {
                     self.stm_start(value);
                 }
             }
-            0x14 => {
-                if stm.optcr & 1 != 0 {
+            offset::OPTCR => {
+                if stm.optcr & f2::OPTCR_OPTLOCK != 0 {
                     return Ok(());
                 }
                 let staged = value & 0x0FFF_FFFF;
-                if staged & 2 != 0 {
-                    // OPTSTRT: the staged values become the option bytes.
+                if staged & f2::OPTCR_OPTSTRT != 0 {
+                    // The staged values become the option bytes.
                     self.work.bytes_programmed += 16;
                     self.stm.options = staged & 0x0FFF_FFFC;
-                    self.stm.optcr = staged & !2;
+                    self.stm.optcr = staged & !f2::OPTCR_OPTSTRT;
                 } else {
                     self.stm.optcr = staged;
                 }
@@ -698,28 +687,28 @@ impl Bus {
     /// CR.STRT: a sector or mass erase. The bytes are erased at once; SR.BSY shows for
     /// the erase's datasheet time.
     fn stm_start(&mut self, cr: u32) {
-        self.stm.cr &= !(1 << 16);
-        if cr & 1 << 2 != 0 {
+        self.stm.cr &= !f2::CR_STRT;
+        if cr & f2::CR_MER != 0 {
             if (0..12).any(|n| self.stm_sector_protected(n)) {
-                self.stm.sr |= 1 << 4;
+                self.stm.sr |= f2::SR_WRPERR;
                 return;
             }
             self.start_flash(self.timing.chip_erase_ns);
             self.erase_range(STM_FLASH, STM_FLASH_LEN as u32);
-            self.stm.sr |= 1;
-        } else if cr & 1 << 1 != 0 {
+            self.stm.sr |= f2::SR_EOP;
+        } else if cr & f2::CR_SER != 0 {
             let n = cr >> 3 & 0xF;
             let Some((start, len)) = stm_sector(n) else {
-                self.stm.sr |= 1 << 7;
+                self.stm.sr |= f2::SR_PGSERR;
                 return;
             };
             if self.stm_sector_protected(n) {
-                self.stm.sr |= 1 << 4;
+                self.stm.sr |= f2::SR_WRPERR;
                 return;
             }
             self.start_flash(self.timing.unit_erase_ns(start));
             self.erase_range(start, len);
-            self.stm.sr |= 1;
+            self.stm.sr |= f2::SR_EOP;
         }
     }
 }
