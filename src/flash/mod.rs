@@ -29,6 +29,8 @@
 //! ```
 
 pub mod checksum;
+#[cfg(feature = "probe")]
+pub mod detect;
 mod device;
 #[cfg(feature = "probe")]
 pub mod emulator;
