@@ -21,6 +21,8 @@ const NRF_FICR_INFO_VARIANT: u64 = 0x1000_0104;
 /// A chip that named itself.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DetectedChip {
+    /// The probe's selector, or the emulated device's name.
+    pub probe: String,
     /// Its probe-rs target name, as auto-detection gave it.
     pub chip: String,
     /// The registers that named it, as read: what a user can check against the datasheet.
@@ -80,7 +82,10 @@ pub fn detect(settings: &super::ProbeSettings) -> Result<DetectedChip, ProbeErro
         };
         attached.map_err(|e| ProbeError::Undetected {
             probe: name.clone(),
-            reason: format!("probe-rs's auto-detection: {e}"),
+            reason: match e {
+                probe_rs::Error::ChipNotFound(_) => "probe-rs's auto-detection matched no chip it knows to its ROM table and ID registers; an RTL872x never answers it".to_string(),
+                other => format!("probe-rs's auto-detection: {other}"),
+            },
         })
     };
     let mut session = match attempt(settings.connect_under_reset) {
@@ -170,7 +175,11 @@ fn confirm(session: &mut Session, probe: &str) -> Result<DetectedChip, ProbeErro
     } else {
         "probe-rs's auto-detection".to_string()
     };
-    Ok(DetectedChip { chip, evidence })
+    Ok(DetectedChip {
+        probe: probe.to_string(),
+        chip,
+        evidence,
+    })
 }
 
 /// The target's main flash, in KiB, as its probe-rs memory map gives it.
