@@ -184,3 +184,26 @@ fn inspect_finds_the_platform_in_the_modules_and_never_guesses_it() {
     assert!(text.contains("not named by any module"), "{text}");
     assert!(text.contains("boron") && text.contains("tracker"), "{text}");
 }
+
+/// A locked nRF52840 shows no memory, so nothing identifies it: the command says to name
+/// it, and names the lock as a likely cause.
+#[test]
+fn a_locked_nrf52840_is_to_be_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let device = EmulatedDevice::open(Chip::Nrf52840, &d.join("locked.hex")).unwrap();
+    device.lock_approtect();
+    device.save().unwrap();
+    let out = hexsmith(
+        d,
+        &[
+            &["erase", "--all"][..],
+            &unnamed("nRF52840_xxAA", "locked.hex"),
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("did not identify itself"), "{err}");
+    assert!(err.contains("locked nRF52840 (APPROTECT)"), "{err}");
+}

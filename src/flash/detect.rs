@@ -83,7 +83,7 @@ pub fn detect(settings: &super::ProbeSettings) -> Result<DetectedChip, ProbeErro
         attached.map_err(|e| ProbeError::Undetected {
             probe: name.clone(),
             reason: match e {
-                probe_rs::Error::ChipNotFound(_) => "probe-rs's auto-detection matched no chip it knows to its ROM table and ID registers; an RTL872x never answers it".to_string(),
+                probe_rs::Error::ChipNotFound(_) => "probe-rs's auto-detection matched no chip it knows to its ROM table and ID registers; an RTL872x never answers it, nor does a locked nRF52840 (APPROTECT), which shows no memory".to_string(),
                 other => format!("probe-rs's auto-detection: {other}"),
             },
         })
