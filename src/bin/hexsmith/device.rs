@@ -68,7 +68,7 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  hexsmith read --platform boron -o backup.hex\n  hexsmith read --platform boron --range 0xd4000..0xd8000 -o app.hex"
+    after_help = "Examples:\n  hexsmith read --platform boron -o backup.hex\n  hexsmith read --platform boron --range 0xd4000..0xd8000 -o app.hex\n  hexsmith read -o backup.hex    # the chip says what it is (not an RTL872x)"
 )]
 pub struct ReadArgs {
     #[command(flatten)]
@@ -492,7 +492,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  hexsmith reset --platform boron\n  hexsmith reset --chip STM32F205RGTx --json"
+    after_help = "Examples:\n  hexsmith reset --platform boron\n  hexsmith reset --chip STM32F205RGTx --json\n  hexsmith reset                # an nRF52840 or STM32F205 says what it is"
 )]
 pub struct ResetArgs {
     #[command(flatten)]
