@@ -12,10 +12,7 @@ use hexsmith::flash::probe::ProbeError;
 use hexsmith::memory::hex;
 
 fn settings(device: &EmulatedDevice) -> ProbeSettings {
-    ProbeSettings {
-        emulate: vec![device.clone()],
-        ..Default::default()
-    }
+    ProbeSettings::default().with_emulate(vec![device.clone()])
 }
 
 #[test]
