@@ -97,8 +97,8 @@ pub enum InputError {
 
 impl InputError {
     /// Every input error means the file cannot be used as what it was given as.
-    pub fn failure(&self) -> crate::Failure {
-        crate::Failure::Unreadable
+    pub fn failure(&self) -> crate::report::Failure {
+        crate::report::Failure::Unreadable
     }
 
     /// The file the error is about, for a caller that reports it its own way.

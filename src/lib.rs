@@ -93,8 +93,9 @@
 //! [`compose`] (building restore images and replacing their application), [`upgrade`]
 //! (the order in which a device may move between releases), [`flash`] (planning, writing
 //! and verifying a device over SWD, behind a small target trait) and [`input`]/[`output`]
-//! (reading files within bounds, publishing outputs atomically). The `hexsmith` command
-//! line is a thin layer on top. ARCHITECTURE.md says where each decision is made.
+//! (reading files within bounds, publishing outputs atomically), with [`report`] (what
+//! kind of failure an error is, and the envelope of every JSON document). The `hexsmith`
+//! command line is a thin layer on top. ARCHITECTURE.md says where each decision is made.
 //!
 //! # Stability
 //!
@@ -103,7 +104,7 @@
 //! (`flash::emulator`) and the simulated flash (`flash::sim`) are test doubles, public so
 //! that a production program can rehearse a station without hardware; their internals may
 //! change in any release. The JSON documents the command line prints are versioned on
-//! their own ([`SCHEMA`], docs/json.md).
+//! their own ([`report::SCHEMA`], docs/json.md).
 
 // A library other programs build on is read through its docs; CI's clippy run turns this
 // warning into an error, so a public item cannot land undocumented.
@@ -117,6 +118,7 @@ pub mod memory;
 pub mod module;
 pub mod output;
 pub mod platform;
+pub mod report;
 pub mod text;
 pub mod upgrade;
 
@@ -129,24 +131,3 @@ pub use memory::MemoryImage;
 pub use module::Module;
 pub use platform::Platform;
 pub use text::escape_controls;
-
-/// What kind of failure an error is, which the command line turns into its exit status:
-/// a refusal (exit 1) is an input that was read and judged wrong, or an output that
-/// would break a rule; `Unreadable` (exit 2) is a file that could not be read or
-/// written, or is not the kind of file it should be.
-// Not `non_exhaustive`: each class is an exit status of the command line, so a third one
-// is a change callers must handle, not one they may ignore.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// Read and judged wrong: exit 1.
-    Refused,
-    /// Not readable, or not the kind of file it should be: exit 2.
-    Unreadable,
-}
-
-/// The version of every JSON document hexsmith writes (the command line's and the flash
-/// layer's alike), raised when a field changes meaning or goes away; a field added keeps
-/// it. Documented in docs/json.md.
-pub const SCHEMA: u32 = 1;
-/// The hexsmith version that wrote a document or log line.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

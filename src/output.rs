@@ -108,10 +108,10 @@ pub enum OutputError {
 impl OutputError {
     /// An output that cannot be written is `Unreadable` (exit 2, as an unusable input);
     /// one that would break a rule is refused.
-    pub fn failure(&self) -> crate::Failure {
+    pub fn failure(&self) -> crate::report::Failure {
         match self {
-            OutputError::Io { .. } => crate::Failure::Unreadable,
-            _ => crate::Failure::Refused,
+            OutputError::Io { .. } => crate::report::Failure::Unreadable,
+            _ => crate::report::Failure::Refused,
         }
     }
 

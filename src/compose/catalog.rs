@@ -102,13 +102,15 @@ pub enum CatalogError {
 impl CatalogError {
     /// A catalog or folder that cannot be read, or a catalog that is not valid, is
     /// `Unreadable`; a file that is missing or differs from the catalog is refused.
-    pub fn failure(&self) -> crate::Failure {
+    pub fn failure(&self) -> crate::report::Failure {
         match self {
-            CatalogError::Invalid { .. } | CatalogError::Walk { .. } => crate::Failure::Unreadable,
+            CatalogError::Invalid { .. } | CatalogError::Walk { .. } => {
+                crate::report::Failure::Unreadable
+            }
             CatalogError::Input(e) => e.failure(),
             CatalogError::Build(b) => b.failure(),
             CatalogError::Missing { .. } | CatalogError::HashMismatch { .. } => {
-                crate::Failure::Refused
+                crate::report::Failure::Refused
             }
         }
     }

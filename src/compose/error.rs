@@ -268,11 +268,11 @@ pub enum BuildError {
 impl BuildError {
     /// An input that cannot be read, or is not the kind of file it should be (a module
     /// given as the base image), is `Unreadable`; everything else was read and refused.
-    pub fn failure(&self) -> crate::Failure {
+    pub fn failure(&self) -> crate::report::Failure {
         match self {
             BuildError::Input(e) => e.failure(),
-            BuildError::NotAnImage { .. } => crate::Failure::Unreadable,
-            _ => crate::Failure::Refused,
+            BuildError::NotAnImage { .. } => crate::report::Failure::Unreadable,
+            _ => crate::report::Failure::Refused,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! verify, reset; and the records of it (the result document and the `--log` line). The
 //! command line, the station loop and the tests all go through [`attempt`].
 
-use super::job::{FlashJob, SCHEMA, TOOL_VERSION};
+use super::job::FlashJob;
 use super::{
     Event, FlashError, FlashOptions, FlashPlan, FlashReport, FlashTarget, TargetError, execute,
     read_device_id,
@@ -341,27 +341,8 @@ impl DeviceResult {
     }
 
     /// The one-line `--log` record of this attempt, as of `time` (normally `finished`).
-    pub fn log_line(&self, job: &FlashJob, time: SystemTime) -> LogLine<'_> {
-        LogLine {
-            schema: SCHEMA,
-            version: TOOL_VERSION,
-            time: humantime::format_rfc3339_seconds(time).to_string(),
-            probe: &self.probe,
-            chip: job.chip.clone(),
-            platform: job.platform.name.clone(),
-            device_id: self.device_id.as_deref(),
-            mac: self.mac.as_deref(),
-            image_sha256: job.image_sha256.clone(),
-            result: self.result,
-            error: self.error.as_ref().map(|e| error_chain(e)),
-            units_written: self.report.units_written,
-            units_skipped: self.report.units_skipped,
-            bytes_written: self.report.bytes_written,
-            bytes_skipped: self.report.bytes_skipped,
-            verified: self.report.verified,
-            chip_wiped: self.chip_wiped,
-            seconds: self.seconds,
-        }
+    pub fn log_line(&self, job: &FlashJob, time: SystemTime) -> super::LogLine<'_> {
+        super::LogLine::new(self, job, time)
     }
 }
 
@@ -528,85 +509,6 @@ where
 
 pub(crate) fn round3(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
-}
-
-/// `flash --json`: one entry per device.
-#[derive(Debug, Serialize)]
-pub struct FlashDocument<'a> {
-    /// [`SCHEMA`]: raised when a field changes meaning or goes away.
-    pub schema: u32,
-    /// The hexsmith version that wrote it.
-    pub version: &'static str,
-    /// The probe-rs target used; none when the MCU's built-in one was.
-    pub chip: Option<&'a str>,
-    /// The image's platform name.
-    pub platform: &'a str,
-    /// SHA-256 of the image's memory content, the same on every device's record.
-    pub image_sha256: &'a str,
-    /// One per probe, in the order the probes were given or listed.
-    pub devices: &'a [DeviceResult],
-}
-
-impl<'a> FlashDocument<'a> {
-    /// The document for one job's devices.
-    pub fn new(job: &'a FlashJob, devices: &'a [DeviceResult]) -> FlashDocument<'a> {
-        FlashDocument {
-            schema: SCHEMA,
-            version: TOOL_VERSION,
-            chip: job.chip.as_deref(),
-            platform: &job.platform.name,
-            image_sha256: &job.image_sha256,
-            devices,
-        }
-    }
-}
-
-/// One line of `--log`: one attempt on one device.
-#[derive(Debug, Clone, Serialize)]
-///
-/// Each line stands alone (schema, tool, image and device on every one) so that a line
-/// copied out of a station's log, or a log concatenated from several stations, still
-/// says everything; the fields are those of [`DeviceResult`] and [`FlashDocument`],
-/// described in docs/json.md.
-pub struct LogLine<'a> {
-    /// [`SCHEMA`].
-    pub schema: u32,
-    /// The hexsmith version that wrote it.
-    pub version: &'static str,
-    /// RFC 3339, UTC, seconds.
-    pub time: String,
-    /// As [`DeviceResult::probe`].
-    pub probe: &'a str,
-    /// As [`FlashDocument::chip`].
-    pub chip: Option<String>,
-    /// As [`FlashDocument::platform`].
-    pub platform: String,
-    /// As [`DeviceResult::device_id`].
-    pub device_id: Option<&'a str>,
-    /// As [`DeviceResult::mac`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac: Option<&'a str>,
-    /// As [`FlashDocument::image_sha256`].
-    pub image_sha256: String,
-    /// As [`DeviceResult::result`].
-    pub result: Outcome,
-    /// The failure and its causes on one line.
-    pub error: Option<String>,
-    /// From the device's [`FlashReport`].
-    pub units_written: usize,
-    /// Units that already held the image's bytes.
-    pub units_skipped: usize,
-    /// Bytes in the units written (whole units, not just the image's bytes).
-    pub bytes_written: u64,
-    /// Bytes in the units skipped.
-    pub bytes_skipped: u64,
-    /// Whether every unit of the plan was checked against the image after writing.
-    pub verified: bool,
-    /// As [`DeviceResult::chip_wiped`]; left out when false.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub chip_wiped: bool,
-    /// As [`DeviceResult::seconds`].
-    pub seconds: f64,
 }
 
 /// Appends JSON lines to a log, by [`crate::output::AppendFile`]'s rules: never through

@@ -5,10 +5,7 @@ use super::{FlashPlan, PlanError, PlanOptions, check_before_writing};
 use crate::inspect;
 use crate::memory::MemoryImage;
 use crate::platform::{self, Mcu, Platform};
-use serde::Serialize;
 use std::path::Path;
-
-pub use crate::{SCHEMA, TOOL_VERSION};
 
 /// Why an image cannot become a [`FlashJob`]: checked before any probe is touched.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +44,7 @@ impl JobError {
     /// The failure a chip error says (an unreadable chip description is `Unreadable`);
     /// `None` for the rest, which are refusals. `Chip` is transparent, so its error is
     /// not in an error chain of its own: ask here.
-    pub fn failure(&self) -> Option<crate::Failure> {
+    pub fn failure(&self) -> Option<crate::report::Failure> {
         match self {
             #[cfg(feature = "probe")]
             JobError::Chip(e) => e.failure(),
@@ -159,72 +156,6 @@ impl FlashJob {
     pub fn plan(&self, options: PlanOptions) -> Result<FlashPlan, PlanError> {
         FlashPlan::new(&self.image, self.platform, self.mcu(), options)
     }
-
-    /// The dry run's document (`flash --dry-run --json`) for a plan of this job.
-    pub fn plan_document(
-        &self,
-        plan: &FlashPlan,
-        time: super::estimate::ProbeEstimate,
-    ) -> PlanDocument {
-        PlanDocument {
-            schema: SCHEMA,
-            version: TOOL_VERSION,
-            chip: self.chip.clone(),
-            platform: self.platform.name.clone(),
-            platform_from: self.platform_from,
-            platform_basis: self.platform_basis.clone(),
-            sectors: plan
-                .units
-                .iter()
-                .map(|u| [u64::from(u.start), u.end])
-                .collect(),
-            bytes: plan.bytes,
-            erase_units: plan.units.len(),
-            erase_bytes: plan.units.iter().map(|u| u.len() as u64).sum(),
-            chip_erase: plan.chip_erase,
-            attach_under_reset: self.mcu().attach_under_reset,
-            image_sha256: self.image_sha256.clone(),
-            estimate: plan.estimate,
-            time,
-        }
-    }
-}
-
-/// `flash --dry-run --json`: what a real run would write, without a probe. Described in
-/// docs/json.md.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanDocument {
-    /// [`SCHEMA`].
-    pub schema: u32,
-    /// [`TOOL_VERSION`].
-    pub version: &'static str,
-    /// The probe-rs target a real run attaches to; `None` where the platform has no
-    /// built-in one and none was named.
-    pub chip: Option<String>,
-    /// The platform name, as in the platform table.
-    pub platform: String,
-    /// Whether the image's modules named the platform or it was assumed from `--chip`.
-    pub platform_from: PlatformFrom,
-    /// Why the platform is the one, in words (the text output's).
-    pub platform_basis: String,
-    /// Erase units the image touches, as `[start, end)`.
-    pub sectors: Vec<[u64; 2]>,
-    /// Bytes the image holds (gaps not counted).
-    pub bytes: u64,
-    /// How many units `sectors` lists.
-    pub erase_units: usize,
-    /// Their total size: the most a run erases and programs (units are written whole).
-    pub erase_bytes: u64,
-    /// The whole chip is erased first (`--chip-erase`).
-    pub chip_erase: bool,
-    /// The MCU is attached to under reset (Gen 2: Device OS turns SWD off once running).
-    pub attach_under_reset: bool,
-    /// SHA-256 of the image's bytes (memory content, not of the file), lower-case hex.
-    pub image_sha256: String,
-    /// The flash controller's time alone, from datasheet figures, every unit written.
-    pub estimate: super::Estimate,
-    /// The whole run's time on a kind of probe, and what it assumed.
-    pub time: super::estimate::ProbeEstimate,
 }
 
 /// The probe-rs target for a device of this platform: `chip` checked against the registry

@@ -41,6 +41,7 @@ mod job;
 mod plan;
 #[cfg(feature = "probe")]
 pub mod probe;
+mod report;
 pub mod rtl872x;
 pub mod sim;
 pub mod station;
@@ -49,22 +50,25 @@ mod warning;
 pub mod wire;
 
 pub use device::{
-    Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError,
-    FlashDocument, LogError, LogLine, LogWriter, Outcome, ProbeSettings, Protocol, VerifyReport,
-    attempt, check_chip_erase, error_chain, flash_all, flash_device, units_to_erase, verify_device,
+    Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError, LogError,
+    LogWriter, Outcome, ProbeSettings, Protocol, VerifyReport, attempt, check_chip_erase,
+    error_chain, flash_all, flash_device, units_to_erase, verify_device,
 };
 pub use execute::{
     Event, FlashError, FlashFailure, FlashOptions, FlashReport, execute, read_device,
     read_device_id, read_device_with_progress,
 };
 pub use geometry::{EraseUnit, Geometry};
-pub use job::{
-    FlashJob, JobError, PlanDocument, PlatformFrom, SCHEMA, TOOL_VERSION, chip_for,
-    platform_for_chip,
-};
+pub use job::{FlashJob, JobError, PlatformFrom, chip_for, platform_for_chip};
 pub use plan::{
     Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,
     device_data_cleared_by_chip_erase, refuse_losing_device_data,
+};
+#[cfg(feature = "probe")]
+pub use report::ProbesDocument;
+pub use report::{
+    Attached, DeviceActionDocument, FlashDocument, LogLine, PlanDocument, ReadDocument,
+    VerifyDocument,
 };
 pub use warning::JobWarning;
 

@@ -74,9 +74,9 @@ pub fn list() -> Vec<ProbeInfo> {
 impl ProbeError {
     /// A chip description that cannot be read or is not one is `Unreadable` (exit 2);
     /// the rest are said by the command that met them.
-    pub fn failure(&self) -> Option<crate::Failure> {
+    pub fn failure(&self) -> Option<crate::report::Failure> {
         match self {
-            ProbeError::ChipDescription { .. } => Some(crate::Failure::Unreadable),
+            ProbeError::ChipDescription { .. } => Some(crate::report::Failure::Unreadable),
             _ => None,
         }
     }

@@ -7,11 +7,12 @@
 //! where nothing answers is "waiting".
 
 use super::device::round3;
-use super::job::{FlashJob, SCHEMA, TOOL_VERSION};
+use super::job::FlashJob;
 use super::{
     Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, FlashPlan, Outcome,
     error_chain, flash_device, read_device_id,
 };
+use crate::report::{SCHEMA, TOOL_VERSION};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use crate::out::outln;
 use crate::{Outcome, Usage};
 use anyhow::{Context, Result};
 #[cfg(feature = "probe")]
-use hexsmith::flash::DeviceEvent;
+use hexsmith::flash::{Attached, DeviceActionDocument, DeviceEvent, ReadDocument, VerifyDocument};
 use hexsmith::flash::{PlanOptions, ProbeSettings};
 use hexsmith::platform::{self, Mcu};
 use std::path::PathBuf;
@@ -28,13 +28,6 @@ pub struct ProbesArgs {
     udev_rules: bool,
 }
 
-/// `probes --json`.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct ProbesDocument {
-    probes: Vec<hexsmith::flash::probe::ProbeInfo>,
-}
-
 #[cfg(feature = "probe")]
 pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
     if args.udev_rules {
@@ -43,7 +36,7 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
     }
     let all = hexsmith::flash::probe::list();
     if args.json {
-        crate::out::json(ProbesDocument { probes: all })?;
+        crate::out::json(hexsmith::flash::ProbesDocument { probes: all })?;
     } else if all.is_empty() {
         outln!("{NoProbe}");
         for hint in crate::probe_help::NO_PROBE_HINTS {
@@ -85,40 +78,6 @@ pub struct ReadArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
-}
-
-/// `read --json`.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct ReadDocument<'a> {
-    probe: &'a str,
-    device_id: Option<&'a str>,
-    chip: Option<&'a str>,
-    /// What identified the chip when no `--platform` or `--chip` named it.
-    chip_detected: Option<&'a str>,
-    output: &'a std::path::Path,
-    bytes: u64,
-    /// Over the memory content, as `build` and `inspect` compute it.
-    memory_sha256: String,
-}
-
-/// `erase --json` and `reset --json`: what was done to which device.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct DeviceActionDocument<'a> {
-    probe: &'a str,
-    device_id: Option<&'a str>,
-    chip: Option<&'a str>,
-    /// What identified the chip when no `--platform` or `--chip` named it.
-    chip_detected: Option<&'a str>,
-    action: &'static str,
-    /// `erase`: the erase units erased, `[start, end)`; empty with `whole_chip`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    units: Option<Vec<[u64; 2]>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    whole_chip: Option<bool>,
 }
 
 /// The device a command without an image is for.
@@ -279,22 +238,21 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
             .stage(&args.output, |f| hexsmith::memory::hex::write_to(&image, f))
             .and_then(|()| outputs.commit())
             .with_context(|| args.output.display().to_string())?;
-        let memory_sha256 = hex::encode(image.sha256());
+        let attached = Attached {
+            probe: &target.probe,
+            device_id: id.as_deref(),
+            chip: chip.as_deref(),
+            chip_detected: detected.as_deref(),
+        };
+        let document = ReadDocument::new(attached, &args.output, &image);
         if args.json {
-            crate::out::json(ReadDocument {
-                probe: &target.probe,
-                device_id: id.as_deref(),
-                chip: chip.as_deref(),
-                chip_detected: detected.as_deref(),
-                output: &args.output,
-                bytes: image.len(),
-                memory_sha256,
-            })?;
+            crate::out::json(document)?;
         } else {
             outln!(
-                "{}: {} bytes, memory-content sha256 {memory_sha256}",
+                "{}: {} bytes, memory-content sha256 {}",
                 args.output.display(),
-                image.len(),
+                document.bytes,
+                document.memory_sha256
             );
         }
         Ok(Outcome::Pass)
@@ -321,23 +279,6 @@ pub struct VerifyArgs {
     json: bool,
 }
 
-/// `verify --json`.
-#[cfg(feature = "probe")]
-#[derive(serde::Serialize)]
-struct VerifyDocument<'a> {
-    probe: &'a str,
-    device_id: Option<&'a str>,
-    chip: Option<&'a str>,
-    platform: &'a str,
-    image_sha256: &'a str,
-    matches: bool,
-    #[serde(flatten)]
-    report: &'a hexsmith::flash::VerifyReport,
-    /// On an emulated device: what crossed its wire.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    wire: Option<hexsmith::flash::WireCounts>,
-}
-
 /// Compares a device with an image, writing nothing.
 pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     let inputs: Vec<&std::path::Path> = args.inputs.iter().map(PathBuf::as_path).collect();
@@ -355,16 +296,14 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
         .map_err(hexsmith::flash::DeviceError::from)?;
         bars.clear().ok();
         if args.json {
-            crate::out::json(VerifyDocument {
-                probe: &target.probe,
-                device_id: id.as_deref(),
-                chip: job.chip.as_deref(),
-                platform: &job.platform.name,
-                image_sha256: &job.image_sha256,
-                matches: report.matches(),
-                report: &report,
-                wire: hexsmith::flash::FlashTarget::wire_counts(&target),
-            })?;
+            let wire = hexsmith::flash::FlashTarget::wire_counts(&target);
+            crate::out::json(VerifyDocument::new(
+                &target.probe,
+                id.as_deref(),
+                &job,
+                &report,
+                wire,
+            ))?;
         } else if report.matches() {
             outln!(
                 "{}: the device holds the image ({} bytes compared)",
@@ -462,16 +401,13 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
                 .map_err(hexsmith::flash::DeviceError::from)?;
         }
         if args.json {
-            crate::out::json(DeviceActionDocument {
+            let attached = Attached {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
                 chip_detected: detected.as_deref(),
-                action: "erase",
-                units: Some(units.iter().map(|u| [u64::from(u.start), u.end]).collect()),
-                bytes: (!args.all).then_some(bytes),
-                whole_chip: Some(args.all),
-            })?;
+            };
+            crate::out::json(DeviceActionDocument::erase(attached, &units, args.all))?;
         } else if args.all {
             outln!("{}: erased the whole chip", target.probe);
         } else {
@@ -519,16 +455,12 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
         let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
         target.reset().map_err(hexsmith::flash::DeviceError::from)?;
         if args.json {
-            crate::out::json(DeviceActionDocument {
+            crate::out::json(DeviceActionDocument::reset(Attached {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
                 chip_detected: detected.as_deref(),
-                action: "reset",
-                units: None,
-                bytes: None,
-                whole_chip: None,
-            })?;
+            }))?;
         } else {
             outln!("{}: reset", target.probe);
         }

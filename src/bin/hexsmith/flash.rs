@@ -448,7 +448,7 @@ fn print_plan(
     json: bool,
 ) -> Result<()> {
     if json {
-        crate::out::print_document(&job.plan_document(plan, time))?;
+        crate::out::print_document(&hexsmith::flash::PlanDocument::new(job, plan, time))?;
         return Ok(());
     }
     let chip = job

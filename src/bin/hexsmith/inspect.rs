@@ -134,7 +134,7 @@ pub fn run(args: &Args) -> Result<Outcome> {
                 if args.json {
                     documents.push(json!({
                         "schema": out::SCHEMA,
-                        "version": hexsmith::TOOL_VERSION,
+                        "version": hexsmith::report::TOOL_VERSION,
                         "file": name,
                         "error": e.to_string(),
                     }));
@@ -167,7 +167,7 @@ fn to_json(name: &str, report: &FileReport) -> Result<Value> {
     let map = value.as_object_mut().expect("reports are objects");
     map.insert("file".into(), json!(name));
     map.insert("schema".into(), json!(out::SCHEMA));
-    map.insert("version".into(), json!(hexsmith::TOOL_VERSION));
+    map.insert("version".into(), json!(hexsmith::report::TOOL_VERSION));
     map.sort_keys();
     Ok(value)
 }

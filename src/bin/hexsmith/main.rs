@@ -24,7 +24,6 @@ mod suggest;
 mod versions;
 
 use clap::{Parser, Subcommand};
-use hexsmith::Failure;
 use hexsmith::compose::BuildError;
 use hexsmith::compose::catalog::CatalogError;
 #[cfg(feature = "probe")]
@@ -33,6 +32,7 @@ use hexsmith::flash::emulator::EmulatorError;
 use hexsmith::flash::probe::ProbeError;
 use hexsmith::input::InputError;
 use hexsmith::output::OutputError;
+use hexsmith::report::Failure;
 use std::process::ExitCode;
 
 #[derive(Parser)]

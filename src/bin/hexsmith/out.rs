@@ -68,27 +68,7 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-pub use hexsmith::SCHEMA;
-
-/// Every JSON document hexsmith prints: the layout version and the tool version first,
-/// so that a pipeline can tell what it reads before reading it.
-#[derive(Serialize)]
-pub struct Document<T: Serialize> {
-    pub schema: u32,
-    pub version: &'static str,
-    #[serde(flatten)]
-    pub body: T,
-}
-
-impl<T: Serialize> Document<T> {
-    pub fn new(body: T) -> Self {
-        Document {
-            schema: SCHEMA,
-            version: hexsmith::TOOL_VERSION,
-            body,
-        }
-    }
-}
+pub use hexsmith::report::{Document, SCHEMA};
 
 /// Prints one JSON document, pretty, on standard output.
 pub fn json<T: Serialize>(body: T) -> anyhow::Result<()> {

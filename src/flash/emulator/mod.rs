@@ -108,10 +108,10 @@ pub enum EmulatorError {
 impl EmulatorError {
     /// A state file that cannot be read or is not a state is `Unreadable` (exit 2), one
     /// that may not be written is refused; an unknown chip is the command line's fault,
-    /// which the caller says (it has no [`crate::Failure`]).
-    pub fn failure(&self) -> Option<crate::Failure> {
+    /// which the caller says (it has no [`crate::report::Failure`]).
+    pub fn failure(&self) -> Option<crate::report::Failure> {
         match self {
-            EmulatorError::State { .. } => Some(crate::Failure::Unreadable),
+            EmulatorError::State { .. } => Some(crate::report::Failure::Unreadable),
             EmulatorError::UnknownChip(_) => None,
             EmulatorError::Refused(e) => Some(e.failure()),
         }

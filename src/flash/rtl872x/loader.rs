@@ -76,10 +76,12 @@ pub enum LoaderError {
 
 impl LoaderError {
     /// A file that is not a loader is unreadable; a missing or unknown loader is refused.
-    pub fn failure(&self) -> crate::Failure {
+    pub fn failure(&self) -> crate::report::Failure {
         match self {
-            LoaderError::Read { .. } | LoaderError::NotALoader { .. } => crate::Failure::Unreadable,
-            LoaderError::Missing | LoaderError::Unknown { .. } => crate::Failure::Refused,
+            LoaderError::Read { .. } | LoaderError::NotALoader { .. } => {
+                crate::report::Failure::Unreadable
+            }
+            LoaderError::Missing | LoaderError::Unknown { .. } => crate::report::Failure::Refused,
         }
     }
 }
