@@ -182,6 +182,8 @@ impl<'a> LogLine<'a> {
 
 /// The device a command attached to, as the documents of `read`, `erase` and `reset`
 /// name it.
+// Not `non_exhaustive`: callers fill it in from their connection, and a field added here
+// is a field every document gains, which they must supply.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Attached<'a> {
     /// The probe, as `probes` lists it.
