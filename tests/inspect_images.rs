@@ -386,3 +386,18 @@ pub fn minimal_elf(paddr: u32, data: &[u8]) -> Vec<u8> {
     e.extend_from_slice(data);
     e
 }
+
+/// Bytes without a module: the report says so in the warning, and in the same sentence
+/// `inspect` has always printed.
+#[test]
+fn an_image_without_modules_warns_of_it() {
+    let mut img = MemoryImage::new();
+    img.write(0x0003_0000, &[0xA5; 256]);
+    let r = inspect_image(&img, ImageFormat::Hex);
+    assert_eq!(r.warnings, [hexsmith::inspect::ImageWarning::NoModule]);
+    assert_eq!(
+        serde_json::to_value(&r).unwrap()["warnings"],
+        serde_json::json!(["no Particle module found"])
+    );
+    assert_eq!(serde_json::to_value(&r).unwrap()["format"], "hex");
+}

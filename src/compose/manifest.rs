@@ -59,6 +59,7 @@ impl ManifestRegion {
 /// as JSON. It holds nothing that varies between runs or machines, so a CI pipeline can
 /// compare it to a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Manifest {
     /// The platform's name in hexsmith's platform table, e.g. `boron`.
     pub platform: String,

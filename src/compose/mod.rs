@@ -94,6 +94,7 @@ impl BuildOptions {
 
 /// A composed restore image and what went into it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RestoreImage {
     /// The platform every module is for.
     pub platform: &'static Platform,

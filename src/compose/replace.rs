@@ -32,6 +32,7 @@ impl ReplaceOptions {
 
 /// The base image with its new application.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Replaced {
     /// The base image's platform, from its modules.
     pub platform: &'static Platform,

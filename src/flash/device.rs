@@ -273,6 +273,7 @@ pub enum Outcome {
 
 /// How one device went.
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct DeviceResult {
     /// The probe's selector (or the connector's label when nothing was attached).
     pub probe: String,
@@ -566,6 +567,7 @@ impl LogWriter {
 
 /// `verify`: the device compared with the image's bytes, nothing written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// The image's bytes checked (bytes outside the image are not compared).
     pub bytes_compared: u64,

@@ -95,6 +95,7 @@ pub enum Event {
 
 /// What [`execute`] did to a device; part of `flash --json`'s per-device record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FlashReport {
     /// Erase units erased and programmed.
     pub units_written: usize,

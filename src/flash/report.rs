@@ -14,6 +14,7 @@ use std::time::SystemTime;
 /// `flash --dry-run --json`: what a real run would write, without a probe. Described in
 /// docs/json.md.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct PlanDocument {
     /// [`SCHEMA`].
     pub schema: u32,
@@ -77,6 +78,7 @@ impl PlanDocument {
 
 /// `flash --json`: one entry per device.
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct FlashDocument<'a> {
     /// [`SCHEMA`]: raised when a field changes meaning or goes away.
     pub schema: u32,
@@ -113,6 +115,7 @@ impl<'a> FlashDocument<'a> {
 /// copied out of a station's log, or a log concatenated from several stations, still
 /// says everything; the fields are those of [`DeviceResult`] and [`FlashDocument`],
 /// described in docs/json.md.
+#[non_exhaustive]
 pub struct LogLine<'a> {
     /// [`SCHEMA`].
     pub schema: u32,
@@ -206,6 +209,7 @@ pub struct ProbesDocument {
 
 /// `read --json`: the device read and the file written.
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct ReadDocument<'a> {
     /// The device read.
     #[serde(flatten)]
@@ -232,6 +236,7 @@ impl<'a> ReadDocument<'a> {
 
 /// `verify --json`: whether the device holds the image, and where it does not.
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct VerifyDocument<'a> {
     /// The probe, as `probes` lists it.
     pub probe: &'a str,
@@ -277,6 +282,7 @@ impl<'a> VerifyDocument<'a> {
 
 /// `erase --json` and `reset --json`: what was done to which device.
 #[derive(Debug, Serialize)]
+#[non_exhaustive]
 pub struct DeviceActionDocument<'a> {
     /// The device acted on.
     #[serde(flatten)]

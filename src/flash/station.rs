@@ -47,6 +47,7 @@ impl StationOptions {
 
 /// The end of a station run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct StationSummary {
     /// [`SCHEMA`].
     pub schema: u32,

@@ -90,6 +90,7 @@ pub struct RegionDiff {
 
 /// The comparison of two images ([`diff_images`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ImageDiff {
     /// The two images hold the same bytes at the same addresses (exit status 0).
     pub identical: bool,

@@ -126,6 +126,7 @@ pub struct ExtensionReport {
 /// without its prefix is reported too and several fields are then None. The JSON object
 /// README.md describes under `hexsmith inspect`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ModuleReport {
     /// The [`ModuleFunction::name`] (prefix byte 14).
     pub function: &'static str,
@@ -360,6 +361,7 @@ impl Serialize for ImageFormat {
 /// What `inspect` reports on a memory image ([`inspect_image`](super::inspect_image)); the
 /// JSON object README.md describes under `hexsmith inspect`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ImageReport {
     /// What the image was read from, as the caller said.
     pub format: ImageFormat,

@@ -232,6 +232,7 @@ pub struct Step {
 /// What [`plan`] returns: the steps from one release to another, and what the planner
 /// could not check. `hexsmith plan --json` serializes it (docs/json.md).
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct UpgradePlan {
     /// The platform's name.
     pub platform: &'static str,
