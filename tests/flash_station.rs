@@ -879,7 +879,7 @@ fn stations_on_several_probes_at_once() {
     assert_eq!(failed[0]["error"], "probe disconnected");
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 /// A fixture whose devices are emulated chips, reached through probe-rs's own attach,
 /// flash loader and the chips' real flash algorithms.
 struct EmulatedFixture {
@@ -889,7 +889,7 @@ struct EmulatedFixture {
     under_reset: bool,
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 impl Connector for EmulatedFixture {
     type Target = hexsmith::flash::probe::ProbeTarget;
     fn label(&self) -> String {
@@ -917,7 +917,7 @@ impl Connector for EmulatedFixture {
     }
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 impl EmulatedFixture {
     /// A fixture for `job`'s chip on which the devices come in this order (None: nobody
     /// on it for a poll); the run ends after the last.
@@ -956,7 +956,7 @@ impl EmulatedFixture {
     }
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
@@ -1083,7 +1083,7 @@ fn a_station_counts_a_board_without_a_readable_id_as_failed_once() {
 
 /// A locked nRF52840 answers the probe but cannot be debugged: the station shows it as one
 /// failed device (however long it stays on the fixture), erases nothing, and goes on.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
@@ -1158,7 +1158,7 @@ fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
 
 /// A station rehearsed from the command line on three emulated boards, a.hex to c.hex in
 /// `dir`: the exit status, standard output, the verdicts shown and the log's results.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 fn rehearse(dir: &Path, chip: &str, image: &str) -> (Option<i32>, String, Vec<String>, Vec<Value>) {
     let states = ["a.hex", "b.hex", "c.hex"];
     let mut args = vec!["flash", "--station", "--poll-ms", "0", "--emulate", chip];
@@ -1184,7 +1184,7 @@ fn rehearse(dir: &Path, chip: &str, image: &str) -> (Option<i32>, String, Vec<St
 
 /// A station rehearsed from the command line on emulated devices: each state file is a
 /// device put on the fixture in turn; the run ends after the last.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_rehearsed_on_emulated_devices() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
@@ -1229,7 +1229,7 @@ fn a_station_rehearsed_on_emulated_devices() {
 
 /// The same on Gen 3, with a locked board in the middle: FAIL with the reason (and the
 /// way out), then the next board is flashed.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
@@ -1268,7 +1268,7 @@ fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
 }
 
 /// verify, erase and reset through probe-rs on an emulated Photon, from the command line.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn verify_erase_and_reset_on_an_emulated_device() {
     let dir = tempfile::tempdir().unwrap();
@@ -1359,7 +1359,7 @@ fn verify_erase_and_reset_on_an_emulated_device() {
 
 /// read, erase and reset with --json on an emulated Photon: each prints one document with
 /// its schema and tool version, and the read dump is what the device holds.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn read_erase_and_reset_print_json_documents() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! against emulated silicon): `--range START..END`, `--allow-erase-all`, a force-write
 //! flag, probe-rs's environment variables, and `erase` without a flag.
 
-#![cfg(feature = "probe")]
+#![cfg(feature = "emulator")]
 
 mod common;
 

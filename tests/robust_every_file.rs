@@ -33,10 +33,10 @@ fn app_in(dir: &Path) -> PathBuf {
     app
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 const NRF: [&str; 2] = ["--emulate", "nRF52840_xxAA"];
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 /// `flash app.bin` onto an emulated nRF52840 whose state is `state`, plus `extra`.
 fn flash_app(dir: &Path, state: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["flash", "app.bin", "--no-progress"];
@@ -46,7 +46,7 @@ fn flash_app(dir: &Path, state: &str, extra: &[&str]) -> std::process::Output {
     hexsmith(dir, &args)
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_log_is_never_an_input_a_link_or_read_only_and_is_checked_before_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +103,7 @@ fn a_log_is_never_an_input_a_link_or_read_only_and_is_checked_before_work() {
 
 /// A log line that does not fit (`ulimit -f`, as a full disk) is taken back whole: the
 /// file keeps exactly its earlier lines, and the next run's line starts a line of its own.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_failed_log_append_leaves_no_half_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -207,7 +207,7 @@ fn man_pages_follow_no_link_replace_no_read_only_page_wait_on_no_pipe_and_are_at
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_state_that_cannot_be_saved_is_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,7 +241,7 @@ fn a_state_that_cannot_be_saved_is_refused_before_any_work() {
 
 /// verify, read and reset leave the state file as it was, byte and inode; a usage error
 /// creates none; `read -o X --emulate-state X` is refused.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn read_only_commands_and_usage_errors_leave_states_alone() {
     use std::os::unix::fs::MetadataExt;
@@ -323,7 +323,7 @@ fn read_only_commands_and_usage_errors_leave_states_alone() {
 
 /// Unknown chip 64; a state or chip description that is not one, or too large to be one,
 /// 2 and at once; /dev/zero as a state is refused before it is read.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn emulator_inputs_exit_as_readme_says_and_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
@@ -375,7 +375,7 @@ fn emulator_inputs_exit_as_readme_says_and_are_bounded() {
 }
 
 /// Two state files whose names are not UTF-8, and differ only there, are two devices.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn non_utf8_state_names_are_different_devices() {
     use hexsmith::flash::emulator::{Chip, EmulatedDevice};
@@ -390,7 +390,7 @@ fn non_utf8_state_names_are_different_devices() {
 
 /// In a station each board's state is saved when that board ends, before its result is
 /// logged: killed after board 1, its log line and its state are both there.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_saves_each_board_when_it_ends() {
     let dir = tempfile::tempdir().unwrap();
@@ -455,7 +455,7 @@ fn a_station_saves_each_board_when_it_ends() {
 /// (its ID line is on standard error) and before the first unit is written, so that a
 /// signal sent now lands while it writes however fast the machine is; the rest of
 /// standard error is collected by the returned thread.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 fn flash_until_attached(
     d: &std::path::Path,
     extra: &[&str],
@@ -492,7 +492,7 @@ fn flash_until_attached(
 }
 
 /// Ctrl-C in `flash` exits 130 as in every command, and the device is left to a rerun.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn ctrl_c_in_flash_exits_130() {
     let dir = tempfile::tempdir().unwrap();
@@ -737,7 +737,7 @@ fn ctrl_c_while_waiting_for_the_folder_lock_publishes_nothing() {
 
 /// A second Ctrl-C quits at once: `flash` does not finish its batch of units or print its
 /// result, and exits 130; the device is left for a rerun, which finishes it.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_second_ctrl_c_quits_at_once() {
     let dir = tempfile::tempdir().unwrap();

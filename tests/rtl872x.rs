@@ -4,7 +4,7 @@
 //! HEXSMITH_RTL872X_LOADER or ../shared/fixtures/rtl872x.tcl, and are ignored (counted
 //! and named as skipped by `scripts/test`) where neither exists.
 
-#![cfg(feature = "probe")]
+#![cfg(feature = "emulator")]
 
 mod common;
 

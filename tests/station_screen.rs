@@ -3,7 +3,7 @@
 //! a PASS, at a FAIL and after a Ctrl-C in the middle of writing a board. Needs `tmux`
 //! (Debian: `apt-get install tmux`); the test fails, never skips, without it.
 
-#![cfg(feature = "probe")]
+#![cfg(feature = "emulator")]
 
 mod common;
 
