@@ -4,13 +4,17 @@
 
 mod common;
 
-use common::{catalog_image, device_os, hexsmith, read_real, relocated, repo, stderr, stdout};
+use common::refused_for_no_probe;
+use common::simulated::holds;
+use common::{
+    catalog_hex, catalog_image, device_os, hexsmith, read_real, relocated, repo, stderr, stdout,
+};
 use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::{
-    FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError, execute,
-    read_device, read_device_id,
+    FlashFailure, FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError,
+    execute, read_device, read_device_id,
 };
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::platform::{self, Platform};
@@ -47,16 +51,6 @@ fn plan(
 fn flash(sim: &mut SimulatedFlash, image: &MemoryImage, platform: &Platform) -> FlashReport {
     let p = plan(image, platform, false).unwrap();
     execute(&p, image, sim, &options(), &mut |_| {}).unwrap()
-}
-
-/// Every byte of the image is on the device.
-fn holds(sim: &SimulatedFlash, image: &MemoryImage) -> bool {
-    image.segments().iter().all(|s| {
-        s.data
-            .iter()
-            .enumerate()
-            .all(|(i, b)| sim.byte(u64::from(s.start) + i as u64) == Some(*b))
-    })
 }
 
 #[test]
@@ -311,21 +305,29 @@ fn several_devices_at_once() {
     assert!(reports[0].units_written > 0);
 }
 
+/// Flashing `image` (with a chip erase or without) onto `sim` with its bootloader sector
+/// write-protected: the failure, which must name that sector.
+fn refused_by_protected_bootloader(
+    sim: &mut SimulatedFlash,
+    image: &MemoryImage,
+    platform: &Platform,
+    chip_erase: bool,
+) -> FlashFailure {
+    sim.protected = vec![0x0800_0000];
+    let p = plan(image, platform, chip_erase).unwrap();
+    let failure = execute(&p, image, sim, &options(), &mut |_| {}).unwrap_err();
+    common::assert_starts(
+        &failure.error.to_string(),
+        "erase unit 0x08000000-0x08004000 is write-protected",
+    );
+    failure
+}
+
 #[test]
 fn write_protected_bootloader_sector_is_reported() {
     let (platform, image) = catalog_image("2.3.1", "electron", true);
     let mut sim = SimulatedFlash::new(platform.mcu());
-    sim.protected = vec![0x0800_0000];
-    let p = plan(&image, platform, false).unwrap();
-    let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
-    assert!(
-        failure
-            .error
-            .to_string()
-            .starts_with("erase unit 0x08000000-0x08004000 is write-protected"),
-        "{}",
-        failure.error
-    );
+    let failure = refused_by_protected_bootloader(&mut sim, &image, platform, false);
     assert!(matches!(
         failure.error,
         hexsmith::flash::FlashError::Target(TargetError::WriteProtected { .. })
@@ -342,17 +344,8 @@ fn a_chip_erase_is_refused_while_a_unit_is_protected() {
     let mut sim = SimulatedFlash::new(platform.mcu());
     sim.preload(0x0800_0000, &[0x12; 16]);
     sim.preload(0x080E_0000, &[0x34; 16]);
-    sim.protected = vec![0x0800_0000];
     let p = plan(&system, platform, true).unwrap();
-    let failure = execute(&p, &system, &mut sim, &options(), &mut |_| {}).unwrap_err();
-    assert!(
-        failure
-            .error
-            .to_string()
-            .starts_with("erase unit 0x08000000-0x08004000 is write-protected"),
-        "{}",
-        failure.error
-    );
+    let failure = refused_by_protected_bootloader(&mut sim, &system, platform, true);
     assert_eq!((sim.chip_erases, sim.write_calls), (0, 0));
     assert_eq!(failure.report.units_written, 0);
     assert_eq!(sim.byte(0x080E_0000), Some(0x34), "nothing erased");
@@ -406,8 +399,7 @@ fn an_image_outside_flash_is_refused() {
 #[test]
 fn commands_that_need_a_probe_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, image) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(dir.path().join("boron.hex"), hex::write(&image)).unwrap();
+    let (_, image) = catalog_hex(dir.path(), "4.0.1", "boron", true);
     let out = hexsmith(dir.path(), &["probes"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out), "no debug probe attached\n");
@@ -417,14 +409,7 @@ fn commands_that_need_a_probe_say_so() {
         &["read", "--platform", "boron", "-o", "dump.hex"],
         &["inspect", "--probe", "auto", "--platform", "boron"],
     ] {
-        let out = hexsmith(dir.path(), args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
-            "{:?}: {}",
-            args,
-            stderr(&out)
-        );
+        refused_for_no_probe(&hexsmith(dir.path(), args), args);
     }
     assert!(!dir.path().join("dump.hex").exists());
     let mut no_mbr = image.clone();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{build_catalog, device_os, hexsmith, repo, stderr};
+use common::{build_catalog, device_os, hexsmith, one_error_line, repo, stderr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,17 +54,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn one_line_refusal(run: &std::process::Output, code: i32) -> String {
-    assert_eq!(run.status.code(), Some(code), "{}", stderr(run));
-    let err = stderr(run);
-    let errors: Vec<&str> = err
-        .lines()
-        .filter(|l| !l.starts_with("warning: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{err}");
-    errors[0].to_string()
-}
-
 #[test]
 fn an_output_never_replaces_an_input() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,17 +62,17 @@ fn an_output_never_replaces_an_input() {
     build_boron(d, &["-o", "ok.hex"]);
     let before = std::fs::read(d.join(sp)).unwrap();
 
-    let err = one_line_refusal(&build_boron(d, &["-o", sp]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", sp]), 1);
     assert!(err.contains("is also an input"), "{err}");
     // Another name for the same file is caught too.
     std::fs::hard_link(d.join(sp), d.join("alias.hex")).unwrap();
-    let err = one_line_refusal(&build_boron(d, &["-o", "alias.hex"]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "alias.hex"]), 1);
     assert!(err.contains("is also an input"), "{err}");
-    let err = one_line_refusal(&build_boron(d, &["-o", "x.hex", "--manifest", sp]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "x.hex", "--manifest", sp]), 1);
     assert!(err.contains("is also an input"), "{err}");
-    let err = one_line_refusal(&build_boron(d, &["-o", "x.hex", "--manifest", "x.hex"]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "x.hex", "--manifest", "x.hex"]), 1);
     assert!(err.contains("named twice as an output"), "{err}");
-    let err = one_line_refusal(
+    let err = one_error_line(
         &build_boron(d, &["-o", "./x.hex", "--manifest", "x.hex"]),
         1,
     );
@@ -104,7 +93,7 @@ fn an_output_never_replaces_an_input() {
             "ok.hex",
         ],
     );
-    let err = one_line_refusal(&run, 1);
+    let err = one_error_line(&run, 1);
     assert!(err.contains("ok.hex: is also an input"), "{err}");
     assert!(temporaries(d).is_empty());
 }
@@ -117,7 +106,7 @@ fn links_special_and_read_only_files_are_not_replaced() {
     let d = dir.path();
     std::fs::write(d.join("target.hex"), b"keep\n").unwrap();
     symlink("target.hex", d.join("link.hex")).unwrap();
-    let err = one_line_refusal(&build_boron(d, &["-o", "link.hex"]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "link.hex"]), 1);
     assert!(err.contains("link.hex: is a symbolic link"), "{err}");
     assert!(
         std::fs::symlink_metadata(d.join("link.hex"))
@@ -135,14 +124,14 @@ fn links_special_and_read_only_files_are_not_replaced() {
             .unwrap()
             .success()
     );
-    let err = one_line_refusal(&build_boron(d, &["-o", "pipe.hex"]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "pipe.hex"]), 1);
     assert!(err.contains("pipe.hex: is a named pipe"), "{err}");
-    let err = one_line_refusal(&build_boron(d, &["-o", "/dev/null"]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "/dev/null"]), 1);
     assert!(err.contains("/dev/null: is a device node"), "{err}");
 
     std::fs::write(d.join("ro.hex"), b"read-only\n").unwrap();
     std::fs::set_permissions(d.join("ro.hex"), std::fs::Permissions::from_mode(0o444)).unwrap();
-    let err = one_line_refusal(&build_boron(d, &["-o", "ro.hex"]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "ro.hex"]), 1);
     assert!(err.contains("ro.hex: is read-only"), "{err}");
     assert_eq!(std::fs::read(d.join("ro.hex")).unwrap(), b"read-only\n");
 
@@ -163,7 +152,7 @@ fn out_dir_naming_a_file_says_so() {
     let d = dir.path();
     std::fs::write(d.join("out"), b"a file\n").unwrap();
     let catalog = repo().join("restore-images/4.0.1.toml");
-    let err = one_line_refusal(&build_catalog(d, &catalog, &device_os(), "out", &[]), 1);
+    let err = one_error_line(&build_catalog(d, &catalog, &device_os(), "out", &[]), 1);
     assert!(
         err.ends_with("out: is a file, not a folder: give --out-dir a folder (new or existing)"),
         "{err}"
@@ -314,7 +303,7 @@ fn a_file_size_limit_fails_the_write_and_leaves_nothing() {
         .current_dir(d)
         .output()
         .unwrap();
-    let err = one_line_refusal(&run, 2);
+    let err = one_error_line(&run, 2);
     assert!(err.contains("out.hex"), "{err}");
     assert!(!d.join("out.hex").exists());
     assert!(temporaries(d).is_empty(), "{:?}", temporaries(d));
