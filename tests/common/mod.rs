@@ -130,16 +130,15 @@ pub fn build_catalog(dir: &Path, catalog: &Path, from: &Path, out: &str, extra: 
     hexsmith(dir, &args)
 }
 
-/// A catalog's restore image of one platform, built in memory from the real binaries,
-/// with the stand-in MBR or without one.
-pub fn catalog_image(
-    release: &str,
-    name: &str,
-    mbr: bool,
-) -> (
+/// A restore image and the platform it is for.
+pub type PlatformImage = (
     &'static hexsmith::platform::Platform,
     hexsmith::memory::MemoryImage,
-) {
+);
+
+/// A catalog's restore image of one platform, built in memory from the real binaries,
+/// with the stand-in MBR or without one.
+pub fn catalog_image(release: &str, name: &str, mbr: bool) -> PlatformImage {
     use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
     use hexsmith::compose::{BuildOptions, build};
     let index = FileIndex::new(&device_os()).unwrap();
@@ -240,15 +239,7 @@ pub fn write_hex(dir: &Path, name: &str, image: &hexsmith::memory::MemoryImage) 
 
 /// A catalog's restore image of one platform (with the stand-in MBR or without one),
 /// written into `dir` as `NAME.hex` for a command to read: the image and its platform.
-pub fn catalog_hex(
-    dir: &Path,
-    release: &str,
-    name: &str,
-    mbr: bool,
-) -> (
-    &'static hexsmith::platform::Platform,
-    hexsmith::memory::MemoryImage,
-) {
+pub fn catalog_hex(dir: &Path, release: &str, name: &str, mbr: bool) -> PlatformImage {
     let (platform, image) = catalog_image(release, name, mbr);
     write_hex(dir, &format!("{name}.hex"), &image);
     (platform, image)
