@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{device_os, hexsmith, stderr, stdout};
+use common::{assert_says, device_os, file_names, hexsmith, stderr, stdout};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,6 +14,19 @@ const USAGE: i32 = 64;
 
 fn updates() -> std::path::PathBuf {
     device_os().join("particle-cli-3.6.0/updates")
+}
+
+/// `build` of one platform of the 4.0.1 release folder `updates` into `out`.
+fn release_build<'a>(updates: &'a str, out: &'a str, platform: &'a str) -> Vec<&'a str> {
+    vec![
+        "build",
+        "--release",
+        updates,
+        "--out-dir",
+        out,
+        "--platform",
+        platform,
+    ]
 }
 
 fn first_line(s: &str) -> &str {
@@ -127,38 +140,15 @@ fn usage_errors_found_inside_a_command_share_clap_status() {
 fn platform_selects_one_platform_of_a_release_folder() {
     let d = tempfile::tempdir().unwrap();
     let u = updates();
-    let o = hexsmith(
-        d.path(),
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-        ],
-    );
+    let u = u.to_str().unwrap();
+    let o = hexsmith(d.path(), &release_build(u, "out", "boron"));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let mut written: Vec<String> = std::fs::read_dir(d.path().join("out"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    written.sort();
-    assert_eq!(written, ["boron.hex", "boron.json"]);
-
-    let o = hexsmith(
-        d.path(),
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out2",
-            "--platform",
-            "p2",
-        ],
+    assert_eq!(
+        file_names(&d.path().join("out")),
+        ["boron.hex", "boron.json"]
     );
+
+    let o = hexsmith(d.path(), &release_build(u, "out2", "p2"));
     assert_eq!(o.status.code(), Some(1));
     assert!(
         first_line(&stderr(&o))
@@ -175,15 +165,7 @@ fn build_names_the_file_hash_and_the_memory_content_hash() {
     let u = updates();
     let o = hexsmith(
         d.path(),
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-        ],
+        &release_build(u.to_str().unwrap(), "out", "boron"),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let file_sha = hex(&Sha256::digest(
@@ -194,14 +176,8 @@ fn build_names_the_file_hash_and_the_memory_content_hash() {
     let memory_sha = manifest["sha256"].as_str().unwrap();
     assert_ne!(file_sha, memory_sha);
     let text = stdout(&o);
-    assert!(
-        text.contains(&format!("  file sha256            {file_sha}\n")),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("  memory-content sha256  {memory_sha}\n")),
-        "{text}"
-    );
+    assert_says(&text, &format!("  file sha256            {file_sha}\n"));
+    assert_says(&text, &format!("  memory-content sha256  {memory_sha}\n"));
 }
 
 #[test]
@@ -365,10 +341,11 @@ fn a_closed_pipe_is_not_a_failure() {
     let u = updates();
     let sp = u.join("boron-system-part1@4.0.1.bin");
     let sp = sp.to_str().unwrap();
-    let cases: &[&[&str]] = &[
-        &["versions"],
-        &["versions", "--json"],
-        &[
+    let build = release_build(u.to_str().unwrap(), "out", "boron");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["versions"],
+        vec!["versions", "--json"],
+        vec![
             "plan",
             "--platform",
             "electron",
@@ -377,33 +354,16 @@ fn a_closed_pipe_is_not_a_failure() {
             "--to",
             "2.3.1",
         ],
-        &["inspect", sp],
-        &["inspect", "--json", sp],
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-        ],
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-            "--json",
-        ],
-        &["flash", "--dry-run", "out/boron.hex"],
-        &["flash", "--dry-run", "--json", "out/boron.hex"],
-        &["probes"],
-        &["--help"],
+        vec!["inspect", sp],
+        vec!["inspect", "--json", sp],
+        build.clone(),
+        [&build[..], &["--json"]].concat(),
+        vec!["flash", "--dry-run", "out/boron.hex"],
+        vec!["flash", "--dry-run", "--json", "out/boron.hex"],
+        vec!["probes"],
+        vec!["--help"],
     ];
-    for args in cases {
+    for args in &cases {
         let o = run_into_closed_pipe(d.path(), args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
