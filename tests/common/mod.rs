@@ -130,6 +130,13 @@ pub fn build_catalog(dir: &Path, catalog: &Path, from: &Path, out: &str, extra: 
     hexsmith(dir, &args)
 }
 
+/// Runs `build --catalog restore-images/RELEASE.toml --from` the real binaries `--out-dir
+/// OUT EXTRA...` in `dir`.
+pub fn build_release(dir: &Path, release: &str, out: &str, extra: &[&str]) -> Output {
+    let catalog = repo().join(format!("restore-images/{release}.toml"));
+    build_catalog(dir, &catalog, &device_os(), out, extra)
+}
+
 /// A restore image and the platform it is for.
 pub type PlatformImage = (
     &'static hexsmith::platform::Platform,
