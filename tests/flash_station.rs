@@ -31,6 +31,25 @@ fn job(release: &str, name: &str) -> FlashJob {
     FlashJob::for_platform(image, platform, None, None).unwrap()
 }
 
+/// A catalog image's job, and its plan with the default options.
+fn job_and_plan(release: &str, name: &str) -> (FlashJob, hexsmith::flash::FlashPlan) {
+    let job = job(release, name);
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    (job, plan)
+}
+
+/// Three blank emulated boards of `chip`, whose `id_len`-byte device IDs are all 1s, all 2s
+/// and all 3s.
+#[cfg(feature = "emulator")]
+fn three_blank_boards(
+    chip: hexsmith::flash::emulator::Chip,
+    id_len: usize,
+) -> Vec<hexsmith::flash::emulator::EmulatedDevice> {
+    (1..=3)
+        .map(|i| hexsmith::flash::emulator::EmulatedDevice::blank(chip, &vec![i; id_len]))
+        .collect()
+}
+
 fn options() -> DeviceOptions {
     DeviceOptions {
         flash: FlashOptions {
@@ -144,8 +163,7 @@ fn log_lines(path: &Path) -> Vec<Value> {
 
 #[test]
 fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let (a, b, c) = (
         simulated::boron(1),
         simulated::boron(2),
@@ -290,8 +308,7 @@ fn humantime_like(t: &str) -> bool {
 
 #[test]
 fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let a = simulated::boron(7);
     let cancel = Arc::new(AtomicBool::new(false));
     let mut fixture = Fixture::new([Some(a.clone()), None, Some(a.clone())], &cancel);
@@ -305,14 +322,35 @@ fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
     assert_eq!(a.resets, 2);
 }
 
+/// Flashes `sim` with its bootloader sector write-protected, which must fail: the result.
+#[track_caller]
+fn refused_while_protected(
+    sim: &mut SimulatedFlash,
+    job: &FlashJob,
+    plan: &hexsmith::flash::FlashPlan,
+) -> DeviceResult {
+    sim.protected = vec![0x0800_0000];
+    let result = flash_device(sim, "p".into(), job, plan, &options(), &mut |_| {});
+    assert_eq!(result.result, Outcome::Failed);
+    result
+}
+
+/// Flashes `sim` as `--unprotect-bootloader` does, which must succeed.
+#[track_caller]
+fn flash_unprotecting(sim: &mut SimulatedFlash, job: &FlashJob, plan: &hexsmith::flash::FlashPlan) {
+    let unprotect = DeviceOptions {
+        unprotect_bootloader: true,
+        ..options()
+    };
+    let result = flash_device(sim, "p".into(), job, plan, &unprotect, &mut |_| {});
+    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+}
+
 #[test]
 fn write_protected_bootloader_is_refused_or_cleared_on_request() {
-    let job = job("2.3.1", "electron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("2.3.1", "electron");
     let mut sim = blank(&job);
-    sim.protected = vec![0x0800_0000];
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
-    assert_eq!(result.result, Outcome::Failed);
+    let result = refused_while_protected(&mut sim, &job, &plan);
     assert!(matches!(
         result.error,
         Some(DeviceError::BootloaderProtected { unit: 0x0800_0000 })
@@ -323,12 +361,7 @@ fn write_protected_bootloader_is_refused_or_cleared_on_request() {
         "the message says how to go on"
     );
 
-    let unprotect = DeviceOptions {
-        unprotect_bootloader: true,
-        ..options()
-    };
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
-    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+    flash_unprotecting(&mut sim, &job, &plan);
     assert!(sim.protected.is_empty());
     assert!(holds(&sim, &job.image));
 }
@@ -347,9 +380,7 @@ fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
         })
         .unwrap();
     let mut sim = blank(&job);
-    sim.protected = vec![0x0800_0000];
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
-    assert_eq!(result.result, Outcome::Failed);
+    let result = refused_while_protected(&mut sim, &job, &plan);
     assert!(matches!(
         result.error,
         Some(DeviceError::ChipEraseProtected { unit: 0x0800_0000 })
@@ -363,12 +394,7 @@ fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
         "{message}"
     );
 
-    let unprotect = DeviceOptions {
-        unprotect_bootloader: true,
-        ..options()
-    };
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
-    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+    flash_unprotecting(&mut sim, &job, &plan);
     assert_eq!(sim.chip_erases, 1);
     assert!(holds(&sim, &job.image));
 }
@@ -403,8 +429,7 @@ impl Connector for Nothing {
 
 #[test]
 fn an_attempt_without_a_probe_is_a_result_and_a_log_line() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let result = attempt(&mut Nothing, &job, &plan, &options(), &mut |_| {});
     assert!(result.is_no_probe());
     assert_eq!(result.result, Outcome::Failed);
@@ -434,8 +459,7 @@ fn an_attempt_without_a_probe_is_a_result_and_a_log_line() {
 
 #[test]
 fn verify_compares_without_writing() {
-    let job = job("2.3.1", "photon");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("2.3.1", "photon");
     let mut sim = blank(&job);
     let erased = verify_device(&mut sim, &job.image, &plan, &mut |_| {}).unwrap();
     assert!(!erased.matches());
@@ -502,8 +526,7 @@ fn an_erase_range_must_be_whole_units() {
 
 #[test]
 fn a_flash_result_document() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let mut device = simulated::boron(9).lock().unwrap().clone();
     let mut results = vec![flash_device(
         &mut device,
@@ -800,8 +823,7 @@ fn a_station_with_no_device_waits_and_ctrl_c_ends_it_with_a_summary() {
 
 #[test]
 fn station_summary_and_probes_documents() {
-    let job = job("2.3.1", "photon");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("2.3.1", "photon");
     let cancel = Arc::new(AtomicBool::new(false));
     let device = Arc::new(Mutex::new(blank(&job)));
     let mut fixture = Fixture::new([Some(device)], &cancel);
@@ -823,8 +845,7 @@ fn station_summary_and_probes_documents() {
 
 #[test]
 fn stations_on_several_probes_at_once() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let cancel = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicUsize::new(0));
     let dir = tempfile::tempdir().unwrap();
@@ -933,12 +954,9 @@ impl EmulatedFixture {
 #[cfg(feature = "emulator")]
 #[test]
 fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
-    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
-    let job = job("2.3.1", "photon");
-    let plan = job.plan(PlanOptions::default()).unwrap();
-    let devices: Vec<EmulatedDevice> = (1..=3)
-        .map(|i| EmulatedDevice::blank(Chip::Stm32f205, &[i; 12]))
-        .collect();
+    use hexsmith::flash::emulator::Chip;
+    let (job, plan) = job_and_plan("2.3.1", "photon");
+    let devices = three_blank_boards(Chip::Stm32f205, 12);
     // The middle one's bootloader sector is write-protected, as Device OS leaves it.
     devices[1].protect_stm32_sectors(1);
     let mut fixture = EmulatedFixture::new(
@@ -994,8 +1012,7 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
 /// failed device, written nothing, reported once for its two polls on the fixture.
 #[test]
 fn a_station_counts_a_board_without_a_readable_id_as_failed_once() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let no_id = Arc::new(Mutex::new(SimulatedFlash::new(job.mcu())));
     let cancel = Arc::new(AtomicBool::new(false));
     let mut fixture = Fixture::new(
@@ -1031,12 +1048,9 @@ fn a_station_counts_a_board_without_a_readable_id_as_failed_once() {
 #[cfg(feature = "emulator")]
 #[test]
 fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
-    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
-    let devices: Vec<EmulatedDevice> = (1..=3)
-        .map(|i| EmulatedDevice::blank(Chip::Nrf52840, &[i; 8]))
-        .collect();
+    use hexsmith::flash::emulator::Chip;
+    let (job, plan) = job_and_plan("4.0.1", "boron");
+    let devices = three_blank_boards(Chip::Nrf52840, 8);
     // The locked one holds a product's firmware, which no station may erase unasked.
     let mut earlier = EmulatedFixture::new(&job, [Some(devices[1].clone())]);
     let flashed = attempt(&mut earlier, &job, &plan, &options(), &mut |_| {});
@@ -1187,12 +1201,7 @@ fn verify_erase_and_reset_on_an_emulated_device() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (_, photon) = common::catalog_hex(d, "2.3.1", "photon", true);
-    let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
-    let run = |command: &[&str]| {
-        let mut args = command.to_vec();
-        args.extend_from_slice(&device);
-        run_env(d, &[], &args)
-    };
+    let run = |command: &[&str]| emulated::run_on(d, "STM32F205RG", "dev.hex", command);
     let verify = || {
         let out = run(&["verify", "--json", "photon.hex"]);
         let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -1277,11 +1286,8 @@ fn read_erase_and_reset_print_json_documents() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (_, photon) = common::catalog_hex(d, "2.3.1", "photon", true);
-    let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
     let run = |command: &[&str]| {
-        let mut args = command.to_vec();
-        args.extend_from_slice(&device);
-        let out = run_env(d, &[], &args);
+        let out = emulated::run_on(d, "STM32F205RG", "dev.hex", command);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(v["schema"], 1);
@@ -1291,11 +1297,7 @@ fn read_erase_and_reset_print_json_documents() {
         v["device_id"] = "[device id]".into();
         v
     };
-    let out = run_env(
-        d,
-        &[],
-        &[&["flash", "photon.hex"][..], &device[..]].concat(),
-    );
+    let out = emulated::run_on(d, "STM32F205RG", "dev.hex", &["flash", "photon.hex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let v = run(&[
@@ -1321,23 +1323,10 @@ fn read_erase_and_reset_print_json_documents() {
     }
     insta::assert_json_snapshot!("read_document", v);
 
-    let v = run(&[
-        "erase",
-        "--json",
-        "--platform",
-        "photon",
-        "--range",
-        "0x08020000:0x08040000",
-    ]);
+    let erase = |what: &[&str]| run(&[&["erase", "--json", "--platform", "photon"], what].concat());
+    let v = erase(&["--range", "0x08020000:0x08040000"]);
     insta::assert_json_snapshot!("erase_document", v);
-    let v = run(&[
-        "erase",
-        "--json",
-        "--platform",
-        "photon",
-        "--all",
-        "--erase-device-keys",
-    ]);
+    let v = erase(&["--all", "--erase-device-keys"]);
     assert_eq!(v["whole_chip"], true);
     let v = run(&["reset", "--json", "--platform", "photon"]);
     insta::assert_json_snapshot!("reset_document", v);

@@ -3,7 +3,7 @@
 use hexsmith::flash::emulator::{Chip, EmulatedDevice};
 use hexsmith::memory::MemoryImage;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 /// Every byte of the image is in the emulated device's memory.
 pub fn holds(device: &EmulatedDevice, image: &MemoryImage) -> bool {
@@ -31,9 +31,15 @@ pub fn protected_stm32f205(state: &Path, mask: u32) -> EmulatedDevice {
     device
 }
 
-/// Runs hexsmith in `dir` with `args`, on the emulated `chip` whose state file is `state`.
+/// Runs hexsmith in `dir` with `args`, on the emulated `chip` whose state file is `state`
+/// (a probe or chip named in the environment left out).
 pub fn run_on(dir: &Path, chip: &str, state: &str, args: &[&str]) -> Output {
-    let mut all = args.to_vec();
-    all.extend(["--emulate", chip, "--emulate-state", state]);
-    super::hexsmith(dir, &all)
+    Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(args)
+        .args(["--emulate", chip, "--emulate-state", state])
+        .env_remove("PROBE_RS_CHIP")
+        .env_remove("PROBE_RS_PROBE")
+        .current_dir(dir)
+        .output()
+        .expect("hexsmith runs")
 }
