@@ -293,3 +293,16 @@ pub fn refused_for_no_probe(out: &Output, args: &[&str]) {
         stderr(out)
     );
 }
+
+/// Makes the file at `path` read-only.
+pub fn make_read_only(path: &Path) {
+    let mut perm = std::fs::metadata(path).unwrap().permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(path, perm).unwrap();
+}
+
+/// Creates a named pipe at `path`: a special file no output may replace or wait on.
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
