@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{build_catalog, device_os, hexsmith, one_error_line, repo, stderr};
+use common::{build_release, device_os, hexsmith, mkfifo, one_error_line, repo, stderr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -28,6 +28,13 @@ fn build_boron(dir: &Path, extra: &[&str]) -> std::process::Output {
     args.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     hexsmith(dir, &refs)
+}
+
+/// `build_boron` into `out`, which must be refused with one error line saying `says`.
+#[track_caller]
+fn build_refused(dir: &Path, out: &str, says: &str) {
+    let err = one_error_line(&build_boron(dir, &["-o", out]), 1);
+    assert!(err.contains(says), "{err}");
 }
 
 fn temporaries(dir: &Path) -> Vec<String> {
@@ -66,8 +73,7 @@ fn an_output_never_replaces_an_input() {
     assert!(err.contains("is also an input"), "{err}");
     // Another name for the same file is caught too.
     std::fs::hard_link(d.join(sp), d.join("alias.hex")).unwrap();
-    let err = one_error_line(&build_boron(d, &["-o", "alias.hex"]), 1);
-    assert!(err.contains("is also an input"), "{err}");
+    build_refused(d, "alias.hex", "is also an input");
     let err = one_error_line(&build_boron(d, &["-o", "x.hex", "--manifest", sp]), 1);
     assert!(err.contains("is also an input"), "{err}");
     let err = one_error_line(&build_boron(d, &["-o", "x.hex", "--manifest", "x.hex"]), 1);
@@ -106,8 +112,7 @@ fn links_special_and_read_only_files_are_not_replaced() {
     let d = dir.path();
     std::fs::write(d.join("target.hex"), b"keep\n").unwrap();
     symlink("target.hex", d.join("link.hex")).unwrap();
-    let err = one_error_line(&build_boron(d, &["-o", "link.hex"]), 1);
-    assert!(err.contains("link.hex: is a symbolic link"), "{err}");
+    build_refused(d, "link.hex", "link.hex: is a symbolic link");
     assert!(
         std::fs::symlink_metadata(d.join("link.hex"))
             .unwrap()
@@ -116,23 +121,13 @@ fn links_special_and_read_only_files_are_not_replaced() {
     );
     assert_eq!(std::fs::read(d.join("target.hex")).unwrap(), b"keep\n");
 
-    let fifo = d.join("pipe.hex");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let err = one_error_line(&build_boron(d, &["-o", "pipe.hex"]), 1);
-    assert!(err.contains("pipe.hex: is a named pipe"), "{err}");
-    let err = one_error_line(&build_boron(d, &["-o", "/dev/null"]), 1);
-    assert!(err.contains("/dev/null: is a device node"), "{err}");
+    mkfifo(&d.join("pipe.hex"));
+    build_refused(d, "pipe.hex", "pipe.hex: is a named pipe");
+    build_refused(d, "/dev/null", "/dev/null: is a device node");
 
     std::fs::write(d.join("ro.hex"), b"read-only\n").unwrap();
     std::fs::set_permissions(d.join("ro.hex"), std::fs::Permissions::from_mode(0o444)).unwrap();
-    let err = one_error_line(&build_boron(d, &["-o", "ro.hex"]), 1);
-    assert!(err.contains("ro.hex: is read-only"), "{err}");
+    build_refused(d, "ro.hex", "ro.hex: is read-only");
     assert_eq!(std::fs::read(d.join("ro.hex")).unwrap(), b"read-only\n");
 
     // A writable file is replaced and keeps its mode.
@@ -151,8 +146,7 @@ fn out_dir_naming_a_file_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("out"), b"a file\n").unwrap();
-    let catalog = repo().join("restore-images/4.0.1.toml");
-    let err = one_error_line(&build_catalog(d, &catalog, &device_os(), "out", &[]), 1);
+    let err = one_error_line(&build_release(d, "4.0.1", "out", &[]), 1);
     assert!(
         err.ends_with("out: is a file, not a folder: give --out-dir a folder (new or existing)"),
         "{err}"
@@ -166,8 +160,7 @@ fn a_failed_catalog_build_leaves_the_previous_set_whole() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let old = repo().join("restore-images/2.2.0.toml");
-    let run = build_catalog(d, &old, &device_os(), "out", &[]);
+    let run = build_release(d, "2.2.0", "out", &[]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let snapshot = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
         let mut files: Vec<_> = walk(&d.join("out"))
@@ -184,8 +177,7 @@ fn a_failed_catalog_build_leaves_the_previous_set_whole() {
     // The last platform's manifest cannot be replaced: the run fails after staging the others.
     let last = before.last().unwrap().0.clone();
     std::fs::set_permissions(&last, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let new = repo().join("restore-images/4.0.1.toml");
-    let run = build_catalog(d, &new, &device_os(), "out", &[]);
+    let run = build_release(d, "4.0.1", "out", &[]);
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert_eq!(snapshot(d), before, "the 2.2.0 set must be untouched");
     assert!(temporaries(d).is_empty());
