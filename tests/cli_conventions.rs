@@ -531,17 +531,24 @@ fn completions_offer_platforms_chips_protocols_and_probe_kinds() {
     for shell in ["bash", "zsh", "fish"] {
         // zsh escapes the colon.
         let script = stdout(&hexsmith(d.path(), &["completions", shell])).replace("\\:", ":");
+        // The chips --emulate takes are there in a build with the emulator.
+        let chips: &[&str] = if cfg!(feature = "emulator") {
+            &["nRF52840_xxAA", "STM32F205RG"]
+        } else {
+            &[]
+        };
         for value in [
             "boron",
             "tracker",
             "photon",
             "p2",
-            "nRF52840_xxAA",
-            "STM32F205RG",
             "jtag",
             "0d28:0204",
             "auto",
-        ] {
+        ]
+        .iter()
+        .chain(chips)
+        {
             assert!(script.contains(value), "{shell}: no {value}");
         }
     }
@@ -552,8 +559,58 @@ fn completions_offer_platforms_chips_protocols_and_probe_kinds() {
         d.path(),
         &["flash", "--dry-run", "--emulate", "nRF52832", "x.hex"],
     );
-    assert_eq!(o.status.code(), Some(USAGE));
+    // Without the emulator no chip is one it models: the feature's refusal, exit 1.
+    let unknown_chip = if cfg!(feature = "emulator") { USAGE } else { 1 };
+    assert_eq!(o.status.code(), Some(unknown_chip), "{}", stderr(&o));
     // The candidates do not crowd --help.
     let help = stdout(&hexsmith(d.path(), &["read", "--help"]));
     assert!(!help.contains("possible values: core"), "{help}");
+}
+
+/// A command line built with probe-rs but without the emulated chips refuses `--emulate`
+/// and `--emulate-state` in one line that names the feature (exit 1), creating no state
+/// file, while a dry run's estimate, which needs no emulator, still works. Runs only in
+/// such a build: `cargo test --no-default-features --features cli,probe`.
+#[cfg(all(feature = "probe", not(feature = "emulator")))]
+#[test]
+fn without_the_emulator_feature_emulate_is_refused_and_the_estimate_stays() {
+    let d = tempfile::tempdir().unwrap();
+    let app =
+        common::real("particle-cli-3.6.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    let app = app.to_str().unwrap();
+    let cases: [&[&str]; 3] = [
+        &[
+            "flash",
+            app,
+            "--emulate",
+            "nRF52840_xxAA",
+            "--emulate-state",
+            "dev.hex",
+        ],
+        &["verify", app, "--emulate", "nRF52840_xxAA"],
+        &[
+            "inspect",
+            "--emulate",
+            "nRF52840_xxAA",
+            "--emulate-state",
+            "dev.hex",
+        ],
+    ];
+    for args in cases {
+        let o = hexsmith(d.path(), args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("cargo feature \"emulator\""),
+            "{args:?}: {err}"
+        );
+        assert!(!d.path().join("dev.hex").exists(), "{args:?} made a state");
+    }
+    let o = hexsmith(
+        d.path(),
+        &["flash", "--dry-run", "--chip", "nRF52840_xxAA", app],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("estimate"), "{}", stdout(&o));
 }
