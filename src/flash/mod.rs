@@ -29,6 +29,8 @@
 //! ```
 
 pub mod checksum;
+#[cfg(feature = "probe")]
+pub mod detect;
 mod device;
 #[cfg(feature = "emulator")]
 pub mod emulator;
@@ -58,7 +60,8 @@ pub use execute::{
 };
 pub use geometry::{EraseUnit, Geometry};
 pub use job::{
-    FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, chip_for, platform_for_chip,
+    FlashJob, JobError, PlanDocument, PlatformFrom, SCHEMA, TOOL_VERSION, chip_for,
+    platform_for_chip,
 };
 pub use plan::{
     Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,
