@@ -46,7 +46,7 @@ pub struct ProbeSettings {
     pub connect_under_reset: bool,
     /// Emulated chips to attach to instead of probes' (`--emulate`); several only for
     /// `--all-probes`.
-    #[cfg(feature = "probe")]
+    #[cfg(feature = "emulator")]
     pub emulate: Vec<super::emulator::EmulatedDevice>,
     /// Particle's RTL872x flash loader (`--rtl872x-loader`), checked and read.
     pub rtl872x_loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,
@@ -84,7 +84,7 @@ impl ProbeSettings {
         self
     }
     /// With [`ProbeSettings::emulate`].
-    #[cfg(feature = "probe")]
+    #[cfg(feature = "emulator")]
     pub fn with_emulate(mut self, devices: Vec<super::emulator::EmulatedDevice>) -> ProbeSettings {
         self.emulate = devices;
         self

@@ -66,7 +66,7 @@ struct Algorithm {
     words: u64,
     /// Bytes one ProgramPage call programs.
     page_bytes: u64,
-    /// The core's clock after reset, in Hz (as [`super::emulator::clock`] runs it).
+    /// The core's clock after reset, in Hz (as the emulator's clock runs it).
     core_hz: u64,
 }
 

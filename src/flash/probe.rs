@@ -3,6 +3,7 @@
 //! what to write lives in the planner and is tested against the simulated flash; this
 //! file only moves bytes.
 
+#[cfg(feature = "emulator")]
 use super::emulator::EmulatedDevice;
 use super::rtl872x::mailbox::{self, Mailbox};
 use super::{EraseUnit, FlashTarget, TargetError, UnitWrite, checksum};
@@ -349,6 +350,7 @@ pub struct Connect {
     /// The `--probe` selector; `None` takes the only probe attached.
     pub probe: Option<String>,
     /// An emulated chip to attach to instead of a probe's (`--emulate`).
+    #[cfg(feature = "emulator")]
     pub emulate: Option<EmulatedDevice>,
     /// The probe-rs target name to attach as.
     pub chip: String,
@@ -408,6 +410,7 @@ impl Connect {
         self
     }
     /// With [`Connect::emulate`].
+    #[cfg(feature = "emulator")]
     pub fn with_emulate(mut self, device: Option<EmulatedDevice>) -> Connect {
         self.emulate = device;
         self
@@ -462,6 +465,7 @@ impl Connect {
         let chip = chip.ok_or(super::DeviceError::NoBuiltInTarget)?;
         Ok(Connect {
             probe: settings.probe.clone(),
+            #[cfg(feature = "emulator")]
             emulate: settings.emulate.first().cloned(),
             chip,
             speed_khz: settings.speed_khz,
@@ -485,6 +489,7 @@ pub struct ProbeTarget {
     session: Session,
     /// The probe's selector, or the emulated device's name.
     pub probe: String,
+    #[cfg(feature = "emulator")]
     emulated: Option<EmulatedDevice>,
     /// Where the checksum routine is loaded, while it is (a flash algorithm or the
     /// firmware after a reset may overwrite that RAM).
@@ -505,6 +510,7 @@ impl super::Connector for Connect {
     type Target = ProbeTarget;
 
     fn label(&self) -> String {
+        #[cfg(feature = "emulator")]
         if let Some(device) = &self.emulate {
             return device.name();
         }
@@ -512,12 +518,13 @@ impl super::Connector for Connect {
     }
 
     fn device_done(&mut self) -> Result<(), super::DeviceError> {
-        match &self.emulate {
-            Some(device) => device
+        #[cfg(feature = "emulator")]
+        if let Some(device) = &self.emulate {
+            device
                 .save()
-                .map_err(|e| super::DeviceError::SaveState(Box::new(e))),
-            None => Ok(()),
+                .map_err(|e| super::DeviceError::SaveState(Box::new(e)))?;
         }
+        Ok(())
     }
 
     fn connect(&mut self) -> Result<(ProbeTarget, String), super::DeviceError> {
@@ -542,6 +549,7 @@ impl ProbeTarget {
     /// attaches to the chip. Fails with [`ProbeError::NoProbe`] or
     /// [`ProbeError::Several`] when there is not exactly one probe to take.
     pub fn connect(c: &Connect) -> Result<ProbeTarget, ProbeError> {
+        #[cfg(feature = "emulator")]
         if let Some(device) = &c.emulate {
             let mut target =
                 ProbeTarget::attach_telling_wipe(&|| Ok(device.probe()), device.name(), c)?;
@@ -606,7 +614,7 @@ impl ProbeTarget {
         } else {
             Permissions::new()
         };
-        let rtl872x = c.chip.eq_ignore_ascii_case(super::emulator::RTL8721DM);
+        let rtl872x = c.chip.eq_ignore_ascii_case(super::rtl872x::RTL8721DM);
         let rtl = if rtl872x {
             let loader = c.rtl872x_loader.clone().ok_or_else(|| {
                 ProbeError::Loader(Box::new(super::rtl872x::loader::LoaderError::Missing))
@@ -649,6 +657,7 @@ impl ProbeTarget {
         Ok(ProbeTarget {
             session,
             probe: name,
+            #[cfg(feature = "emulator")]
             emulated: None,
             checksum_at: None,
             checksum_failed: false,
@@ -659,6 +668,7 @@ impl ProbeTarget {
     }
 
     /// The emulated chip behind this target, if it is one.
+    #[cfg(feature = "emulator")]
     pub fn emulated(&self) -> Option<&EmulatedDevice> {
         self.emulated.as_ref()
     }
@@ -823,6 +833,7 @@ impl FlashTarget for ProbeTarget {
         self.wiped_to_unlock
     }
 
+    #[cfg(feature = "emulator")]
     fn wire_counts(&self) -> Option<super::WireCounts> {
         self.emulated.as_ref().map(EmulatedDevice::counts)
     }
