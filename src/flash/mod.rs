@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod algorithm;
 pub mod checksum;
 mod device;
 #[cfg(feature = "probe")]
