@@ -11,9 +11,9 @@
 pub(crate) mod driver;
 
 /// Bytes one ProgramPage call programs at most: the size of each of the two RAM buffers
-/// the host fills in turn. 16 KiB is the STM32F2's smallest sector; two of them, the
-/// algorithm and its stack stay below the 32 KiB where the checksum routine's region may
-/// start, on both chips here.
+/// the host fills in turn. Two of them, the algorithm and its stack take 66 KiB of the
+/// STM32F205's 112 KiB SRAM, below the checksum routine at its top; a call costs about
+/// ten register round trips, a few percent of moving 32 KiB on any probe here.
 pub const BUFFER_BYTES: u32 = 0x4000;
 
 /// A run of 0xFF words shorter than this is programmed rather than skipped: a call costs
@@ -21,13 +21,15 @@ pub const BUFFER_BYTES: u32 = 0x4000;
 /// commands), and an nRF52840 programs 128 words in 5 ms.
 pub const MIN_GAP_BYTES: usize = 512;
 
-/// The first and the last call of a batch are cut to this: the first buffer is loaded
-/// while the flash has nothing to do, and the last call programs while the wire has
-/// nothing to send, so both are kept short.
+/// The first call of a batch programs this much, and the last ones shrink to it: the
+/// first buffer is loaded while the flash has nothing to do, and the last calls program
+/// while the wire has nothing to send. Before the last call comes one of three times
+/// its size, so that on a probe slower than the flash (CMSIS-DAP) the one before the last
+/// is done about when the last buffer is loaded.
 pub const RAMP_BYTES: usize = 1024;
 
-/// `runs` (as [`program_runs`] gives them) with the first and the last cut to
-/// [`RAMP_BYTES`] where they are longer than twice that.
+/// `runs` (as [`program_runs`] gives them) with the first cut to [`RAMP_BYTES`], and
+/// the last to end in calls of 3 and 1 times that, where they are long enough.
 pub fn ramped(mut runs: Vec<(u32, usize, usize)>) -> Vec<(u32, usize, usize)> {
     if let Some(&(address, from, len)) = runs.first()
         && len > 2 * RAMP_BYTES
@@ -42,13 +44,23 @@ pub fn ramped(mut runs: Vec<(u32, usize, usize)>) -> Vec<(u32, usize, usize)> {
             ),
         );
     }
-    if let Some(&(address, from, len)) = runs.last()
-        && len > 2 * RAMP_BYTES
-    {
-        let head = len - RAMP_BYTES;
-        let last = runs.len() - 1;
-        runs[last] = (address, from, head);
-        runs.push((address + head as u32, from + head, RAMP_BYTES));
+    let Some(&(address, from, len)) = runs.last() else {
+        return runs;
+    };
+    let tail: &[usize] = if len >= 8 * RAMP_BYTES {
+        &[3 * RAMP_BYTES, RAMP_BYTES]
+    } else if len > 2 * RAMP_BYTES {
+        &[RAMP_BYTES]
+    } else {
+        &[]
+    };
+    let head = len - tail.iter().sum::<usize>();
+    let last = runs.len() - 1;
+    runs[last] = (address, from, head);
+    let mut at = head;
+    for piece in tail {
+        runs.push((address + at as u32, from + at, *piece));
+        at += piece;
     }
     runs
 }
@@ -154,11 +166,20 @@ mod tests {
             vec![
                 (0, 0, 0x400),
                 (0x400, 0x400, 0x3C00),
-                (0x4000, 0x4000, 0x3C00),
+                (0x4000, 0x4000, 0x3000),
+                (0x7000, 0x7000, 0xC00),
                 (0x7C00, 0x7C00, 0x400)
             ]
         );
         assert_eq!(ramped(vec![(0, 0, 0x800)]), vec![(0, 0, 0x800)]);
+        assert_eq!(
+            ramped(vec![(0, 0, 0x400), (0x1000, 0x1000, 0xC00)]),
+            vec![
+                (0, 0, 0x400),
+                (0x1000, 0x1000, 0x800),
+                (0x1800, 0x1800, 0x400)
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use crate::flash::{EraseUnit, TargetError, UnitWrite};
 use probe_rs::config::{MemoryRegion, RamRegion};
 use probe_rs::flashing::FlashAlgorithm;
-use probe_rs::{Core, CoreStatus, MemoryInterface, Session};
+use probe_rs::{Core, MemoryInterface, Session};
 use std::time::{Duration, Instant};
 
 /// Algorithms whose ProgramPage programs every word of any `size` it is given (a loop
@@ -36,6 +36,9 @@ const DBGKEY: u32 = 0xA05F_0000;
 const C_DEBUGEN: u32 = 1;
 const C_HALT: u32 = 1 << 1;
 const C_MASKINTS: u32 = 1 << 3;
+/// DHCSR status bits: halted, locked up.
+const S_HALT: u32 = 1 << 17;
+const S_LOCKUP: u32 = 1 << 19;
 
 /// How long Init and UnInit may take (probe-rs waits as long).
 const INIT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -350,20 +353,23 @@ impl Driver {
         };
         let at = address.map_or(String::new(), |a| format!(" at {a:#010x}"));
         let deadline = Instant::now() + timeout + Duration::from_secs(1);
+        // DHCSR alone: probe-rs's `Core::status` also reads and clears DFSR and, on a
+        // breakpoint, reads the instruction there (semihosting), three round trips more.
         loop {
-            match core.status().map_err(probe_error)? {
-                CoreStatus::Halted(_) => break,
-                CoreStatus::LockedUp => {
-                    return Err(failed(format!(
-                        "the flash algorithm's {name}{at} locked the core up"
-                    )));
-                }
-                _ if Instant::now() > deadline => {
-                    // Stopped, so that it writes nothing after the error is reported.
-                    core.halt(Duration::from_millis(100)).ok();
-                    return Err(TargetError::Timeout("a flash algorithm call"));
-                }
-                _ => {}
+            let dhcsr = core.read_word_32(DHCSR).map_err(probe_error)?;
+            if dhcsr & S_LOCKUP != 0 {
+                return Err(failed(format!(
+                    "the flash algorithm's {name}{at} locked the core up"
+                )));
+            }
+            if dhcsr & S_HALT != 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                // Stopped, so that it writes nothing after the error is reported.
+                core.write_word_32(DHCSR, DBGKEY | C_MASKINTS | C_HALT | C_DEBUGEN)
+                    .ok();
+                return Err(TargetError::Timeout("a flash algorithm call"));
             }
         }
         let pc: u64 = core
