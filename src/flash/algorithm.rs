@@ -21,48 +21,50 @@ pub const BUFFER_BYTES: u32 = 0x4000;
 /// commands), and an nRF52840 programs 128 words in 5 ms.
 pub const MIN_GAP_BYTES: usize = 512;
 
-/// The first call of a batch programs this much, and the last ones shrink to it: the
-/// first buffer is loaded while the flash has nothing to do, and the last calls program
-/// while the wire has nothing to send. Before the last call comes one of three times
-/// its size, so that on a probe slower than the flash (CMSIS-DAP) the one before the last
-/// is done about when the last buffer is loaded.
+/// The first and the last call of a batch program this much, the second and the one
+/// before the last three times as much: the first buffer is loaded while the flash has
+/// nothing to do, and the last calls program while the wire has nothing to send. Growing
+/// by three keeps the wire and the flash both busy at either end, on a probe faster than
+/// the flash (a J-Link: the next buffer is loaded while this one programs) and on one
+/// slower (CMSIS-DAP: the call before is done when the next buffer is loaded).
 pub const RAMP_BYTES: usize = 1024;
 
-/// `runs` (as [`program_runs`] gives them) with the first cut to [`RAMP_BYTES`], and
-/// the last to end in calls of 3 and 1 times that, where they are long enough.
-pub fn ramped(mut runs: Vec<(u32, usize, usize)>) -> Vec<(u32, usize, usize)> {
-    if let Some(&(address, from, len)) = runs.first()
-        && len > 2 * RAMP_BYTES
-    {
-        runs[0] = (address, from, RAMP_BYTES);
-        runs.insert(
-            1,
-            (
-                address + RAMP_BYTES as u32,
-                from + RAMP_BYTES,
-                len - RAMP_BYTES,
-            ),
-        );
-    }
-    let Some(&(address, from, len)) = runs.last() else {
-        return runs;
+/// `runs` (as [`program_runs`] gives them) with the first to begin with calls of 1 and 3
+/// times [`RAMP_BYTES`], and the last to end with calls of 3 and 1 times that, where
+/// they are long enough.
+pub fn ramped(runs: Vec<(u32, usize, usize)>) -> Vec<(u32, usize, usize)> {
+    let steps = |len: usize| -> &'static [usize] {
+        if len >= 8 * RAMP_BYTES {
+            &[RAMP_BYTES, 3 * RAMP_BYTES]
+        } else if len > 2 * RAMP_BYTES {
+            &[RAMP_BYTES]
+        } else {
+            &[]
+        }
     };
-    let tail: &[usize] = if len >= 8 * RAMP_BYTES {
-        &[3 * RAMP_BYTES, RAMP_BYTES]
-    } else if len > 2 * RAMP_BYTES {
-        &[RAMP_BYTES]
-    } else {
-        &[]
-    };
-    let head = len - tail.iter().sum::<usize>();
-    let last = runs.len() - 1;
-    runs[last] = (address, from, head);
-    let mut at = head;
-    for piece in tail {
-        runs.push((address + at as u32, from + at, *piece));
-        at += piece;
+    let n = runs.len();
+    let mut out = Vec::with_capacity(n + 4);
+    for (k, (address, from, len)) in runs.into_iter().enumerate() {
+        let head: &[usize] = if k == 0 { steps(len) } else { &[] };
+        let rest = len - head.iter().sum::<usize>();
+        let tail: Vec<usize> = if k + 1 == n {
+            steps(rest).iter().rev().copied().collect()
+        } else {
+            Vec::new()
+        };
+        let middle = rest - tail.iter().sum::<usize>();
+        let mut at = 0;
+        for piece in head
+            .iter()
+            .copied()
+            .chain((middle > 0).then_some(middle))
+            .chain(tail)
+        {
+            out.push((address + at as u32, from + at, piece));
+            at += piece;
+        }
     }
-    runs
+    out
 }
 
 /// The runs of `data` (an erase unit's new content, from flash address `start`) that hold
@@ -165,7 +167,8 @@ mod tests {
             runs,
             vec![
                 (0, 0, 0x400),
-                (0x400, 0x400, 0x3C00),
+                (0x400, 0x400, 0xC00),
+                (0x1000, 0x1000, 0x3000),
                 (0x4000, 0x4000, 0x3000),
                 (0x7000, 0x7000, 0xC00),
                 (0x7C00, 0x7C00, 0x400)
@@ -173,12 +176,14 @@ mod tests {
         );
         assert_eq!(ramped(vec![(0, 0, 0x800)]), vec![(0, 0, 0x800)]);
         assert_eq!(
-            ramped(vec![(0, 0, 0x400), (0x1000, 0x1000, 0xC00)]),
-            vec![
-                (0, 0, 0x400),
-                (0x1000, 0x1000, 0x800),
-                (0x1800, 0x1800, 0x400)
-            ]
+            ramped(vec![(0, 0, 0xC00)]),
+            vec![(0, 0, 0x400), (0x400, 0x400, 0x800)]
+        );
+        let one = ramped(vec![(0, 0, 0x4000)]);
+        assert_eq!(one.iter().map(|r| r.2).sum::<usize>(), 0x4000);
+        assert_eq!(
+            one.iter().map(|r| r.2).collect::<Vec<_>>(),
+            vec![0x400, 0xC00, 0x2000, 0xC00, 0x400]
         );
     }
 
