@@ -1,7 +1,8 @@
 //! How long `hexsmith flash` takes on a kind of probe, without one: the time model a dry
-//! run prints. It follows what a run does (attach, compare by on-chip checksums, erase and
-//! program the units that differ in batches of probe-rs flash algorithm calls, verify by
-//! checksums, reset) and prices each step with [`super::wire`]'s packet costs and the
+//! run prints. It follows what a run does (attach, compare by on-chip checksums, erase the
+//! units that differ and program their runs of words in batches of calls of the flash
+//! algorithm hexsmith drives, each call's buffer loaded while the call before runs, verify
+//! by checksums, reset) and prices each step with [`super::wire`]'s packet costs and the
 //! platform table's flash times, as the emulator's clock does.
 //!
 //! The accesses each step makes are those probe-rs 0.32 makes, counted on the emulator
