@@ -199,6 +199,11 @@ fn zip_entries(path: &Path) -> Vec<(String, Vec<u8>, zip::DateTime)> {
         .collect()
 }
 
+/// Each entry is a module file, whole, named `KEY.bin` after its key in the `.json`
+/// beside it: Particle's Device Restore page (particle-iot/docs,
+/// `src/assets/js/device-restore-dfu.js`) finds a module in `<platform>.zip` as
+/// `zipFs.find(partName + '.bin')`, with `partName` the `.json`'s key, and takes its
+/// address from the module's own prefix.
 #[test]
 fn zip_holds_the_module_files_and_is_deterministic() {
     let d = tempfile::tempdir().unwrap();
@@ -208,7 +213,7 @@ fn zip_holds_the_module_files_and_is_deterministic() {
         &catalog,
         &device_os(),
         "a",
-        &["--zip", "--platform", "boron"],
+        &["--zip", "--particle-json", "--platform", "boron"],
     );
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     let entries = zip_entries(&d.path().join("a/boron.zip"));
@@ -216,17 +221,34 @@ fn zip_holds_the_module_files_and_is_deterministic() {
     assert_eq!(
         names,
         [
-            "boron-bootloader@4.0.1.bin",
-            "boron-softdevice@4.0.1.bin",
-            "boron-system-part1@4.0.1.bin",
-            "tinker-0.8.0-rc.27-boron.bin"
+            "bootloader.bin",
+            "softdevice.bin",
+            "system-part1.bin",
+            "tinker.bin"
         ]
     );
-    for (name, bytes, time) in &entries {
-        let path = cached(name);
-        assert_eq!(bytes, &std::fs::read(path).unwrap(), "{name}");
+    let files = [
+        "boron-bootloader@4.0.1.bin",
+        "boron-softdevice@4.0.1.bin",
+        "boron-system-part1@4.0.1.bin",
+        "tinker-0.8.0-rc.27-boron.bin",
+    ];
+    for ((name, bytes, time), file) in entries.iter().zip(files) {
+        assert_eq!(bytes, &std::fs::read(cached(file)).unwrap(), "{name}");
         assert_eq!(*time, zip::DateTime::default(), "{name}");
     }
+    // The keys are the .json's, so every module the .json lists is in the zip.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("a/boron.json")).unwrap()).unwrap();
+    let keys: Vec<String> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| format!("{k}.bin"))
+        .collect();
+    let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, names);
     // The same modules given as files, in another order, an hour later or not: same bytes.
     let args: Vec<String> = [
         "tinker-0.8.0-rc.27-boron.bin",

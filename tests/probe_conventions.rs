@@ -384,4 +384,31 @@ fn a_dry_run_names_the_platform_and_why() {
     let text = stdout(&o);
     let line = text.lines().find(|l| l.starts_with("platform ")).unwrap();
     assert!(line.contains("(assumed: the image holds no module, and --chip nRF52840_xxAA is the chip of argon, boron"), "{line}");
+    // The JSON says the same, and a script can tell the assumption from a named platform.
+    for (file, from, basis) in [
+        ("fill.hex", "chip", "assumed: the image holds no module"),
+        (
+            "boron.hex",
+            "modules",
+            "the image's modules are for platform 13",
+        ),
+    ] {
+        let o = run(
+            d.path(),
+            &[],
+            &[
+                "flash",
+                "--dry-run",
+                "--json",
+                "--chip",
+                "nRF52840_xxAA",
+                file,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(doc["platform_from"], from, "{file}: {doc}");
+        let said = doc["platform_basis"].as_str().unwrap_or_default();
+        assert!(said.starts_with(basis), "{file}: {said}");
+    }
 }

@@ -51,32 +51,45 @@ impl ParticleManifest {
     /// for these. A second module under the same key gets `-2`, `-3`, ... appended, so
     /// none is lost.
     pub fn of(modules: &[&ModuleInput]) -> ParticleManifest {
-        let mut sorted: Vec<&&ModuleInput> = modules.iter().collect();
-        sorted.sort_by_key(|m| {
-            (
-                manifest_rank(&m.module.info),
-                m.module.info.start,
-                m.name.clone(),
-            )
-        });
-        let mut out: Vec<ParticleModule> = Vec::new();
-        for m in sorted {
-            let base = key_of(m);
-            let mut key = base.clone();
-            let mut n = 2;
-            while out.iter().any(|o| o.key == key) {
-                key = format!("{base}-{n}");
-                n += 1;
-            }
-            let (prefix_info, suffix_info) = describe(&m.bytes, m.module.prefix_offset);
-            out.push(ParticleModule {
-                key,
-                prefix_info,
-                suffix_info,
-            });
-        }
-        ParticleManifest { modules: out }
+        let modules = keyed(modules)
+            .into_iter()
+            .map(|(key, m)| {
+                let (prefix_info, suffix_info) = describe(&m.bytes, m.module.prefix_offset);
+                ParticleModule {
+                    key,
+                    prefix_info,
+                    suffix_info,
+                }
+            })
+            .collect();
+        ParticleManifest { modules }
     }
+}
+
+/// Each module under its manifest key ([`ParticleManifest::of`]'s rule), in manifest
+/// order. Particle's `<platform>.zip` holds each module as `KEY.bin`: its Device Restore
+/// page looks a module up by the `.json`'s key that way.
+pub fn keyed<'a>(modules: &[&'a ModuleInput]) -> Vec<(String, &'a ModuleInput)> {
+    let mut sorted: Vec<&'a ModuleInput> = modules.to_vec();
+    sorted.sort_by_key(|m| {
+        (
+            manifest_rank(&m.module.info),
+            m.module.info.start,
+            m.name.clone(),
+        )
+    });
+    let mut out: Vec<(String, &'a ModuleInput)> = Vec::new();
+    for m in sorted {
+        let base = key_of(m);
+        let mut key = base.clone();
+        let mut n = 2;
+        while out.iter().any(|(k, _)| *k == key) {
+            key = format!("{base}-{n}");
+            n += 1;
+        }
+        out.push((key, m));
+    }
+    out
 }
 
 /// Where a module comes in Particle's 6.3.4 manifests: the bootloader, the RTL872x

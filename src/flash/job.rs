@@ -74,6 +74,18 @@ pub struct FlashJob {
     /// whose only consequence is the erase-unit layout, which every platform of one chip
     /// shares.
     pub platform_basis: String,
+    /// Where `platform` came from, for a script to tell a named platform from an assumed one.
+    pub platform_from: PlatformFrom,
+}
+
+/// Where a flash job's platform came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformFrom {
+    /// The image's (or the composed module files') modules name it.
+    Modules,
+    /// Assumed: the image holds no module, and it is the first platform of `--chip`'s chip.
+    Chip,
 }
 
 impl FlashJob {
@@ -87,8 +99,12 @@ impl FlashJob {
         let report = inspect::inspect_image(&image, "image");
         let warnings = check_before_writing(&report)?;
         let named = report.platform_id.and_then(platform::by_id);
-        let (platform, basis) = match (named, chip) {
-            (Some(p), _) => (p, format!("the image's modules are for platform {}", p.id)),
+        let (platform, basis, from) = match (named, chip) {
+            (Some(p), _) => (
+                p,
+                format!("the image's modules are for platform {}", p.id),
+                PlatformFrom::Modules,
+            ),
             (None, Some(chip)) => {
                 let p = platform_for_chip(chip).ok_or(JobError::UnknownPlatform)?;
                 let kin: Vec<&str> = platform::all()
@@ -102,6 +118,7 @@ impl FlashJob {
                         "assumed: the image holds no module, and --chip {chip} is the chip of {} (the first is taken; they share its erase units)",
                         kin.join(", ")
                     ),
+                    PlatformFrom::Chip,
                 )
             }
             (None, None) => return Err(JobError::UnknownPlatform),
@@ -109,6 +126,7 @@ impl FlashJob {
         let mut job = FlashJob::for_platform(image, platform, chip, chip_description)?;
         job.warnings = warnings;
         job.platform_basis = basis;
+        job.platform_from = from;
         Ok(job)
     }
 
@@ -127,6 +145,7 @@ impl FlashJob {
             chip,
             warnings: Vec::new(),
             platform_basis: format!("the modules are for platform {}", platform.id),
+            platform_from: PlatformFrom::Modules,
         })
     }
 
@@ -151,6 +170,8 @@ impl FlashJob {
             version: TOOL_VERSION,
             chip: self.chip.clone(),
             platform: self.platform.name.clone(),
+            platform_from: self.platform_from,
+            platform_basis: self.platform_basis.clone(),
             sectors: plan
                 .units
                 .iter()
@@ -181,6 +202,10 @@ pub struct PlanDocument {
     pub chip: Option<String>,
     /// The platform name, as in the platform table.
     pub platform: String,
+    /// Whether the image's modules named the platform or it was assumed from `--chip`.
+    pub platform_from: PlatformFrom,
+    /// Why the platform is the one, in words (the text output's).
+    pub platform_basis: String,
     /// Erase units the image touches, as `[start, end)`.
     pub sectors: Vec<[u64; 2]>,
     /// Bytes the image holds (gaps not counted).

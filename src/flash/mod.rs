@@ -30,6 +30,8 @@
 
 mod algorithm;
 pub mod checksum;
+#[cfg(feature = "probe")]
+pub mod detect;
 mod device;
 #[cfg(feature = "probe")]
 pub mod emulator;
@@ -56,7 +58,8 @@ pub use execute::{
 };
 pub use geometry::{EraseUnit, Geometry};
 pub use job::{
-    FlashJob, JobError, PlanDocument, SCHEMA, TOOL_VERSION, chip_for, platform_for_chip,
+    FlashJob, JobError, PlanDocument, PlatformFrom, SCHEMA, TOOL_VERSION, chip_for,
+    platform_for_chip,
 };
 pub use plan::{
     Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,

@@ -181,6 +181,18 @@ pub enum ProbeError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// No chip was named and the attached one did not identify itself to probe-rs's
+    /// auto-detection (the RTL8721DM never does), or identified itself as a chip no
+    /// Particle platform uses.
+    #[error(
+        "the chip on {probe} did not identify itself ({reason}): name the device with --platform NAME or --chip NAME"
+    )]
+    Undetected {
+        /// The probe's selector.
+        probe: String,
+        /// What auto-detection found, or why it found nothing.
+        reason: String,
+    },
     /// `--chip` (held here) names no target in probe-rs's registry (with the description
     /// file, if one was given).
     #[error(
@@ -200,6 +212,37 @@ pub enum ProbeError {
         /// The platform's MCU and its flash range, as the message shows them.
         layout: String,
     },
+}
+
+/// The probe `selector` names, or the only one attached.
+pub(super) fn find_probe(
+    selector: Option<&str>,
+) -> Result<probe_rs::probe::DebugProbeInfo, ProbeError> {
+    let lister = Lister::new();
+    match selector {
+        Some(s) => {
+            let selector = check_selector(s)?;
+            lister
+                .list_all()
+                .into_iter()
+                .find(|p| selector.matches_probe(p))
+                .ok_or_else(|| ProbeError::NotAttached(s.to_string()))
+        }
+        None => {
+            let mut all = lister.list_all();
+            match all.len() {
+                0 => Err(ProbeError::NoProbe),
+                1 => Ok(all.remove(0)),
+                n => {
+                    let names: Vec<String> = all
+                        .iter()
+                        .map(|p| DebugProbeSelector::from(p).to_string())
+                        .collect();
+                    Err(ProbeError::Several(n, names.join(", ")))
+                }
+            }
+        }
+    }
 }
 
 /// Checks a `--probe` selector's syntax, before anything is connected.
@@ -451,31 +494,7 @@ impl ProbeTarget {
             target.emulated = Some(device.clone());
             return Ok(target);
         }
-        let lister = Lister::new();
-        let info = match &c.probe {
-            Some(s) => {
-                let selector = check_selector(s)?;
-                lister
-                    .list_all()
-                    .into_iter()
-                    .find(|p| selector.matches_probe(p))
-                    .ok_or_else(|| ProbeError::NotAttached(s.clone()))?
-            }
-            None => {
-                let mut all = lister.list_all();
-                match all.len() {
-                    0 => return Err(ProbeError::NoProbe),
-                    1 => all.remove(0),
-                    n => {
-                        let names: Vec<String> = all
-                            .iter()
-                            .map(|p| DebugProbeSelector::from(p).to_string())
-                            .collect();
-                        return Err(ProbeError::Several(n, names.join(", ")));
-                    }
-                }
-            }
-        };
+        let info = find_probe(c.probe.as_deref())?;
         let name = DebugProbeSelector::from(&info).to_string();
         let open = || {
             info.open().map_err(|source| ProbeError::Open {

@@ -86,8 +86,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
     particle_json: Option<Option<PathBuf>>,
     /// Also write the image's module files as a zip, as Particle publishes PLATFORM.zip
-    /// (sorted, fixed timestamps: the same inputs give the same bytes): --zip=FILE with -o,
-    /// OUT/PLATFORM.zip with --out-dir.
+    /// (each as KEY.bin, KEY its name in PLATFORM.json; sorted, fixed timestamps: the same
+    /// inputs give the same bytes): --zip=FILE with -o, OUT/PLATFORM.zip with --out-dir.
     #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
     zip: Option<Option<PathBuf>>,
 }
@@ -435,27 +435,18 @@ fn stage_companions(
     Ok(())
 }
 
-/// The module files as a zip: entries named by their file names, sorted, deflated, with
-/// the zip format's earliest timestamp and mode 0644, so that the same modules always give
-/// the same bytes.
+/// The module files as a zip, as Particle's Device Restore page reads `<platform>.zip`:
+/// each module whole (prefix included) as `KEY.bin`, KEY its name in `<platform>.json`
+/// (`bootloader.bin`, `softdevice.bin`, `system-part1.bin`, `tinker.bin`, ...). Entries
+/// sorted, deflated, with the zip format's earliest timestamp and mode 0644, so that the
+/// same modules always give the same bytes.
 fn module_zip(modules: &[ModuleInput]) -> Result<Vec<u8>> {
-    let mut entries: Vec<(String, &[u8])> = modules
-        .iter()
-        .map(|m| {
-            let name = Path::new(&m.name)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| m.name.clone());
-            (name, m.bytes.as_slice())
-        })
+    let refs: Vec<&ModuleInput> = modules.iter().collect();
+    let mut entries: Vec<(String, &[u8])> = hexsmith::compose::particle::keyed(&refs)
+        .into_iter()
+        .map(|(key, m)| (format!("{key}.bin"), m.bytes.as_slice()))
         .collect();
     entries.sort();
-    if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
-        bail!(
-            "--zip: two modules are named {}: a zip holds each name once",
-            w[0].0
-        );
-    }
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default())

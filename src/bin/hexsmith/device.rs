@@ -68,7 +68,7 @@ pub fn probes(args: &ProbesArgs) -> Result<Outcome> {
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  hexsmith read --platform boron -o backup.hex\n  hexsmith read --platform boron --range 0xd4000..0xd8000 -o app.hex"
+    after_help = "Examples:\n  hexsmith read --platform boron -o backup.hex\n  hexsmith read --platform boron --range 0xd4000..0xd8000 -o app.hex\n  hexsmith read -o backup.hex    # the chip says what it is (not an RTL872x)"
 )]
 pub struct ReadArgs {
     #[command(flatten)]
@@ -94,6 +94,8 @@ struct ReadDocument<'a> {
     probe: &'a str,
     device_id: Option<&'a str>,
     chip: Option<&'a str>,
+    /// What identified the chip when no `--platform` or `--chip` named it.
+    chip_detected: Option<&'a str>,
     output: &'a std::path::Path,
     bytes: u64,
     /// Over the memory content, as `build` and `inspect` compute it.
@@ -107,6 +109,8 @@ struct DeviceActionDocument<'a> {
     probe: &'a str,
     device_id: Option<&'a str>,
     chip: Option<&'a str>,
+    /// What identified the chip when no `--platform` or `--chip` named it.
+    chip_detected: Option<&'a str>,
     action: &'static str,
     /// `erase`: the erase units erased, `[start, end)`; empty with `whole_chip`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,12 +121,21 @@ struct DeviceActionDocument<'a> {
     whole_chip: Option<bool>,
 }
 
-/// The MCU and probe-rs chip a command without an image is for: from `--platform`, or
-/// from `--chip` alone; a chip given with a platform is checked against it.
-pub fn device_mcu(
-    platform: Option<&str>,
-    settings: &ProbeSettings,
-) -> Result<(&'static Mcu, Option<String>)> {
+/// The device a command without an image is for.
+pub struct DeviceChoice {
+    /// Its MCU, whose flash geometry the command works with.
+    pub mcu: &'static Mcu,
+    /// The probe-rs target to attach as.
+    pub chip: Option<String>,
+    /// How the chip identified itself, when no `--platform` or `--chip` named it.
+    pub detected: Option<String>,
+}
+
+/// The MCU and probe-rs chip a command without an image is for: from `--platform`, from
+/// `--chip` alone (a chip given with a platform is checked against it), or else from the
+/// attached chip itself. Only the MCU is needed, so a chip many platforms share (the
+/// nRF52840) is enough.
+pub fn device_mcu(platform: Option<&str>, settings: &ProbeSettings) -> Result<DeviceChoice> {
     let chip = settings.chip.as_deref();
     let platform = match (platform, chip) {
         (Some(name), _) => platform::by_name(name)
@@ -130,12 +143,52 @@ pub fn device_mcu(
         (None, Some(chip)) => hexsmith::flash::platform_for_chip(chip).with_context(|| {
             format!("--chip {chip}: no Particle platform uses this chip: give --platform")
         })?,
-        (None, None) => {
-            return Err(Usage("name the device with --platform NAME or --chip NAME".into()).into());
-        }
+        (None, None) => return detect_device(settings),
     };
     let chip = hexsmith::flash::chip_for(platform, chip, settings.chip_description.as_deref())?;
-    Ok((platform.mcu(), chip))
+    Ok(DeviceChoice {
+        mcu: platform.mcu(),
+        chip,
+        detected: None,
+    })
+}
+
+/// Asks the attached chip what it is (probe-rs's auto-detection), and says on standard
+/// error what answered. A chip that does not answer, or that no platform uses, is the
+/// command line's to name.
+#[cfg(feature = "probe")]
+fn detect_device(settings: &ProbeSettings) -> Result<DeviceChoice> {
+    use hexsmith::flash::probe::ProbeError;
+    let found = hexsmith::flash::detect::detect(settings).map_err(|e| match e {
+        ProbeError::NoProbe => NoProbe.into(),
+        e @ ProbeError::Undetected { .. } => anyhow::Error::new(Usage(e.to_string())),
+        e => anyhow::Error::new(hexsmith::flash::DeviceError::from(e)),
+    })?;
+    let platform = hexsmith::flash::platform_for_chip(&found.chip).ok_or_else(|| {
+        Usage(format!(
+            "{}: detected {} ({}), which no Particle platform uses: name the device with --platform NAME or --chip NAME",
+            found.probe, found.chip, found.evidence
+        ))
+    })?;
+    let chip = hexsmith::flash::chip_for(
+        platform,
+        Some(&found.chip),
+        settings.chip_description.as_deref(),
+    )?;
+    eprintln!(
+        "{}: detected {} ({})",
+        found.probe, found.chip, found.evidence
+    );
+    Ok(DeviceChoice {
+        mcu: platform.mcu(),
+        chip,
+        detected: Some(found.evidence),
+    })
+}
+
+#[cfg(not(feature = "probe"))]
+fn detect_device(_: &ProbeSettings) -> Result<DeviceChoice> {
+    Err(Usage("name the device with --platform NAME or --chip NAME".into()).into())
 }
 
 fn parse_range(text: &str) -> Result<(u32, u64)> {
@@ -204,8 +257,12 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
     let settings = args.probe.settings(&[])?;
     // Before the device is read: the output may be no state file, link or special file.
     hexsmith::output::check_output(&args.output, crate::flash::states(&settings))?;
-    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
     let range = args.range.as_deref().map(parse_range).transpose()?;
+    let DeviceChoice {
+        mcu,
+        chip,
+        detected,
+    } = device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {
         let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
@@ -228,6 +285,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
+                chip_detected: detected.as_deref(),
                 output: &args.output,
                 bytes: image.len(),
                 memory_sha256,
@@ -243,7 +301,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip, range, args.json);
+        let _ = (mcu, chip, detected, range, args.json);
         Err(crate::NoProbeSupport.into())
     }
 }
@@ -373,15 +431,17 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
         .into());
     }
     let settings = args.probe.settings(&[])?;
-    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
+    let range = args.range.as_deref().map(parse_range).transpose()?;
+    let DeviceChoice {
+        mcu,
+        chip,
+        detected,
+    } = device_mcu(args.platform.as_deref(), &settings)?;
     if args.all {
         hexsmith::flash::check_chip_erase(mcu)?;
     }
-    let units = match &args.range {
-        Some(text) => {
-            let (start, end) = parse_range(text)?;
-            hexsmith::flash::units_to_erase(mcu, u64::from(start), end)?
-        }
+    let units = match range {
+        Some((start, end)) => hexsmith::flash::units_to_erase(mcu, u64::from(start), end)?,
         None => Vec::new(),
     };
     if args.all && !args.erase_device_keys {
@@ -406,6 +466,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
+                chip_detected: detected.as_deref(),
                 action: "erase",
                 units: Some(units.iter().map(|u| [u64::from(u.start), u.end]).collect()),
                 bytes: (!args.all).then_some(bytes),
@@ -424,14 +485,14 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (chip, units, args.json);
+        let _ = (chip, detected, units, args.json);
         Err(crate::NoProbeSupport.into())
     }
 }
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  hexsmith reset --platform boron\n  hexsmith reset --chip STM32F205RGTx --json"
+    after_help = "Examples:\n  hexsmith reset --platform boron\n  hexsmith reset --chip STM32F205RGTx --json\n  hexsmith reset                # an nRF52840 or STM32F205 says what it is"
 )]
 pub struct ResetArgs {
     #[command(flatten)]
@@ -447,7 +508,11 @@ pub struct ResetArgs {
 /// Resets the device and lets it run.
 pub fn reset(args: &ResetArgs) -> Result<Outcome> {
     let settings = args.probe.settings(&[])?;
-    let (mcu, chip) = device_mcu(args.platform.as_deref(), &settings)?;
+    let DeviceChoice {
+        mcu,
+        chip,
+        detected,
+    } = device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {
         use hexsmith::flash::FlashTarget as _;
@@ -458,6 +523,7 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
                 probe: &target.probe,
                 device_id: id.as_deref(),
                 chip: chip.as_deref(),
+                chip_detected: detected.as_deref(),
                 action: "reset",
                 units: None,
                 bytes: None,
@@ -470,7 +536,7 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip, args.json);
+        let _ = (mcu, chip, detected, args.json);
         Err(crate::NoProbeSupport.into())
     }
 }

@@ -70,6 +70,11 @@ pub struct ProbeArgs {
     /// devices (with --all-probes).
     #[arg(long, value_name = "FILE", requires = "emulate")]
     pub emulate_state: Vec<PathBuf>,
+    /// With --emulate: do not tell the command which chip is emulated, as a real probe
+    /// does not. Without --platform or --chip, `read`, `erase`, `reset` and `inspect` then
+    /// ask the chip, as they ask a real one (probe-rs's auto-detection).
+    #[arg(long, requires = "emulate")]
+    pub emulate_unnamed: bool,
     /// Particle's RTL872x flash loader (P2, Photon 2, M-SoM, Tracker M): Device OS
     /// `scripts/rtl872x.tcl`, or the loader as a raw .bin. Checked by SHA-256.
     #[arg(
@@ -169,7 +174,8 @@ impl ProbeArgs {
         })
     }
 
-    /// The emulated devices `--emulate` asks for; the chip they are is the chip to use.
+    /// The emulated devices `--emulate` asks for; the chip they are is the chip to use,
+    /// unless `--emulate-unnamed` keeps it from the command.
     #[cfg(feature = "probe")]
     fn open_emulated(
         &self,
@@ -194,6 +200,8 @@ impl ProbeArgs {
                 ))
                 .into());
             }
+            // A real probe does not say which chip it is wired to.
+            None if self.emulate_unnamed => {}
             _ => *chip = Some(emulated.target_name().to_string()),
         }
         let devices = if self.emulate_state.is_empty() {

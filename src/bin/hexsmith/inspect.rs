@@ -61,6 +61,10 @@ pub struct Args {
     /// With --emulate: the device's state file (Intel HEX of its non-volatile memory).
     #[arg(long, value_name = "FILE", requires = "emulate")]
     emulate_state: Vec<PathBuf>,
+    /// With --emulate: do not tell the command which chip is emulated; without --platform
+    /// or --chip it asks the chip, as it asks a real one.
+    #[arg(long, requires = "emulate")]
+    emulate_unnamed: bool,
     /// With --probe on an RTL872x: Particle's flash loader (Device OS `scripts/rtl872x.tcl`
     /// or a raw .bin).
     #[arg(
@@ -348,28 +352,31 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         no_progress: true,
         emulate: args.emulate.clone(),
         emulate_state: args.emulate_state.clone(),
+        emulate_unnamed: args.emulate_unnamed,
         emulate_probe: None,
         rtl872x_loader: args.rtl872x_loader.clone(),
         allow_unknown_loader: args.allow_unknown_loader,
     }
     .settings(&[])?;
-    let (mcu, chip) = crate::device::device_mcu(args.platform.as_deref(), &settings)?;
+    let choice = crate::device::device_mcu(args.platform.as_deref(), &settings)?;
+    let mcu = choice.mcu;
     #[cfg(feature = "probe")]
     {
-        let mut target = crate::device::connect(&settings, mcu, chip, false)?;
+        let mut target = crate::device::connect(&settings, mcu, choice.chip.clone(), false)?;
         let name = format!("device on {}", target.probe);
         let image = hexsmith::flash::read_device(&mut target, mcu, None)?;
         let report = inspect::inspect_image(&image, "swd");
         let passes = report.passes();
+        let device = device_json(&choice, report.platform.as_deref());
         let report = FileReport::Image(report);
         if args.json {
-            outln!(
-                "{}",
-                serde_json::to_string_pretty(&to_json(&name, &report)?)?
-            );
+            let mut value = to_json(&name, &report)?;
+            value["device"] = device;
+            outln!("{}", serde_json::to_string_pretty(&value)?);
         } else {
             let mut text = String::new();
             render(&mut text, &name, &report);
+            device_text(&mut text, &device);
             crate::out::print(format_args!("{text}"));
         }
         Ok(if passes {
@@ -380,7 +387,69 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip);
+        let _ = (mcu, choice.chip, choice.detected);
         Err(crate::NoProbeSupport.into())
+    }
+}
+
+/// The inspected device: its chip, whether it named itself, and its platform as its own
+/// modules give it, else every platform that uses the chip. A Gen 3 nRF52840 serves a
+/// dozen platforms, so the chip alone never names one.
+#[cfg(feature = "probe")]
+fn device_json(choice: &crate::device::DeviceChoice, from_modules: Option<&str>) -> Value {
+    let sharing: Vec<&str> = hexsmith::platform::all()
+        .iter()
+        .filter(|p| std::ptr::eq(p.mcu(), choice.mcu))
+        .map(|p| p.name.as_str())
+        .collect();
+    json!({
+        "chip": choice.chip,
+        "chip_detected": choice.detected,
+        "platform": from_modules,
+        "platforms_with_chip": sharing,
+    })
+}
+
+#[cfg(feature = "probe")]
+fn device_text(out: &mut String, device: &Value) {
+    // The device's lines belong to its report, before the blank line that ends it.
+    let ended = out.ends_with("\n\n");
+    if ended {
+        out.pop();
+    }
+    let chip = device["chip"].as_str().unwrap_or("(none)");
+    match device["chip_detected"].as_str() {
+        Some(evidence) => field(out, "  ", "chip", format!("{chip}, detected: {evidence}")),
+        None => field(out, "  ", "chip", chip),
+    }
+    let names = |v: &Value| -> String {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    match device["platform"].as_str() {
+        Some(platform) => field(
+            out,
+            "  ",
+            "platform",
+            format!("{platform}, as its modules say"),
+        ),
+        None => field(
+            out,
+            "  ",
+            "platform",
+            format!(
+                "not named by any module; this chip is used by {}",
+                names(&device["platforms_with_chip"])
+            ),
+        ),
+    }
+    if ended {
+        out.push('\n');
     }
 }

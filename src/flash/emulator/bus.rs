@@ -522,6 +522,10 @@ impl Bus {
                 let o = (offset - 0x60) as usize;
                 u32::from_le_bytes(self.id_bytes[o..o + 4].try_into().expect("8-byte ID"))
             }
+            // INFO.PART, INFO.VARIANT, INFO.PACKAGE, INFO.RAM, INFO.FLASH (nRF52840
+            // Product Specification, FICR): an nRF52840 "AAD0" (0x41414430, one of the
+            // variants probe-rs's nRF52 `chip_detection` maps to nRF52840_xxAA, and the
+            // D0 pyOCD names on a real QIAA), package QI (0x2004), 256 KiB RAM, 1 MiB flash.
             0x100 => 0x52840,
             0x104 => 0x4141_4430,
             0x108 => 0x2004,

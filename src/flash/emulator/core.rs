@@ -302,7 +302,8 @@ impl Silicon {
             },
             FP_CTRL => self.fp_ctrl,
             DWT_CTRL => 0x4000_0000,
-            _ => self.ppb.get(&address).copied().unwrap_or(0),
+            _ => super::coresight::read(self.bus.chip, address)
+                .unwrap_or_else(|| self.ppb.get(&address).copied().unwrap_or(0)),
         }
     }
 

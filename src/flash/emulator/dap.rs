@@ -208,8 +208,8 @@ impl super::DeviceState {
                 self.silicon.read(address, 4).map_err(|_| fault())
             }
             0xF4 => Ok(0),
-            // BASE: a ROM table at the usual Cortex-M address.
-            0xF8 => Ok(0xE00F_F003),
+            // BASE: where the ROM table is, which auto-detection reads first.
+            0xF8 => Ok(super::coresight::ROM_TABLE_BASE),
             0xFC => Ok(AHB_AP_IDR),
             _ => Ok(0),
         }

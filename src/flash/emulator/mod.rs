@@ -15,6 +15,7 @@
 mod bus;
 pub mod clock;
 mod core;
+mod coresight;
 mod dap;
 mod rtl8721dm;
 mod wire;
