@@ -21,18 +21,59 @@ pub const BUFFER_BYTES: u32 = 0x4000;
 /// commands), and an nRF52840 programs 128 words in 5 ms.
 pub const MIN_GAP_BYTES: usize = 512;
 
-/// The first and the last call of a batch program this much, the second and the one
-/// before the last three times as much: the first buffer is loaded while the flash has
-/// nothing to do, and the last calls program while the wire has nothing to send. Growing
-/// by three keeps the wire and the flash both busy at either end, on a probe faster than
-/// the flash (a J-Link: the next buffer is loaded while this one programs) and on one
-/// slower (CMSIS-DAP: the call before is done when the next buffer is loaded).
+/// The first and the last call of a batch program this much, and the calls next to them
+/// grow from it: the first buffer is loaded while the flash has nothing to do, and the
+/// last calls program while the wire has nothing to send.
 pub const RAMP_BYTES: usize = 1024;
 
-/// `runs` (as [`program_runs`] gives them) with the first to begin with calls of 1 and 3
-/// times [`RAMP_BYTES`], and the last to end with calls of 3 and 1 times that, where
-/// they are long enough.
-pub fn ramped(runs: Vec<(u32, usize, usize)>) -> Vec<(u32, usize, usize)> {
+/// Which side kept the other waiting in a batch's full-size calls, as the driver saw it
+/// (the call before had halted, or not, by the time the next buffer was loaded): what
+/// the next batch's ramps are cut for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pace {
+    /// Not seen yet (the first batch, or one without two full-size calls in a row).
+    #[default]
+    Unknown,
+    /// The wire: CMSIS-DAP, on these chips. The flash waits for every buffer; what is
+    /// lost is the wire's time at a batch's end, while the last calls program. `gentle`
+    /// once a batch's last calls, shrinking by three, still found the call before them
+    /// running (the wire is less than three times slower than the flash).
+    Wire {
+        /// The last calls shrink by half again each time, not by three.
+        gentle: bool,
+    },
+    /// The flash: a J-Link on an nRF52840. The wire waits; what is lost is the flash's
+    /// time at a batch's start, while the first buffer is loaded.
+    Flash,
+}
+
+/// The pace the next batch is cut for, after one that saw `paced` (full-size calls in
+/// a row where the call before had halted when the next buffer was loaded, and where it
+/// had not) and, if `tail_waited`, a shrinking call that found the one before running.
+pub fn next_pace(pace: Pace, paced: [u32; 2], tail_waited: bool) -> Pace {
+    match pace {
+        Pace::Wire { gentle: false } if tail_waited && paced[0] >= paced[1] => {
+            Pace::Wire { gentle: true }
+        }
+        Pace::Wire { gentle } if paced[0] >= paced[1] => Pace::Wire { gentle },
+        _ if paced == [0, 0] => pace,
+        _ if paced[0] >= paced[1] => Pace::Wire { gentle: false },
+        _ => Pace::Flash,
+    }
+}
+
+/// Sizes of the calls a wire-paced batch ends with, last first: each call is loaded in
+/// about the time the call before it programs when the wire is about three times slower
+/// than the flash (a Particle Debugger on an nRF52840: 2.9), or, gently, 1.5 times
+/// (`cmsis-dap-v2`: 1.6), at the cost of more calls.
+const WIRE_TAIL: [usize; 3] = [1024, 3072, 9216];
+const WIRE_TAIL_GENTLE: [usize; 7] = [1024, 1536, 2304, 3456, 5184, 7776, 11664];
+
+/// `runs` (as [`program_runs`] gives them) cut into the calls a batch makes at `pace`:
+/// a batch paced by the flash, or not known, begins with calls of 1 and 3 times
+/// [`RAMP_BYTES`]; one not known ends with calls of 3 and 1 times it; one paced by the
+/// wire ends with calls shrinking by three (or gently, by half again) down to it.
+pub fn ramped(runs: Vec<(u32, usize, usize)>, pace: Pace) -> Vec<(u32, usize, usize)> {
     let steps = |len: usize| -> &'static [usize] {
         if len >= 8 * RAMP_BYTES {
             &[RAMP_BYTES, 3 * RAMP_BYTES]
@@ -43,11 +84,15 @@ pub fn ramped(runs: Vec<(u32, usize, usize)>) -> Vec<(u32, usize, usize)> {
         }
     };
     let n = runs.len();
-    let mut out = Vec::with_capacity(n + 4);
+    let mut out = Vec::with_capacity(n + 8);
     for (k, (address, from, len)) in runs.into_iter().enumerate() {
-        let head: &[usize] = if k == 0 { steps(len) } else { &[] };
+        let head: &[usize] = if k == 0 && !matches!(pace, Pace::Wire { .. }) {
+            steps(len)
+        } else {
+            &[]
+        };
         let rest = len - head.iter().sum::<usize>();
-        let tail: Vec<usize> = if k + 1 == n {
+        let tail: Vec<usize> = if k + 1 == n && pace == Pace::Unknown {
             steps(rest).iter().rev().copied().collect()
         } else {
             Vec::new()
@@ -64,7 +109,36 @@ pub fn ramped(runs: Vec<(u32, usize, usize)>) -> Vec<(u32, usize, usize)> {
             at += piece;
         }
     }
-    out
+    match pace {
+        Pace::Wire { gentle: false } => wire_tail(out, &WIRE_TAIL),
+        Pace::Wire { gentle: true } => wire_tail(out, &WIRE_TAIL_GENTLE),
+        _ => out,
+    }
+}
+
+/// The calls' last bytes recut into `sizes`, from the end, each within one call of
+/// `calls` (a piece never joins two runs).
+fn wire_tail(mut calls: Vec<(u32, usize, usize)>, sizes: &[usize]) -> Vec<(u32, usize, usize)> {
+    let mut tail = Vec::new();
+    let mut next = 0;
+    while let Some(&size) = sizes.get(next) {
+        let Some((address, from, len)) = calls.pop() else {
+            break;
+        };
+        if len <= size + RAMP_BYTES || len < 2 * size {
+            // A run not much longer is a call whole (never a short piece before a long
+            // one); the call before it is to be larger still.
+            tail.push((address, from, len));
+            next = sizes.iter().position(|s| *s > len).unwrap_or(sizes.len());
+            continue;
+        }
+        let keep = len - size;
+        tail.push((address + keep as u32, from + keep, size));
+        calls.push((address, from, keep));
+        next += 1;
+    }
+    calls.extend(tail.into_iter().rev());
+    calls
 }
 
 /// The runs of `data` (an erase unit's new content, from flash address `start`) that hold
@@ -162,7 +236,10 @@ mod tests {
 
     #[test]
     fn a_batch_starts_and_ends_with_short_calls() {
-        let runs = ramped(vec![(0, 0, 0x4000), (0x4000, 0x4000, 0x4000)]);
+        let runs = ramped(
+            vec![(0, 0, 0x4000), (0x4000, 0x4000, 0x4000)],
+            Pace::Unknown,
+        );
         assert_eq!(
             runs,
             vec![
@@ -174,17 +251,72 @@ mod tests {
                 (0x7C00, 0x7C00, 0x400)
             ]
         );
-        assert_eq!(ramped(vec![(0, 0, 0x800)]), vec![(0, 0, 0x800)]);
         assert_eq!(
-            ramped(vec![(0, 0, 0xC00)]),
+            ramped(vec![(0, 0, 0x800)], Pace::Unknown),
+            vec![(0, 0, 0x800)]
+        );
+        assert_eq!(
+            ramped(vec![(0, 0, 0xC00)], Pace::Unknown),
             vec![(0, 0, 0x400), (0x400, 0x400, 0x800)]
         );
-        let one = ramped(vec![(0, 0, 0x4000)]);
+        let one = ramped(vec![(0, 0, 0x4000)], Pace::Unknown);
         assert_eq!(one.iter().map(|r| r.2).sum::<usize>(), 0x4000);
         assert_eq!(
             one.iter().map(|r| r.2).collect::<Vec<_>>(),
             vec![0x400, 0xC00, 0x2000, 0xC00, 0x400]
         );
+    }
+
+    #[test]
+    fn the_ramps_follow_the_pace() {
+        let runs = vec![
+            (0, 0, 0x4000),
+            (0x4000, 0x4000, 0x4000),
+            (0x9000, 0x9000, 0x800),
+        ];
+        let sizes = |pace| {
+            ramped(runs.clone(), pace)
+                .iter()
+                .map(|r| r.2)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            sizes(Pace::Flash),
+            vec![0x400, 0xC00, 0x3000, 0x4000, 0x800]
+        );
+        // The wire's tail: the last run whole, then calls growing by half from the runs
+        // before it, each inside one run.
+        assert_eq!(
+            sizes(Pace::Wire { gentle: true }),
+            vec![8608, 7776, 5440, 5184, 3456, 2304, 0x800]
+        );
+        assert_eq!(
+            sizes(Pace::Wire { gentle: false }),
+            vec![0x4000, 0x4000 - 3072, 3072, 0x800]
+        );
+        for pace in [
+            Pace::Unknown,
+            Pace::Flash,
+            Pace::Wire { gentle: false },
+            Pace::Wire { gentle: true },
+        ] {
+            let cut = ramped(runs.clone(), pace);
+            // Every byte once, in order, no piece across two runs.
+            let mut at = 0;
+            for (address, from, len) in &cut {
+                assert!(*from >= at);
+                let run = runs
+                    .iter()
+                    .find(|r| r.1 <= *from && from + len <= r.1 + r.2);
+                let run = run.expect("inside one run");
+                assert_eq!(*address as usize - run.0 as usize, from - run.1);
+                at = from + len;
+            }
+            assert_eq!(
+                cut.iter().map(|r| r.2).sum::<usize>(),
+                runs.iter().map(|r| r.2).sum::<usize>()
+            );
+        }
     }
 
     #[test]

@@ -64,6 +64,8 @@ const CALL_RESULT: Accesses = Accesses {
     writes: 4,
     flushes: 0,
 };
+/// Calls at least this long (in words) show which side paces a batch, as in the driver.
+const FULL_SIZE_WORDS: u64 = 4 * algorithm::RAMP_BYTES as u64 / 4;
 /// Instructions the algorithm runs per word it programs, besides waiting for the flash.
 const ALGORITHM_INSTRUCTIONS_PER_WORD: u64 = 8;
 /// The reset at the end.
@@ -266,6 +268,7 @@ pub fn estimate(
         pricer: &p,
         now: 0,
         core_free: 0,
+        pace: algorithm::Pace::Unknown,
     };
     if !pending.is_empty() {
         driver.wire(p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD));
@@ -292,17 +295,30 @@ pub fn estimate(
                     algorithm::program_runs(*start, data, algorithm::BUFFER_BYTES as usize, None)
                 })
                 .collect(),
+            driver.pace,
         )
         .into_iter()
         .map(|(_, _, len)| (len as u64).div_ceil(4))
         .collect();
         if !runs.is_empty() {
             driver.call(0, 0);
+            // As the driver learns it: which side kept the other waiting between two
+            // full-size calls in a row, for the next batch's ramps.
+            let mut paced = [0u32; 2];
+            let mut tail_waited = false;
+            let mut before = 0;
             for words in runs {
                 let busy = words * word_ns + core_ns(words * ALGORITHM_INSTRUCTIONS_PER_WORD);
-                driver.call(p.ram_block(words), busy);
+                let flash_left = driver.call(p.ram_block(words), busy);
+                if before.min(words) >= FULL_SIZE_WORDS {
+                    paced[usize::from(flash_left)] += 1;
+                } else if before > 0 && words < before && flash_left {
+                    tail_waited = true;
+                }
+                before = words;
             }
             driver.call(0, 0);
+            driver.pace = algorithm::next_pace(driver.pace, paced, tail_waited);
         }
     }
     ns += driver.finish();
@@ -324,6 +340,8 @@ struct Driver<'a> {
     now: u64,
     /// When the core halts after the call running now.
     core_free: u64,
+    /// What paced the last batch (`algorithm::driver` cuts the next one's calls for it).
+    pace: algorithm::Pace,
 }
 
 impl Driver<'_> {
@@ -331,12 +349,15 @@ impl Driver<'_> {
         self.now += ns;
     }
 
-    /// A call whose buffer takes `load` ns to fill and which keeps the core busy `busy` ns.
-    fn call(&mut self, load: u64, busy: u64) {
+    /// A call whose buffer takes `load` ns to fill and which keeps the core busy `busy` ns;
+    /// returns whether the call before was still running once the buffer was loaded.
+    fn call(&mut self, load: u64, busy: u64) -> bool {
         self.now += load;
+        let flash_left = self.core_free > self.now;
         self.wait();
         self.now += self.pricer.accesses(CALL_START);
         self.core_free = self.now + busy;
+        flash_left
     }
 
     /// Polls until the core halts (the halt is seen by the first status read after it),

@@ -12,6 +12,7 @@
 //! out (see [`super::program_runs`]). probe-rs still lays the algorithm out in RAM
 //! (`FlashAlgorithm::assemble_from_raw_with_data`): code, static base, stack, buffers.
 
+use super::Pace;
 use crate::flash::{EraseUnit, TargetError, UnitWrite};
 use probe_rs::config::{MemoryRegion, RamRegion};
 use probe_rs::flashing::FlashAlgorithm;
@@ -23,6 +24,9 @@ use std::time::{Duration, Instant};
 /// which runs their code: probe-rs's `nrf52` (NVMC word writes) and `stm32f2xx_1024`
 /// (Keil's STM32F2xx FLM, x32 programming). Any other algorithm gets one page per call.
 const LONG_CALLS: [&str; 2] = ["nrf52", "stm32f2xx_1024"];
+
+/// Calls at least this long show which side paces a batch (shorter ones are the ramps).
+const FULL_SIZE: usize = 4 * super::RAMP_BYTES;
 
 /// Init's and UnInit's function codes (CMSIS-Pack): 1 erase, 2 program.
 const ERASE: u32 = 1;
@@ -56,6 +60,8 @@ pub(crate) struct Driver {
     /// The blob is in RAM (a reset leaves RAM as it is; other code loaded there, a chip
     /// erase's algorithm or firmware that ran, does not).
     loaded: bool,
+    /// What paced the last batch, which the next one's calls are cut for.
+    pace: Pace,
 }
 
 /// One call of the algorithm, in the order they run.
@@ -133,6 +139,7 @@ impl Driver {
             page,
             boundary: (!long).then_some(page),
             loaded: false,
+            pace: Pace::Unknown,
         })
     }
 
@@ -179,7 +186,7 @@ impl Driver {
                     .map(move |(address, from, len)| (k, address, from, len))
             })
             .collect();
-        let ramped = super::ramped(runs.iter().map(|r| (r.1, 0, r.3)).collect());
+        let ramped = super::ramped(runs.iter().map(|r| (r.1, 0, r.3)).collect(), self.pace);
         // The ramp cuts only the first and the last run, each within itself.
         let mut program: Vec<Call<'_>> = Vec::new();
         let mut source = runs.iter().peekable();
@@ -248,6 +255,9 @@ impl Driver {
         ];
         let mut next_buffer = 0;
         let mut running: Option<(&Call<'_>, Duration)> = None;
+        let mut paced = [0u32; 2];
+        // A shrinking call found the one before it still running.
+        let mut tail_waited = false;
         for call in calls {
             let mut buffer = 0;
             if let Call::Program { data, .. } = call {
@@ -262,13 +272,26 @@ impl Driver {
                 core.write_32(buffer, &words).map_err(probe_error)?;
             }
             if let Some((before, timeout)) = running.take() {
-                self.finish(core, before, timeout)?;
+                let polls = self.finish(core, before, timeout)?;
+                // Two full-size calls in a row: had the first halted by the time the
+                // second's buffer was loaded?
+                if let (Call::Program { data: a, .. }, Call::Program { data: b, .. }) =
+                    (before, call)
+                {
+                    if a.len().min(b.len()) >= FULL_SIZE {
+                        paced[usize::from(polls > 1)] += 1;
+                    } else if b.len() < a.len() && polls > 1 {
+                        tail_waited = true;
+                    }
+                }
             }
             running = Some((call, self.start(core, call, buffer)?));
         }
         if let Some((last, timeout)) = running {
             self.finish(core, last, timeout)?;
         }
+        // [the wire kept the flash waiting, the flash kept the wire waiting]
+        self.pace = super::next_pace(self.pace, paced, tail_waited);
         Ok(())
     }
 
@@ -336,16 +359,17 @@ impl Driver {
         Ok(timeout)
     }
 
-    /// Waits for a call to halt on the blob's BKPT and checks its result.
+    /// Waits for a call to halt on the blob's BKPT and checks its result; returns how many
+    /// status reads it took (1: it had halted before the host looked).
     fn finish(
         &self,
         core: &mut Core<'_>,
         call: &Call<'_>,
         timeout: Duration,
-    ) -> Result<(), TargetError> {
+    ) -> Result<u32, TargetError> {
         let (name, address) = match call {
-            Call::Init(_) if self.algorithm.pc_init.is_none() => return Ok(()),
-            Call::UnInit(_) if self.algorithm.pc_uninit.is_none() => return Ok(()),
+            Call::Init(_) if self.algorithm.pc_init.is_none() => return Ok(0),
+            Call::UnInit(_) if self.algorithm.pc_uninit.is_none() => return Ok(0),
             Call::Init(_) => ("Init", None),
             Call::UnInit(_) => ("UnInit", None),
             Call::Erase(a) => ("EraseSector", Some(*a)),
@@ -355,7 +379,9 @@ impl Driver {
         let deadline = Instant::now() + timeout + Duration::from_secs(1);
         // DHCSR alone: probe-rs's `Core::status` also reads and clears DFSR and, on a
         // breakpoint, reads the instruction there (semihosting), three round trips more.
+        let mut polls = 0;
         loop {
+            polls += 1;
             let dhcsr = core.read_word_32(DHCSR).map_err(probe_error)?;
             if dhcsr & S_LOCKUP != 0 {
                 return Err(failed(format!(
@@ -388,6 +414,6 @@ impl Driver {
                 "the flash algorithm's {name}{at} failed with code {result}"
             )));
         }
-        Ok(())
+        Ok(polls)
     }
 }
