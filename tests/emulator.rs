@@ -87,7 +87,10 @@ fn nrf52840_flash_again_and_a_new_application() {
     assert!(first.verified && first.units_written > 0 && first.units_skipped == 0);
     assert!(holds(&device, &image));
     let wire = first.wire.as_ref().expect("an emulated device counts");
-    assert!(wire.algorithm_loads >= 1 && wire.transfers > 0);
+    // Loaded once for the device, though written in batches (Ctrl-C is seen between them).
+    assert!(first.units_written > 16);
+    assert_eq!(wire.algorithm_loads, 1);
+    assert!(wire.transfers > 0);
     // Runs of 0xFF words on the erased pages are not programmed; every other word is.
     let words = image
         .segments()
