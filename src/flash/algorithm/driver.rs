@@ -177,35 +177,33 @@ impl Driver {
             calls.push(Call::UnInit(ERASE));
         }
         let spans = super::contiguous(writes.iter().map(|w| (w.unit.start, w.data)));
-        let runs: Vec<(usize, u32, usize, usize)> = spans
+        let runs: Vec<(u32, usize, usize)> = spans
             .iter()
-            .enumerate()
-            .flat_map(|(k, (start, data))| {
+            .flat_map(|(start, data)| {
                 super::program_runs(*start, data, self.call_bytes as usize, self.boundary)
-                    .into_iter()
-                    .map(move |(address, from, len)| (k, address, from, len))
             })
             .collect();
-        let ramped = super::ramped(runs.iter().map(|r| (r.1, 0, r.3)).collect(), self.pace);
-        // The ramp cuts only the first and the last run, each within itself.
-        let mut program: Vec<Call<'_>> = Vec::new();
-        let mut source = runs.iter().peekable();
-        let mut used = 0;
-        for (address, _, len) in ramped {
-            let Some(&&(k, run_address, from, run_len)) = source.peek() else {
-                break;
-            };
-            let offset = from + (address - run_address) as usize;
-            program.push(Call::Program {
-                address,
-                data: &spans[k].1[offset..offset + len],
-            });
-            used += len;
-            if used == run_len {
-                source.next();
-                used = 0;
-            }
-        }
+        // The ramps cut runs into calls, in order, never one call across two runs: each
+        // call lies inside one span.
+        let program = super::ramped(runs, self.pace)
+            .into_iter()
+            .map(|(address, _, len)| {
+                let inside = |(start, data): &&(u32, Vec<u8>)| {
+                    *start <= address
+                        && u64::from(address) + len as u64 <= u64::from(*start) + data.len() as u64
+                };
+                let (start, data) = spans.iter().find(inside).ok_or_else(|| {
+                    failed(format!(
+                        "internal: a call at {address:#010x} lies outside the data to write"
+                    ))
+                })?;
+                let offset = (address - start) as usize;
+                Ok(Call::Program {
+                    address,
+                    data: &data[offset..offset + len],
+                })
+            })
+            .collect::<Result<Vec<_>, TargetError>>()?;
         if !program.is_empty() {
             calls.push(Call::Init(PROGRAM));
             calls.extend(program);
@@ -255,6 +253,7 @@ impl Driver {
         ];
         let mut next_buffer = 0;
         let mut running: Option<(&Call<'_>, Duration)> = None;
+        let mut first = true;
         let mut paced = [0u32; 2];
         // A shrinking call found the one before it still running.
         let mut tail_waited = false;
@@ -285,7 +284,7 @@ impl Driver {
                     }
                 }
             }
-            running = Some((call, self.start(core, call, buffer)?));
+            running = Some((call, self.start(core, call, buffer, &mut first)?));
         }
         if let Some((last, timeout)) = running {
             self.finish(core, last, timeout)?;
@@ -295,12 +294,15 @@ impl Driver {
         Ok(())
     }
 
-    /// Sets a call's registers and resumes the core; returns how long it may take.
+    /// Sets a call's registers and resumes the core; returns how long it may take. The
+    /// `first` call that runs also sets R9 and SP, which the calls after it keep (AAPCS:
+    /// R9 is preserved, SP restored), whether or not the algorithm has an Init.
     fn start(
         &self,
         core: &mut Core<'_>,
         call: &Call<'_>,
         buffer: u64,
+        first: &mut bool,
     ) -> Result<Duration, TargetError> {
         let a = &self.algorithm;
         let properties = &a.flash_properties;
@@ -344,7 +346,7 @@ impl Driver {
             // Thumb: the return lands on the blob's BKPT with bit 0 set.
             (core.return_address(), a.load_address + 1),
         ];
-        if matches!(call, Call::Init(_)) {
+        if std::mem::take(first) {
             values.push((regs.core_register(9), a.static_base));
             values.push((core.stack_pointer(), a.stack_top));
         }
