@@ -9,12 +9,14 @@
 //! # As a library
 //!
 //! A production-line program or another Particle tool depends on the library alone, with
-//! probe-rs where it programs devices:
+//! probe-rs where it programs devices, and the emulated silicon where it rehearses without
+//! them (the emulator's Thumb core, armagnac, is compiled only then):
 //!
 //! ```toml
 //! [dependencies]
-//! hexsmith = { version = "0.1", default-features = false }                       # images only
-//! # hexsmith = { version = "0.1", default-features = false, features = ["probe"] } # and SWD
+//! hexsmith = { version = "0.1", default-features = false }                          # images only
+//! # hexsmith = { version = "0.1", default-features = false, features = ["probe"] }    # and SWD
+//! # hexsmith = { version = "0.1", default-features = false, features = ["emulator"] } # and emulated chips
 //! ```
 //!
 //! Build a restore image from module files; every module is checked as it is read, and all
@@ -53,11 +55,12 @@
 //!
 //! Plan an image for its chip and write it to a [`flash::FlashTarget`]: a probe-rs session
 //! (`flash::probe::ProbeTarget`, feature `probe`), the emulated silicon behind it
-//! (`flash::emulator`), or the simulated flash used by tests. Units that already hold the
+//! (`flash::emulator`, feature `emulator`), or the simulated flash used by tests (`flash::sim`,
+//! feature `testing`). Units that already hold the
 //! right bytes are skipped; written units are verified:
 //!
 //! ```no_run
-//! # #[cfg(feature = "probe")]
+//! # #[cfg(feature = "emulator")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use hexsmith::flash::emulator::{Chip, EmulatedDevice};
 //! use hexsmith::flash::probe::{Connect, ProbeTarget};
@@ -81,7 +84,7 @@
 //! println!("{} units written, {} already held", report.units_written, report.units_skipped);
 //! # Ok(())
 //! # }
-//! # #[cfg(not(feature = "probe"))]
+//! # #[cfg(not(feature = "emulator"))]
 //! # fn main() {}
 //! ```
 //!
@@ -103,9 +106,10 @@
 //!
 //! hexsmith is 0.x: a minor release may change the API. What is public is meant for use:
 //! the items re-exported here and the modules' public items. The emulated silicon
-//! (`flash::emulator`) and the simulated flash (`flash::sim`) are test doubles, public so
-//! that a production program can rehearse a station without hardware; their internals may
-//! change in any release. The JSON documents the command line prints are versioned on
+//! (`flash::emulator`, feature `emulator`) and the simulated flash (`flash::sim`, feature
+//! `testing`) are test doubles, each behind its own feature so that a build that asks for
+//! neither carries neither; the emulator is public so that a production program can
+//! rehearse a station without hardware. Their internals may change in any release. The JSON documents the command line prints are versioned on
 //! their own ([`SCHEMA`], docs/json.md).
 
 // A library other programs build on is read through its docs; CI's clippy run turns this

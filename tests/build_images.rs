@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    build_catalog, device_os, fails_with, file_names, hexsmith, read_real, relocated, repo,
-    stand_in_mbr, stderr, stdout, succeeds,
+    build_catalog, build_release, device_os, fails_with, file_names, hexsmith, read_real,
+    relocated, repo, stand_in_mbr, stderr, stdout, succeeds,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -825,22 +825,14 @@ fn catalog_headers_say_how_the_images_differ_from_particles() {
 #[test]
 fn build_says_how_each_image_differs_from_particles() {
     let d = tempfile::tempdir().unwrap();
-    let catalog = repo().join("restore-images/4.0.1.toml");
-    let o = build_catalog(
-        d.path(),
-        &catalog,
-        &device_os(),
-        "out",
-        &["--platform", "tracker"],
-    );
+    let o = build_release(d.path(), "4.0.1", "out", &["--platform", "tracker"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("  unlike Particle's 4.0.1 image: application tracker-tinker@1.5.4-rc.1.bin is version 6 at 0x000d4000; Particle's image has tracker-edge version 6 at 0x000b4000 in its place\n"), "{text}");
     assert!(text.contains("  unlike Particle's 4.0.1 image: no NCP firmware; Particle's manifest lists ncp version 7"), "{text}");
-    let o = build_catalog(
+    let o = build_release(
         d.path(),
-        &catalog,
-        &device_os(),
+        "4.0.1",
         "json",
         &["--platform", "esomx", "--json"],
     );
@@ -849,14 +841,7 @@ fn build_says_how_each_image_differs_from_particles() {
         doc["images"][0]["unlike_published"],
         serde_json::json!(["no application; Particle's image has tinker version 6 at 0x000b4000"])
     );
-    let catalog = repo().join("restore-images/1.5.2.toml");
-    let o = build_catalog(
-        d.path(),
-        &catalog,
-        &device_os(),
-        "old",
-        &["--platform", "boron"],
-    );
+    let o = build_release(d.path(), "1.5.2", "old", &["--platform", "boron"]);
     assert!(
         stdout(&o).contains("Particle published no boron restore image of Device OS 1.5.2"),
         "{}",

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{device_os, hexsmith, stderr, stdout};
+use common::{assert_says, device_os, file_names, hexsmith, stderr, stdout};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,6 +14,19 @@ const USAGE: i32 = 64;
 
 fn updates() -> std::path::PathBuf {
     device_os().join("particle-cli-3.6.0/updates")
+}
+
+/// `build` of one platform of the 4.0.1 release folder `updates` into `out`.
+fn release_build<'a>(updates: &'a str, out: &'a str, platform: &'a str) -> Vec<&'a str> {
+    vec![
+        "build",
+        "--release",
+        updates,
+        "--out-dir",
+        out,
+        "--platform",
+        platform,
+    ]
 }
 
 fn first_line(s: &str) -> &str {
@@ -127,38 +140,15 @@ fn usage_errors_found_inside_a_command_share_clap_status() {
 fn platform_selects_one_platform_of_a_release_folder() {
     let d = tempfile::tempdir().unwrap();
     let u = updates();
-    let o = hexsmith(
-        d.path(),
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-        ],
-    );
+    let u = u.to_str().unwrap();
+    let o = hexsmith(d.path(), &release_build(u, "out", "boron"));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let mut written: Vec<String> = std::fs::read_dir(d.path().join("out"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    written.sort();
-    assert_eq!(written, ["boron.hex", "boron.json"]);
-
-    let o = hexsmith(
-        d.path(),
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out2",
-            "--platform",
-            "p2",
-        ],
+    assert_eq!(
+        file_names(&d.path().join("out")),
+        ["boron.hex", "boron.json"]
     );
+
+    let o = hexsmith(d.path(), &release_build(u, "out2", "p2"));
     assert_eq!(o.status.code(), Some(1));
     assert!(
         first_line(&stderr(&o))
@@ -175,15 +165,7 @@ fn build_names_the_file_hash_and_the_memory_content_hash() {
     let u = updates();
     let o = hexsmith(
         d.path(),
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-        ],
+        &release_build(u.to_str().unwrap(), "out", "boron"),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let file_sha = hex(&Sha256::digest(
@@ -194,14 +176,8 @@ fn build_names_the_file_hash_and_the_memory_content_hash() {
     let memory_sha = manifest["sha256"].as_str().unwrap();
     assert_ne!(file_sha, memory_sha);
     let text = stdout(&o);
-    assert!(
-        text.contains(&format!("  file sha256            {file_sha}\n")),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("  memory-content sha256  {memory_sha}\n")),
-        "{text}"
-    );
+    assert_says(&text, &format!("  file sha256            {file_sha}\n"));
+    assert_says(&text, &format!("  memory-content sha256  {memory_sha}\n"));
 }
 
 #[test]
@@ -365,10 +341,11 @@ fn a_closed_pipe_is_not_a_failure() {
     let u = updates();
     let sp = u.join("boron-system-part1@4.0.1.bin");
     let sp = sp.to_str().unwrap();
-    let cases: &[&[&str]] = &[
-        &["versions"],
-        &["versions", "--json"],
-        &[
+    let build = release_build(u.to_str().unwrap(), "out", "boron");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["versions"],
+        vec!["versions", "--json"],
+        vec![
             "plan",
             "--platform",
             "electron",
@@ -377,33 +354,16 @@ fn a_closed_pipe_is_not_a_failure() {
             "--to",
             "2.3.1",
         ],
-        &["inspect", sp],
-        &["inspect", "--json", sp],
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-        ],
-        &[
-            "build",
-            "--release",
-            u.to_str().unwrap(),
-            "--out-dir",
-            "out",
-            "--platform",
-            "boron",
-            "--json",
-        ],
-        &["flash", "--dry-run", "out/boron.hex"],
-        &["flash", "--dry-run", "--json", "out/boron.hex"],
-        &["probes"],
-        &["--help"],
+        vec!["inspect", sp],
+        vec!["inspect", "--json", sp],
+        build.clone(),
+        [&build[..], &["--json"]].concat(),
+        vec!["flash", "--dry-run", "out/boron.hex"],
+        vec!["flash", "--dry-run", "--json", "out/boron.hex"],
+        vec!["probes"],
+        vec!["--help"],
     ];
-    for args in cases {
+    for args in &cases {
         let o = run_into_closed_pipe(d.path(), args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
@@ -571,17 +531,24 @@ fn completions_offer_platforms_chips_protocols_and_probe_kinds() {
     for shell in ["bash", "zsh", "fish"] {
         // zsh escapes the colon.
         let script = stdout(&hexsmith(d.path(), &["completions", shell])).replace("\\:", ":");
+        // The chips --emulate takes are there in a build with the emulator.
+        let chips: &[&str] = if cfg!(feature = "emulator") {
+            &["nRF52840_xxAA", "STM32F205RG"]
+        } else {
+            &[]
+        };
         for value in [
             "boron",
             "tracker",
             "photon",
             "p2",
-            "nRF52840_xxAA",
-            "STM32F205RG",
             "jtag",
             "0d28:0204",
             "auto",
-        ] {
+        ]
+        .iter()
+        .chain(chips)
+        {
             assert!(script.contains(value), "{shell}: no {value}");
         }
     }
@@ -592,8 +559,58 @@ fn completions_offer_platforms_chips_protocols_and_probe_kinds() {
         d.path(),
         &["flash", "--dry-run", "--emulate", "nRF52832", "x.hex"],
     );
-    assert_eq!(o.status.code(), Some(USAGE));
+    // Without the emulator no chip is one it models: the feature's refusal, exit 1.
+    let unknown_chip = if cfg!(feature = "emulator") { USAGE } else { 1 };
+    assert_eq!(o.status.code(), Some(unknown_chip), "{}", stderr(&o));
     // The candidates do not crowd --help.
     let help = stdout(&hexsmith(d.path(), &["read", "--help"]));
     assert!(!help.contains("possible values: core"), "{help}");
+}
+
+/// A command line built with probe-rs but without the emulated chips refuses `--emulate`
+/// and `--emulate-state` in one line that names the feature (exit 1), creating no state
+/// file, while a dry run's estimate, which needs no emulator, still works. Runs only in
+/// such a build: `cargo test --no-default-features --features cli,probe`.
+#[cfg(all(feature = "probe", not(feature = "emulator")))]
+#[test]
+fn without_the_emulator_feature_emulate_is_refused_and_the_estimate_stays() {
+    let d = tempfile::tempdir().unwrap();
+    let app =
+        common::real("particle-cli-3.6.0/knownApps/boron/tinker/tinker-0.8.0-rc.27-boron.bin");
+    let app = app.to_str().unwrap();
+    let cases: [&[&str]; 3] = [
+        &[
+            "flash",
+            app,
+            "--emulate",
+            "nRF52840_xxAA",
+            "--emulate-state",
+            "dev.hex",
+        ],
+        &["verify", app, "--emulate", "nRF52840_xxAA"],
+        &[
+            "inspect",
+            "--emulate",
+            "nRF52840_xxAA",
+            "--emulate-state",
+            "dev.hex",
+        ],
+    ];
+    for args in cases {
+        let o = hexsmith(d.path(), args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("cargo feature \"emulator\""),
+            "{args:?}: {err}"
+        );
+        assert!(!d.path().join("dev.hex").exists(), "{args:?} made a state");
+    }
+    let o = hexsmith(
+        d.path(),
+        &["flash", "--dry-run", "--chip", "nRF52840_xxAA", app],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("estimate"), "{}", stdout(&o));
 }

@@ -5,7 +5,11 @@
 
 mod common;
 
-use common::{catalog_image, hexsmith, read_real, relocated, stderr, stdout};
+use common::emulated::{holds, locked_nrf52840, protected_stm32f205, run_on};
+use common::{
+    assert_says, catalog_hex, catalog_image, hexsmith, read_real, relocated, stderr, stdout,
+    write_hex,
+};
 use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::emulator::{Chip, EmulatedDevice, NorViolation};
@@ -14,7 +18,7 @@ use hexsmith::flash::{
     EraseUnit, Event, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanOptions, TargetError,
     execute, read_device_id,
 };
-use hexsmith::memory::{MemoryImage, hex};
+use hexsmith::memory::MemoryImage;
 use hexsmith::platform::Platform;
 use std::path::Path;
 use std::sync::Arc;
@@ -58,13 +62,6 @@ fn flash(device: &EmulatedDevice, platform: &Platform, image: &MemoryImage) -> F
     let plan = FlashPlan::new(image, platform, platform.mcu(), PlanOptions::default()).unwrap();
     execute(&plan, image, &mut target, &options(None), &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}; core faults {:?}", device.core_faults()))
-}
-
-fn holds(device: &EmulatedDevice, image: &MemoryImage) -> bool {
-    image
-        .segments()
-        .iter()
-        .all(|s| device.peek(s.start, s.data.len()) == s.data)
 }
 
 fn clean(device: &EmulatedDevice) {
@@ -258,10 +255,6 @@ fn an_interrupted_flash_is_finished_by_a_rerun() {
     clean(&device);
 }
 
-fn write_hex(dir: &Path, name: &str, image: &MemoryImage) {
-    std::fs::write(dir.join(name), hex::write(image)).unwrap();
-}
-
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(out)))
 }
@@ -269,8 +262,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 #[test]
 fn the_command_line_flashes_a_state_file_that_inspect_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    write_hex(dir.path(), "boron.hex", &boron);
+    let (_, boron) = catalog_hex(dir.path(), "4.0.1", "boron", true);
     let args = [
         "flash",
         "--emulate",
@@ -328,19 +320,8 @@ fn the_command_line_flashes_a_state_file_that_inspect_reads() {
     }
 
     // The photon, on its STM32F205RG, the same way.
-    let (_, photon) = catalog_image("2.3.1", "photon", false);
-    write_hex(dir.path(), "photon.hex", &photon);
-    let out = hexsmith(
-        dir.path(),
-        &[
-            "flash",
-            "--emulate",
-            "STM32F205RG",
-            "--emulate-state",
-            "p.hex",
-            "photon.hex",
-        ],
-    );
+    catalog_hex(dir.path(), "2.3.1", "photon", false);
+    let out = run_on(dir.path(), "STM32F205RG", "p.hex", &["flash", "photon.hex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let inspected = hexsmith(dir.path(), &["inspect", "p.hex"]);
     assert_eq!(inspected.status.code(), Some(0), "{}", stdout(&inspected));
@@ -350,21 +331,10 @@ fn the_command_line_flashes_a_state_file_that_inspect_reads() {
 #[test]
 fn a_locked_nrf52840_is_refused_unless_recovered() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    write_hex(dir.path(), "boron.hex", &boron);
-    let state = dir.path().join("locked.hex");
-    let device = EmulatedDevice::open(Chip::Nrf52840, &state).unwrap();
-    device.lock_approtect();
-    device.save().unwrap();
-
-    let base = [
-        "flash",
-        "--emulate",
-        "nRF52840_xxAA",
-        "--emulate-state",
-        "locked.hex",
-    ];
-    let refused = hexsmith(dir.path(), &[&base[..], &["boron.hex"]].concat());
+    catalog_hex(dir.path(), "4.0.1", "boron", true);
+    locked_nrf52840(&dir.path().join("locked.hex"));
+    let run = |args: &[&str]| run_on(dir.path(), "nRF52840_xxAA", "locked.hex", args);
+    let refused = run(&["flash", "boron.hex"]);
     assert_ne!(refused.status.code(), Some(0));
     // The result line says why, as for any device that failed.
     let message = stdout(&refused);
@@ -372,10 +342,7 @@ fn a_locked_nrf52840_is_refused_unless_recovered() {
     assert!(message.contains("Device Protection"), "{message}");
     assert!(message.contains("--recover") && message.contains("erases the whole chip"));
 
-    let recovered = hexsmith(
-        dir.path(),
-        &[&base[..], &["--recover", "boron.hex"]].concat(),
-    );
+    let recovered = run(&["flash", "--recover", "boron.hex"]);
     assert_eq!(recovered.status.code(), Some(0), "{}", stderr(&recovered));
     let inspected = hexsmith(dir.path(), &["inspect", "locked.hex"]);
     assert_eq!(inspected.status.code(), Some(0), "{}", stdout(&inspected));
@@ -384,32 +351,40 @@ fn a_locked_nrf52840_is_refused_unless_recovered() {
 #[test]
 fn a_protected_gen2_bootloader_is_refused_or_unprotected() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, photon) = catalog_image("2.3.1", "photon", false);
-    write_hex(dir.path(), "photon.hex", &photon);
-    let device = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
-    device.protect_stm32_sectors(1);
-    device.save().unwrap();
-    let base = [
-        "flash",
-        "--emulate",
-        "STM32F205RG",
-        "--emulate-state",
-        "p.hex",
-    ];
-    let refused = hexsmith(dir.path(), &[&base[..], &["photon.hex"]].concat());
-    assert_ne!(refused.status.code(), Some(0));
-    assert!(
-        stdout(&refused).contains("--unprotect-bootloader"),
-        "{}",
-        stdout(&refused)
-    );
-    let done = hexsmith(
+    let (_, photon) = catalog_hex(dir.path(), "2.3.1", "photon", false);
+    protected_stm32f205(&dir.path().join("p.hex"), 1);
+    let after = refused_until_unprotected(
         dir.path(),
-        &[&base[..], &["--unprotect-bootloader", "photon.hex"]].concat(),
+        &["flash"],
+        "photon.hex",
+        "--unprotect-bootloader",
     );
-    assert_eq!(done.status.code(), Some(0), "{}", stdout(&done));
-    let after = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
     assert!(holds(&after, &photon));
+}
+
+/// `erase --all --erase-device-keys` on the emulated STM32F205 of `p.hex`: a Gen 2 chip
+/// erase that may take the keys.
+fn erase_all_keys_too(dir: &Path) -> std::process::Output {
+    let args = [
+        "erase",
+        "--all",
+        "--erase-device-keys",
+        "--platform",
+        "photon",
+    ];
+    run_on(dir, "STM32F205RG", "p.hex", &args)
+}
+
+/// `ARGS FILE` on the emulated STM32F205 of `p.hex` is refused, its result saying `why`;
+/// with `--unprotect-bootloader` it goes through. The device as that left it.
+fn refused_until_unprotected(dir: &Path, args: &[&str], file: &str, why: &str) -> EmulatedDevice {
+    let run = |extra: &[&str]| run_on(dir, "STM32F205RG", "p.hex", &[args, extra].concat());
+    let refused = run(&[file]);
+    assert_ne!(refused.status.code(), Some(0));
+    assert_says(&stdout(&refused), why);
+    let done = run(&["--unprotect-bootloader", file]);
+    assert_eq!(done.status.code(), Some(0), "{}", stdout(&done));
+    EmulatedDevice::open(Chip::Stm32f205, &dir.join("p.hex")).unwrap()
 }
 
 /// An STM32F2 refuses a mass erase while a sector is write-protected and probe-rs's flash
@@ -428,52 +403,21 @@ fn a_chip_erase_of_a_protected_stm32f2_is_refused() {
     device.protect_stm32_sectors(1);
     device.save().unwrap();
 
-    let erase = hexsmith(
-        dir.path(),
-        &[
-            "erase",
-            "--all",
-            "--erase-device-keys",
-            "--platform",
-            "photon",
-            "--emulate",
-            "STM32F205RG",
-            "--emulate-state",
-            "p.hex",
-        ],
-    );
+    let erase = erase_all_keys_too(dir.path());
     assert_ne!(erase.status.code(), Some(0), "{}", stdout(&erase));
-    assert!(
-        stderr(&erase).contains("erase unit 0x08000000-0x08004000 is write-protected"),
-        "{}",
-        stderr(&erase)
+    assert_says(
+        &stderr(&erase),
+        "erase unit 0x08000000-0x08004000 is write-protected",
     );
     let after = EmulatedDevice::open(Chip::Stm32f205, &state).unwrap();
     assert!(holds(&after, &photon), "nothing erased");
 
-    let base = [
-        "flash",
-        "--chip-erase",
-        "--erase-device-keys",
-        "--emulate",
-        "STM32F205RG",
-        "--emulate-state",
-        "p.hex",
-    ];
-    let refused = hexsmith(dir.path(), &[&base[..], &["system.hex"]].concat());
-    assert_ne!(refused.status.code(), Some(0));
-    assert!(
-        stdout(&refused)
-            .contains("--chip-erase: the bootloader sector 0x08000000 is write-protected"),
-        "{}",
-        stdout(&refused)
-    );
-    let done = hexsmith(
+    let after = refused_until_unprotected(
         dir.path(),
-        &[&base[..], &["--unprotect-bootloader", "system.hex"]].concat(),
+        &["flash", "--chip-erase", "--erase-device-keys"],
+        "system.hex",
+        "--chip-erase: the bootloader sector 0x08000000 is write-protected",
     );
-    assert_eq!(done.status.code(), Some(0), "{}", stdout(&done));
-    let after = EmulatedDevice::open(Chip::Stm32f205, &state).unwrap();
     assert!(holds(&after, &system));
     assert!(
         after.peek(0x0800_0000, 16).iter().all(|b| *b == 0xFF),
@@ -485,8 +429,7 @@ fn a_chip_erase_of_a_protected_stm32f2_is_refused() {
 #[test]
 fn all_probes_writes_to_several_emulated_devices() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, photon) = catalog_image("2.3.1", "photon", false);
-    write_hex(dir.path(), "photon.hex", &photon);
+    let (_, photon) = catalog_hex(dir.path(), "2.3.1", "photon", false);
     let out = hexsmith(
         dir.path(),
         &[
@@ -521,8 +464,7 @@ fn all_probes_writes_to_several_emulated_devices() {
 #[test]
 fn a_gen2_chip_erase_does_not_lose_the_device_keys_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let (platform, photon) = catalog_image("2.3.1", "photon", false);
-    write_hex(dir.path(), "photon.hex", &photon);
+    let (platform, photon) = catalog_hex(dir.path(), "2.3.1", "photon", false);
     let device = EmulatedDevice::blank(Chip::Stm32f205, &[7; 12]);
     flash(&device, platform, &photon);
     let mut state = device.nvm_image();
@@ -536,13 +478,12 @@ fn a_gen2_chip_erase_does_not_lose_the_device_keys_unless_asked() {
     };
     let before = held();
 
-    let emulated = ["--emulate", "STM32F205RG", "--emulate-state", "p.hex"];
     for command in [
         &["flash", "--chip-erase", "photon.hex"][..],
         &["flash", "--chip-erase", "--dry-run", "photon.hex"][..],
         &["erase", "--all", "--platform", "photon"][..],
     ] {
-        let out = hexsmith(dir.path(), &[command, &emulated[..]].concat());
+        let out = run_on(dir.path(), "STM32F205RG", "p.hex", command);
         assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
         let message = stderr(&out);
         assert!(
@@ -554,20 +495,7 @@ fn a_gen2_chip_erase_does_not_lose_the_device_keys_unless_asked() {
         assert!(held() == before, "{command:?} touched the device");
     }
 
-    let out = hexsmith(
-        dir.path(),
-        &[
-            &[
-                "erase",
-                "--all",
-                "--erase-device-keys",
-                "--platform",
-                "photon",
-            ][..],
-            &emulated[..],
-        ]
-        .concat(),
-    );
+    let out = erase_all_keys_too(dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let after = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("p.hex")).unwrap();
     assert!(after.peek(0x0800_4000, 0x400).iter().all(|b| *b == 0xFF));

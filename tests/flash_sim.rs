@@ -4,13 +4,17 @@
 
 mod common;
 
-use common::{catalog_image, device_os, hexsmith, read_real, relocated, repo, stderr, stdout};
+use common::refused_for_no_probe;
+use common::simulated::holds;
+use common::{
+    catalog_hex, catalog_image, device_os, hexsmith, read_real, relocated, repo, stderr, stdout,
+};
 use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::{
-    FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError, execute,
-    read_device, read_device_id,
+    FlashFailure, FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError,
+    execute, read_device, read_device_id,
 };
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::platform::{self, Platform};
@@ -47,16 +51,6 @@ fn plan(
 fn flash(sim: &mut SimulatedFlash, image: &MemoryImage, platform: &Platform) -> FlashReport {
     let p = plan(image, platform, false).unwrap();
     execute(&p, image, sim, &options(), &mut |_| {}).unwrap()
-}
-
-/// Every byte of the image is on the device.
-fn holds(sim: &SimulatedFlash, image: &MemoryImage) -> bool {
-    image.segments().iter().all(|s| {
-        s.data
-            .iter()
-            .enumerate()
-            .all(|(i, b)| sim.byte(u64::from(s.start) + i as u64) == Some(*b))
-    })
 }
 
 #[test]
@@ -117,8 +111,7 @@ fn dry_run_plans_for_each_family() {
 
 #[test]
 fn skip_unchanged_and_a_new_application_touches_only_its_units() {
-    let (platform, image) = catalog_image("4.0.1", "boron", true);
-    let mut sim = SimulatedFlash::new(platform.mcu());
+    let (platform, image, mut sim) = blank_device("4.0.1", "boron");
     let first = flash(&mut sim, &image, platform);
     assert_eq!(first.units_skipped, 0);
     assert!(first.verified && holds(&sim, &image));
@@ -153,8 +146,7 @@ fn skip_unchanged_and_a_new_application_touches_only_its_units() {
 
 #[test]
 fn bytes_the_image_does_not_cover_are_kept() {
-    let (platform, image) = catalog_image("4.0.1", "boron", true);
-    let mut sim = SimulatedFlash::new(platform.mcu());
+    let (platform, image, mut sim) = blank_device("4.0.1", "boron");
     // Something already on the device in the last page of the application's range.
     let app_end = 0xD6C94u32;
     sim.preload(app_end + 16, b"keep me");
@@ -167,11 +159,9 @@ fn bytes_the_image_does_not_cover_are_kept() {
 
 #[test]
 fn verify_catches_a_corrupted_write() {
-    let (platform, image) = catalog_image("2.3.1", "photon", true);
-    let mut sim = SimulatedFlash::new(platform.mcu());
+    let (platform, image, mut sim) = blank_device("2.3.1", "photon");
     sim.corrupt_at = Some(0x0802_0321);
-    let p = plan(&image, platform, false).unwrap();
-    let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
+    let failure = failed_run(&mut sim, &image, platform, false);
     let text = failure.error.to_string();
     assert!(
         text.starts_with("verify failed at 0x08020321: wrote "),
@@ -185,6 +175,7 @@ fn verify_catches_a_corrupted_write() {
         verify: false,
         ..options()
     };
+    let p = plan(&image, platform, false).unwrap();
     assert!(execute(&p, &image, &mut unverified, &opts, &mut |_| {}).is_ok());
     assert!(!holds(&unverified, &image));
 }
@@ -247,11 +238,10 @@ fn chip_erase_is_refused_without_mbr_and_uicr() {
 
 #[test]
 fn an_interrupted_run_is_finished_by_a_rerun() {
-    let (platform, image) = catalog_image("4.0.1", "boron", true);
-    let mut sim = SimulatedFlash::new(platform.mcu());
+    let (platform, image, mut sim) = blank_device("4.0.1", "boron");
     sim.fail_after_units = Some(20);
+    let failure = failed_run(&mut sim, &image, platform, false);
     let p = plan(&image, platform, false).unwrap();
-    let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
     assert_eq!(failure.error.to_string(), "probe disconnected");
     assert_eq!(
         failure.report.units_written, 16,
@@ -311,21 +301,45 @@ fn several_devices_at_once() {
     assert!(reports[0].units_written > 0);
 }
 
+/// A catalog's restore image (with the stand-in MBR) and a blank simulated device of its
+/// platform.
+fn blank_device(release: &str, name: &str) -> (&'static Platform, MemoryImage, SimulatedFlash) {
+    let (platform, image) = catalog_image(release, name, true);
+    (platform, image, SimulatedFlash::new(platform.mcu()))
+}
+
+/// Flashing `image` (with a chip erase or without) onto `sim`, which must fail: how.
+fn failed_run(
+    sim: &mut SimulatedFlash,
+    image: &MemoryImage,
+    platform: &Platform,
+    chip_erase: bool,
+) -> FlashFailure {
+    let p = plan(image, platform, chip_erase).unwrap();
+    execute(&p, image, sim, &options(), &mut |_| {}).unwrap_err()
+}
+
+/// Flashing `image` (with a chip erase or without) onto `sim` with its bootloader sector
+/// write-protected: the failure, which must name that sector.
+fn refused_by_protected_bootloader(
+    sim: &mut SimulatedFlash,
+    image: &MemoryImage,
+    platform: &Platform,
+    chip_erase: bool,
+) -> FlashFailure {
+    sim.protected = vec![0x0800_0000];
+    let failure = failed_run(sim, image, platform, chip_erase);
+    common::assert_starts(
+        &failure.error.to_string(),
+        "erase unit 0x08000000-0x08004000 is write-protected",
+    );
+    failure
+}
+
 #[test]
 fn write_protected_bootloader_sector_is_reported() {
-    let (platform, image) = catalog_image("2.3.1", "electron", true);
-    let mut sim = SimulatedFlash::new(platform.mcu());
-    sim.protected = vec![0x0800_0000];
-    let p = plan(&image, platform, false).unwrap();
-    let failure = execute(&p, &image, &mut sim, &options(), &mut |_| {}).unwrap_err();
-    assert!(
-        failure
-            .error
-            .to_string()
-            .starts_with("erase unit 0x08000000-0x08004000 is write-protected"),
-        "{}",
-        failure.error
-    );
+    let (platform, image, mut sim) = blank_device("2.3.1", "electron");
+    let failure = refused_by_protected_bootloader(&mut sim, &image, platform, false);
     assert!(matches!(
         failure.error,
         hexsmith::flash::FlashError::Target(TargetError::WriteProtected { .. })
@@ -342,17 +356,8 @@ fn a_chip_erase_is_refused_while_a_unit_is_protected() {
     let mut sim = SimulatedFlash::new(platform.mcu());
     sim.preload(0x0800_0000, &[0x12; 16]);
     sim.preload(0x080E_0000, &[0x34; 16]);
-    sim.protected = vec![0x0800_0000];
     let p = plan(&system, platform, true).unwrap();
-    let failure = execute(&p, &system, &mut sim, &options(), &mut |_| {}).unwrap_err();
-    assert!(
-        failure
-            .error
-            .to_string()
-            .starts_with("erase unit 0x08000000-0x08004000 is write-protected"),
-        "{}",
-        failure.error
-    );
+    let failure = refused_by_protected_bootloader(&mut sim, &system, platform, true);
     assert_eq!((sim.chip_erases, sim.write_calls), (0, 0));
     assert_eq!(failure.report.units_written, 0);
     assert_eq!(sim.byte(0x080E_0000), Some(0x34), "nothing erased");
@@ -406,8 +411,7 @@ fn an_image_outside_flash_is_refused() {
 #[test]
 fn commands_that_need_a_probe_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, image) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(dir.path().join("boron.hex"), hex::write(&image)).unwrap();
+    let (_, image) = catalog_hex(dir.path(), "4.0.1", "boron", true);
     let out = hexsmith(dir.path(), &["probes"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out), "no debug probe attached\n");
@@ -417,14 +421,7 @@ fn commands_that_need_a_probe_say_so() {
         &["read", "--platform", "boron", "-o", "dump.hex"],
         &["inspect", "--probe", "auto", "--platform", "boron"],
     ] {
-        let out = hexsmith(dir.path(), args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
-            "{:?}: {}",
-            args,
-            stderr(&out)
-        );
+        refused_for_no_probe(&hexsmith(dir.path(), args), args);
     }
     assert!(!dir.path().join("dump.hex").exists());
     let mut no_mbr = image.clone();
@@ -437,8 +434,7 @@ fn commands_that_need_a_probe_say_so() {
 
 #[test]
 fn reading_a_device_back_gives_what_was_flashed() {
-    let (platform, image) = catalog_image("4.0.1", "boron", true);
-    let mut sim = SimulatedFlash::new(platform.mcu());
+    let (platform, image, mut sim) = blank_device("4.0.1", "boron");
     flash(&mut sim, &image, platform);
     let back = read_device(&mut sim, platform.mcu(), None).unwrap();
     // Whole units come back, erased ones left out: the image's bytes are all there, and

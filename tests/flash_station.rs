@@ -5,15 +5,18 @@
 
 mod common;
 
-use common::{catalog_image, hexsmith, stderr, stdout};
+#[cfg(feature = "emulator")]
+use common::emulated;
+use common::simulated::{self, Attached, blank, holds};
+use common::{catalog_image, hexsmith, refused_for_no_probe, stderr, stdout};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::station::{StationObserver, StationOptions, run_station};
 use hexsmith::flash::{
-    Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError, EraseUnit,
-    FlashDocument, FlashJob, FlashOptions, FlashTarget, LogWriter, Outcome, PlanOptions,
-    TargetError, UnitWrite, attempt, error_chain, flash_device, units_to_erase, verify_device,
+    Connector, DeviceError, DeviceEvent, DeviceOptions, DeviceResult, EraseRangeError,
+    FlashDocument, FlashJob, FlashOptions, LogWriter, Outcome, PlanOptions, TargetError, attempt,
+    error_chain, flash_device, units_to_erase, verify_device,
 };
-use hexsmith::memory::{MemoryImage, hex};
+use hexsmith::memory::hex;
 use hexsmith::platform::{self};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -28,6 +31,25 @@ fn job(release: &str, name: &str) -> FlashJob {
     FlashJob::for_platform(image, platform, None, None).unwrap()
 }
 
+/// A catalog image's job, and its plan with the default options.
+fn job_and_plan(release: &str, name: &str) -> (FlashJob, hexsmith::flash::FlashPlan) {
+    let job = job(release, name);
+    let plan = job.plan(PlanOptions::default()).unwrap();
+    (job, plan)
+}
+
+/// Three blank emulated boards of `chip`, whose `id_len`-byte device IDs are all 1s, all 2s
+/// and all 3s.
+#[cfg(feature = "emulator")]
+fn three_blank_boards(
+    chip: hexsmith::flash::emulator::Chip,
+    id_len: usize,
+) -> Vec<hexsmith::flash::emulator::EmulatedDevice> {
+    (1..=3)
+        .map(|i| hexsmith::flash::emulator::EmulatedDevice::blank(chip, &vec![i; id_len]))
+        .collect()
+}
+
 fn options() -> DeviceOptions {
     DeviceOptions {
         flash: FlashOptions {
@@ -38,45 +60,6 @@ fn options() -> DeviceOptions {
             write_unchanged: false,
         },
         unprotect_bootloader: false,
-    }
-}
-
-/// A simulated Boron with this FICR device ID.
-fn boron_device(id: u8) -> Arc<Mutex<SimulatedFlash>> {
-    let mut sim = SimulatedFlash::new(platform::by_name("boron").unwrap().mcu());
-    sim.set_rom(0x1000_0060, &[0xAB, 0xCD, 0, 0, 0, 0, 0, id]);
-    Arc::new(Mutex::new(sim))
-}
-
-/// A blank simulated device of this job's platform, with a unique ID to read.
-fn blank(job: &FlashJob) -> SimulatedFlash {
-    let mut sim = SimulatedFlash::new(job.mcu());
-    let source = job.mcu().device_id.as_ref().unwrap();
-    sim.set_rom(source.address, &vec![0x42; source.length as usize]);
-    sim
-}
-
-/// A device on the fixture: the simulated flash, shared so that it outlives a connection.
-struct Attached(Arc<Mutex<SimulatedFlash>>);
-
-impl FlashTarget for Attached {
-    fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError> {
-        self.0.lock().unwrap().read(address, buf)
-    }
-    fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError> {
-        self.0.lock().unwrap().write_units(writes)
-    }
-    fn erase_chip(&mut self) -> Result<(), TargetError> {
-        self.0.lock().unwrap().erase_chip()
-    }
-    fn reset(&mut self) -> Result<(), TargetError> {
-        self.0.lock().unwrap().reset()
-    }
-    fn is_write_protected(&mut self, unit: EraseUnit) -> Result<bool, TargetError> {
-        self.0.lock().unwrap().is_write_protected(unit)
-    }
-    fn clear_write_protection(&mut self, unit: EraseUnit) -> Result<(), TargetError> {
-        self.0.lock().unwrap().clear_write_protection(unit)
     }
 }
 
@@ -170,15 +153,6 @@ impl StationObserver for Recorder {
     }
 }
 
-fn holds(sim: &SimulatedFlash, image: &MemoryImage) -> bool {
-    image.segments().iter().all(|s| {
-        s.data
-            .iter()
-            .enumerate()
-            .all(|(i, b)| sim.byte(u64::from(s.start) + i as u64) == Some(*b))
-    })
-}
-
 fn log_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -189,9 +163,12 @@ fn log_lines(path: &Path) -> Vec<Value> {
 
 #[test]
 fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
-    let (a, b, c) = (boron_device(1), boron_device(2), boron_device(3));
+    let (job, plan) = job_and_plan("4.0.1", "boron");
+    let (a, b, c) = (
+        simulated::boron(1),
+        simulated::boron(2),
+        simulated::boron(3),
+    );
     // Device B has a weak cell: its verify fails.
     b.lock().unwrap().corrupt_at = Some(0x0003_0321);
     let cancel = Arc::new(AtomicBool::new(false));
@@ -211,12 +188,7 @@ fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
     );
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("station.jsonl");
-    let mut recorder = Recorder::new(&log_path, &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
-    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    let (summary, recorder) = run_to_end(&mut fixture, &job, &plan, &cancel, &log_path);
 
     assert_eq!(
         (
@@ -279,24 +251,69 @@ fn a_station_flashes_each_new_device_and_survives_a_failing_one() {
     assert_eq!(lines[0]["error"], Value::Null);
 }
 
+/// How the tests run a station: the device options above, polling at once.
+fn station_options() -> StationOptions {
+    StationOptions {
+        device: options(),
+        poll: Duration::ZERO,
+    }
+}
+
+/// A station run on `fixture` to its end, logging to `log`: the summary and what it showed.
+fn run_to_end<C: Connector>(
+    fixture: &mut C,
+    job: &FlashJob,
+    plan: &hexsmith::flash::FlashPlan,
+    cancel: &AtomicBool,
+    log: &Path,
+) -> (hexsmith::flash::station::StationSummary, Recorder) {
+    let mut recorder = Recorder::new(log, job);
+    let summary = run_station(
+        fixture,
+        job,
+        plan,
+        &station_options(),
+        cancel,
+        &mut recorder,
+    );
+    (summary, recorder)
+}
+
+/// The results of a log's lines, in order.
+#[cfg(feature = "emulator")]
+fn results(lines: &[Value]) -> Vec<&str> {
+    lines
+        .iter()
+        .map(|l| l["result"].as_str().unwrap())
+        .collect()
+}
+
+/// A station saw three boards, of which the middle one failed.
+#[track_caller]
+fn three_boards_the_middle_one_failed(
+    summary: &hexsmith::flash::station::StationSummary,
+    recorder: &Recorder,
+) {
+    assert_eq!(
+        (summary.devices, summary.passed, summary.failed),
+        (3, 2, 1),
+        "{:?}",
+        recorder.results
+    );
+}
+
 fn humantime_like(t: &str) -> bool {
     t.len() == 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T'
 }
 
 #[test]
 fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
-    let a = boron_device(7);
+    let (job, plan) = job_and_plan("4.0.1", "boron");
+    let a = simulated::boron(7);
     let cancel = Arc::new(AtomicBool::new(false));
     let mut fixture = Fixture::new([Some(a.clone()), None, Some(a.clone())], &cancel);
     let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
-    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    let (summary, _) = run_to_end(&mut fixture, &job, &plan, &cancel, &dir.path().join("log"));
     assert_eq!((summary.devices, summary.passed), (2, 2));
     // The second time everything is already there: each unit was written once only.
     let a = a.lock().unwrap();
@@ -305,14 +322,35 @@ fn the_same_device_put_back_is_flashed_again_and_ctrl_c_ends_the_wait() {
     assert_eq!(a.resets, 2);
 }
 
+/// Flashes `sim` with its bootloader sector write-protected, which must fail: the result.
+#[track_caller]
+fn refused_while_protected(
+    sim: &mut SimulatedFlash,
+    job: &FlashJob,
+    plan: &hexsmith::flash::FlashPlan,
+) -> DeviceResult {
+    sim.protected = vec![0x0800_0000];
+    let result = flash_device(sim, "p".into(), job, plan, &options(), &mut |_| {});
+    assert_eq!(result.result, Outcome::Failed);
+    result
+}
+
+/// Flashes `sim` as `--unprotect-bootloader` does, which must succeed.
+#[track_caller]
+fn flash_unprotecting(sim: &mut SimulatedFlash, job: &FlashJob, plan: &hexsmith::flash::FlashPlan) {
+    let unprotect = DeviceOptions {
+        unprotect_bootloader: true,
+        ..options()
+    };
+    let result = flash_device(sim, "p".into(), job, plan, &unprotect, &mut |_| {});
+    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+}
+
 #[test]
 fn write_protected_bootloader_is_refused_or_cleared_on_request() {
-    let job = job("2.3.1", "electron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("2.3.1", "electron");
     let mut sim = blank(&job);
-    sim.protected = vec![0x0800_0000];
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
-    assert_eq!(result.result, Outcome::Failed);
+    let result = refused_while_protected(&mut sim, &job, &plan);
     assert!(matches!(
         result.error,
         Some(DeviceError::BootloaderProtected { unit: 0x0800_0000 })
@@ -323,12 +361,7 @@ fn write_protected_bootloader_is_refused_or_cleared_on_request() {
         "the message says how to go on"
     );
 
-    let unprotect = DeviceOptions {
-        unprotect_bootloader: true,
-        ..options()
-    };
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
-    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+    flash_unprotecting(&mut sim, &job, &plan);
     assert!(sim.protected.is_empty());
     assert!(holds(&sim, &job.image));
 }
@@ -347,9 +380,7 @@ fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
         })
         .unwrap();
     let mut sim = blank(&job);
-    sim.protected = vec![0x0800_0000];
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &options(), &mut |_| {});
-    assert_eq!(result.result, Outcome::Failed);
+    let result = refused_while_protected(&mut sim, &job, &plan);
     assert!(matches!(
         result.error,
         Some(DeviceError::ChipEraseProtected { unit: 0x0800_0000 })
@@ -363,12 +394,7 @@ fn a_chip_erase_of_a_protected_gen2_device_is_refused_or_cleared_on_request() {
         "{message}"
     );
 
-    let unprotect = DeviceOptions {
-        unprotect_bootloader: true,
-        ..options()
-    };
-    let result = flash_device(&mut sim, "p".into(), &job, &plan, &unprotect, &mut |_| {});
-    assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
+    flash_unprotecting(&mut sim, &job, &plan);
     assert_eq!(sim.chip_erases, 1);
     assert!(holds(&sim, &job.image));
 }
@@ -403,8 +429,7 @@ impl Connector for Nothing {
 
 #[test]
 fn an_attempt_without_a_probe_is_a_result_and_a_log_line() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let result = attempt(&mut Nothing, &job, &plan, &options(), &mut |_| {});
     assert!(result.is_no_probe());
     assert_eq!(result.result, Outcome::Failed);
@@ -434,8 +459,7 @@ fn an_attempt_without_a_probe_is_a_result_and_a_log_line() {
 
 #[test]
 fn verify_compares_without_writing() {
-    let job = job("2.3.1", "photon");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("2.3.1", "photon");
     let mut sim = blank(&job);
     let erased = verify_device(&mut sim, &job.image, &plan, &mut |_| {}).unwrap();
     assert!(!erased.matches());
@@ -502,9 +526,8 @@ fn an_erase_range_must_be_whole_units() {
 
 #[test]
 fn a_flash_result_document() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
-    let mut device = boron_device(9).lock().unwrap().clone();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
+    let mut device = simulated::boron(9).lock().unwrap().clone();
     let mut results = vec![flash_device(
         &mut device,
         "1209:da42:0123".into(),
@@ -696,17 +719,8 @@ fn probe_conventions() {
 #[test]
 fn all_probes_with_no_probe_still_logs_the_attempt() {
     let dir = image_dir();
-    let out = hexsmith(
-        dir.path(),
-        &["flash", "--all-probes", "--log", "line.jsonl", "boron.hex"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
-        "{:?}: {}",
-        "",
-        stderr(&out)
-    );
+    let args = ["flash", "--all-probes", "--log", "line.jsonl", "boron.hex"];
+    refused_for_no_probe(&hexsmith(dir.path(), &args), &args);
     let lines = log_lines(&dir.path().join("line.jsonl"));
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["result"], "failed");
@@ -743,14 +757,7 @@ fn verify_erase_and_reset_are_commands() {
         &["reset", "--platform", "boron"],
         &["reset", "--chip", "STM32F205RGTx"],
     ] {
-        let out = run_env(d, &[], args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
-            "{:?}: {}",
-            args,
-            stderr(&out)
-        );
+        refused_for_no_probe(&run_env(d, &[], args), args);
     }
     // Refused before anything is connected.
     let out = run_env(
@@ -816,18 +823,12 @@ fn a_station_with_no_device_waits_and_ctrl_c_ends_it_with_a_summary() {
 
 #[test]
 fn station_summary_and_probes_documents() {
-    let job = job("2.3.1", "photon");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("2.3.1", "photon");
     let cancel = Arc::new(AtomicBool::new(false));
     let device = Arc::new(Mutex::new(blank(&job)));
     let mut fixture = Fixture::new([Some(device)], &cancel);
     let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
-    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
+    let (summary, _) = run_to_end(&mut fixture, &job, &plan, &cancel, &dir.path().join("log"));
     let mut v = serde_json::to_value(&summary).unwrap();
     assert!(v["mean_seconds"].as_f64().unwrap() >= 0.0);
     v["version"] = "[version]".into();
@@ -844,14 +845,16 @@ fn station_summary_and_probes_documents() {
 
 #[test]
 fn stations_on_several_probes_at_once() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let cancel = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicUsize::new(0));
     let dir = tempfile::tempdir().unwrap();
     let stations: Vec<(Fixture, Recorder)> = (0..2u8)
         .map(|probe| {
-            let devices = [boron_device(probe * 10 + 1), boron_device(probe * 10 + 2)];
+            let devices = [
+                simulated::boron(probe * 10 + 1),
+                simulated::boron(probe * 10 + 2),
+            ];
             if probe == 1 {
                 devices[0].lock().unwrap().fail_after_units = Some(3);
             }
@@ -865,11 +868,8 @@ fn stations_on_several_probes_at_once() {
             (fixture, recorder)
         })
         .collect();
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
-    let summary = hexsmith::flash::station::run_stations(stations, &job, &plan, &station, &cancel);
+    let summary =
+        hexsmith::flash::station::run_stations(stations, &job, &plan, &station_options(), &cancel);
     assert_eq!((summary.devices, summary.passed, summary.failed), (4, 3, 1));
     let lines = log_lines(&dir.path().join("log"));
     assert_eq!(lines.len(), 4, "both stations append to one log");
@@ -879,7 +879,7 @@ fn stations_on_several_probes_at_once() {
     assert_eq!(failed[0]["error"], "probe disconnected");
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 /// A fixture whose devices are emulated chips, reached through probe-rs's own attach,
 /// flash loader and the chips' real flash algorithms.
 struct EmulatedFixture {
@@ -889,7 +889,7 @@ struct EmulatedFixture {
     under_reset: bool,
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 impl Connector for EmulatedFixture {
     type Target = hexsmith::flash::probe::ProbeTarget;
     fn label(&self) -> String {
@@ -917,7 +917,7 @@ impl Connector for EmulatedFixture {
     }
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 impl EmulatedFixture {
     /// A fixture for `job`'s chip on which the devices come in this order (None: nobody
     /// on it for a poll); the run ends after the last.
@@ -944,27 +944,19 @@ impl EmulatedFixture {
         Vec<Value>,
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let mut recorder = Recorder::new(&dir.path().join("log"), job);
-        let station = StationOptions {
-            device: options(),
-            poll: Duration::ZERO,
-        };
         let cancel = self.cancel.clone();
-        let summary = run_station(self, job, plan, &station, &cancel, &mut recorder);
+        let (summary, recorder) = run_to_end(self, job, plan, &cancel, &dir.path().join("log"));
         let lines = log_lines(&dir.path().join("log"));
         (summary, recorder, lines)
     }
 }
 
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
-    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
-    let job = job("2.3.1", "photon");
-    let plan = job.plan(PlanOptions::default()).unwrap();
-    let devices: Vec<EmulatedDevice> = (1..=3)
-        .map(|i| EmulatedDevice::blank(Chip::Stm32f205, &[i; 12]))
-        .collect();
+    use hexsmith::flash::emulator::Chip;
+    let (job, plan) = job_and_plan("2.3.1", "photon");
+    let devices = three_blank_boards(Chip::Stm32f205, 12);
     // The middle one's bootloader sector is write-protected, as Device OS leaves it.
     devices[1].protect_stm32_sectors(1);
     let mut fixture = EmulatedFixture::new(
@@ -979,12 +971,7 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
         ],
     );
     let (summary, recorder, lines) = fixture.run_station(&job, &plan);
-    assert_eq!(
-        (summary.devices, summary.passed, summary.failed),
-        (3, 2, 1),
-        "{:?}",
-        recorder.results
-    );
+    three_boards_the_middle_one_failed(&summary, &recorder);
     assert_eq!(
         recorder.ids,
         [
@@ -999,22 +986,12 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
         "{reason}"
     );
     for (i, device) in devices.iter().enumerate() {
-        let holds = job
-            .image
-            .segments()
-            .iter()
-            .all(|s| device.peek(s.start, s.data.len()) == s.data);
+        let holds = emulated::holds(device, &job.image);
         assert_eq!(holds, i != 1, "device {i}");
         assert_eq!(device.nor_violations(), vec![], "device {i}");
     }
     assert_eq!(devices[1].counts().bytes_programmed, 0, "nothing written");
-    assert_eq!(
-        lines
-            .iter()
-            .map(|l| l["result"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["ok", "failed", "ok"]
-    );
+    assert_eq!(results(&lines), ["ok", "failed", "ok"]);
 
     // --unprotect-bootloader: the option bytes are changed through probe-rs, then written.
     let mut again = EmulatedFixture {
@@ -1027,12 +1004,7 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
     };
     let result = attempt(&mut again, &job, &plan, &unprotect, &mut |_| {});
     assert_eq!(result.result, Outcome::Ok, "{:?}", result.error);
-    assert!(
-        job.image
-            .segments()
-            .iter()
-            .all(|s| devices[1].peek(s.start, s.data.len()) == s.data)
-    );
+    assert!(emulated::holds(&devices[1], &job.image));
     assert_eq!(devices[1].nor_violations(), vec![]);
 }
 
@@ -1040,34 +1012,24 @@ fn a_station_on_emulated_gen2_devices_refuses_a_protected_bootloader() {
 /// failed device, written nothing, reported once for its two polls on the fixture.
 #[test]
 fn a_station_counts_a_board_without_a_readable_id_as_failed_once() {
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
+    let (job, plan) = job_and_plan("4.0.1", "boron");
     let no_id = Arc::new(Mutex::new(SimulatedFlash::new(job.mcu())));
     let cancel = Arc::new(AtomicBool::new(false));
     let mut fixture = Fixture::new(
         [
-            Some(boron_device(1)),
+            Some(simulated::boron(1)),
             None,
             Some(no_id.clone()),
             Some(no_id.clone()),
             None,
-            Some(boron_device(2)),
+            Some(simulated::boron(2)),
         ],
         &cancel,
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut recorder = Recorder::new(&dir.path().join("log"), &job);
-    let station = StationOptions {
-        device: options(),
-        poll: Duration::ZERO,
-    };
-    let summary = run_station(&mut fixture, &job, &plan, &station, &cancel, &mut recorder);
-    assert_eq!(
-        (summary.devices, summary.passed, summary.failed),
-        (3, 2, 1),
-        "{:?}",
-        recorder.results
-    );
+    let (summary, recorder) =
+        run_to_end(&mut fixture, &job, &plan, &cancel, &dir.path().join("log"));
+    three_boards_the_middle_one_failed(&summary, &recorder);
     let (outcome, id, reason) = &recorder.results[1];
     assert_eq!((*outcome, id.as_deref()), (Outcome::Failed, None));
     assert!(
@@ -1083,15 +1045,12 @@ fn a_station_counts_a_board_without_a_readable_id_as_failed_once() {
 
 /// A locked nRF52840 answers the probe but cannot be debugged: the station shows it as one
 /// failed device (however long it stays on the fixture), erases nothing, and goes on.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
-    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
-    let job = job("4.0.1", "boron");
-    let plan = job.plan(PlanOptions::default()).unwrap();
-    let devices: Vec<EmulatedDevice> = (1..=3)
-        .map(|i| EmulatedDevice::blank(Chip::Nrf52840, &[i; 8]))
-        .collect();
+    use hexsmith::flash::emulator::Chip;
+    let (job, plan) = job_and_plan("4.0.1", "boron");
+    let devices = three_blank_boards(Chip::Nrf52840, 8);
     // The locked one holds a product's firmware, which no station may erase unasked.
     let mut earlier = EmulatedFixture::new(&job, [Some(devices[1].clone())]);
     let flashed = attempt(&mut earlier, &job, &plan, &options(), &mut |_| {});
@@ -1114,12 +1073,7 @@ fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
         ],
     );
     let (summary, recorder, lines) = fixture.run_station(&job, &plan);
-    assert_eq!(
-        (summary.devices, summary.passed, summary.failed),
-        (3, 2, 1),
-        "{:?}",
-        recorder.results
-    );
+    three_boards_the_middle_one_failed(&summary, &recorder);
     let (outcome, id, reason) = &recorder.results[1];
     assert_eq!((*outcome, id.as_deref()), (Outcome::Failed, None));
     let reason = reason.as_deref().unwrap();
@@ -1140,25 +1094,16 @@ fn a_station_counts_a_locked_device_as_failed_and_erases_nothing() {
         (0, 0)
     );
     for device in [&devices[0], &devices[2]] {
-        assert!(
-            job.image
-                .segments()
-                .iter()
-                .all(|s| device.peek(s.start, s.data.len()) == s.data)
-        );
+        assert!(emulated::holds(device, &job.image));
         assert_eq!(device.nor_violations(), vec![]);
     }
-    let results: Vec<_> = lines
-        .iter()
-        .map(|l| l["result"].as_str().unwrap())
-        .collect();
-    assert_eq!(results, ["ok", "failed", "ok"]);
+    assert_eq!(results(&lines), ["ok", "failed", "ok"]);
     assert!(lines[1]["device_id"].is_null());
 }
 
 /// A station rehearsed from the command line on three emulated boards, a.hex to c.hex in
 /// `dir`: the exit status, standard output, the verdicts shown and the log's results.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 fn rehearse(dir: &Path, chip: &str, image: &str) -> (Option<i32>, String, Vec<String>, Vec<Value>) {
     let states = ["a.hex", "b.hex", "c.hex"];
     let mut args = vec!["flash", "--station", "--poll-ms", "0", "--emulate", chip];
@@ -1184,17 +1129,13 @@ fn rehearse(dir: &Path, chip: &str, image: &str) -> (Option<i32>, String, Vec<St
 
 /// A station rehearsed from the command line on emulated devices: each state file is a
 /// device put on the fixture in turn; the run ends after the last.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_rehearsed_on_emulated_devices() {
-    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
     let dir = tempfile::tempdir().unwrap();
-    let (_, photon) = catalog_image("2.3.1", "photon", true);
-    std::fs::write(dir.path().join("photon.hex"), hex::write(&photon)).unwrap();
+    common::catalog_hex(dir.path(), "2.3.1", "photon", true);
     // The second board's bootloader sector is write-protected.
-    let protected = EmulatedDevice::open(Chip::Stm32f205, &dir.path().join("b.hex")).unwrap();
-    protected.protect_stm32_sectors(1);
-    protected.save().unwrap();
+    emulated::protected_stm32f205(&dir.path().join("b.hex"), 1);
     let (status, text, verdicts, lines) = rehearse(dir.path(), "STM32F205RG", "photon.hex");
     assert_eq!(status, Some(1), "{text}");
     assert_eq!(verdicts, ["PASS", "FAIL", "PASS"], "{text}");
@@ -1212,13 +1153,7 @@ fn a_station_rehearsed_on_emulated_devices() {
         text.contains("station: 3 devices, 2 passed, 1 failed, 0 interrupted; mean "),
         "{text}"
     );
-    assert_eq!(
-        lines
-            .iter()
-            .map(|l| l["result"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["ok", "failed", "ok"]
-    );
+    assert_eq!(results(&lines), ["ok", "failed", "ok"]);
     assert_eq!(lines[0]["probe"], "emulated:a.hex");
     // The devices keep what was written: inspect reads a state file as an image.
     for file in ["a.hex", "c.hex"] {
@@ -1229,16 +1164,12 @@ fn a_station_rehearsed_on_emulated_devices() {
 
 /// The same on Gen 3, with a locked board in the middle: FAIL with the reason (and the
 /// way out), then the next board is flashed.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
-    use hexsmith::flash::emulator::{Chip, EmulatedDevice};
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
-    let locked = EmulatedDevice::open(Chip::Nrf52840, &dir.path().join("b.hex")).unwrap();
-    locked.lock_approtect();
-    locked.save().unwrap();
+    common::catalog_hex(dir.path(), "4.0.1", "boron", true);
+    emulated::locked_nrf52840(&dir.path().join("b.hex"));
     let locked_state = std::fs::read(dir.path().join("b.hex")).unwrap();
     let (status, text, verdicts, lines) = rehearse(dir.path(), "nRF52840_xxAA", "boron.hex");
     assert_eq!(status, Some(1), "{text}");
@@ -1255,11 +1186,7 @@ fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
         text.contains("station: 3 devices, 2 passed, 1 failed"),
         "{text}"
     );
-    let results: Vec<_> = lines
-        .iter()
-        .map(|l| l["result"].as_str().unwrap())
-        .collect();
-    assert_eq!(results, ["ok", "failed", "ok"]);
+    assert_eq!(results(&lines), ["ok", "failed", "ok"]);
     assert_eq!(
         std::fs::read(dir.path().join("b.hex")).unwrap(),
         locked_state,
@@ -1268,19 +1195,13 @@ fn a_station_rehearsal_fails_a_locked_board_and_goes_on() {
 }
 
 /// verify, erase and reset through probe-rs on an emulated Photon, from the command line.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn verify_erase_and_reset_on_an_emulated_device() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, photon) = catalog_image("2.3.1", "photon", true);
-    std::fs::write(d.join("photon.hex"), hex::write(&photon)).unwrap();
-    let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
-    let run = |command: &[&str]| {
-        let mut args = command.to_vec();
-        args.extend_from_slice(&device);
-        run_env(d, &[], &args)
-    };
+    let (_, photon) = common::catalog_hex(d, "2.3.1", "photon", true);
+    let run = |command: &[&str]| emulated::run_on(d, "STM32F205RG", "dev.hex", command);
     let verify = || {
         let out = run(&["verify", "--json", "photon.hex"]);
         let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -1359,18 +1280,14 @@ fn verify_erase_and_reset_on_an_emulated_device() {
 
 /// read, erase and reset with --json on an emulated Photon: each prints one document with
 /// its schema and tool version, and the read dump is what the device holds.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 #[test]
 fn read_erase_and_reset_print_json_documents() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, photon) = catalog_image("2.3.1", "photon", true);
-    std::fs::write(d.join("photon.hex"), hex::write(&photon)).unwrap();
-    let device = ["--emulate", "STM32F205RG", "--emulate-state", "dev.hex"];
+    let (_, photon) = common::catalog_hex(d, "2.3.1", "photon", true);
     let run = |command: &[&str]| {
-        let mut args = command.to_vec();
-        args.extend_from_slice(&device);
-        let out = run_env(d, &[], &args);
+        let out = emulated::run_on(d, "STM32F205RG", "dev.hex", command);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(v["schema"], 1);
@@ -1380,11 +1297,7 @@ fn read_erase_and_reset_print_json_documents() {
         v["device_id"] = "[device id]".into();
         v
     };
-    let out = run_env(
-        d,
-        &[],
-        &[&["flash", "photon.hex"][..], &device[..]].concat(),
-    );
+    let out = emulated::run_on(d, "STM32F205RG", "dev.hex", &["flash", "photon.hex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let v = run(&[
@@ -1410,23 +1323,10 @@ fn read_erase_and_reset_print_json_documents() {
     }
     insta::assert_json_snapshot!("read_document", v);
 
-    let v = run(&[
-        "erase",
-        "--json",
-        "--platform",
-        "photon",
-        "--range",
-        "0x08020000:0x08040000",
-    ]);
+    let erase = |what: &[&str]| run(&[&["erase", "--json", "--platform", "photon"], what].concat());
+    let v = erase(&["--range", "0x08020000:0x08040000"]);
     insta::assert_json_snapshot!("erase_document", v);
-    let v = run(&[
-        "erase",
-        "--json",
-        "--platform",
-        "photon",
-        "--all",
-        "--erase-device-keys",
-    ]);
+    let v = erase(&["--all", "--erase-device-keys"]);
     assert_eq!(v["whole_chip"], true);
     let v = run(&["reset", "--json", "--platform", "photon"]);
     insta::assert_json_snapshot!("reset_document", v);

@@ -4,25 +4,20 @@
 
 mod common;
 
-use common::{all_bins, cache, repo};
+use common::{all_bins, cache, node, repo};
 use serde_json::Value;
 use std::process::Command;
 
 #[test]
 fn hexsmith_agrees_with_particles_reader_on_every_real_module() {
     let files = all_bins();
-    let output = Command::new("node")
-        .arg(repo().join("scripts/independent-reader.js"))
-        .args(&files)
-        .env("HEXSMITH_CACHE", cache())
-        .output()
-        .expect("node runs (scripts/fetch-device-os installs the reader)");
-    assert!(
-        output.status.success(),
-        "independent reader failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = node(
+        Command::new("node")
+            .arg(repo().join("scripts/independent-reader.js"))
+            .args(&files)
+            .env("HEXSMITH_CACHE", cache()),
     );
-    let theirs: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let theirs: Vec<Value> = serde_json::from_slice(&stdout).unwrap();
     assert_eq!(theirs.len(), files.len());
 
     let mut compared = 0;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{build_catalog, device_os, hexsmith, repo, stderr};
+use common::{build_release, device_os, hexsmith, repo, stderr};
 use hexsmith::compose::ModuleInput;
 use hexsmith::compose::particle::ParticleManifest;
 use serde_json::Value;
@@ -315,24 +315,16 @@ fn keys_at(text: &str, indent: usize) -> Vec<String> {
 #[test]
 fn particle_json_follows_the_6_3_4_layout() {
     let d = tempfile::tempdir().unwrap();
-    let catalog = repo().join("restore-images/4.0.1.toml");
-    let o = build_catalog(
-        d.path(),
-        &catalog,
-        &device_os(),
-        "out",
-        &["--particle-json"],
-    );
+    let o = build_release(d.path(), "4.0.1", "out", &["--particle-json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let boron = std::fs::read_to_string(d.path().join("out/boron.json")).unwrap();
     assert!(
         boron.ends_with("\n}") && !boron.ends_with('\n'),
         "no final newline"
     );
-    assert_eq!(
-        keys_at(&boron, 2),
-        ["bootloader", "softdevice", "system-part1", "tinker"]
-    );
+    // Gen 3 modules in Particle's order, the application keyed as Tinker.
+    let modules = ["bootloader", "softdevice", "system-part1", "tinker"];
+    assert_eq!(keys_at(&boron, 2), modules);
     let prefix_keys = [
         "moduleStartAddy",
         "moduleEndAddy",
@@ -367,10 +359,7 @@ fn particle_json_follows_the_6_3_4_layout() {
     }
     // The tracker's application is Tinker here, and keyed so.
     let tracker = std::fs::read_to_string(d.path().join("out/tracker.json")).unwrap();
-    assert_eq!(
-        keys_at(&tracker, 2),
-        ["bootloader", "softdevice", "system-part1", "tinker"]
-    );
+    assert_eq!(keys_at(&tracker, 2), modules);
 
     // An application of any other name takes Particle's key for the platform's
     // application: tinker, or tracker-edge on the tracker; never user-part.
@@ -387,10 +376,9 @@ fn particle_json_follows_the_6_3_4_layout() {
     for (platform, app) in apps {
         std::fs::copy(device_os().join(app), d.path().join("firmware.bin")).unwrap();
         let user = format!("{platform}=firmware.bin");
-        let o = build_catalog(
+        let o = build_release(
             d.path(),
-            &catalog,
-            &device_os(),
+            "4.0.1",
             platform,
             &["--platform", platform, "--user", &user, "--particle-json"],
         );

@@ -2,11 +2,11 @@
 //! against emulated silicon): `--range START..END`, `--allow-erase-all`, a force-write
 //! flag, probe-rs's environment variables, and `erase` without a flag.
 
-#![cfg(feature = "probe")]
+#![cfg(feature = "emulator")]
 
 mod common;
 
-use common::{catalog_image, stderr, stdout};
+use common::{catalog_hex, catalog_image, stderr, stdout};
 use hexsmith::flash::emulator::{Chip, EmulatedDevice};
 use hexsmith::memory::hex;
 use std::path::Path;
@@ -81,8 +81,7 @@ fn erase_takes_probe_rs_range_syntax_and_without_a_flag_names_both() {
 #[test]
 fn write_unchanged_writes_every_unit_a_plain_rerun_skips() {
     let d = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(d.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    catalog_hex(d.path(), "4.0.1", "boron", true);
     let flash = |extra: &[&str]| {
         let mut args = with(&["flash", "--json", "boron.hex"]);
         args.extend_from_slice(extra);
@@ -105,8 +104,7 @@ fn write_unchanged_writes_every_unit_a_plain_rerun_skips() {
 #[test]
 fn allow_erase_all_recovers_a_locked_chip_by_flag_or_environment() {
     let d = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(d.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    catalog_hex(d.path(), "4.0.1", "boron", true);
     let lock = || {
         let dev = EmulatedDevice::open(Chip::Nrf52840, &d.path().join("dev.hex")).unwrap();
         dev.lock_approtect();
@@ -134,8 +132,7 @@ fn allow_erase_all_recovers_a_locked_chip_by_flag_or_environment() {
 #[test]
 fn probe_rs_environment_variables_are_honoured() {
     let d = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(d.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    catalog_hex(d.path(), "4.0.1", "boron", true);
     // Each is read as its flag is: the same verdict and the same message.
     for (var, value, flag, args) in [
         (
@@ -358,8 +355,7 @@ fn inspect_of_an_emulated_device_names_its_id_and_option_bytes() {
 #[test]
 fn a_dry_run_names_the_platform_and_why() {
     let d = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(d.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    catalog_hex(d.path(), "4.0.1", "boron", true);
     let o = run(
         d.path(),
         &[],

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    build_catalog, device_os, hexsmith, read_real, relocated, repo, stand_in_mbr, stderr,
+    assert_says, build_catalog, device_os, hexsmith, read_real, relocated, repo, stand_in_mbr,
+    stderr,
 };
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::module::seal;
@@ -28,6 +29,25 @@ fn refusal(dir: &Path, args: &[&str], code: i32) -> String {
     errors[0].to_string()
 }
 
+/// `replace-user --base BASE --user USER -o out.hex`.
+fn replace_args<'a>(base: &'a str, user: &'a str) -> Vec<&'a str> {
+    vec![
+        "replace-user",
+        "--base",
+        base,
+        "--user",
+        user,
+        "-o",
+        "out.hex",
+    ]
+}
+
+/// The one error line of `replace-user` of `base` and `user` (and `extra`), which must
+/// fail with `code` and write no `out.hex`.
+fn replace_refused(dir: &Path, base: &str, user: &str, extra: &[&str], code: i32) -> String {
+    refusal(dir, &[&replace_args(base, user)[..], extra].concat(), code)
+}
+
 /// Boron 4.0.1 as the catalog builds it, in `dir/boron.hex`.
 fn boron_image(dir: &Path) {
     let catalog = repo().join("restore-images/4.0.1.toml");
@@ -48,19 +68,7 @@ fn a_user_part_at_an_unaligned_start_is_refused() {
     let d = dir.path();
     boron_image(d);
     write(d, "odd.bin", &relocated(&read_real(TINKER), 0xD4001));
-    let err = refusal(
-        d,
-        &[
-            "replace-user",
-            "--base",
-            "boron.hex",
-            "--user",
-            "odd.bin",
-            "-o",
-            "out.hex",
-        ],
-        1,
-    );
+    let err = replace_refused(d, "boron.hex", "odd.bin", &[], 1);
     assert_eq!(
         err,
         "error: odd.bin: user-part 1 starts at 0x000d4001, not on a 4 KiB boundary where every slot starts: build the module for its slot"
@@ -71,10 +79,7 @@ fn a_user_part_at_an_unaligned_start_is_refused() {
         &["build", sp.to_str().unwrap(), "odd.bin", "-o", "out.hex"],
         1,
     );
-    assert!(
-        err.contains("odd.bin: user-part 1 starts at 0x000d4001"),
-        "{err}"
-    );
+    assert_says(&err, "odd.bin: user-part 1 starts at 0x000d4001");
 }
 
 #[test]
@@ -92,19 +97,7 @@ fn packed_user_parts_are_refused_with_the_reason() {
         seal(&mut app).unwrap();
         let name = format!("{word}.bin");
         write(d, &name, &app);
-        let err = refusal(
-            d,
-            &[
-                "replace-user",
-                "--base",
-                "boron.hex",
-                "--user",
-                &name,
-                "-o",
-                "out.hex",
-            ],
-            1,
-        );
+        let err = replace_refused(d, "boron.hex", &name, &[], 1);
         assert!(
             err.starts_with(&format!("error: {name}: user-part 1 is {word}")),
             "{err}"
@@ -122,8 +115,8 @@ fn an_mbr_must_look_like_one() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     write(d, "random.bin", &random);
-    let args = |mbr: &'static str| -> Vec<String> {
-        [
+    let args = |mbr| {
+        vec![
             "build",
             "--allow-safe-mode",
             "--mbr",
@@ -132,13 +125,8 @@ fn an_mbr_must_look_like_one() {
             "-o",
             "out.hex",
         ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
     };
-    let run_args = args("random.bin");
-    let refs: Vec<&str> = run_args.iter().map(String::as_str).collect();
-    let err = refusal(d, &refs, 1);
+    let err = refusal(d, &args("random.bin"), 1);
     assert!(
         err.starts_with(
             "error: random.bin: not a usable MBR: its first word, the initial stack pointer, is 0x"
@@ -154,8 +142,7 @@ fn an_mbr_must_look_like_one() {
     let mut far = stand_in_mbr();
     far[4..8].copy_from_slice(&0x0002_0001u32.to_le_bytes());
     write(d, "far.bin", &far);
-    let run_args = args("far.bin");
-    let refs: Vec<&str> = run_args.iter().map(String::as_str).collect();
+    let refs = args("far.bin");
     let err = refusal(d, &refs, 1);
     assert!(
         err.contains(
@@ -171,9 +158,7 @@ fn an_mbr_must_look_like_one() {
     let run = hexsmith(d, &forced);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     write(d, "plausible.bin", &stand_in_mbr());
-    let run_args = args("plausible.bin");
-    let refs: Vec<&str> = run_args.iter().map(String::as_str).collect();
-    let run = hexsmith(d, &refs);
+    let run = hexsmith(d, &args("plausible.bin"));
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert!(
         stderr(&run)
@@ -197,19 +182,7 @@ fn replace_user_refuses_a_corrupt_base() {
     let byte = corrupt.read(u64::from(at), 1).unwrap()[0];
     corrupt.write(at, &[byte ^ 0x40]);
     write(d, "corrupt.hex", hex::write(&corrupt).as_bytes());
-    let err = refusal(
-        d,
-        &[
-            "replace-user",
-            "--base",
-            "corrupt.hex",
-            "--user",
-            "app.bin",
-            "-o",
-            "out.hex",
-        ],
-        1,
-    );
+    let err = replace_refused(d, "corrupt.hex", "app.bin", &[], 1);
     assert_eq!(
         err,
         "error: corrupt.hex: system-part 1 at 0x00030000 is corrupt: its CRC does not match: give an intact image as the base"
@@ -219,21 +192,7 @@ fn replace_user_refuses_a_corrupt_base() {
     let mut holed = image.clone();
     holed.remove(0x2_0000, 0x2_0100);
     write(d, "holed.hex", hex::write(&holed).as_bytes());
-    let err = refusal(
-        d,
-        &[
-            "replace-user",
-            "--base",
-            "holed.hex",
-            "--user",
-            "app.bin",
-            "-o",
-            "out.hex",
-            "--manifest",
-            "out.json",
-        ],
-        1,
-    );
+    let err = replace_refused(d, "holed.hex", "app.bin", &["--manifest", "out.json"], 1);
     assert!(
         err.starts_with(
             "error: holed.hex: radio stack at 0x00001000 is corrupt: its bytes 0x00001000-"
@@ -263,19 +222,7 @@ fn a_module_file_holding_other_bytes_is_refused() {
     image.write(0xD4000, &app);
     image.write(0xF0000, b"configuration the app needs");
     write(d, "app-plus.hex", hex::write(&image).as_bytes());
-    let err = refusal(
-        d,
-        &[
-            "replace-user",
-            "--base",
-            "boron.hex",
-            "--user",
-            "app-plus.hex",
-            "-o",
-            "out.hex",
-        ],
-        1,
-    );
+    let err = replace_refused(d, "boron.hex", "app-plus.hex", &[], 1);
     assert_eq!(
         err,
         "error: app-plus.hex: holds 27 bytes besides its user-part 1 (the first at 0x000f0000), which would be lost: give a file that holds the module alone"
@@ -284,18 +231,7 @@ fn a_module_file_holding_other_bytes_is_refused() {
     let mut alone = MemoryImage::new();
     alone.write(0xD4000, &app);
     write(d, "app.hex", hex::write(&alone).as_bytes());
-    let run = hexsmith(
-        d,
-        &[
-            "replace-user",
-            "--base",
-            "boron.hex",
-            "--user",
-            "app.hex",
-            "-o",
-            "out.hex",
-        ],
-    );
+    let run = hexsmith(d, &replace_args("boron.hex", "app.hex"));
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
 }
 
@@ -319,21 +255,6 @@ fn exit_status_follows_the_error_kind() {
     assert!(err.starts_with("error: corrupt.bin: CRC mismatch"), "{err}");
     // A module file given as --base cannot be read as an image.
     write(d, "app.bin", &read_real(TINKER));
-    let err = refusal(
-        d,
-        &[
-            "replace-user",
-            "--base",
-            "app.bin",
-            "--user",
-            "app.bin",
-            "-o",
-            "out.hex",
-        ],
-        2,
-    );
-    assert!(
-        err.contains("app.bin: a module file, not an image"),
-        "{err}"
-    );
+    let err = replace_refused(d, "app.bin", "app.bin", &[], 2);
+    assert_says(&err, "app.bin: a module file, not an image");
 }

@@ -3,21 +3,10 @@
 
 mod common;
 
-use common::{catalog_image, hexsmith, stderr, stdout};
+use common::emulated::{holds, locked_nrf52840, protected_stm32f205, run_on};
+use common::{assert_says, catalog_hex, catalog_image, stderr, stdout, write_hex};
 use hexsmith::flash::emulator::{Chip, EmulatedDevice};
-use hexsmith::memory::{MemoryImage, hex};
-use std::path::Path;
-
-fn write_hex(dir: &Path, name: &str, image: &MemoryImage) {
-    std::fs::write(dir.join(name), hex::write(image)).unwrap();
-}
-
-fn holds(device: &EmulatedDevice, image: &MemoryImage) -> bool {
-    image
-        .segments()
-        .iter()
-        .all(|s| device.peek(s.start, s.data.len()) == s.data)
-}
+use std::process::Output;
 
 /// A locked nRF52840: commands without `--recover` do not advise it; `flash --recover`
 /// says, in its output and its log line, that the chip was wiped.
@@ -25,18 +14,9 @@ fn holds(device: &EmulatedDevice, image: &MemoryImage) -> bool {
 fn locked_chip_advice_fits_the_command_and_recover_says_it_wiped() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    write_hex(d, "boron.hex", &boron);
-    let device = EmulatedDevice::open(Chip::Nrf52840, &d.join("locked.hex")).unwrap();
-    device.lock_approtect();
-    device.save().unwrap();
-    let emulated = [
-        "--emulate",
-        "nRF52840_xxAA",
-        "--emulate-state",
-        "locked.hex",
-    ];
-    let run = |args: &[&str]| hexsmith(d, &[args, &emulated[..]].concat());
+    catalog_hex(d, "4.0.1", "boron", true);
+    locked_nrf52840(&d.join("locked.hex"));
+    let run = |args: &[&str]| run_on(d, "nRF52840_xxAA", "locked.hex", args);
     for args in [
         &["verify", "boron.hex"][..],
         &["read", "--platform", "boron", "-o", "dump.hex"],
@@ -53,20 +33,13 @@ fn locked_chip_advice_fits_the_command_and_recover_says_it_wiped() {
         );
     }
     let out = run(&["flash", "boron.hex"]);
-    assert!(
-        stdout(&out).contains("Rerun with --recover"),
-        "{}",
-        stdout(&out)
-    );
+    assert_says(&stdout(&out), "Rerun with --recover");
 
     let out = run(&["flash", "--recover", "boron.hex", "--log", "log.jsonl"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("ok, verified"), "{text}");
-    assert!(
-        text.contains("the chip was locked and was erased whole"),
-        "{text}"
-    );
+    assert_says(&text, "ok, verified");
+    assert_says(&text, "the chip was locked and was erased whole");
     let line: serde_json::Value = serde_json::from_str(
         std::fs::read_to_string(d.join("log.jsonl"))
             .unwrap()
@@ -88,20 +61,16 @@ fn locked_chip_advice_fits_the_command_and_recover_says_it_wiped() {
 fn a_protected_bootloader_that_already_matches_blocks_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, photon) = catalog_image("2.3.1", "photon", false);
-    write_hex(d, "photon.hex", &photon);
-    let emulated = ["--emulate", "STM32F205RG", "--emulate-state", "p.hex"];
-    let run = |args: &[&str]| hexsmith(d, &[args, &emulated[..]].concat());
+    catalog_hex(d, "2.3.1", "photon", false);
+    let run = |args: &[&str]| run_on(d, "STM32F205RG", "p.hex", args);
     let out = run(&["flash", "photon.hex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let device = EmulatedDevice::open(Chip::Stm32f205, &d.join("p.hex")).unwrap();
-    device.protect_stm32_sectors(1);
-    device.save().unwrap();
+    protected_stm32f205(&d.join("p.hex"), 1);
     let out = run(&["verify", "photon.hex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let out = run(&["flash", "photon.hex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("ok, verified"), "{}", stdout(&out));
+    assert_says(&stdout(&out), "ok, verified");
 }
 
 /// Another protected STM32F2 sector, and `erase --range` over a protected sector 0, are
@@ -110,47 +79,40 @@ fn a_protected_bootloader_that_already_matches_blocks_nothing() {
 fn other_protected_stm32f2_sectors_and_erase_ranges_get_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, photon) = catalog_image("2.3.1", "photon", false);
-    write_hex(d, "photon.hex", &photon);
-    let device = EmulatedDevice::open(Chip::Stm32f205, &d.join("p.hex")).unwrap();
-    // Sector 5, 0x08020000-0x08040000: system part 1.
-    device.protect_stm32_sectors(1 << 5);
-    device.save().unwrap();
-    let emulated = ["--emulate", "STM32F205RG", "--emulate-state", "p.hex"];
-    let run = |args: &[&str]| hexsmith(d, &[args, &emulated[..]].concat());
-    let out = run(&["flash", "photon.hex"]);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("erase unit 0x08020000-0x08040000 is write-protected"),
-        "{text}"
-    );
-    assert!(!text.contains("erase_sector failed"), "{text}");
-
-    let device = EmulatedDevice::open(Chip::Stm32f205, &d.join("q.hex")).unwrap();
-    device.protect_stm32_sectors(1);
-    device.save().unwrap();
-    let out = hexsmith(
-        d,
-        &[
-            "erase",
-            "--platform",
-            "photon",
-            "--range",
-            "0x08000000:0x08004000",
-            "--emulate",
-            "STM32F205RG",
-            "--emulate-state",
-            "q.hex",
-        ],
-    );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("erase unit 0x08000000-0x08004000 is write-protected"),
-        "{err}"
-    );
-    assert!(!err.contains("erase_sector failed"), "{err}");
+    catalog_hex(d, "2.3.1", "photon", false);
+    // The sectors protected, the command, where it reports, and the unit it must name.
+    type Report = fn(&Output) -> String;
+    let cases: [(u32, &[&str], Report, &str); 2] = [
+        // Sector 5: system part 1.
+        (
+            1 << 5,
+            &["flash", "photon.hex"],
+            stdout,
+            "0x08020000-0x08040000",
+        ),
+        (
+            1,
+            &[
+                "erase",
+                "--platform",
+                "photon",
+                "--range",
+                "0x08000000:0x08004000",
+            ],
+            stderr,
+            "0x08000000-0x08004000",
+        ),
+    ];
+    for (k, (sectors, args, report, unit)) in cases.into_iter().enumerate() {
+        let state = format!("p{k}.hex");
+        protected_stm32f205(&d.join(&state), sectors);
+        let out = run_on(d, "STM32F205RG", &state, args);
+        let text = report(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        let named = format!("erase unit {unit} is write-protected");
+        assert!(text.contains(&named), "{args:?}: {text}");
+        assert!(!text.contains("erase_sector failed"), "{args:?}: {text}");
+    }
 }
 
 /// An image that sets UICR.APPROTECT is written and verified whole: the lock takes hold
@@ -162,17 +124,14 @@ fn approtect_takes_hold_at_the_next_reset() {
     let (_, mut boron) = catalog_image("4.0.1", "boron", true);
     boron.write(0x1000_1208, &[0, 0, 0, 0]);
     write_hex(d, "protected.hex", &boron);
-    let emulated = ["--emulate", "nRF52840_xxAA", "--emulate-state", "b.hex"];
-    let out = hexsmith(
-        d,
-        &[&["flash", "--no-reset", "protected.hex"][..], &emulated].concat(),
-    );
+    let run = |args: &[&str]| run_on(d, "nRF52840_xxAA", "b.hex", args);
+    let out = run(&["flash", "--no-reset", "protected.hex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("ok, verified"), "{}", stdout(&out));
+    assert_says(&stdout(&out), "ok, verified");
     let device = EmulatedDevice::open(Chip::Nrf52840, &d.join("b.hex")).unwrap();
     assert!(holds(&device, &boron));
     // Next attach resets the chip: locked now.
-    let out = hexsmith(d, &[&["verify", "protected.hex"][..], &emulated].concat());
+    let out = run(&["verify", "protected.hex"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("is locked"), "{}", stderr(&out));
+    assert_says(&stderr(&out), "is locked");
 }

@@ -4,24 +4,13 @@
 
 mod common;
 
-use common::{build_catalog, device_os, hexsmith, repo, stderr};
+use common::{build_catalog, device_os, hexsmith, one_error_line, repo, stderr};
 use hexsmith::compose::{BuildError, BuildOptions, ModuleInput, build};
 use hexsmith::inspect::{inspect_image, search_modules};
 use hexsmith::memory::MemoryImage;
 use hexsmith::module::ModuleFunction;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn one_error_line(run: &std::process::Output, code: i32) -> String {
-    assert_eq!(run.status.code(), Some(code), "{}", stderr(run));
-    let err = stderr(run);
-    let errors: Vec<&str> = err
-        .lines()
-        .filter(|l| !l.starts_with("warning: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{err}");
-    errors[0].to_string()
-}
 
 #[cfg(unix)]
 #[test]

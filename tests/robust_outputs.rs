@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{build_catalog, device_os, hexsmith, repo, stderr};
+use common::{build_release, device_os, hexsmith, mkfifo, one_error_line, repo, stderr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,6 +30,13 @@ fn build_boron(dir: &Path, extra: &[&str]) -> std::process::Output {
     hexsmith(dir, &refs)
 }
 
+/// `build_boron` into `out`, which must be refused with one error line saying `says`.
+#[track_caller]
+fn build_refused(dir: &Path, out: &str, says: &str) {
+    let err = one_error_line(&build_boron(dir, &["-o", out]), 1);
+    assert!(err.contains(says), "{err}");
+}
+
 fn temporaries(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     for entry in walk(dir) {
@@ -54,17 +61,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn one_line_refusal(run: &std::process::Output, code: i32) -> String {
-    assert_eq!(run.status.code(), Some(code), "{}", stderr(run));
-    let err = stderr(run);
-    let errors: Vec<&str> = err
-        .lines()
-        .filter(|l| !l.starts_with("warning: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{err}");
-    errors[0].to_string()
-}
-
 #[test]
 fn an_output_never_replaces_an_input() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,17 +69,16 @@ fn an_output_never_replaces_an_input() {
     build_boron(d, &["-o", "ok.hex"]);
     let before = std::fs::read(d.join(sp)).unwrap();
 
-    let err = one_line_refusal(&build_boron(d, &["-o", sp]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", sp]), 1);
     assert!(err.contains("is also an input"), "{err}");
     // Another name for the same file is caught too.
     std::fs::hard_link(d.join(sp), d.join("alias.hex")).unwrap();
-    let err = one_line_refusal(&build_boron(d, &["-o", "alias.hex"]), 1);
+    build_refused(d, "alias.hex", "is also an input");
+    let err = one_error_line(&build_boron(d, &["-o", "x.hex", "--manifest", sp]), 1);
     assert!(err.contains("is also an input"), "{err}");
-    let err = one_line_refusal(&build_boron(d, &["-o", "x.hex", "--manifest", sp]), 1);
-    assert!(err.contains("is also an input"), "{err}");
-    let err = one_line_refusal(&build_boron(d, &["-o", "x.hex", "--manifest", "x.hex"]), 1);
+    let err = one_error_line(&build_boron(d, &["-o", "x.hex", "--manifest", "x.hex"]), 1);
     assert!(err.contains("named twice as an output"), "{err}");
-    let err = one_line_refusal(
+    let err = one_error_line(
         &build_boron(d, &["-o", "./x.hex", "--manifest", "x.hex"]),
         1,
     );
@@ -104,7 +99,7 @@ fn an_output_never_replaces_an_input() {
             "ok.hex",
         ],
     );
-    let err = one_line_refusal(&run, 1);
+    let err = one_error_line(&run, 1);
     assert!(err.contains("ok.hex: is also an input"), "{err}");
     assert!(temporaries(d).is_empty());
 }
@@ -117,8 +112,7 @@ fn links_special_and_read_only_files_are_not_replaced() {
     let d = dir.path();
     std::fs::write(d.join("target.hex"), b"keep\n").unwrap();
     symlink("target.hex", d.join("link.hex")).unwrap();
-    let err = one_line_refusal(&build_boron(d, &["-o", "link.hex"]), 1);
-    assert!(err.contains("link.hex: is a symbolic link"), "{err}");
+    build_refused(d, "link.hex", "link.hex: is a symbolic link");
     assert!(
         std::fs::symlink_metadata(d.join("link.hex"))
             .unwrap()
@@ -127,23 +121,13 @@ fn links_special_and_read_only_files_are_not_replaced() {
     );
     assert_eq!(std::fs::read(d.join("target.hex")).unwrap(), b"keep\n");
 
-    let fifo = d.join("pipe.hex");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let err = one_line_refusal(&build_boron(d, &["-o", "pipe.hex"]), 1);
-    assert!(err.contains("pipe.hex: is a named pipe"), "{err}");
-    let err = one_line_refusal(&build_boron(d, &["-o", "/dev/null"]), 1);
-    assert!(err.contains("/dev/null: is a device node"), "{err}");
+    mkfifo(&d.join("pipe.hex"));
+    build_refused(d, "pipe.hex", "pipe.hex: is a named pipe");
+    build_refused(d, "/dev/null", "/dev/null: is a device node");
 
     std::fs::write(d.join("ro.hex"), b"read-only\n").unwrap();
     std::fs::set_permissions(d.join("ro.hex"), std::fs::Permissions::from_mode(0o444)).unwrap();
-    let err = one_line_refusal(&build_boron(d, &["-o", "ro.hex"]), 1);
-    assert!(err.contains("ro.hex: is read-only"), "{err}");
+    build_refused(d, "ro.hex", "ro.hex: is read-only");
     assert_eq!(std::fs::read(d.join("ro.hex")).unwrap(), b"read-only\n");
 
     // A writable file is replaced and keeps its mode.
@@ -162,8 +146,7 @@ fn out_dir_naming_a_file_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("out"), b"a file\n").unwrap();
-    let catalog = repo().join("restore-images/4.0.1.toml");
-    let err = one_line_refusal(&build_catalog(d, &catalog, &device_os(), "out", &[]), 1);
+    let err = one_error_line(&build_release(d, "4.0.1", "out", &[]), 1);
     assert!(
         err.ends_with("out: is a file, not a folder: give --out-dir a folder (new or existing)"),
         "{err}"
@@ -177,8 +160,7 @@ fn a_failed_catalog_build_leaves_the_previous_set_whole() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let old = repo().join("restore-images/2.2.0.toml");
-    let run = build_catalog(d, &old, &device_os(), "out", &[]);
+    let run = build_release(d, "2.2.0", "out", &[]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let snapshot = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
         let mut files: Vec<_> = walk(&d.join("out"))
@@ -195,8 +177,7 @@ fn a_failed_catalog_build_leaves_the_previous_set_whole() {
     // The last platform's manifest cannot be replaced: the run fails after staging the others.
     let last = before.last().unwrap().0.clone();
     std::fs::set_permissions(&last, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let new = repo().join("restore-images/4.0.1.toml");
-    let run = build_catalog(d, &new, &device_os(), "out", &[]);
+    let run = build_release(d, "4.0.1", "out", &[]);
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert_eq!(snapshot(d), before, "the 2.2.0 set must be untouched");
     assert!(temporaries(d).is_empty());
@@ -314,7 +295,7 @@ fn a_file_size_limit_fails_the_write_and_leaves_nothing() {
         .current_dir(d)
         .output()
         .unwrap();
-    let err = one_line_refusal(&run, 2);
+    let err = one_error_line(&run, 2);
     assert!(err.contains("out.hex"), "{err}");
     assert!(!d.join("out.hex").exists());
     assert!(temporaries(d).is_empty(), "{:?}", temporaries(d));

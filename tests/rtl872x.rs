@@ -4,7 +4,7 @@
 //! HEXSMITH_RTL872X_LOADER or ../shared/fixtures/rtl872x.tcl, and are ignored (counted
 //! and named as skipped by `scripts/test`) where neither exists.
 
-#![cfg(feature = "probe")]
+#![cfg(feature = "emulator")]
 
 mod common;
 
@@ -137,19 +137,7 @@ fn p2_image() -> MemoryImage {
 }
 
 fn flash_json(dir: &Path, image: &str, state: &str) -> (Output, Value) {
-    let out = run(
-        dir,
-        &[
-            "flash",
-            "--json",
-            "--no-progress",
-            "--emulate",
-            "RTL8721DM",
-            "--emulate-state",
-            state,
-            image,
-        ],
-    );
+    let out = on_device(dir, state, &["flash", "--json", "--no-progress", image]);
     let v: Value = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
     (out, v)
@@ -163,8 +151,26 @@ fn state_image(path: &Path) -> MemoryImage {
     hex::parse(&std::fs::read(path).unwrap()).unwrap().0
 }
 
-/// The emulated device every command of a test talks to, by its state file.
-const DEVICE: [&str; 4] = ["--emulate", "RTL8721DM", "--emulate-state", "dev.hex"];
+/// Runs `args` with the loader on the emulated RTL8721DM whose state file is `state`.
+fn on_device(dir: &Path, state: &str, args: &[&str]) -> Output {
+    run(
+        dir,
+        &[args, &["--emulate", "RTL8721DM", "--emulate-state", state]].concat(),
+    )
+}
+
+/// The Wi-Fi MAC of the emulated RTL8721DM of `state`: its bytes, and as text.
+fn mac_of(dir: &Path, state: &str) -> (Vec<u8>, String) {
+    let mac = EmulatedDevice::open(Chip::Rtl8721dm, &dir.join(state))
+        .unwrap()
+        .device_id_bytes();
+    let text = mac
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    (mac, text)
+}
 
 /// A folder holding the P2 Tinker (`tinker.bin`) and an emulated RTL8721DM (`dev.hex`)
 /// it was flashed onto through the loader.
@@ -172,10 +178,7 @@ fn device_with_tinker() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("tinker.bin"), tinker()).unwrap();
-    let flash = run(
-        d,
-        &[&["flash", "--no-progress"][..], &DEVICE, &["tinker.bin"]].concat(),
-    );
+    let flash = on_device(d, "dev.hex", &["flash", "--no-progress", "tinker.bin"]);
     assert_eq!(flash.status.code(), Some(0), "{}", stderr(&flash));
     dir
 }
@@ -283,7 +286,6 @@ fn a_p2_image_flashes_then_costs_nothing_and_a_new_application_rewrites_only_its
 fn verify_names_the_unit_with_a_corrupted_byte_and_flash_repairs_it() {
     let dir = device_with_tinker();
     let d = dir.path();
-    let device = DEVICE;
     // One byte of the application changes on the device.
     let mut state = state_image(&d.join("dev.hex"));
     let at = 0x085F_5123u64;
@@ -291,10 +293,7 @@ fn verify_names_the_unit_with_a_corrupted_byte_and_flash_repairs_it() {
     state.write(at as u32, &[!byte]);
     std::fs::write(d.join("dev.hex"), hex::write(&state)).unwrap();
 
-    let verify = run(
-        d,
-        &[&["verify", "--json"][..], &device, &["tinker.bin"]].concat(),
-    );
+    let verify = on_device(d, "dev.hex", &["verify", "--json", "tinker.bin"]);
     assert_eq!(verify.status.code(), Some(1), "{}", stderr(&verify));
     let v: Value = serde_json::from_str(&stdout(&verify)).unwrap();
     let text = v.to_string();
@@ -308,7 +307,7 @@ fn verify_names_the_unit_with_a_corrupted_byte_and_flash_repairs_it() {
         written.to_string(),
         format!("[[{},{}]]", 0x085F_5000u32, 0x085F_6000u32)
     );
-    let verify = run(d, &[&["verify"][..], &device, &["tinker.bin"]].concat());
+    let verify = on_device(d, "dev.hex", &["verify", "tinker.bin"]);
     assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
 }
 
@@ -320,7 +319,6 @@ fn verify_names_the_unit_with_a_corrupted_byte_and_flash_repairs_it() {
 fn refusals_come_before_anything_is_sent() {
     let dir = device_with_tinker();
     let d = dir.path();
-    let device = DEVICE;
     let before = std::fs::read(d.join("dev.hex")).unwrap();
 
     // An image with bytes in the prebootloader-mbr.
@@ -345,7 +343,7 @@ fn refusals_come_before_anything_is_sent() {
         (vec!["flash", "mbr.hex"], "prebootloader-mbr", Some(1)),
     ];
     for (args, says, code) in cases {
-        let out = run(d, &[&args[..], &device].concat());
+        let out = on_device(d, "dev.hex", &args);
         assert_eq!(out.status.code(), code, "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
         assert!(
@@ -355,6 +353,7 @@ fn refusals_come_before_anything_is_sent() {
         );
     }
     // No loader, and an unknown one.
+    let device = ["--emulate", "RTL8721DM", "--emulate-state", "dev.hex"];
     let out = run_without_loader(d, &[&["flash"][..], &device, &["tinker.bin"]].concat());
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let said = format!("{}{}", stdout(&out), stderr(&out));
@@ -393,17 +392,7 @@ fn a_protected_device_gets_the_three_causes() {
     let protected = EmulatedDevice::open(Chip::Rtl8721dm, &d.join("dev.hex")).unwrap();
     protected.close_swd();
     protected.save().unwrap();
-    let out = run(
-        d,
-        &[
-            "flash",
-            "--emulate",
-            "RTL8721DM",
-            "--emulate-state",
-            "dev.hex",
-            "tinker.bin",
-        ],
-    );
+    let out = on_device(d, "dev.hex", &["flash", "tinker.bin"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let all = format!("{}{}", stdout(&out), stderr(&out));
     for cause in [
@@ -455,18 +444,7 @@ fn a_loader_with_one_instruction_changed_fails() {
         stderr(&out)
     );
     // The same run with the real loader passes.
-    let out = run(
-        d,
-        &[
-            "flash",
-            "--no-progress",
-            "--emulate",
-            "RTL8721DM",
-            "--emulate-state",
-            "good.hex",
-            "tinker.bin",
-        ],
-    );
+    let out = on_device(d, "good.hex", &["flash", "--no-progress", "tinker.bin"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
@@ -515,14 +493,7 @@ fn the_mac_is_in_the_text_the_json_and_a_station_of_three_m_soms() {
         .collect();
     assert_eq!(lines.len(), 3);
     for (line, state) in lines.iter().zip(["a.hex", "b.hex", "c.hex"]) {
-        let mac = EmulatedDevice::open(Chip::Rtl8721dm, &d.join(state))
-            .unwrap()
-            .device_id_bytes();
-        let mac_text = mac
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
+        let (mac, mac_text) = mac_of(d, state);
         assert_eq!(line["mac"], mac_text.as_str(), "{line}");
         assert_eq!(
             line["device_id"],
@@ -531,26 +502,8 @@ fn the_mac_is_in_the_text_the_json_and_a_station_of_three_m_soms() {
         );
     }
     // One device, text and JSON.
-    let out = run(
-        d,
-        &[
-            "flash",
-            "--no-progress",
-            "--emulate",
-            "RTL8721DM",
-            "--emulate-state",
-            "a.hex",
-            "msom.bin",
-        ],
-    );
-    let mac = EmulatedDevice::open(Chip::Rtl8721dm, &d.join("a.hex"))
-        .unwrap()
-        .device_id_bytes();
-    let mac_text = mac
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let out = on_device(d, "a.hex", &["flash", "--no-progress", "msom.bin"]);
+    let (_, mac_text) = mac_of(d, "a.hex");
     assert!(
         format!("{}{}", stdout(&out), stderr(&out)).contains(&mac_text),
         "{}",
@@ -573,31 +526,27 @@ fn read_erase_reset_and_inspect_go_through_the_loader() {
     let dir = device_with_tinker();
     let d = dir.path();
     let app = tinker();
-    let device = DEVICE;
 
     // read: the application's bytes, through the loader's read command.
-    let read = run(
+    let read = on_device(
         d,
+        "dev.hex",
         &[
-            &[
-                "read",
-                "--platform",
-                "p2",
-                "--range",
-                "0x085f4000:0x08600000",
-                "-o",
-                "back.hex",
-            ][..],
-            &device,
-        ]
-        .concat(),
+            "read",
+            "--platform",
+            "p2",
+            "--range",
+            "0x085f4000:0x08600000",
+            "-o",
+            "back.hex",
+        ],
     );
     assert_eq!(read.status.code(), Some(0), "{}", stderr(&read));
     let back = state_image(&d.join("back.hex"));
     assert_eq!(back.read(0x085F_4000, app.len()), Some(&app[..]));
 
     // inspect --probe on the emulated chip recognises the application.
-    let inspect = run(d, &[&["inspect", "--platform", "p2"][..], &device].concat());
+    let inspect = on_device(d, "dev.hex", &["inspect", "--platform", "p2"]);
     assert!(
         stdout(&inspect).contains("module user-part 1"),
         "{}{}",
@@ -606,19 +555,16 @@ fn read_erase_reset_and_inspect_go_through_the_loader() {
     );
 
     // erase --range: one sector erased, the others kept.
-    let erase = run(
+    let erase = on_device(
         d,
+        "dev.hex",
         &[
-            &[
-                "erase",
-                "--platform",
-                "p2",
-                "--range",
-                "0x085f4000:0x085f5000",
-            ][..],
-            &device,
-        ]
-        .concat(),
+            "erase",
+            "--platform",
+            "p2",
+            "--range",
+            "0x085f4000:0x085f5000",
+        ],
     );
     assert_eq!(erase.status.code(), Some(0), "{}", stderr(&erase));
     let state = state_image(&d.join("dev.hex"));
@@ -630,9 +576,6 @@ fn read_erase_reset_and_inspect_go_through_the_loader() {
     assert_eq!(state.read(0x085F_5000, 16), Some(&app[0x1000..0x1010]));
 
     // reset: the script's finish, the watchdog reset.
-    let reset = run(
-        d,
-        &[&["reset", "--platform", "p2", "--json"][..], &device].concat(),
-    );
+    let reset = on_device(d, "dev.hex", &["reset", "--platform", "p2", "--json"]);
     assert_eq!(reset.status.code(), Some(0), "{}", stderr(&reset));
 }

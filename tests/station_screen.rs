@@ -3,13 +3,11 @@
 //! a PASS, at a FAIL and after a Ctrl-C in the middle of writing a board. Needs `tmux`
 //! (Debian: `apt-get install tmux`); the test fails, never skips, without it.
 
-#![cfg(feature = "probe")]
+#![cfg(feature = "emulator")]
 
 mod common;
 
-use common::catalog_image;
-use hexsmith::flash::emulator::{Chip, EmulatedDevice};
-use hexsmith::memory::hex;
+use common::catalog_hex;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -100,12 +98,9 @@ fn line_with<'a>(screen: &'a str, text: &str) -> &'a str {
 #[test]
 fn the_station_screen_at_a_pass_a_fail_and_a_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, boron) = catalog_image("4.0.1", "boron", true);
-    std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    catalog_hex(dir.path(), "4.0.1", "boron", true);
     // The second board is locked (APPROTECT): a FAIL with no device ID and no time spent.
-    let locked = EmulatedDevice::open(Chip::Nrf52840, &dir.path().join("b.hex")).unwrap();
-    locked.lock_approtect();
-    locked.save().unwrap();
+    common::emulated::locked_nrf52840(&dir.path().join("b.hex"));
     // The shell ignores Ctrl-C (hexsmith sets its own handler) and stays, so that the
     // screen is read as the station left it, with its exit status below.
     let command = format!(

@@ -34,12 +34,16 @@ pub struct DetectedChip {
 /// SWD off once it runs, and no MCU is known yet to say so.
 pub fn detect(settings: &super::ProbeSettings) -> Result<DetectedChip, ProbeError> {
     type Opener = Box<dyn Fn() -> Result<Probe, ProbeError>>;
-    let (open, name): (Opener, String) = match settings.emulate.first() {
-        Some(device) => {
-            let device = device.clone();
-            let name = device.name();
-            (Box::new(move || Ok(device.probe())), name)
-        }
+    #[cfg(feature = "emulator")]
+    let emulated = settings.emulate.first().map(|device| {
+        let device = device.clone();
+        let name = device.name();
+        (Box::new(move || Ok(device.probe())) as Opener, name)
+    });
+    #[cfg(not(feature = "emulator"))]
+    let emulated: Option<(Opener, String)> = None;
+    let (open, name): (Opener, String) = match emulated {
+        Some(emulated) => emulated,
         None => {
             let info = find_probe(settings.probe.as_deref())?;
             let name = DebugProbeSelector::from(&info).to_string();

@@ -41,7 +41,7 @@ pub struct ProbeSettings {
     pub connect_under_reset: bool,
     /// Emulated chips to attach to instead of probes' (`--emulate`); several only for
     /// `--all-probes`.
-    #[cfg(feature = "probe")]
+    #[cfg(feature = "emulator")]
     pub emulate: Vec<super::emulator::EmulatedDevice>,
     /// Particle's RTL872x flash loader (`--rtl872x-loader`), checked and read.
     pub rtl872x_loader: Option<std::sync::Arc<super::rtl872x::loader::Loader>>,

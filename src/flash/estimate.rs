@@ -81,7 +81,7 @@ const CHECKSUM_INSTRUCTIONS_PER_BYTE: u64 = 10;
 struct Algorithm {
     /// Words of the algorithm blob.
     words: u64,
-    /// The core's clock after reset, in Hz (as [`super::emulator::clock`] runs it).
+    /// The core's clock after reset, in Hz (as the emulator's clock runs it).
     core_hz: u64,
 }
 

@@ -33,7 +33,7 @@ pub mod checksum;
 #[cfg(feature = "probe")]
 pub mod detect;
 mod device;
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod estimate;
 mod execute;
@@ -43,6 +43,9 @@ mod plan;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod rtl872x;
+// A test double: compiled for the crate's own tests and for whoever asks for it (the
+// integration tests, through the `testing` feature), never into a user's build by default.
+#[cfg(any(test, feature = "testing"))]
 pub mod sim;
 pub mod station;
 pub mod wire;
@@ -151,7 +154,8 @@ fn ns_as_seconds<S: serde::Serializer>(ns: &u64, s: S) -> Result<S::Ok, S::Error
 }
 
 /// What planning and verification need from a device: implemented by a debug probe
-/// (`probe::ProbeTarget`, also over the emulated chip) and by [`sim::SimulatedFlash`].
+/// (`probe::ProbeTarget`, also over the emulated chip) and by the simulated flash of the
+/// tests (`sim::SimulatedFlash`).
 pub trait FlashTarget {
     /// Reads `buf.len()` bytes from `address`: flash, or any other memory the chip maps
     /// (the device ID is read this way, from FICR or the STM32 UID).

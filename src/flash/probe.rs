@@ -4,6 +4,7 @@
 //! file only moves bytes.
 
 use super::algorithm::driver::Driver;
+#[cfg(feature = "emulator")]
 use super::emulator::EmulatedDevice;
 use super::rtl872x::mailbox::{self, Mailbox};
 use super::{EraseUnit, FlashTarget, TargetError, UnitWrite, checksum};
@@ -348,6 +349,7 @@ pub struct Connect {
     /// The `--probe` selector; `None` takes the only probe attached.
     pub probe: Option<String>,
     /// An emulated chip to attach to instead of a probe's (`--emulate`).
+    #[cfg(feature = "emulator")]
     pub emulate: Option<EmulatedDevice>,
     /// The probe-rs target name to attach as.
     pub chip: String,
@@ -405,6 +407,7 @@ impl Connect {
         let chip = chip.ok_or(super::DeviceError::NoBuiltInTarget)?;
         Ok(Connect {
             probe: settings.probe.clone(),
+            #[cfg(feature = "emulator")]
             emulate: settings.emulate.first().cloned(),
             chip,
             speed_khz: settings.speed_khz,
@@ -428,6 +431,7 @@ pub struct ProbeTarget {
     session: Session,
     /// The probe's selector, or the emulated device's name.
     pub probe: String,
+    #[cfg(feature = "emulator")]
     emulated: Option<EmulatedDevice>,
     /// Where the checksum routine is loaded, while it is (a flash algorithm or the
     /// firmware after a reset may overwrite that RAM).
@@ -451,6 +455,7 @@ impl super::Connector for Connect {
     type Target = ProbeTarget;
 
     fn label(&self) -> String {
+        #[cfg(feature = "emulator")]
         if let Some(device) = &self.emulate {
             return device.name();
         }
@@ -458,12 +463,13 @@ impl super::Connector for Connect {
     }
 
     fn device_done(&mut self) -> Result<(), super::DeviceError> {
-        match &self.emulate {
-            Some(device) => device
+        #[cfg(feature = "emulator")]
+        if let Some(device) = &self.emulate {
+            device
                 .save()
-                .map_err(|e| super::DeviceError::SaveState(Box::new(e))),
-            None => Ok(()),
+                .map_err(|e| super::DeviceError::SaveState(Box::new(e)))?;
         }
+        Ok(())
     }
 
     fn connect(&mut self) -> Result<(ProbeTarget, String), super::DeviceError> {
@@ -488,6 +494,7 @@ impl ProbeTarget {
     /// attaches to the chip. Fails with [`ProbeError::NoProbe`] or
     /// [`ProbeError::Several`] when there is not exactly one probe to take.
     pub fn connect(c: &Connect) -> Result<ProbeTarget, ProbeError> {
+        #[cfg(feature = "emulator")]
         if let Some(device) = &c.emulate {
             let mut target =
                 ProbeTarget::attach_telling_wipe(&|| Ok(device.probe()), device.name(), c)?;
@@ -552,7 +559,7 @@ impl ProbeTarget {
         } else {
             Permissions::new()
         };
-        let rtl872x = c.chip.eq_ignore_ascii_case(super::emulator::RTL8721DM);
+        let rtl872x = c.chip.eq_ignore_ascii_case(super::rtl872x::RTL8721DM);
         let rtl = if rtl872x {
             let loader = c.rtl872x_loader.clone().ok_or_else(|| {
                 ProbeError::Loader(Box::new(super::rtl872x::loader::LoaderError::Missing))
@@ -595,6 +602,7 @@ impl ProbeTarget {
         Ok(ProbeTarget {
             session,
             probe: name,
+            #[cfg(feature = "emulator")]
             emulated: None,
             checksum_at: None,
             checksum_failed: false,
@@ -606,6 +614,7 @@ impl ProbeTarget {
     }
 
     /// The emulated chip behind this target, if it is one.
+    #[cfg(feature = "emulator")]
     pub fn emulated(&self) -> Option<&EmulatedDevice> {
         self.emulated.as_ref()
     }
@@ -779,6 +788,7 @@ impl FlashTarget for ProbeTarget {
         self.wiped_to_unlock
     }
 
+    #[cfg(feature = "emulator")]
     fn wire_counts(&self) -> Option<super::WireCounts> {
         self.emulated.as_ref().map(EmulatedDevice::counts)
     }

@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "emulator")]
+pub mod emulated;
+pub mod simulated;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -126,16 +130,22 @@ pub fn build_catalog(dir: &Path, catalog: &Path, from: &Path, out: &str, extra: 
     hexsmith(dir, &args)
 }
 
-/// A catalog's restore image of one platform, built in memory from the real binaries,
-/// with the stand-in MBR or without one.
-pub fn catalog_image(
-    release: &str,
-    name: &str,
-    mbr: bool,
-) -> (
+/// Runs `build --catalog restore-images/RELEASE.toml --from` the real binaries `--out-dir
+/// OUT EXTRA...` in `dir`.
+pub fn build_release(dir: &Path, release: &str, out: &str, extra: &[&str]) -> Output {
+    let catalog = repo().join(format!("restore-images/{release}.toml"));
+    build_catalog(dir, &catalog, &device_os(), out, extra)
+}
+
+/// A restore image and the platform it is for.
+pub type PlatformImage = (
     &'static hexsmith::platform::Platform,
     hexsmith::memory::MemoryImage,
-) {
+);
+
+/// A catalog's restore image of one platform, built in memory from the real binaries,
+/// with the stand-in MBR or without one.
+pub fn catalog_image(release: &str, name: &str, mbr: bool) -> PlatformImage {
     use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
     use hexsmith::compose::{BuildOptions, build};
     let index = FileIndex::new(&device_os()).unwrap();
@@ -215,4 +225,84 @@ pub fn region_kinds(report: &serde_json::Value) -> Vec<&str> {
 pub fn succeeds(o: &Output) -> String {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
     stdout(o)
+}
+
+/// Runs the hexsmith binary in `dir` with these environment variables set.
+pub fn hexsmith_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hexsmith"))
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .expect("hexsmith runs")
+}
+
+/// Writes `image` into `dir` as the Intel HEX file `name`.
+pub fn write_hex(dir: &Path, name: &str, image: &hexsmith::memory::MemoryImage) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, hexsmith::memory::hex::write(image)).unwrap();
+    path
+}
+
+/// A catalog's restore image of one platform (with the stand-in MBR or without one),
+/// written into `dir` as `NAME.hex` for a command to read: the image and its platform.
+pub fn catalog_hex(dir: &Path, release: &str, name: &str, mbr: bool) -> PlatformImage {
+    let (platform, image) = catalog_image(release, name, mbr);
+    write_hex(dir, &format!("{name}.hex"), &image);
+    (platform, image)
+}
+
+/// Asserts that `text` says `part`, showing all of `text` where it does not; a failure
+/// names the caller's line.
+#[track_caller]
+pub fn assert_says(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is not in:\n{text}");
+}
+
+/// Asserts that `text` starts with `prefix`, showing all of `text` where it does not.
+#[track_caller]
+pub fn assert_starts(text: &str, prefix: &str) {
+    assert!(
+        text.starts_with(prefix),
+        "{prefix:?} does not start:\n{text}"
+    );
+}
+
+/// The one error line of a run that exited with `code` (warnings aside): asserts that
+/// there is exactly one.
+#[track_caller]
+pub fn one_error_line(run: &Output, code: i32) -> String {
+    assert_eq!(run.status.code(), Some(code), "{}", stderr(run));
+    let err = stderr(run);
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("warning: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    errors[0].to_string()
+}
+
+/// A run of `args` refused for want of a probe: exit 2, the error and the first of its
+/// hints.
+#[track_caller]
+pub fn refused_for_no_probe(out: &Output, args: &[&str]) {
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(out));
+    assert!(
+        stderr(out).starts_with("error: no debug probe attached\nhint: check the USB cable"),
+        "{args:?}: {}",
+        stderr(out)
+    );
+}
+
+/// Makes the file at `path` read-only.
+pub fn make_read_only(path: &Path) {
+    let mut perm = std::fs::metadata(path).unwrap().permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(path, perm).unwrap();
+}
+
+/// Creates a named pipe at `path`: a special file no output may replace or wait on.
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
 }

@@ -103,14 +103,14 @@ fn parse_probe_kind(name: &str) -> Result<ProbeKind, String> {
 }
 
 /// The emulated devices this run opened, saved to their state files when it ends.
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 static EMULATED: std::sync::Mutex<Vec<hexsmith::flash::emulator::EmulatedDevice>> =
     std::sync::Mutex::new(Vec::new());
 
 /// Saves every emulated device to its state file, whatever the command's outcome: the
 /// state is what the chip holds, a half-written one included.
 pub fn save_emulated() -> Result<()> {
-    #[cfg(feature = "probe")]
+    #[cfg(feature = "emulator")]
     {
         let devices = std::mem::take(&mut *EMULATED.lock().unwrap_or_else(|e| e.into_inner()));
         for device in devices {
@@ -130,19 +130,19 @@ impl ProbeArgs {
             // A misspelt selector is a wrong command line, whatever probes are attached.
             hexsmith::flash::probe::check_selector(selector).map_err(|e| Usage(e.to_string()))?;
         }
-        #[cfg_attr(not(feature = "probe"), allow(unused_mut))]
+        #[cfg_attr(not(feature = "emulator"), allow(unused_mut))]
         let mut chip = self.chip.clone();
-        #[cfg(feature = "probe")]
+        #[cfg(feature = "emulator")]
         let emulate = self.open_emulated(&mut chip, inputs)?;
-        #[cfg(not(feature = "probe"))]
-        if self.emulate.is_some() {
+        #[cfg(not(feature = "emulator"))]
+        if self.emulate.is_some() || !self.emulate_state.is_empty() {
             let _ = inputs;
-            return Err(crate::NoProbeSupport.into());
+            return Err(crate::NoEmulatorSupport.into());
         }
         Ok(ProbeSettings {
             probe: self.probe.clone(),
             chip,
-            #[cfg(feature = "probe")]
+            #[cfg(feature = "emulator")]
             emulate,
             chip_description: self.chip_description.clone(),
             speed_khz: self.speed,
@@ -176,7 +176,7 @@ impl ProbeArgs {
 
     /// The emulated devices `--emulate` asks for; the chip they are is the chip to use,
     /// unless `--emulate-unnamed` keeps it from the command.
-    #[cfg(feature = "probe")]
+    #[cfg(feature = "emulator")]
     fn open_emulated(
         &self,
         chip: &mut Option<String>,
@@ -373,11 +373,11 @@ pub fn run(args: &Args) -> Result<Outcome> {
 /// The state files of the emulated devices, which are inputs to every other file the
 /// command writes.
 pub fn states(settings: &ProbeSettings) -> impl Iterator<Item = &Path> {
-    #[cfg(feature = "probe")]
+    #[cfg(feature = "emulator")]
     {
         settings.emulate.iter().filter_map(|d| d.state_file())
     }
-    #[cfg(not(feature = "probe"))]
+    #[cfg(not(feature = "emulator"))]
     {
         let _ = settings;
         std::iter::empty()
@@ -403,7 +403,7 @@ fn open_log(args: &Args, settings: &ProbeSettings) -> Result<Option<hexsmith::fl
 /// when `--emulate-state` gives one, else a blank device.
 fn time_estimate(
     args: &ProbeArgs,
-    #[cfg_attr(not(feature = "probe"), allow(unused_variables))] settings: &ProbeSettings,
+    #[cfg_attr(not(feature = "emulator"), allow(unused_variables))] settings: &ProbeSettings,
     job: &FlashJob,
     plan: &FlashPlan,
 ) -> hexsmith::flash::estimate::ProbeEstimate {
@@ -423,12 +423,12 @@ fn time_estimate(
         (None, Some(kind)) => (kind, "attached probe"),
         (None, None) => (ProbeKind::DEFAULT, "default"),
     };
-    #[cfg(feature = "probe")]
+    #[cfg(feature = "emulator")]
     let held = match settings.emulate.as_slice() {
         [device] if device.state_file().is_some() => Some(device.nvm_image()),
         _ => None,
     };
-    #[cfg(not(feature = "probe"))]
+    #[cfg(not(feature = "emulator"))]
     let held: Option<hexsmith::memory::MemoryImage> = None;
     hexsmith::flash::estimate::ProbeEstimate::new(
         plan,
@@ -621,23 +621,25 @@ fn connections(
     let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
     base.allow_erase_all = plan.chip_erase || args.recover;
     base.unlock = hexsmith::flash::probe::Unlock::RerunWithRecover;
-    if settings.emulate.len() > 1 && !args.all_probes {
-        return Err(Usage(
-            "several --emulate-state files are several devices: add --all-probes to write to all of them"
-                .into(),
-        )
-        .into());
-    }
-    Ok(if !settings.emulate.is_empty() {
-        settings
+    #[cfg(feature = "emulator")]
+    if !settings.emulate.is_empty() {
+        if settings.emulate.len() > 1 && !args.all_probes {
+            return Err(Usage(
+                "several --emulate-state files are several devices: add --all-probes to write to all of them"
+                    .into(),
+            )
+            .into());
+        }
+        return Ok(settings
             .emulate
             .iter()
             .map(|device| Connect {
                 emulate: Some(device.clone()),
                 ..base.clone()
             })
-            .collect()
-    } else if args.all_probes {
+            .collect());
+    }
+    Ok(if args.all_probes {
         probe::list()
             .into_iter()
             .map(|p| Connect {
@@ -739,14 +741,16 @@ fn station(
     job: &FlashJob,
     plan: &FlashPlan,
 ) -> Result<Outcome> {
-    use hexsmith::flash::probe::Connect;
-    use hexsmith::flash::station::{Rehearsal, StationOptions};
+    use hexsmith::flash::station::StationOptions;
     let options = StationOptions {
         device: device_options(args),
         poll: std::time::Duration::from_millis(args.poll_ms),
     };
     let cancel = options.device.flash.cancel.clone().expect("set above");
+    #[cfg(feature = "emulator")]
     if !settings.emulate.is_empty() {
+        use hexsmith::flash::probe::Connect;
+        use hexsmith::flash::station::Rehearsal;
         // Emulated devices are a rehearsal: one fixture, each device in turn, then the end.
         let mut base = Connect::new(settings, job.mcu(), job.chip.clone())?;
         base.allow_erase_all = plan.chip_erase || args.recover;

@@ -27,7 +27,7 @@ use clap::{Parser, Subcommand};
 use hexsmith::Failure;
 use hexsmith::compose::BuildError;
 use hexsmith::compose::catalog::CatalogError;
-#[cfg(feature = "probe")]
+#[cfg(feature = "emulator")]
 use hexsmith::flash::emulator::EmulatorError;
 #[cfg(feature = "probe")]
 use hexsmith::flash::probe::ProbeError;
@@ -109,6 +109,15 @@ pub struct Usage(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("this hexsmith was built without probe support (cargo feature \"probe\")")]
 pub struct NoProbeSupport;
+
+/// What `--emulate` says in a build without the `emulator` feature (a refusal, exit 1,
+/// like a missing probe feature: the command line was right, this build cannot do it).
+#[cfg_attr(feature = "emulator", allow(dead_code))]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this hexsmith was built without the emulated devices of --emulate (cargo feature \"emulator\"): rebuild with it, or leave out --emulate and --emulate-state"
+)]
+pub struct NoEmulatorSupport;
 
 fn main() -> ExitCode {
     // Before parsing: a usage error of a `--json` run is a JSON document too.
@@ -266,9 +275,11 @@ fn failure_of(e: &anyhow::Error) -> Option<Failure> {
 /// The kind of failure of a device layer error.
 #[cfg(feature = "probe")]
 fn device_failure(c: &(dyn std::error::Error + 'static)) -> Option<Failure> {
+    #[cfg(feature = "emulator")]
     if let Some(e) = c.downcast_ref::<EmulatorError>() {
-        e.failure()
-    } else if let Some(e) = c.downcast_ref::<hexsmith::flash::JobError>() {
+        return e.failure();
+    }
+    if let Some(e) = c.downcast_ref::<hexsmith::flash::JobError>() {
         e.failure()
     } else if let Some(e) = c.downcast_ref::<ProbeError>() {
         e.failure()

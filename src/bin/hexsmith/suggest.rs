@@ -40,14 +40,14 @@ pub fn platforms() -> Suggest {
 /// The chips `--emulate` takes.
 pub fn emulated_chips() -> Suggest {
     Suggest(|| {
-        #[cfg(feature = "probe")]
+        #[cfg(feature = "emulator")]
         {
             hexsmith::flash::emulator::Chip::ALL
                 .iter()
                 .map(|c| c.target_name())
                 .collect()
         }
-        #[cfg(not(feature = "probe"))]
+        #[cfg(not(feature = "emulator"))]
         {
             Vec::new()
         }

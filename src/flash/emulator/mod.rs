@@ -32,8 +32,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The probe-rs target name hexsmith registers for the RTL8721DM (probe-rs has none).
-pub const RTL8721DM: &str = "RTL8721DM";
+pub use super::rtl872x::RTL8721DM;
 
 /// The first word of every flash algorithm probe-rs downloads (two BKPT instructions).
 const ALGORITHM_HEADER: u32 = 0xBE00_BE00;

@@ -4,5 +4,9 @@
 //! support) boots it and drives it with probe-rs's memory access behind [`super::FlashTarget`].
 
 pub mod loader;
+
+/// The probe-rs target name hexsmith registers for the RTL8721DM (probe-rs has none): a
+/// chip of that name is programmed through the loader, not a flash algorithm.
+pub const RTL8721DM: &str = "RTL8721DM";
 #[cfg(feature = "probe")]
 pub mod mailbox;
