@@ -320,6 +320,23 @@ mod tests {
     }
 
     #[test]
+    fn the_pace_is_learnt_from_what_waited() {
+        let steep = Pace::Wire { gentle: false };
+        let gentle = Pace::Wire { gentle: true };
+        // Nothing seen: as before.
+        assert_eq!(next_pace(Pace::Unknown, [0, 0], false), Pace::Unknown);
+        assert_eq!(next_pace(Pace::Flash, [0, 0], true), Pace::Flash);
+        // Calls done before the next buffer was loaded: the wire paces.
+        assert_eq!(next_pace(Pace::Unknown, [5, 0], false), steep);
+        assert_eq!(next_pace(Pace::Unknown, [0, 5], false), Pace::Flash);
+        // A steep tail that still waited turns gentle, and gentle stays.
+        assert_eq!(next_pace(steep, [5, 0], true), gentle);
+        assert_eq!(next_pace(steep, [5, 0], false), steep);
+        assert_eq!(next_pace(gentle, [5, 0], false), gentle);
+        assert_eq!(next_pace(gentle, [0, 5], false), Pace::Flash);
+    }
+
+    #[test]
     fn adjacent_units_join() {
         let joined = contiguous([(0, &[1u8; 4][..]), (4, &[2; 4][..]), (12, &[3; 4][..])]);
         assert_eq!(
