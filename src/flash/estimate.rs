@@ -1,7 +1,8 @@
 //! How long `hexsmith flash` takes on a kind of probe, without one: the time model a dry
-//! run prints. It follows what a run does (attach, compare by on-chip checksums, erase and
-//! program the units that differ in batches of probe-rs flash algorithm calls, verify by
-//! checksums, reset) and prices each step with [`super::wire`]'s packet costs and the
+//! run prints. It follows what a run does (attach, compare by on-chip checksums, erase the
+//! units that differ and program their runs of words in batches of calls of the flash
+//! algorithm hexsmith drives, each call's buffer loaded while the call before runs, verify
+//! by checksums, reset) and prices each step with [`super::wire`]'s packet costs and the
 //! platform table's flash times, as the emulator's clock does.
 //!
 //! The accesses each step makes are those probe-rs 0.32 makes, counted on the emulator
@@ -10,7 +11,7 @@
 
 use super::geometry::EraseUnit;
 use super::wire::{ProbeKind, WireCosts};
-use super::{FlashPlan, checksum};
+use super::{FlashPlan, algorithm, checksum};
 use crate::memory::MemoryImage;
 use crate::platform::Mcu;
 use serde::Serialize;
@@ -37,20 +38,36 @@ const CHECKSUM_CALL: Accesses = Accesses {
     writes: 80,
     flushes: 0,
 };
-/// Loading a flash algorithm (reset and halt, the blob, Init) and its UnInit, per
-/// `FlashLoader::commit`.
+/// Loading the flash algorithm once per device (a reset and halt, the blob, reading it
+/// back), besides the blob's words.
 const ALGORITHM_LOAD: Accesses = Accesses {
-    reads: 127,
-    writes: 298,
+    reads: 60,
+    writes: 80,
     flushes: 0,
 };
-/// One call of a flash algorithm function (ProgramPage, EraseSector): the argument and
-/// return registers, the resume, the status polls, the stack check.
-const ALGORITHM_CALL: Accesses = Accesses {
-    reads: 22,
-    writes: 72,
-    flushes: 5,
+/// Starting one call of the algorithm: PC, R0-R2 and LR (each a DCRDR and a DCRSR write
+/// and a DHCSR read), the resume.
+const CALL_START: Accesses = Accesses {
+    reads: 5,
+    writes: 12,
+    flushes: 1,
 };
+/// One status read while the core runs.
+const STATUS_POLL: Accesses = Accesses {
+    reads: 1,
+    writes: 0,
+    flushes: 0,
+};
+/// Reading where a call halted and its result.
+const CALL_RESULT: Accesses = Accesses {
+    reads: 4,
+    writes: 4,
+    flushes: 0,
+};
+/// Calls at least this long (in words) show which side paces a batch, as in the driver.
+const FULL_SIZE_WORDS: u64 = 4 * algorithm::RAMP_BYTES as u64 / 4;
+/// Instructions the algorithm runs per word it programs, besides waiting for the flash.
+const ALGORITHM_INSTRUCTIONS_PER_WORD: u64 = 8;
 /// The reset at the end.
 const RESET: Accesses = Accesses {
     reads: 10,
@@ -62,28 +79,23 @@ const CHECKSUM_INSTRUCTIONS_PER_BYTE: u64 = 10;
 
 /// What probe-rs's built-in flash algorithm for an MCU is like.
 struct Algorithm {
-    /// Words of the algorithm blob probe-rs downloads.
+    /// Words of the algorithm blob.
     words: u64,
-    /// Bytes one ProgramPage call programs.
-    page_bytes: u64,
     /// The core's clock after reset, in Hz (as the emulator's clock runs it).
     core_hz: u64,
 }
 
 fn algorithm(mcu: &Mcu) -> Algorithm {
     match mcu.chip.as_deref() {
-        // probe-rs's STM32F2 Series target, stm32f2xx_1024, with the 16 KiB pages hexsmith
-        // gives it (`probe::with_sector_sized_pages`); 16 MHz HSI.
+        // probe-rs's STM32F2 Series target's stm32f2xx_1024; 16 MHz HSI.
         Some(c) if c.to_ascii_uppercase().starts_with("STM32F2") => Algorithm {
             words: 211,
-            page_bytes: 0x4000,
             core_hz: 16_000_000,
         },
-        // probe-rs's nRF52840 target: 4 KiB pages; 64 MHz. Also the guess for chips
-        // without a built-in target.
+        // probe-rs's nRF52840 target's nrf52; 64 MHz. Also the guess for chips without a
+        // built-in target.
         _ => Algorithm {
             words: 186,
-            page_bytes: 0x1000,
             core_hz: 64_000_000,
         },
     }
@@ -252,44 +264,119 @@ pub fn estimate(
         }
     }
     let mut written_bytes = 0;
+    let mut driver = Driver {
+        pricer: &p,
+        now: 0,
+        core_free: 0,
+        pace: algorithm::Pace::Unknown,
+    };
+    if !pending.is_empty() {
+        driver.wire(p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD));
+    }
     for batch in pending.chunks(batch_units.max(1)) {
-        for erased in [false, true] {
-            let group: Vec<&EraseUnit> = batch
-                .iter()
-                .filter(|(_, blank)| *blank == erased)
-                .map(|(u, _)| u)
-                .collect();
-            if group.is_empty() {
-                continue;
+        let erase: Vec<EraseUnit> = batch.iter().filter(|(_, b)| !b).map(|(u, _)| *u).collect();
+        if !erase.is_empty() {
+            driver.call(0, 0);
+            for u in &erase {
+                driver.call(0, u64::from(u.erase_ms) * 1_000_000);
             }
-            ns += p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD);
-            if !erased {
-                for u in &group {
-                    ns += p.accesses(ALGORITHM_CALL) + u64::from(u.erase_ms) * 1_000_000;
+            driver.call(0, 0);
+        }
+        let contents: Vec<(u32, Vec<u8>)> = batch
+            .iter()
+            .map(|(u, _)| (u.start, content(image, held, *u)))
+            .collect();
+        written_bytes += batch.iter().map(|(u, _)| u.len() as u64).sum::<u64>();
+        let spans = algorithm::contiguous(contents.iter().map(|(s, d)| (*s, &d[..])));
+        let runs: Vec<u64> = algorithm::ramped(
+            spans
+                .iter()
+                .flat_map(|(start, data)| {
+                    algorithm::program_runs(*start, data, algorithm::BUFFER_BYTES as usize, None)
+                })
+                .collect(),
+            driver.pace,
+        )
+        .into_iter()
+        .map(|(_, _, len)| (len as u64).div_ceil(4))
+        .collect();
+        if !runs.is_empty() {
+            driver.call(0, 0);
+            // As the driver learns it: which side kept the other waiting between two
+            // full-size calls in a row, for the next batch's ramps.
+            let mut paced = [0u32; 2];
+            let mut tail_waited = false;
+            let mut before = 0;
+            for words in runs {
+                let busy = words * word_ns + core_ns(words * ALGORITHM_INSTRUCTIONS_PER_WORD);
+                let flash_left = driver.call(p.ram_block(words), busy);
+                if before.min(words) >= FULL_SIZE_WORDS {
+                    paced[usize::from(flash_left)] += 1;
+                } else if before > 0 && words < before && flash_left {
+                    tail_waited = true;
                 }
+                before = words;
             }
-            // Double-buffered: the next page crosses the wire while this one programs; the
-            // call that starts a page waits for the one before to end.
-            let page_words = algo.page_bytes / 4;
-            let block = p.ram_block(page_words);
-            let flash = page_words * word_ns + core_ns(page_words * 8);
-            let pages: u64 = group
-                .iter()
-                .map(|u| (u.len() as u64).div_ceil(algo.page_bytes))
-                .sum();
-            ns += pages * (p.accesses(ALGORITHM_CALL) + block.max(flash)) + block.min(flash);
-            written_bytes += group.iter().map(|u| u.len() as u64).sum::<u64>();
+            driver.call(0, 0);
+            driver.pace = algorithm::next_pace(driver.pace, paced, tail_waited);
         }
     }
+    ns += driver.finish();
     if !pending.is_empty() {
-        // Verify: the routine again (the algorithm overwrote it), the written units' CRCs.
-        ns += p.ram_block(checksum_words)
-            + p.accesses(CHECKSUM_CALL)
-            + core_ns(written_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE);
+        // Verify: the written units' CRCs (the routine stays loaded beside the algorithm).
+        ns += p.accesses(CHECKSUM_CALL) + core_ns(written_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE);
     }
     ns += p.accesses(RESET);
     let seconds = (ns as f64 / 1e7).round() / 100.0;
     (seconds, pending.len())
+}
+
+/// The calls of the flash algorithm hexsmith drives (`algorithm::driver`), on a timeline:
+/// a call's data crosses the wire while the call before it runs, then the host waits for
+/// that one to halt, reads its result and starts the next.
+struct Driver<'a> {
+    pricer: &'a Pricer,
+    /// The host's time.
+    now: u64,
+    /// When the core halts after the call running now.
+    core_free: u64,
+    /// What paced the last batch (`algorithm::driver` cuts the next one's calls for it).
+    pace: algorithm::Pace,
+}
+
+impl Driver<'_> {
+    fn wire(&mut self, ns: u64) {
+        self.now += ns;
+    }
+
+    /// A call whose buffer takes `load` ns to fill and which keeps the core busy `busy` ns;
+    /// returns whether the call before was still running once the buffer was loaded.
+    fn call(&mut self, load: u64, busy: u64) -> bool {
+        self.now += load;
+        let flash_left = self.core_free > self.now;
+        self.wait();
+        self.now += self.pricer.accesses(CALL_START);
+        self.core_free = self.now + busy;
+        flash_left
+    }
+
+    /// Polls until the core halts (the halt is seen by the first status read after it),
+    /// then reads where it stopped and its result.
+    fn wait(&mut self) {
+        let poll = self.pricer.accesses(STATUS_POLL);
+        if self.core_free > self.now {
+            let polls = (self.core_free - self.now).div_ceil(poll.max(1));
+            self.now += polls * poll;
+        }
+        self.now += poll + self.pricer.accesses(CALL_RESULT);
+    }
+
+    fn finish(mut self) -> u64 {
+        if self.core_free > 0 {
+            self.wait();
+        }
+        self.now
+    }
 }
 
 /// How many of `unit`'s bytes `image` holds.

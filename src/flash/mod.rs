@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod algorithm;
 pub mod checksum;
 #[cfg(feature = "probe")]
 pub mod detect;

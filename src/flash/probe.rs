@@ -3,6 +3,7 @@
 //! what to write lives in the planner and is tested against the simulated flash; this
 //! file only moves bytes.
 
+use super::algorithm::driver::Driver;
 #[cfg(feature = "emulator")]
 use super::emulator::EmulatedDevice;
 use super::rtl872x::mailbox::{self, Mailbox};
@@ -504,6 +505,9 @@ pub struct ProbeTarget {
     wiped_to_unlock: bool,
     /// An RTL872x: flash goes through Particle's loader, not probe-rs's flash algorithms.
     rtl: Option<Mailbox>,
+    /// The flash algorithm hexsmith drives itself, once a write needed it; it stays in
+    /// RAM for the rest of the run.
+    driver: Option<Driver>,
 }
 
 impl super::Connector for Connect {
@@ -664,6 +668,7 @@ impl ProbeTarget {
             stm32f2,
             wiped_to_unlock: false,
             rtl,
+            driver: None,
         })
     }
 
@@ -750,6 +755,21 @@ impl ProbeTarget {
             })?;
         let base = ram.end.checked_sub(u64::from(checksum::Layout::SIZE))? & !3;
         (base >= ram.start + 0x8000).then_some(checksum::Layout { base: base as u32 })
+    }
+
+    /// Whether the driver (made now if need be) can write these units: an algorithm of the
+    /// target holds them all, and fits in RAM below the checksum routine's region, so
+    /// that neither overwrites the other.
+    fn driver_for(&mut self, writes: &[UnitWrite<'_>]) -> bool {
+        let units: Vec<EraseUnit> = writes.iter().map(|w| w.unit).collect();
+        if self.driver.as_ref().is_some_and(|d| d.holds(&units)) {
+            return true;
+        }
+        let ram_end = self
+            .checksum_layout()
+            .map_or(u64::MAX, |layout| u64::from(layout.base));
+        self.driver = Driver::for_units(self.session.target(), &units, ram_end);
+        self.driver.is_some()
     }
 
     fn run_checksums(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
@@ -874,7 +894,17 @@ impl FlashTarget for ProbeTarget {
                 });
             }
         }
+        if self.driver_for(writes)
+            && let Some(driver) = &mut self.driver
+        {
+            return driver.write(&mut self.session, writes);
+        }
+        // probe-rs's FlashLoader, where hexsmith cannot drive the target's algorithm: it
+        // loads its algorithm over the checksum routine's RAM and the driver's.
         self.checksum_at = None;
+        if let Some(driver) = &mut self.driver {
+            driver.forget();
+        }
         // Units known to be erased are only programmed: an erase costs a call of the flash
         // algorithm per unit, and time on the chip.
         for erased in [false, true] {
@@ -918,6 +948,9 @@ impl FlashTarget for ProbeTarget {
             });
         }
         self.checksum_at = None;
+        if let Some(driver) = &mut self.driver {
+            driver.forget();
+        }
         erase_all(&mut self.session, &mut FlashProgress::empty(), false).map_err(probe_error)
     }
 
@@ -937,6 +970,9 @@ impl FlashTarget for ProbeTarget {
             return rtl.finish(&mut self.session);
         }
         self.checksum_at = None;
+        if let Some(driver) = &mut self.driver {
+            driver.forget();
+        }
         let mut core = self.session.core(0).map_err(probe_error)?;
         core.reset().map_err(probe_error)
     }
