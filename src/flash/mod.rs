@@ -29,6 +29,7 @@
 //! ```
 
 mod algorithm;
+pub mod armv7m;
 pub mod checksum;
 #[cfg(feature = "probe")]
 pub mod detect;

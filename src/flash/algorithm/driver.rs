@@ -13,7 +13,11 @@
 //! (`FlashAlgorithm::assemble_from_raw_with_data`): code, static base, stack, buffers.
 
 use super::Pace;
+use crate::flash::armv7m::{C_DEBUGEN, C_HALT, C_MASKINTS, DBGKEY, S_HALT, S_LOCKUP};
 use crate::flash::{EraseUnit, TargetError, UnitWrite};
+
+/// DHCSR as probe-rs addresses memory.
+const DHCSR: u64 = crate::flash::armv7m::DHCSR as u64;
 use probe_rs::config::{MemoryRegion, RamRegion};
 use probe_rs::flashing::FlashAlgorithm;
 use probe_rs::{Core, MemoryInterface, Session};
@@ -31,18 +35,6 @@ const FULL_SIZE: usize = 4 * super::RAMP_BYTES;
 /// Init's and UnInit's function codes (CMSIS-Pack): 1 erase, 2 program.
 const ERASE: u32 = 1;
 const PROGRAM: u32 = 2;
-
-/// The Debug Halting Control and Status Register, and the bits written to it (ARMv7-M
-/// Architecture Reference Manual, C1.6.2): the key that lets a write through, debug
-/// enabled, halt, interrupts masked.
-const DHCSR: u64 = 0xE000_EDF0;
-const DBGKEY: u32 = 0xA05F_0000;
-const C_DEBUGEN: u32 = 1;
-const C_HALT: u32 = 1 << 1;
-const C_MASKINTS: u32 = 1 << 3;
-/// DHCSR status bits: halted, locked up.
-const S_HALT: u32 = 1 << 17;
-const S_LOCKUP: u32 = 1 << 19;
 
 /// How long Init and UnInit may take (probe-rs waits as long).
 const INIT_TIMEOUT: Duration = Duration::from_secs(2);

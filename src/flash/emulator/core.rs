@@ -7,6 +7,11 @@ use super::Chip;
 use super::bus::{Bus, BusFault};
 use super::clock::Nanos;
 use super::rtl8721dm;
+use crate::flash::armv7m::{
+    AIRCR, C_DEBUGEN, C_HALT, C_STEP, CPUID, DBGKEY, DCRDR, DCRSR, DEMCR, DFSR, DFSR_BKPT,
+    DFSR_HALTED, DFSR_VCATCH, DHCSR, DWT_CTRL, FP_CTRL, S_HALT, S_LOCKUP, S_REGRDY, S_RESET_ST,
+    S_RETIRE_ST,
+};
 use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor, RunOptions};
 use armagnac::decoder::{BasicInstructionDecoder, InstructionDecode, InstructionDecodeError};
 use armagnac::instructions::{Instruction, InstructionSize};
@@ -18,52 +23,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
-
-/// Debug Halting Control and Status Register (ARMv7-M ARM); writes need DBGKEY 0xA05F.
-const DHCSR: u32 = 0xE000_EDF0;
-/// Debug Core Register Selector Register: starts a core register transfer (ARMv7-M ARM).
-const DCRSR: u32 = 0xE000_EDF4;
-/// Debug Core Register Data Register: the value a DCRSR transfer moves (ARMv7-M ARM).
-const DCRDR: u32 = 0xE000_EDF8;
-/// Debug Exception and Monitor Control Register; bit 0 is VC_CORERESET (ARMv7-M ARM).
-const DEMCR: u32 = 0xE000_EDFC;
-/// Debug Fault Status Register: why the core halted, cleared by writing 1s (ARMv7-M ARM).
-const DFSR: u32 = 0xE000_ED30;
-/// Application Interrupt and Reset Control Register; a write with VECTKEY 0x05FA and
-/// SYSRESETREQ or VECTRESET resets the chip (ARMv7-M ARM).
-const AIRCR: u32 = 0xE000_ED0C;
-/// CPUID Base Register: Cortex-M4 r0p1 on the nRF52840, Cortex-M3 r2p0 on the STM32F205
-/// (ARMv7-M ARM).
-const CPUID: u32 = 0xE000_ED00;
-/// Flash Patch and Breakpoint Control Register (ARMv7-M ARM); bit 0 ENABLE is written
-/// only with KEY (bit 1) set.
-const FP_CTRL: u32 = 0xE000_2000;
-/// DWT Control Register (ARMv7-M ARM); the model reports four comparators (NUMCOMP).
-const DWT_CTRL: u32 = 0xE000_1000;
-
-/// DHCSR.C_DEBUGEN: halting debug enabled.
-const C_DEBUGEN: u32 = 1;
-/// DHCSR.C_HALT: halt request, and set while halted.
-const C_HALT: u32 = 1 << 1;
-/// DHCSR.C_STEP: a resume executes one instruction.
-const C_STEP: u32 = 1 << 2;
-/// DHCSR.S_REGRDY: the last DCRSR transfer finished (always, in the model).
-const S_REGRDY: u32 = 1 << 16;
-/// DHCSR.S_HALT: the core is in Debug state.
-const S_HALT: u32 = 1 << 17;
-/// DHCSR.S_LOCKUP: the core locked up on a fault it could not handle.
-const S_LOCKUP: u32 = 1 << 19;
-/// DHCSR.S_RETIRE_ST: an instruction retired since DHCSR was last read.
-const S_RETIRE_ST: u32 = 1 << 24;
-/// DHCSR.S_RESET_ST: the core was reset since DHCSR was last read.
-const S_RESET_ST: u32 = 1 << 25;
-
-/// DFSR.HALTED: halted by a C_HALT request or a step.
-const DFSR_HALTED: u32 = 1;
-/// DFSR.BKPT: halted on a BKPT instruction (where flash algorithms and the checksum routine stop).
-const DFSR_BKPT: u32 = 1 << 1;
-/// DFSR.VCATCH: halted by vector catch, at the reset vector.
-const DFSR_VCATCH: u32 = 1 << 3;
 
 /// Instructions one resume may execute before the core counts as running away (a flash
 /// algorithm programs a 4 KiB page in well under a hundred thousand).
@@ -310,7 +269,7 @@ impl Silicon {
     fn write_ppb(&mut self, address: u32, value: u32) {
         match address {
             DHCSR => {
-                if value >> 16 == 0xA05F {
+                if value & 0xFFFF_0000 == DBGKEY {
                     self.write_dhcsr(value & 0xF);
                 }
             }
