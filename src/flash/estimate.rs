@@ -396,18 +396,7 @@ fn image_bytes_in(image: &MemoryImage, unit: EraseUnit) -> u64 {
 /// where it has none) with `image`'s on top.
 fn content(image: &MemoryImage, base: &MemoryImage, unit: EraseUnit) -> Vec<u8> {
     let mut out = vec![0xFF; unit.len()];
-    for layer in [base, image] {
-        for seg in layer.segments() {
-            let (lo, hi) = (u64::from(unit.start), unit.end);
-            let (s, e) = (u64::from(seg.start), seg.end());
-            if e <= lo || s >= hi {
-                continue;
-            }
-            let from = s.max(lo);
-            let to = e.min(hi);
-            out[(from - lo) as usize..(to - lo) as usize]
-                .copy_from_slice(&seg.data[(from - s) as usize..(to - s) as usize]);
-        }
-    }
+    base.copy_into(unit.start, &mut out);
+    image.copy_into(unit.start, &mut out);
     out
 }

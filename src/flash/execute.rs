@@ -228,7 +228,7 @@ fn execute_counted(
                     .map_err(|e| fail(e.into(), &report))?;
             }
             let mut wanted = current.clone();
-            overlay(image, unit.start, &mut wanted);
+            image.copy_into(unit.start, &mut wanted);
             if must_read && wanted == current && !options.write_unchanged {
                 report.units_skipped += 1;
                 report.bytes_skipped += unit.len() as u64;
@@ -493,22 +493,6 @@ fn units_comparing(
             })
             .collect(),
     ))
-}
-
-/// Puts the image's bytes that fall in `[start, start + buf.len())` into `buf`.
-fn overlay(image: &MemoryImage, start: u32, buf: &mut [u8]) {
-    let lo = u64::from(start);
-    let hi = lo + buf.len() as u64;
-    for seg in image.segments() {
-        let (s, e) = (u64::from(seg.start), seg.end());
-        if e <= lo || s >= hi {
-            continue;
-        }
-        let from = s.max(lo);
-        let to = e.min(hi);
-        buf[(from - lo) as usize..(to - lo) as usize]
-            .copy_from_slice(&seg.data[(from - s) as usize..(to - s) as usize]);
-    }
 }
 
 /// The Particle device ID: a fixed prefix and the chip's unique bytes, as lower-case hex

@@ -252,6 +252,24 @@ impl MemoryImage {
         seg.data.get(from..from.checked_add(len)?)
     }
 
+    /// Writes the bytes the image holds in `[start, start + buf.len())` over `buf`, leaving
+    /// the rest of `buf` as it was: what a region reads as once the image is written over it.
+    pub fn copy_into(&self, start: u32, buf: &mut [u8]) {
+        let lo = u64::from(start);
+        let hi = lo + buf.len() as u64;
+        let first = self.segments.partition_point(|s| s.end() <= lo);
+        for seg in &self.segments[first..] {
+            let (s, e) = (u64::from(seg.start), seg.end());
+            if s >= hi {
+                break;
+            }
+            let from = s.max(lo);
+            let to = e.min(hi);
+            buf[(from - lo) as usize..(to - lo) as usize]
+                .copy_from_slice(&seg.data[(from - s) as usize..(to - s) as usize]);
+        }
+    }
+
     /// The segment holding `address`, if any.
     pub fn segment_at(&self, address: u64) -> Option<&Segment> {
         let i = self.segments.partition_point(|s| s.end() <= address);
@@ -284,6 +302,17 @@ mod tests {
             data: data.to_vec(),
             origin: Origin::Line(line),
         }
+    }
+
+    #[test]
+    fn copy_into_writes_only_what_the_image_holds_in_the_window() {
+        let mut img = MemoryImage::new();
+        img.write(0x0FFE, &[1, 2, 3, 4]);
+        img.write(0x1006, &[5]);
+        img.write(0x2000, &[6]);
+        let mut buf = [0xEE; 8];
+        img.copy_into(0x1000, &mut buf);
+        assert_eq!(buf, [3, 4, 0xEE, 0xEE, 0xEE, 0xEE, 5, 0xEE]);
     }
 
     #[test]
