@@ -9,6 +9,9 @@
 //! `builtin-formats` feature, which hexsmith leaves out (it reads images itself), so the
 //! bench hands the image's segments to the `FlashLoader` and commits, as that function does.
 
+#[path = "../tests/common/p2.rs"]
+mod p2;
+
 use hexsmith::compose::catalog::{Catalog, FileIndex, collect};
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::compose::{BuildOptions, Mbr, ModuleInput, build};
@@ -430,9 +433,6 @@ fn stand_in_mbr() -> Mbr {
 /// The P2's rows, and its blank image's size in bytes (issue 16's goals are in its words).
 type P2Rows = (Vec<Row>, u64);
 
-/// A published module's (function, index, version, start, end, first dependency).
-type PublishedModule = (u8, u8, u16, u32, u32, (u8, u8, u16));
-
 /// The RTL872x rows: P2 images built from the published 6.4.1 and 6.3.4 layouts' modules
 /// (stand-ins forged from real Device OS bytes and re-sealed at their addresses, as no
 /// package carries P2 system parts) and the real P2 Tinker, through Particle's flash loader
@@ -456,49 +456,21 @@ fn rtl872x(cache: &Path, json: bool) -> Result<Option<P2Rows>, Box<dyn std::erro
     let read = |p: &str| std::fs::read(cache.join("device-os").join(p));
     let tinker = read("particle-cli-3.51.0/knownApps/p2/tinker/tinker-5.0.0-p2.bin")?;
     let body = read("particle-cli-3.6.0/updates/boron-system-part1@4.0.1.bin")?;
-    // (function, index, version, start, end, dependency) of P2's published modules.
-    let p2_641: [PublishedModule; 3] = [
-        (2, 0, 3301, 0x0800_4000, 0x0801_3240, (2, 2, 13)),
-        (2, 2, 13, 0x0801_4000, 0x0802_77B8, (0, 0, 0)),
-        (4, 1, 6401, 0x0806_0000, 0x0819_3008, (2, 0, 3301)),
-    ];
-    let p2_634: [PublishedModule; 3] = [
-        (2, 0, 3200, 0x0800_4000, 0x0801_3130, (2, 2, 11)),
-        (2, 2, 11, 0x0801_4000, 0x0802_77B8, (0, 0, 0)),
-        (4, 1, 6305, 0x0806_0000, 0x0818_EE08, (2, 0, 3200)),
-    ];
-    let suffix = &tinker[tinker.len() - 66..];
-    let image = |rows: &[PublishedModule], from: usize| {
+    let image = |rows: &[p2::Row], from: usize| {
         let mut inputs = Vec::new();
-        for &(function, index, version, start, end, dep) in rows {
-            let len = (end - start + 4) as usize;
-            let mut b: Vec<u8> = body[from..]
-                .iter()
-                .copied()
-                .cycle()
-                .take(len - suffix.len())
-                .collect();
-            b.extend_from_slice(suffix);
-            b[0..4].copy_from_slice(&start.to_le_bytes());
-            b[4..8].copy_from_slice(&end.to_le_bytes());
-            b[8..10].fill(0);
-            b[10..12].copy_from_slice(&version.to_le_bytes());
-            b[12..14].copy_from_slice(&32u16.to_le_bytes());
-            b[14] = function;
-            b[15] = index;
-            b[16] = dep.0;
-            b[17] = dep.1;
-            b[18..20].copy_from_slice(&dep.2.to_le_bytes());
-            b[20..24].fill(0);
-            hexsmith::module::seal(&mut b)?;
-            inputs.push(ModuleInput::from_bytes(format!("{start:#x}"), b)?);
+        for row in rows {
+            let module = p2::forge(row, &body[from..], &tinker);
+            inputs.push(ModuleInput::from_bytes(
+                format!("{:#x}", row.start),
+                module,
+            )?);
         }
         inputs.push(ModuleInput::from_bytes("tinker", tinker.clone())?);
         let built = build(inputs, &BuildOptions::default())?;
         Ok::<_, Box<dyn std::error::Error>>((built.platform, built.image))
     };
-    let (platform, image_641) = image(&p2_641, 0x200)?;
-    let (_, image_634) = image(&p2_634, 0x1200)?;
+    let (platform, image_641) = image(&p2::P2_6_4_1, 0x200)?;
+    let (_, image_634) = image(&p2::P2_6_3_4, 0x1200)?;
     // A customer application: Tinker linked 4 KiB lower, written over the image as a
     // device holding it would be.
     let mut app = tinker.clone();

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "emulator")]
 pub mod emulated;
+pub mod p2;
 pub mod simulated;
 
 use std::path::{Path, PathBuf};
