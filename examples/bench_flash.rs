@@ -114,7 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A customer application on the same Device OS: Tinker's code linked at another
     // address, so every byte of the application differs.
     let tinker = read(&knowns.join("boron/tinker/tinker-0.8.0-rc.27-boron.bin"))?;
-    let app = relinked(&tinker, 0xB4000)?;
+    let app = ModuleInput::from_bytes("customer-app.bin", relinked(&tinker, 0xB4000)?)?;
     let boron_app = replace_user("boron", &boron_401, &app, ReplaceOptions::default())?.image;
 
     let (photon, photon_231) = image("2.3.1", "photon")?;
@@ -393,15 +393,15 @@ fn read(path: &Path) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
         .map_err(|e| format!("{}: {e}: run scripts/fetch-device-os", path.display()).into())
 }
 
-/// An application re-linked to another start address: every byte differs.
-fn relinked(app: &[u8], start: u32) -> Result<ModuleInput, Box<dyn std::error::Error>> {
+/// An application re-linked to another start address, re-sealed: every byte differs.
+fn relinked(app: &[u8], start: u32) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let mut app = app.to_vec();
     let m = hexsmith::module::Module::parse(&app)?;
     let len = m.info.end - m.info.start;
     app[0..4].copy_from_slice(&start.to_le_bytes());
     app[4..8].copy_from_slice(&(start + len).to_le_bytes());
     hexsmith::module::seal(&mut app)?;
-    Ok(ModuleInput::from_bytes("customer-app.bin", app)?)
+    Ok(app)
 }
 
 /// An application with the middle half of its bytes changed, re-sealed.
@@ -473,12 +473,7 @@ fn rtl872x(cache: &Path, json: bool) -> Result<Option<P2Rows>, Box<dyn std::erro
     let (_, image_634) = image(&p2::P2_6_3_4, 0x1200)?;
     // A customer application: Tinker linked 4 KiB lower, written over the image as a
     // device holding it would be.
-    let mut app = tinker.clone();
-    let m = hexsmith::module::Module::parse(&app)?;
-    let len = m.info.end - m.info.start;
-    app[0..4].copy_from_slice(&0x085F_3000u32.to_le_bytes());
-    app[4..8].copy_from_slice(&(0x085F_3000 + len).to_le_bytes());
-    hexsmith::module::seal(&mut app)?;
+    let app = relinked(&tinker, 0x085F_3000)?;
     let mut customer = image_641.clone();
     customer.write(0x085F_3000, &app);
     let image_bytes = image_641.len();
