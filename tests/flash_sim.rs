@@ -13,8 +13,8 @@ use hexsmith::compose::ModuleInput;
 use hexsmith::compose::replace::{ReplaceOptions, replace_user};
 use hexsmith::flash::sim::SimulatedFlash;
 use hexsmith::flash::{
-    FlashFailure, FlashOptions, FlashPlan, FlashReport, PlanError, PlanOptions, TargetError,
-    execute, read_device, read_device_id,
+    FlashFailure, FlashOptions, FlashPlan, FlashReport, FlashTarget, PlanError, PlanOptions,
+    TargetError, execute, read_device, read_device_id,
 };
 use hexsmith::memory::{MemoryImage, hex};
 use hexsmith::platform::{self, Platform};
@@ -151,6 +151,72 @@ fn bytes_the_image_does_not_cover_are_kept() {
         .map(|i| sim.byte(u64::from(app_end + 16 + i)).unwrap())
         .collect();
     assert_eq!(kept, b"keep me");
+}
+
+/// The simulated target answers blank checks exactly, a byte anywhere in a range making
+/// it programmed, and reading nothing to answer.
+#[test]
+fn the_simulated_blank_check_is_exact() {
+    let (_, _, mut sim) = blank_device("4.0.1", "boron");
+    sim.preload(0x3_1007, &[0xFE]);
+    let ranges = [
+        (0x3_0000, 0x1000),
+        (0x3_1000, 0x1000),
+        (0x3_1000, 7),
+        (0x3_1007, 1),
+        (0x3_0FF0, 0x10),
+        (0x3_1008, 0x2000),
+    ];
+    let answers = sim.blank(&ranges).unwrap().unwrap();
+    assert_eq!(answers, [true, false, true, false, true, true]);
+    assert_eq!(sim.bytes_read, 0);
+    sim.answers_blank = false;
+    assert_eq!(sim.blank(&ranges).unwrap(), None);
+}
+
+/// On a blank device the blank checks answer for every unit: nothing is read to compare,
+/// and no unit is erased before it is programmed. A device that holds something in a
+/// unit is read there only. Without blank checks, each unit is read.
+#[test]
+fn a_blank_device_is_compared_by_blank_checks_alone() {
+    let (platform, image, mut sim) = blank_device("4.0.1", "boron");
+    let p = plan(&image, platform, false).unwrap();
+    let unverified = options().with_verify(false);
+    let report = execute(&p, &image, &mut sim, &unverified, &mut |_| {}).unwrap();
+    assert_eq!(report.units_written, p.units.len());
+    assert_eq!(sim.bytes_read, 0);
+    assert!(sim.ranges_blank_checked > 0);
+    assert!(holds(&sim, &image));
+
+    // One page of the application's range holds something the image does not cover: that
+    // unit alone is read, to keep it.
+    let (_, _, mut sim) = blank_device("4.0.1", "boron");
+    sim.preload(0xD6C94 + 16, b"keep me");
+    execute(&p, &image, &mut sim, &unverified, &mut |_| {}).unwrap();
+    assert_eq!(sim.bytes_read, 0x1000);
+
+    let (_, _, mut sim) = blank_device("4.0.1", "boron");
+    sim.answers_blank = false;
+    execute(&p, &image, &mut sim, &unverified, &mut |_| {}).unwrap();
+    let planned: u64 = p.units.iter().map(|u| u.len() as u64).sum();
+    assert_eq!(sim.bytes_read, planned);
+}
+
+/// Verification checks the erased stretches of what was written by blank checks, so a
+/// bit that failed to stay erased there is found, and named.
+#[test]
+fn verify_catches_a_corrupted_erased_byte() {
+    let (platform, image, mut sim) = blank_device("2.3.1", "photon");
+    // The end of the last sector the image reaches is erased in what was written.
+    let unit = *plan(&image, platform, false).unwrap().units.last().unwrap();
+    let address = (unit.end - 5) as u32;
+    assert_eq!(image.read(u64::from(address), 1), None);
+    sim.corrupt_at = Some(address);
+    let failure = failed_run(&mut sim, &image, platform, false);
+    assert_eq!(
+        failure.error.to_string(),
+        format!("verify failed at {address:#010x}: wrote 0xff, read back 0xfe")
+    );
 }
 
 #[test]

@@ -1,32 +1,122 @@
-//! Comparing flash by checksums computed on the target: a small Thumb routine, run from
-//! RAM by the chip's own core, computes the CRC-32 (ISO-HDLC, as zlib) of many ranges in
-//! one run, so an unchanged erase unit costs a few words on the wire instead of its size.
-//! The host computes the same CRC with the `crc` crate.
+//! Comparing flash on the target: two small Thumb-2 routines, run from RAM by the chip's
+//! own core, answer for many ranges in one run, so an unchanged erase unit costs a few
+//! words on the wire instead of its size.
+//!
+//! - The blank check says whether each range is all 0xFF: exact (every word is read),
+//!   eight words per `ldm` ANDed together, so an erased range costs about 1.5
+//!   instructions a word and a programmed one stops at its first programmed block.
+//! - The CRC gives each range's CRC-32 (ISO-HDLC, as zlib) register: a word at a time,
+//!   four table lookups, 4 instructions a byte. The host computes the same CRC with the
+//!   `crc` crate, so one notion of checksum serves every chip (the RTL872x loader's own
+//!   verify command compares the same CRC).
+//!
+//! The routines' source is `checksum.s` beside this file (ARMv7-M: the nRF52840's
+//! Cortex-M4 and the STM32F2's Cortex-M3); the halfwords below are its assembly.
 
-/// The routine, ARMv6-M Thumb (runs on any Cortex-M). In: r5 points at `count` pairs
-/// (address, length), r6 = count, r2 = the CRC table, r7 = where the results go. Each
-/// range's CRC register (before the final inversion) is stored at r7, in order; then it
-/// stops on a BKPT.
-const ROUTINE: [u16; 18] = [
-    0xCD03, // outer: ldmia r5!, {r0, r1}
-    0x2300, //        movs r3, #0
-    0x43DB, //        mvns r3, r3
-    0x7804, // inner: ldrb r4, [r0]
-    0x3001, //        adds r0, #1
-    0x405C, //        eors r4, r3
-    0x0624, //        lsls r4, r4, #24
-    0x0DA4, //        lsrs r4, r4, #22
-    0x5914, //        ldr  r4, [r2, r4]
-    0x0A1B, //        lsrs r3, r3, #8
-    0x4063, //        eors r3, r4
-    0x3901, //        subs r1, #1
-    0xD1F5, //        bne  inner
-    0xC708, //        stmia r7!, {r3}
-    0x3E01, //        subs r6, #1
-    0xD1EF, //        bne  outer
-    0xBE00, //        bkpt #0
-    0x46C0, //        nop (mov r8, r8): pads the table to a word boundary
+/// The routines, ARMv7-M Thumb-2, assembled from `checksum.s` by
+/// `llvm-mc -triple thumbv7m-none-eabi`. Each entry finds its header, results and table
+/// PC-relative in the [`Layout`], so a call sets only the PC; both end on the BKPT at
+/// [`Layout::halt`] after storing the header's marker after the last result.
+#[rustfmt::skip]
+const ROUTINES: [u16; 123] = [
+    0xF20F, 0x45FC, // 0x00 crc: adr.w r5, header
+    0xE8B5, 0x0140, // 0x04 ldm.w r5!, {r6, r8}
+    0xF60F, 0x07FC, // 0x08 adr.w r7, results
+    0xF20F, 0x02F0, // 0x0c adr.w r2, table
+    0xCD03, // 0x10 crc_range: ldm r5!, {r0, r1}
+    0xF04F, 0x33FF, // 0x12 mov.w r3, #-1
+    0xB351, // 0x16 crc_head: cbz r1, crc_store
+    0xF010, 0x0F03, // 0x18 tst.w r0, #3
+    0xD101, // 0x1c bne crc_byte
+    0x2904, // 0x1e cmp r1, #4
+    0xD209, // 0x20 bhs crc_words
+    0xF810, 0x4B01, // 0x22 crc_byte: ldrb r4, [r0], #1
+    0x405C, // 0x26 eors r4, r3
+    0xB2E4, // 0x28 uxtb r4, r4
+    0xF852, 0x4024, // 0x2a ldr.w r4, [r2, r4, lsl #2]
+    0xEA84, 0x2313, // 0x2e eor.w r3, r4, r3, lsr #8
+    0x3901, // 0x32 subs r1, #1
+    0xE7EF, // 0x34 b crc_head
+    0x3904, // 0x36 crc_words: subs r1, #4
+    0xF850, 0x4B04, // 0x38 crc_word: ldr r4, [r0], #4
+    0x4063, // 0x3c eors r3, r4
+    0xB2DC, // 0x3e uxtb r4, r3
+    0xF852, 0x4024, // 0x40 ldr.w r4, [r2, r4, lsl #2]
+    0xEA84, 0x2313, // 0x44 eor.w r3, r4, r3, lsr #8
+    0xB2DC, // 0x48 uxtb r4, r3
+    0xF852, 0x4024, // 0x4a ldr.w r4, [r2, r4, lsl #2]
+    0xEA84, 0x2313, // 0x4e eor.w r3, r4, r3, lsr #8
+    0xB2DC, // 0x52 uxtb r4, r3
+    0xF852, 0x4024, // 0x54 ldr.w r4, [r2, r4, lsl #2]
+    0xEA84, 0x2313, // 0x58 eor.w r3, r4, r3, lsr #8
+    0xB2DC, // 0x5c uxtb r4, r3
+    0xF852, 0x4024, // 0x5e ldr.w r4, [r2, r4, lsl #2]
+    0xEA84, 0x2313, // 0x62 eor.w r3, r4, r3, lsr #8
+    0x3904, // 0x66 subs r1, #4
+    0xD2E6, // 0x68 bhs crc_word
+    0x3104, // 0x6a adds r1, #4
+    0xE7D3, // 0x6c b crc_head
+    0xF847, 0x3B04, // 0x6e crc_store: str r3, [r7], #4
+    0x3E01, // 0x72 subs r6, #1
+    0xD1CC, // 0x74 bne crc_range
+    0xE03B, // 0x76 b done
+    0xF20F, 0x4584, // 0x78 blank: adr.w r5, header
+    0xE8B5, 0x0140, // 0x7c ldm.w r5!, {r6, r8}
+    0xF60F, 0x0784, // 0x80 adr.w r7, results
+    0xCD03, // 0x84 blank_range: ldm r5!, {r0, r1}
+    0xB361, // 0x86 blank_head: cbz r1, blank_yes
+    0xF010, 0x0F03, // 0x88 tst.w r0, #3
+    0xD103, // 0x8c bne blank_byte
+    0x2920, // 0x8e cmp r1, #32
+    0xD207, // 0x90 bhs blank_blocks
+    0x2904, // 0x92 cmp r1, #4
+    0xD21B, // 0x94 bhs blank_words
+    0xF810, 0x4B01, // 0x96 blank_byte: ldrb r4, [r0], #1
+    0x2CFF, // 0x9a cmp r4, #255
+    0xD123, // 0x9c bne blank_no
+    0x3901, // 0x9e subs r1, #1
+    0xE7F1, // 0xa0 b blank_head
+    0x3920, // 0xa2 blank_blocks: subs r1, #32
+    0xE8B0, 0x5E1C, // 0xa4 blank_block: ldm.w r0!, {r2, r3, r4, r9, r10, r11, r12, lr}
+    0x401A, // 0xa8 ands r2, r3
+    0x4022, // 0xaa ands r2, r4
+    0xEA02, 0x0209, // 0xac and.w r2, r2, r9
+    0xEA02, 0x020A, // 0xb0 and.w r2, r2, r10
+    0xEA02, 0x020B, // 0xb4 and.w r2, r2, r11
+    0xEA02, 0x020C, // 0xb8 and.w r2, r2, r12
+    0xEA02, 0x020E, // 0xbc and.w r2, r2, lr
+    0xF112, 0x0F01, // 0xc0 cmn.w r2, #1
+    0xD10F, // 0xc4 bne blank_no
+    0x3920, // 0xc6 subs r1, #32
+    0xD2EC, // 0xc8 bhs blank_block
+    0x3120, // 0xca adds r1, #32
+    0xE7DB, // 0xcc b blank_head
+    0x3904, // 0xce blank_words: subs r1, #4
+    0xF850, 0x2B04, // 0xd0 blank_word: ldr r2, [r0], #4
+    0xF112, 0x0F01, // 0xd4 cmn.w r2, #1
+    0xD105, // 0xd8 bne blank_no
+    0x3904, // 0xda subs r1, #4
+    0xD2F8, // 0xdc bhs blank_word
+    0x3104, // 0xde adds r1, #4
+    0xE7D1, // 0xe0 b blank_head
+    0x2301, // 0xe2 blank_yes: movs r3, #1
+    0xE000, // 0xe4 b blank_store
+    0x2300, // 0xe6 blank_no: movs r3, #0
+    0xF847, 0x3B04, // 0xe8 blank_store: str r3, [r7], #4
+    0x3E01, // 0xec subs r6, #1
+    0xD1C9, // 0xee bne blank_range
+    0xF8C7, 0x8000, // 0xf0 done: str.w r8, [r7]
+    0xBE00, // 0xf4 bkpt #0
 ];
+
+/// Where the CRC routine starts, from [`Layout::code`].
+const CRC_ENTRY: u32 = 0x00;
+/// Where the blank check starts, from [`Layout::code`].
+const BLANK_ENTRY: u32 = 0x78;
+/// Where both stop, on their BKPT, from [`Layout::code`].
+const HALT: u32 = 0xF4;
+/// Bytes set aside for the code: the table follows at this offset, as `checksum.s` has it.
+const CODE_BYTES: u32 = 256;
 
 /// The host's side of the same CRC, for the bytes a unit should hold.
 pub const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -34,44 +124,74 @@ pub const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 /// Ranges one run handles at most; the RAM it needs grows with it.
 pub const MAX_RANGES: usize = 128;
 
-/// Where the routine, its table, the ranges and the results lie in the target's RAM, one
-/// after the other from `base`: [`Layout::SIZE`] bytes in all.
+/// Verify checks a run of erased words at least this long with the blank check rather
+/// than the CRC: shorter ones would cost more on the wire (two words in, one out, about
+/// 0.2 ms on a CMSIS-DAP v1 probe) than the core time they save (about 3.6 cycles a
+/// byte; 0.23 us at the STM32F2's 16 MHz).
+pub const MIN_BLANK_RUN: usize = 4096;
+
+/// Which routine a run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routine {
+    /// Each range's CRC register ([`expected`]).
+    Crc,
+    /// 1 for each range that is all 0xFF, 0 for any other.
+    Blank,
+}
+
+/// Where the routines, their table, the ranges and the results lie in the target's RAM,
+/// one after the other from `base`: [`Layout::SIZE`] bytes in all.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
-    /// RAM address of the routine: word-aligned, with [`Layout::SIZE`] bytes of RAM from
+    /// RAM address of the routines: word-aligned, with [`Layout::SIZE`] bytes of RAM from
     /// it (a probe takes the top of the RAM at 0x2000_0000).
     pub base: u32,
 }
 
 impl Layout {
-    /// Bytes of RAM the routine needs, from `base` on.
-    pub const SIZE: u32 = 36 + 1024 + (MAX_RANGES as u32) * 12;
+    /// Bytes of RAM the routines need, from `base` on: code, table, header and pairs,
+    /// results and the marker.
+    pub const SIZE: u32 =
+        CODE_BYTES + 1024 + 8 + (MAX_RANGES as u32) * 8 + (MAX_RANGES as u32 + 1) * 4;
 
-    /// Where the routine's 36 bytes of Thumb code go: run from here, it stops on its BKPT
-    /// at `code() + 32`.
+    /// Where the code goes ([`program`] loads from here).
     pub fn code(&self) -> u32 {
         self.base
     }
-    /// The 256-word CRC table (r2), right after the code.
-    pub fn table(&self) -> u32 {
-        self.base + 36
+    /// Where `routine` starts: the PC to set.
+    pub fn entry(&self, routine: Routine) -> u32 {
+        self.base
+            + match routine {
+                Routine::Crc => CRC_ENTRY,
+                Routine::Blank => BLANK_ENTRY,
+            }
     }
-    /// Room for [`MAX_RANGES`] `(address, length)` word pairs (r5).
-    pub fn ranges(&self) -> u32 {
+    /// The BKPT both routines stop on.
+    pub fn halt(&self) -> u32 {
+        self.base + HALT
+    }
+    /// The 256-word CRC table, right after the code.
+    pub fn table(&self) -> u32 {
+        self.base + CODE_BYTES
+    }
+    /// The header: the count of ranges, the call's marker, then up to [`MAX_RANGES`]
+    /// `(address, length)` word pairs; [`header`] gives its words.
+    pub fn header(&self) -> u32 {
         self.table() + 1024
     }
-    /// Room for [`MAX_RANGES`] result words (r7), one per range, in order.
+    /// One result word per range, in order, then the marker.
     pub fn results(&self) -> u32 {
-        self.ranges() + (MAX_RANGES as u32) * 8
+        self.header() + 8 + (MAX_RANGES as u32) * 8
     }
 }
 
-/// The routine and its table, as the words to load at `Layout::code`.
+/// The routines and their table, as the words to load at [`Layout::code`].
 pub fn program() -> Vec<u32> {
-    let mut words: Vec<u32> = ROUTINE
+    let mut words: Vec<u32> = ROUTINES
         .chunks(2)
-        .map(|h| u32::from(h[0]) | u32::from(h[1]) << 16)
+        .map(|h| u32::from(h[0]) | u32::from(*h.get(1).unwrap_or(&0xBF00)) << 16)
         .collect();
+    words.resize(CODE_BYTES as usize / 4, 0);
     words.extend((0..256u32).map(|n| {
         (0..8).fold(n, |c, _| {
             if c & 1 != 0 {
@@ -84,9 +204,61 @@ pub fn program() -> Vec<u32> {
     words
 }
 
+/// The header words of one run over `ranges` (at most [`MAX_RANGES`]): the count, the
+/// marker the routine stores after its last result (so that results left by an earlier
+/// run are never taken for this one's), then the pairs.
+pub fn header(ranges: &[(u32, u32)], marker: u32) -> Vec<u32> {
+    let mut words = vec![ranges.len() as u32, marker];
+    words.extend(ranges.iter().flat_map(|(a, l)| [*a, *l]));
+    words
+}
+
 /// The routine's result for these bytes: the CRC register before its final inversion.
 pub fn expected(bytes: &[u8]) -> u32 {
     !CRC.checksum(bytes)
+}
+
+/// The runs of erased (0xFF) words in `bytes`, which start at flash address `start`, at
+/// least [`MIN_BLANK_RUN`] bytes long, as `(address, length)`; each starts on a word of
+/// the flash. What they leave is [`between`]'s.
+pub fn erased_runs(start: u32, bytes: &[u8]) -> Vec<(u32, u32)> {
+    let skew = (4 - start as usize % 4) % 4;
+    let mut runs = Vec::new();
+    let mut from: Option<usize> = None;
+    let words = bytes.get(skew..).unwrap_or_default().chunks(4);
+    let mut at = skew;
+    for word in words.chain(std::iter::once(&[][..])) {
+        let erased = word.len() == 4 && word.iter().all(|b| *b == 0xFF);
+        match (erased, from) {
+            (true, None) => from = Some(at),
+            (false, Some(f)) => {
+                if at - f >= MIN_BLANK_RUN {
+                    runs.push((start + f as u32, (at - f) as u32));
+                }
+                from = None;
+            }
+            _ => {}
+        }
+        at += word.len();
+    }
+    runs
+}
+
+/// The parts of `[start, start + len)` outside `runs` (sorted, inside it).
+pub fn between(start: u32, len: u32, runs: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let mut at = u64::from(start);
+    for (s, l) in runs {
+        if u64::from(*s) > at {
+            out.push((at as u32, (u64::from(*s) - at) as u32));
+        }
+        at = u64::from(*s) + u64::from(*l);
+    }
+    let end = u64::from(start) + u64::from(len);
+    if at < end {
+        out.push((at as u32, (end - at) as u32));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -95,14 +267,55 @@ mod tests {
 
     #[test]
     fn the_table_is_the_crc_crates() {
-        // Running the table the way the routine does gives the crate's CRC.
-        let table = &program()[9..];
-        let bytes = b"123456789 and some more bytes";
+        // Running the table the way the routine does, a word at a time, gives the crate's
+        // CRC.
+        let table = &program()[CODE_BYTES as usize / 4..];
+        let bytes = b"123456789 and some more bytes...";
         let mut reg = !0u32;
-        for b in bytes {
-            reg = table[((reg ^ u32::from(*b)) & 0xFF) as usize] ^ reg >> 8;
+        for word in bytes.chunks(4) {
+            reg ^= u32::from_le_bytes(word.try_into().unwrap());
+            for _ in 0..4 {
+                reg = table[(reg & 0xFF) as usize] ^ reg >> 8;
+            }
         }
         assert_eq!(reg, expected(bytes));
         assert_eq!(!expected(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn the_code_fits_its_room_and_ends_on_the_bkpt() {
+        assert!(ROUTINES.len() * 2 <= CODE_BYTES as usize);
+        assert_eq!(ROUTINES[HALT as usize / 2], 0xBE00);
+        let layout = Layout { base: 0x2000_0000 };
+        assert_eq!(
+            layout.results() + (MAX_RANGES as u32 + 1) * 4,
+            layout.base + Layout::SIZE
+        );
+        // The PC-relative addresses in the code are the layout's: adr.w r5 at 0x00 and
+        // 0x78 (Align(PC, 4) + imm).
+        assert_eq!(0x04 + 1276, layout.header() - layout.base);
+        assert_eq!(0x7C + 1156, layout.header() - layout.base);
+        assert_eq!(0x0C + 2300, layout.results() - layout.base);
+        assert_eq!(0x10 + 240, layout.table() - layout.base);
+    }
+
+    #[test]
+    fn erased_runs_are_long_word_aligned_and_exact() {
+        let mut bytes = vec![0u8; 3 * MIN_BLANK_RUN];
+        bytes[10..10 + MIN_BLANK_RUN + 9].fill(0xFF);
+        bytes[2 * MIN_BLANK_RUN..2 * MIN_BLANK_RUN + 100].fill(0xFF);
+        // Starting two bytes into a word: runs begin on the flash's words.
+        let runs = erased_runs(0x1002, &bytes);
+        assert_eq!(runs, vec![(0x1002 + 10, MIN_BLANK_RUN as u32 + 8)]);
+        let rest = between(0x1002, bytes.len() as u32, &runs);
+        assert_eq!(rest.len(), 2);
+        assert_eq!(rest[0], (0x1002, 10));
+        let end = rest[1].0 + rest[1].1;
+        assert_eq!(end, 0x1002 + bytes.len() as u32);
+        assert_eq!(
+            erased_runs(0, &vec![0xFF; 4 * MIN_BLANK_RUN]),
+            vec![(0, 4 * MIN_BLANK_RUN as u32)]
+        );
+        assert_eq!(erased_runs(0, &vec![0xFF; MIN_BLANK_RUN - 4]), vec![]);
     }
 }

@@ -32,11 +32,18 @@ const ATTACH: Accesses = Accesses {
     writes: 75,
     flushes: 0,
 };
-/// Loading the checksum routine after a reset-and-halt, and one call of it.
-const CHECKSUM_CALL: Accesses = Accesses {
-    reads: 45,
-    writes: 80,
-    flushes: 0,
+/// Loading the checksum routines after a reset-and-halt (besides their words).
+const ROUTINE_LOAD: Accesses = Accesses {
+    reads: 14,
+    writes: 32,
+    flushes: 1,
+};
+/// One run of a checksum routine, besides its header and results blocks and the status
+/// reads while it runs: the PC, the resume by DHCSR.
+const ROUTINE_CALL: Accesses = Accesses {
+    reads: 4,
+    writes: 15,
+    flushes: 2,
 };
 /// Loading the flash algorithm once per device (a reset and halt, the blob, reading it
 /// back), besides the blob's words.
@@ -74,8 +81,14 @@ const RESET: Accesses = Accesses {
     writes: 15,
     flushes: 0,
 };
-/// Instructions hexsmith's checksum routine executes per byte (table-driven CRC-32).
-const CHECKSUM_INSTRUCTIONS_PER_BYTE: u64 = 10;
+/// Instructions the CRC routine executes per byte (a word at a time, four lookups).
+const CRC_INSTRUCTIONS_PER_BYTE: u64 = 4;
+/// Instructions the blank check executes per eight erased words (`ldm`, seven ANDs, the
+/// test and the loop).
+const BLANK_INSTRUCTIONS_PER_BLOCK: u64 = 12;
+/// Instructions a routine spends on a range besides its bytes (loading the pair, storing
+/// the result, a programmed range's way out of the blank check).
+const ROUTINE_INSTRUCTIONS_PER_RANGE: u64 = 20;
 
 /// What probe-rs's built-in flash algorithm for an MCU is like.
 struct Algorithm {
@@ -174,6 +187,25 @@ impl Pricer {
         self.costs.block_ns(words, self.khz)
     }
 
+    /// Runs of a checksum routine over `ranges` ranges, [`checksum::MAX_RANGES`] at a
+    /// time, which keep the core busy `core_ns` in all: each writes its header, resumes
+    /// the core, polls its status until it halts and reads the results.
+    fn routine(&self, ranges: u64, core_ns: u64) -> u64 {
+        let poll = self.accesses(STATUS_POLL).max(1);
+        let max = checksum::MAX_RANGES as u64;
+        let runs = ranges.div_ceil(max).max(1);
+        (0..runs)
+            .map(|k| {
+                let n = (ranges - k * max).min(max);
+                let busy = core_ns * n / ranges.max(1);
+                self.ram_block(2 + 2 * n)
+                    + self.accesses(ROUTINE_CALL)
+                    + busy.div_ceil(poll).max(1) * poll
+                    + self.block(n + 1)
+            })
+            .sum()
+    }
+
     /// A block as probe-rs writes it to RAM: split at 1 KiB (the AP's auto-increment
     /// limit), each piece after a TAR write.
     fn ram_block(&self, words: u64) -> u64 {
@@ -207,18 +239,55 @@ pub fn estimate(
     let algo = algorithm(mcu);
     let word_ns = u64::from(mcu.program_us_per_word) * 1_000;
     let core_ns = |instructions: u64| instructions * 1_000_000_000 / algo.core_hz;
-    let checksum_words = checksum::program().len() as u64;
 
     let mut ns = p.accesses(ATTACH);
-    // Compare: the routine, the image's ranges in each unit (about one per unit, two words
-    // each), the CRC of the image's bytes, the results.
-    let ranges = plan.units.len() as u64;
+    let empty = MemoryImage::new();
+    // Compare as `execute` does: a blank check of each run of units, the CRC of the
+    // image's bytes in the runs that are not blank, and where a unit differs, a blank
+    // check of its image part and of the rest.
     if !plan.chip_erase {
-        ns += p.ram_block(checksum_words)
-            + p.accesses(CHECKSUM_CALL)
-            + p.ram_block(2 * ranges)
-            + core_ns(image.len() * CHECKSUM_INSTRUCTIONS_PER_BYTE)
-            + p.block(ranges);
+        ns += p.ram_block(checksum::program().len() as u64) + p.accesses(ROUTINE_LOAD);
+        let runs = super::execute::unit_runs(&plan.units);
+        let mut instructions = 0;
+        let mut open = Vec::new();
+        for ((start, len), members) in &runs {
+            let mut bytes = vec![0xFF; *len as usize];
+            held.copy_into(*start, &mut bytes);
+            instructions += blank_check_instructions(&bytes);
+            if bytes.iter().any(|b| *b != 0xFF) {
+                open.extend(members.clone());
+            }
+        }
+        ns += p.routine(runs.len() as u64, core_ns(instructions));
+        if !open.is_empty() {
+            let ranges: u64 = open
+                .iter()
+                .map(|i| image_ranges_in(image, plan.units[*i]))
+                .sum();
+            let bytes: u64 = open
+                .iter()
+                .map(|i| image_bytes_in(image, plan.units[*i]))
+                .sum();
+            let instructions =
+                bytes * CRC_INSTRUCTIONS_PER_BYTE + ranges * ROUTINE_INSTRUCTIONS_PER_RANGE;
+            ns += p.routine(ranges, core_ns(instructions));
+            let differ: Vec<EraseUnit> = open
+                .iter()
+                .map(|i| plan.units[*i])
+                .filter(|u| content(image, held, *u) != content(held, &empty, *u))
+                .collect();
+            if !differ.is_empty() {
+                // Each unit's image ranges and the gaps between them, about twice as many.
+                let mut ranges = 0;
+                let mut instructions = 0;
+                for u in &differ {
+                    let have = content(held, &empty, *u);
+                    ranges += 2 * image_ranges_in(image, *u) + 1;
+                    instructions += blank_check_instructions(&have);
+                }
+                ns += p.routine(ranges, core_ns(instructions));
+            }
+        }
     } else {
         ns += u64::from(mcu.chip_erase_ms) * 1_000_000 + p.accesses(ALGORITHM_LOAD);
     }
@@ -229,23 +298,14 @@ pub fn estimate(
         .iter()
         .filter_map(|u| {
             let want = content(image, held, *u);
-            let have = content(held, &MemoryImage::new(), *u);
+            let have = content(held, &empty, *u);
             (want != have).then(|| (*u, plan.chip_erase || have.iter().all(|b| *b == 0xFF)))
         })
         .collect();
-    if !plan.chip_erase && !pending.is_empty() {
-        // The rest of the units to write, to know whether they are blank.
-        let rest: u64 = pending
-            .iter()
-            .map(|(u, _)| u.len() as u64 - image_bytes_in(image, *u))
-            .sum();
-        ns += p.accesses(CHECKSUM_CALL)
-            + p.ram_block(4 * pending.len() as u64)
-            + core_ns(rest * CHECKSUM_INSTRUCTIONS_PER_BYTE)
-            + p.block(2 * pending.len() as u64);
+    if !plan.chip_erase {
         // A unit whose bytes outside the image are not erased is read whole, to keep them.
         for (u, _) in &pending {
-            let outside = content(held, &MemoryImage::new(), *u);
+            let outside = content(held, &empty, *u);
             let mut covered = vec![false; u.len()];
             for seg in image.segments() {
                 let from = u64::from(seg.start).max(u64::from(u.start));
@@ -263,7 +323,6 @@ pub fn estimate(
             }
         }
     }
-    let mut written_bytes = 0;
     let mut driver = Driver {
         pricer: &p,
         now: 0,
@@ -286,7 +345,6 @@ pub fn estimate(
             .iter()
             .map(|(u, _)| (u.start, content(image, held, *u)))
             .collect();
-        written_bytes += batch.iter().map(|(u, _)| u.len() as u64).sum::<u64>();
         let spans = algorithm::contiguous(contents.iter().map(|(s, d)| (*s, &d[..])));
         let runs: Vec<u64> = algorithm::ramped(
             spans
@@ -323,8 +381,34 @@ pub fn estimate(
     }
     ns += driver.finish();
     if !pending.is_empty() {
-        // Verify: the written units' CRCs (the routine stays loaded beside the algorithm).
-        ns += p.accesses(CHECKSUM_CALL) + core_ns(written_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE);
+        // Verify (the routines stay loaded beside the algorithm): each run of written
+        // units' erased stretches by the blank check, the rest by CRC.
+        let units: Vec<EraseUnit> = pending.iter().map(|(u, _)| *u).collect();
+        let (mut erased, mut erased_bytes, mut crc, mut crc_bytes) = (0, 0, 0, 0);
+        for ((start, len), _) in super::execute::unit_runs(&units) {
+            let mut data = vec![0xFF; len as usize];
+            held.copy_into(start, &mut data);
+            image.copy_into(start, &mut data);
+            let runs = checksum::erased_runs(start, &data);
+            let rest = checksum::between(start, len, &runs);
+            erased += runs.len() as u64;
+            erased_bytes += runs.iter().map(|(_, l)| u64::from(*l)).sum::<u64>();
+            crc += rest.len() as u64;
+            crc_bytes += rest.iter().map(|(_, l)| u64::from(*l)).sum::<u64>();
+        }
+        if erased > 0 {
+            let blocks = erased_bytes / 32;
+            ns += p.routine(
+                erased,
+                core_ns(
+                    blocks * BLANK_INSTRUCTIONS_PER_BLOCK + erased * ROUTINE_INSTRUCTIONS_PER_RANGE,
+                ),
+            );
+        }
+        ns += p.routine(
+            crc,
+            core_ns(crc_bytes * CRC_INSTRUCTIONS_PER_BYTE + crc * ROUTINE_INSTRUCTIONS_PER_RANGE),
+        );
     }
     ns += p.accesses(RESET);
     let seconds = (ns as f64 / 1e7).round() / 100.0;
@@ -377,6 +461,23 @@ impl Driver<'_> {
         }
         self.now
     }
+}
+
+/// Instructions the blank check spends on `bytes`: eight words a block up to the block
+/// with the first programmed byte, where it stops.
+fn blank_check_instructions(bytes: &[u8]) -> u64 {
+    let scanned = bytes.iter().position(|b| *b != 0xFF).unwrap_or(bytes.len());
+    (scanned as u64 / 32) * BLANK_INSTRUCTIONS_PER_BLOCK + ROUTINE_INSTRUCTIONS_PER_RANGE
+}
+
+/// How many of the image's segments reach into `unit`: the ranges a CRC of its image
+/// bytes asks.
+fn image_ranges_in(image: &MemoryImage, unit: EraseUnit) -> u64 {
+    image
+        .segments()
+        .iter()
+        .filter(|seg| seg.end() > u64::from(unit.start) && u64::from(seg.start) < unit.end)
+        .count() as u64
 }
 
 /// How many of `unit`'s bytes `image` holds.

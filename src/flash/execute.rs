@@ -200,20 +200,20 @@ fn execute_counted(
     if plan.chip_erase {
         target.erase_chip().map_err(|e| fail(e.into(), &report))?;
     }
-    // Units whose image bytes the target's checksums show to be in place already; without
-    // checksums, each unit is read and compared.
+    // What the target's blank checks and checksums tell about each unit; a unit they
+    // leave open is read and compared.
     let matching = if plan.chip_erase {
         let erased = UnitState {
             holds_image: false,
             rest_erased: true,
             blank: true,
         };
-        Some(vec![erased; plan.units.len()])
+        vec![Some(erased); plan.units.len()]
     } else {
         units_matching(plan, image, target).map_err(|e| fail(e.into(), &report))?
     };
     for (i, unit) in plan.units.iter().enumerate() {
-        let state = matching.as_ref().map(|m| m[i]);
+        let state = matching[i];
         blank[i] = state.is_some_and(|s| s.blank);
         let must_read = state.is_none_or(|s| !s.rest_erased);
         if state.is_some_and(|s| s.holds_image) && !options.write_unchanged {
@@ -275,35 +275,15 @@ fn execute_counted(
     }
 
     if options.verify {
-        let whole: Vec<(u32, u32)> = pending
+        let written: Vec<(EraseUnit, &[u8])> = pending
             .iter()
-            .map(|(i, _)| (plan.units[*i].start, plan.units[*i].len() as u32))
+            .map(|(i, wanted)| (plan.units[*i], &wanted[..]))
             .collect();
-        let sums = target
-            .checksums(&whole)
-            .map_err(|e| fail(e.into(), &report))?;
-        // A target that can only compare is asked whether each unit has the right sum.
-        let compared = match sums {
-            Some(_) => None,
-            None => {
-                let checks: Vec<(u32, u32, u32)> = pending
-                    .iter()
-                    .zip(&whole)
-                    .map(|((_, wanted), (start, len))| (*start, *len, checksum::expected(wanted)))
-                    .collect();
-                target
-                    .compare(&checks)
-                    .map_err(|e| fail(e.into(), &report))?
-            }
-        };
+        let agree = units_agree(target, &written).map_err(|e| fail(e.into(), &report))?;
         let mut done = 0;
         for (k, (i, wanted)) in pending.iter().enumerate() {
             let unit = plan.units[*i];
-            let agrees = sums
-                .as_ref()
-                .is_some_and(|s| s[k] == checksum::expected(wanted))
-                || compared.as_ref().is_some_and(|c| c[k]);
-            if !agrees {
+            if !agree[k] {
                 // Read it back: without checksums, or to name the first differing byte.
                 let mut back = vec![0; unit.len()];
                 target
@@ -371,81 +351,252 @@ fn gaps(ranges: &[(u32, u32)], unit: EraseUnit) -> Vec<(u32, u32)> {
     out
 }
 
-/// For each unit of the plan, what the target's checksums say about it; `None` where
-/// the target cannot compute checksums. The image's own bytes are checked first, and the
-/// rest of a unit only where the image is not in place already: a device that holds the
-/// image costs a CRC of the image's bytes alone (on a Photon, whose sectors the image
-/// fills only in part, a fifth less core time).
+/// Runs of contiguous units, as `(start, length)` with the indices of their units.
+pub(super) fn unit_runs(units: &[EraseUnit]) -> Vec<((u32, u32), std::ops::Range<usize>)> {
+    let mut runs: Vec<((u32, u32), std::ops::Range<usize>)> = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        match runs.last_mut() {
+            Some(((start, len), members))
+                if u64::from(*start) + u64::from(*len) == u64::from(unit.start) =>
+            {
+                *len += unit.len() as u32;
+                members.end = i + 1;
+            }
+            _ => runs.push(((unit.start, unit.len() as u32), i..i + 1)),
+        }
+    }
+    runs
+}
+
+/// ANDs into each unit's verdict the answer for every range that overlaps it; the
+/// answers come in the order of `ranges`, and a missing one counts as false.
+fn tally(
+    verdicts: &mut [bool],
+    units: &[EraseUnit],
+    ranges: &[(u32, u32)],
+    answers: impl IntoIterator<Item = bool>,
+) {
+    let mut answers = answers.into_iter();
+    for (start, len) in ranges {
+        if answers.next() == Some(true) {
+            continue;
+        }
+        let end = u64::from(*start) + u64::from(*len);
+        for (verdict, unit) in verdicts.iter_mut().zip(units) {
+            if u64::from(unit.start) < end && u64::from(*start) < unit.end {
+                *verdict = false;
+            }
+        }
+    }
+}
+
+/// Whether each written unit holds what was written, by the target's answers. Contiguous
+/// units are checked together, so that the ranges (each costing words on the wire) follow
+/// the content, not the units: its runs of erased words ([`checksum::erased_runs`]) by
+/// the blank check, the rest by CRC. A target without the blank check is asked for each
+/// unit's CRC, or, computing none, to compare it. False where the answers fall short (or
+/// a range that spans several units disagrees): the caller reads that unit back.
+fn units_agree(
+    target: &mut dyn FlashTarget,
+    units: &[(EraseUnit, &[u8])],
+) -> Result<Vec<bool>, TargetError> {
+    let mut agree = vec![true; units.len()];
+    let bare: Vec<EraseUnit> = units.iter().map(|(u, _)| *u).collect();
+    let spans: Vec<(u32, Vec<u8>)> = unit_runs(&bare)
+        .into_iter()
+        .map(|((start, _), members)| {
+            (
+                start,
+                units[members]
+                    .iter()
+                    .flat_map(|(_, d)| d.iter().copied())
+                    .collect(),
+            )
+        })
+        .collect();
+    let erased: Vec<(u32, u32)> = spans
+        .iter()
+        .flat_map(|(start, data)| checksum::erased_runs(*start, data))
+        .collect();
+    let blank = if erased.is_empty() {
+        Some(Vec::new())
+    } else {
+        target.blank(&erased)?
+    };
+    let checks: Vec<(u32, u32, u32)> = match blank {
+        Some(answers) => {
+            tally(&mut agree, &bare, &erased, answers);
+            spans
+                .iter()
+                .flat_map(|(start, data)| {
+                    let runs = checksum::erased_runs(*start, data);
+                    checksum::between(*start, data.len() as u32, &runs)
+                        .into_iter()
+                        .map(|(s, l)| {
+                            let from = (s - start) as usize;
+                            (s, l, checksum::expected(&data[from..from + l as usize]))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        }
+        None => units
+            .iter()
+            .map(|(unit, data)| (unit.start, unit.len() as u32, checksum::expected(data)))
+            .collect(),
+    };
+    let ranges: Vec<(u32, u32)> = checks.iter().map(|(s, l, _)| (*s, *l)).collect();
+    let answers = match target.checksums(&ranges)? {
+        Some(sums) => Some(sums.iter().zip(&checks).map(|(s, c)| *s == c.2).collect()),
+        None => target.compare(&checks)?,
+    };
+    tally(&mut agree, &bare, &ranges, answers.unwrap_or_default());
+    Ok(agree)
+}
+
+/// Whether each range is all 0xFF: by the blank check where the target has it, else by
+/// comparing its CRC with an erased range's.
+fn erased(
+    target: &mut dyn FlashTarget,
+    can_blank: bool,
+    ranges: &[(u32, u32)],
+) -> Result<Option<Vec<bool>>, TargetError> {
+    if can_blank {
+        return target.blank(ranges);
+    }
+    let mut blank_sums = std::collections::HashMap::new();
+    Ok(target.checksums(ranges)?.map(|sums| {
+        sums.iter()
+            .zip(ranges)
+            .map(|(sum, (_, len))| {
+                *sum == *blank_sums
+                    .entry(*len)
+                    .or_insert_with(|| checksum::expected(&vec![0xFF; *len as usize]))
+            })
+            .collect()
+    }))
+}
+
+/// What a unit the blank check found blank is: it holds the image only where the image's
+/// bytes in it are all 0xFF.
+fn blank_state(image: &MemoryImage, unit: EraseUnit) -> UnitState {
+    let holds_image = image_ranges(image, unit).iter().all(|(start, len)| {
+        image
+            .read(u64::from(*start), *len as usize)
+            .is_some_and(|bytes| bytes.iter().all(|b| *b == 0xFF))
+    });
+    UnitState {
+        holds_image,
+        rest_erased: true,
+        blank: true,
+    }
+}
+
+/// For each unit of the plan, what the target can tell about it without the bytes
+/// crossing the wire; `None` for a unit it cannot, which the caller reads.
+///
+/// 1. A blank check of each run of contiguous units: a blank device needs nothing more.
+/// 2. In the runs that are not blank, each unit's CRC of the image's bytes: a device
+///    that holds the image costs that CRC alone.
+/// 3. In the units that do not hold the image, whether the image's part and the rest are
+///    erased: a blank unit is then not erased before it is written, and the rest of a
+///    programmed one is read only if it holds something to keep.
 fn units_matching(
     plan: &FlashPlan,
     image: &MemoryImage,
     target: &mut dyn FlashTarget,
-) -> Result<Option<Vec<UnitState>>, TargetError> {
-    let ranges: Vec<Vec<(u32, u32)>> = plan.units.iter().map(|u| image_ranges(image, *u)).collect();
+) -> Result<Vec<Option<UnitState>>, TargetError> {
+    let mut states: Vec<Option<UnitState>> = vec![None; plan.units.len()];
+    let runs = unit_runs(&plan.units);
+    let whole: Vec<(u32, u32)> = runs.iter().map(|(r, _)| *r).collect();
+    let blank = target.blank(&whole)?;
+    let can_blank = blank.is_some();
+    let mut open = Vec::new();
+    for (k, (_, members)) in runs.into_iter().enumerate() {
+        if !blank.as_ref().is_some_and(|b| b[k]) {
+            open.extend(members);
+            continue;
+        }
+        for i in members {
+            states[i] = Some(blank_state(image, plan.units[i]));
+        }
+    }
+    if open.is_empty() {
+        return Ok(states);
+    }
+    let ranges: Vec<Vec<(u32, u32)>> = open
+        .iter()
+        .map(|i| image_ranges(image, plan.units[*i]))
+        .collect();
     let all: Vec<(u32, u32)> = ranges.iter().flatten().copied().collect();
     let Some(sums) = target.checksums(&all)? else {
-        let per_unit: Vec<[Vec<(u32, u32)>; 2]> = ranges
-            .into_iter()
-            .zip(&plan.units)
-            .map(|(r, u)| {
-                let rest = gaps(&r, *u);
-                [r, rest]
-            })
-            .collect();
-        return units_comparing(image, target, &per_unit);
+        // No CRC: a unit the blank check finds blank on its own is known all the same.
+        let alone: Vec<(u32, u32)> = if can_blank {
+            open.iter()
+                .map(|i| (plan.units[*i].start, plan.units[*i].len() as u32))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let blank_alone = target.blank(&alone)?.unwrap_or_default();
+        // The units still open, and each one's image ranges and the rest, to compare.
+        let (mut comparing, mut asked) = (Vec::new(), Vec::new());
+        for (k, (i, r)) in open.iter().zip(ranges).enumerate() {
+            if blank_alone.get(k) == Some(&true) {
+                states[*i] = Some(blank_state(image, plan.units[*i]));
+            } else {
+                let rest = gaps(&r, plan.units[*i]);
+                comparing.push(*i);
+                asked.push([r, rest]);
+            }
+        }
+        if let Some(found) = units_comparing(image, target, &asked)? {
+            for (i, state) in comparing.iter().zip(found) {
+                states[*i] = Some(state);
+            }
+        }
+        return Ok(states);
     };
     let mut sums = sums.into_iter();
-    let mut erased = std::collections::HashMap::new();
-    let mut blank_sum = |len: u32| {
-        *erased
-            .entry(len)
-            .or_insert_with(|| checksum::expected(&vec![0xFF; len as usize]))
-    };
-    let mut states: Vec<UnitState> = ranges
-        .iter()
-        .map(|unit_ranges| {
-            let (mut holds_image, mut image_part_erased) = (true, true);
-            for (start, len) in unit_ranges {
-                let bytes = image
-                    .read(u64::from(*start), *len as usize)
-                    .expect("the range lies in the image");
-                let sum = sums.next();
-                holds_image &= sum == Some(checksum::expected(bytes));
-                image_part_erased &= sum == Some(blank_sum(*len));
-            }
-            UnitState {
-                holds_image,
-                rest_erased: false,
-                blank: image_part_erased,
-            }
-        })
-        .collect();
-    // The rest of each unit to be written: erased, or to be read and kept.
-    let rest: Vec<(usize, Vec<(u32, u32)>)> = states
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.holds_image)
-        .map(|(i, _)| (i, gaps(&ranges[i], plan.units[i])))
-        .collect();
-    let flat: Vec<(u32, u32)> = rest.iter().flat_map(|(_, g)| g.iter().copied()).collect();
-    let rest_sums = if flat.is_empty() {
-        Vec::new()
-    } else {
-        match target.checksums(&flat)? {
-            Some(s) => s,
-            None => return Ok(None),
+    let mut differ = Vec::new();
+    for (i, unit_ranges) in open.iter().zip(ranges) {
+        let mut holds_image = true;
+        for (start, len) in &unit_ranges {
+            let bytes = image
+                .read(u64::from(*start), *len as usize)
+                .expect("the range lies in the image");
+            holds_image &= sums.next() == Some(checksum::expected(bytes));
         }
-    };
-    let mut rest_sums = rest_sums.into_iter();
-    for (i, unit_gaps) in &rest {
-        let mut rest_erased = true;
-        for (_, len) in unit_gaps {
-            rest_erased &= rest_sums.next() == Some(blank_sum(*len));
+        states[*i] = Some(UnitState {
+            holds_image,
+            rest_erased: false,
+            blank: false,
+        });
+        if !holds_image {
+            let rest = gaps(&unit_ranges, plan.units[*i]);
+            differ.push((*i, unit_ranges, rest));
         }
-        states[*i].rest_erased = rest_erased;
-        states[*i].blank &= rest_erased;
     }
-    Ok(Some(states))
+    let asked: Vec<(u32, u32)> = differ
+        .iter()
+        .flat_map(|(_, r, g)| r.iter().chain(g).copied())
+        .collect();
+    if let Some(answers) = erased(target, can_blank, &asked)? {
+        let mut answers = answers.into_iter();
+        for (i, unit_ranges, rest) in &differ {
+            let image_part = unit_ranges
+                .iter()
+                .fold(true, |all, _| answers.next() == Some(true) && all);
+            let rest_erased = rest
+                .iter()
+                .fold(true, |all, _| answers.next() == Some(true) && all);
+            if let Some(state) = &mut states[*i] {
+                state.rest_erased = rest_erased;
+                state.blank = image_part && rest_erased;
+            }
+        }
+    }
+    Ok(states)
 }
 
 /// [`units_matching`] for a target that can only compare a range with a checksum (the

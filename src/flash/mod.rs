@@ -206,6 +206,13 @@ pub trait FlashTarget {
     fn checksums(&mut self, _ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
         Ok(None)
     }
+    /// Whether each `(address, length)` range is all 0xFF, checked exactly on the target
+    /// so that only the answers cross the wire (a word a range); `None` where the target
+    /// cannot tell without the caller reading the bytes. Far cheaper than a checksum on
+    /// an erased range, so a blank device is compared without one.
+    fn blank(&mut self, _ranges: &[(u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {
+        Ok(None)
+    }
     /// For a target that can only compare (the RTL872x loader's verify command): whether
     /// each `(address, length)` range has the checksum [`checksum::expected`] gives;
     /// `None` where the target cannot. Asked only when [`FlashTarget::checksums`] gave

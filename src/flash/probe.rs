@@ -8,7 +8,9 @@ use super::algorithm::driver::Driver;
 use super::emulator::EmulatedDevice;
 use super::rtl872x::mailbox::{self, Mailbox};
 use super::{EraseUnit, FlashTarget, TargetError, UnitWrite, checksum};
+use crate::flash::armv7m::{C_DEBUGEN, C_HALT, C_MASKINTS, DBGKEY, S_HALT, S_LOCKUP};
 use crate::platform::{Mcu, Platform};
+use probe_rs::config::CoreType;
 use probe_rs::config::TargetSelector;
 use probe_rs::config::{MemoryRegion, Registry};
 use probe_rs::flashing::{DownloadOptions, FlashProgress, erase_all};
@@ -16,6 +18,10 @@ use probe_rs::probe::list::Lister;
 use probe_rs::probe::{DebugProbeSelector, Probe, WireProtocol};
 use probe_rs::{MemoryInterface, Permissions, Session};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// DHCSR as probe-rs addresses memory.
+const DHCSR: u64 = crate::flash::armv7m::DHCSR as u64;
 
 const STM32F2_SECTOR0: u32 = 0x0800_0000;
 
@@ -497,6 +503,8 @@ pub struct ProbeTarget {
     checksum_at: Option<checksum::Layout>,
     /// Set once the routine failed: checksums are then not tried again.
     checksum_failed: bool,
+    /// Runs of the routines so far: each run's marker differs from the last's.
+    runs: u32,
     /// The chip is an STM32F2. Write protection is answered by the chip attached, not by
     /// a unit's address: an RTL872x's flash also starts at 0x0800_0000, and its registers
     /// are not an STM32's.
@@ -665,6 +673,7 @@ impl ProbeTarget {
             emulated: None,
             checksum_at: None,
             checksum_failed: false,
+            runs: 0,
             stm32f2,
             wiped_to_unlock: false,
             rtl,
@@ -772,7 +781,24 @@ impl ProbeTarget {
         self.driver.is_some()
     }
 
-    fn run_checksums(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
+    /// Runs `routine` over `ranges` (as many runs as [`checksum::MAX_RANGES`] needs) and
+    /// returns its result words; `None` where the routines cannot run (no room in RAM, a
+    /// core without Thumb-2). Loads them first after a reset and halt, as probe-rs starts
+    /// its flash algorithms: no interrupts, no firmware running.
+    fn run_routine(
+        &mut self,
+        routine: checksum::Routine,
+        ranges: &[(u32, u32)],
+    ) -> Result<Option<Vec<u32>>, TargetError> {
+        let thumb2 = self
+            .session
+            .target()
+            .cores
+            .first()
+            .is_some_and(|c| matches!(c.core_type, CoreType::Armv7m | CoreType::Armv7em));
+        if !thumb2 {
+            return Ok(None);
+        }
         let layout = match self.checksum_at {
             Some(layout) => layout,
             None => {
@@ -780,9 +806,11 @@ impl ProbeTarget {
                     return Ok(None);
                 };
                 let mut core = self.session.core(0).map_err(probe_error)?;
-                // From reset, as probe-rs starts its flash algorithms: no interrupts, no
-                // firmware running.
-                core.reset_and_halt(std::time::Duration::from_millis(500))
+                core.reset_and_halt(Duration::from_millis(500))
+                    .map_err(probe_error)?;
+                // Interrupts masked while the routine runs; C_MASKINTS may change only
+                // while halted, so it is set here, once.
+                core.write_word_32(DHCSR, DBGKEY | C_MASKINTS | C_HALT | C_DEBUGEN)
                     .map_err(probe_error)?;
                 core.write_32(u64::from(layout.code()), &checksum::program())
                     .map_err(probe_error)?;
@@ -790,42 +818,94 @@ impl ProbeTarget {
                 layout
             }
         };
-        let mut sums = Vec::with_capacity(ranges.len());
+        let mut out = Vec::with_capacity(ranges.len());
         let mut core = self.session.core(0).map_err(probe_error)?;
         for chunk in ranges.chunks(checksum::MAX_RANGES) {
-            let words: Vec<u32> = chunk.iter().flat_map(|(a, l)| [*a, *l]).collect();
-            core.write_32(u64::from(layout.ranges()), &words)
+            self.runs = self.runs.wrapping_add(1);
+            let marker = RUN_MARKER ^ self.runs;
+            core.write_32(u64::from(layout.header()), &checksum::header(chunk, marker))
                 .map_err(probe_error)?;
-            let regs = core.registers();
-            let args = [
-                (regs.core_register(2), layout.table()),
-                (regs.core_register(5), layout.ranges()),
-                (regs.core_register(6), chunk.len() as u32),
-                (regs.core_register(7), layout.results()),
-            ];
-            for (reg, value) in args {
-                core.write_core_reg(reg, value).map_err(probe_error)?;
+            core.write_core_reg(core.program_counter(), layout.entry(routine))
+                .map_err(probe_error)?;
+            // Resumed by clearing C_HALT (ARMv7-M C1.6.2): probe-rs's `Core::run` first
+            // steps one instruction, a dozen register round trips more, which only a core
+            // sitting on a breakpoint needs.
+            core.write_word_32(DHCSR, DBGKEY | C_MASKINTS | C_DEBUGEN)
+                .map_err(probe_error)?;
+            let deadline = Instant::now() + ROUTINE_TIMEOUT;
+            // DHCSR alone: probe-rs's `Core::status` also reads DFSR and, on a breakpoint,
+            // the instruction there, three round trips more.
+            loop {
+                let dhcsr = core.read_word_32(DHCSR).map_err(probe_error)?;
+                if dhcsr & S_LOCKUP != 0 {
+                    return Err(routine_failed("locked the core up"));
+                }
+                if dhcsr & S_HALT != 0 {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    core.write_word_32(DHCSR, DBGKEY | C_MASKINTS | C_HALT | C_DEBUGEN)
+                        .ok();
+                    return Err(TargetError::Timeout("the checksum routine"));
+                }
             }
-            core.write_core_reg(core.program_counter(), layout.code())
+            // The results and, after them, the marker the routine stores last: read
+            // together, they show that this run went to its end.
+            let mut words = vec![0u32; chunk.len() + 1];
+            core.read_32(u64::from(layout.results()), &mut words)
                 .map_err(probe_error)?;
-            core.run().map_err(probe_error)?;
-            core.wait_for_core_halted(std::time::Duration::from_secs(10))
-                .map_err(probe_error)?;
-            let pc: u32 = core
-                .read_core_reg(core.program_counter())
-                .map_err(probe_error)?;
-            if pc != layout.code() + 32 {
-                return Err(probe_error(std::io::Error::other(format!(
-                    "the checksum routine stopped at {pc:#010x}"
-                ))));
+            if words.pop() != Some(marker) {
+                let pc: u32 = core
+                    .read_core_reg(core.program_counter())
+                    .map_err(probe_error)?;
+                return Err(routine_failed(&format!(
+                    "stopped at {pc:#010x} before its end at {:#010x}",
+                    layout.halt()
+                )));
             }
-            let mut out = vec![0u32; chunk.len()];
-            core.read_32(u64::from(layout.results()), &mut out)
-                .map_err(probe_error)?;
-            sums.extend(out);
+            out.extend(words);
         }
-        Ok(Some(sums))
+        Ok(Some(out))
     }
+
+    /// [`ProbeTarget::run_routine`] where the routines can serve: a chip probe-rs drives
+    /// (not the RTL872x's loader) whose routine has not failed before. A failure turns
+    /// them off for good: the bytes can still be read, so a chip that cannot run them
+    /// costs time, not correctness.
+    fn routine_answer(
+        &mut self,
+        routine: checksum::Routine,
+        ranges: &[(u32, u32)],
+    ) -> Option<Vec<u32>> {
+        if self.rtl.is_some() || self.checksum_failed {
+            return None;
+        }
+        if ranges.is_empty() {
+            return Some(Vec::new());
+        }
+        match self.run_routine(routine, ranges) {
+            Ok(answer) => answer,
+            Err(_) => {
+                self.checksum_failed = true;
+                self.checksum_at = None;
+                None
+            }
+        }
+    }
+}
+
+/// The marker a run of the routines stores after its results, with the run's count in
+/// its low bits: never 0 or 1 (what a blank check stores), rarely a CRC.
+const RUN_MARKER: u32 = 0x5EA1_0000;
+
+/// How long one run of the routines may take: the CRC of 128 ranges of 128 KiB at 16 MHz,
+/// 4 cycles a byte, is 4 s.
+const ROUTINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn routine_failed(what: &str) -> TargetError {
+    probe_error(std::io::Error::other(format!(
+        "the checksum routine {what}"
+    )))
 }
 
 fn probe_error(e: impl std::error::Error + Send + Sync + 'static) -> TargetError {
@@ -834,19 +914,13 @@ fn probe_error(e: impl std::error::Error + Send + Sync + 'static) -> TargetError
 
 impl FlashTarget for ProbeTarget {
     fn checksums(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
-        if self.rtl.is_some() || self.checksum_failed || ranges.is_empty() {
-            return Ok(None);
-        }
-        match self.run_checksums(ranges) {
-            Ok(sums) => Ok(sums),
-            Err(_) => {
-                // The bytes can still be read; a chip that cannot run the routine costs
-                // time, not correctness.
-                self.checksum_failed = true;
-                self.checksum_at = None;
-                Ok(None)
-            }
-        }
+        Ok(self.routine_answer(checksum::Routine::Crc, ranges))
+    }
+
+    fn blank(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {
+        Ok(self
+            .routine_answer(checksum::Routine::Blank, ranges)
+            .map(|words| words.iter().map(|w| *w == 1).collect()))
     }
 
     fn wiped_to_unlock(&self) -> bool {

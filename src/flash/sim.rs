@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 /// A [`FlashTarget`] in memory, for tests: the counters and fault switches below are
 /// public so that a test can arrange a situation and check what the planner did.
-/// It cannot compute checksums, so [`super::execute`] reads and compares every unit.
+/// It answers blank checks as a probe's routine does (exactly, without the bytes
+/// crossing), but computes no checksums, so [`super::execute`] reads every unit that is
+/// not blank to compare it.
 #[derive(Debug, Clone)]
 pub struct SimulatedFlash {
     geometry: Geometry,
@@ -34,6 +36,13 @@ pub struct SimulatedFlash {
     /// protected (an STM32F2 refuses its mass erase then, WRPERR), fails with
     /// [`TargetError::WriteProtected`] until its protection is cleared.
     pub protected: Vec<u32>,
+    /// Answer [`FlashTarget::blank`] (on by default); off, the target is one that can
+    /// neither check nor checksum, and every unit is read.
+    pub answers_blank: bool,
+    /// Ranges asked of [`FlashTarget::blank`].
+    pub ranges_blank_checked: usize,
+    /// Bytes read through [`FlashTarget::read`].
+    pub bytes_read: u64,
 }
 
 impl SimulatedFlash {
@@ -50,6 +59,9 @@ impl SimulatedFlash {
             fail_after_units: None,
             corrupt_at: None,
             protected: Vec::new(),
+            answers_blank: true,
+            ranges_blank_checked: 0,
+            bytes_read: 0,
         }
     }
 
@@ -68,6 +80,29 @@ impl SimulatedFlash {
             let data = self.unit_mut(unit);
             data[(a - u64::from(unit.start)) as usize] = *b;
         }
+    }
+
+    /// Whether `[start, start + len)` is all 0xFF, a unit at a time.
+    fn erased(&self, start: u32, len: u32) -> Result<bool, TargetError> {
+        let end = u64::from(start) + u64::from(len);
+        let mut at = u64::from(start);
+        let mut all = true;
+        while at < end {
+            let Some(unit) = self.geometry.unit_at(at) else {
+                let b = self.byte(at).ok_or(TargetError::NoMemory { address: at })?;
+                all &= b == 0xFF;
+                at += 1;
+                continue;
+            };
+            let to = unit.end.min(end);
+            if let Some(data) = self.units.get(&unit.start) {
+                let from = (at - u64::from(unit.start)) as usize;
+                let upto = (to - u64::from(unit.start)) as usize;
+                all &= data[from..upto].iter().all(|b| *b == 0xFF);
+            }
+            at = to;
+        }
+        Ok(all)
     }
 
     fn unit_mut(&mut self, unit: EraseUnit) -> &mut Vec<u8> {
@@ -121,11 +156,24 @@ impl SimulatedFlash {
 
 impl FlashTarget for SimulatedFlash {
     fn read(&mut self, address: u32, buf: &mut [u8]) -> Result<(), TargetError> {
+        self.bytes_read += buf.len() as u64;
         for (i, b) in buf.iter_mut().enumerate() {
             let a = u64::from(address) + i as u64;
             *b = self.byte(a).ok_or(TargetError::NoMemory { address: a })?;
         }
         Ok(())
+    }
+
+    fn blank(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {
+        if !self.answers_blank {
+            return Ok(None);
+        }
+        self.ranges_blank_checked += ranges.len();
+        ranges
+            .iter()
+            .map(|(start, len)| self.erased(*start, *len))
+            .collect::<Result<Vec<bool>, TargetError>>()
+            .map(Some)
     }
 
     fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError> {
