@@ -88,6 +88,10 @@ const GO: u32 = 1;
 const DONE: u32 = 2;
 const STOP: u32 = 3;
 
+/// Reads of a slot between two looks at the core: an algorithm that faulted is reported
+/// at once instead of at its deadline.
+const POLLS_PER_STATUS: u32 = 32;
+
 /// Bytes the stub and its mailbox take, just below the checksum routine's region.
 const STUB_BYTES: u64 = 2 * STUB.len() as u64 + 2 * 20;
 
@@ -467,7 +471,9 @@ impl Driver {
             if result_state[1] == DONE {
                 return self.check_result(call, result_state[0]).map(|()| polls);
             }
-            if Instant::now() > deadline {
+            let stopped = polls.is_multiple_of(POLLS_PER_STATUS)
+                && core.read_word_32(DHCSR).map_err(probe_error)? & (S_HALT | S_LOCKUP) != 0;
+            if stopped || Instant::now() > deadline {
                 return Err(self.stopped_short(core, call));
             }
         }
@@ -547,4 +553,88 @@ struct Posted {
     entry: Option<u32>,
     args: [u32; 3],
     timeout: Duration,
+}
+
+#[cfg(all(test, feature = "emulator"))]
+mod tests {
+    use super::*;
+    use crate::flash::emulator::{Chip, EmulatedDevice};
+    use probe_rs::Permissions;
+
+    const UNIT: EraseUnit = EraseUnit {
+        start: 0x0001_0000,
+        end: 0x0001_1000,
+        erase_ms: 85,
+    };
+
+    /// A blank emulated nRF52840, attached, and the driver for its flash, whose
+    /// ProgramPage starts with `entry` (Thumb halfwords) when given.
+    fn attached(entry: Option<&[u16]>) -> (EmulatedDevice, Session, Driver) {
+        let device = EmulatedDevice::blank(Chip::Nrf52840, &[0x12; 8]);
+        let session = device
+            .probe()
+            .attach("nRF52840_xxAA", Permissions::default())
+            .expect("the emulated nRF52840 attaches");
+        let mut driver = Driver::for_units(session.target(), &[UNIT], 0x2003_0000)
+            .expect("probe-rs's nrf52 algorithm can be driven");
+        if let Some(halfwords) = entry {
+            let a = &mut driver.algorithm;
+            let first = (a.pc_program_page - a.load_address) as usize / 2;
+            for (at, h) in (first..).zip(halfwords) {
+                let word = &mut a.instructions[at / 2];
+                let shift = 16 * (at % 2);
+                *word = *word & !(0xFFFF << shift) | u32::from(*h) << shift;
+            }
+        }
+        (device, session, driver)
+    }
+
+    fn write(session: &mut Session, driver: &mut Driver, data: &[u8]) -> Result<(), TargetError> {
+        let writes = [UnitWrite {
+            unit: UNIT,
+            data,
+            erased: true,
+        }];
+        driver.write(session, &writes)
+    }
+
+    #[test]
+    fn the_stub_runs_the_calls_and_stops_after_the_last() {
+        let (device, mut session, mut driver) = attached(None);
+        let data: Vec<u8> = (0..UNIT.len()).map(|i| (i * 7) as u8).collect();
+        write(&mut session, &mut driver, &data).unwrap();
+        assert_eq!(device.peek(UNIT.start, UNIT.len()), data);
+        // Halted on the stub's stop, ready for the next batch.
+        let mut core = session.core(0).unwrap();
+        let pc: u64 = core.read_core_reg(core.program_counter()).unwrap();
+        assert_eq!(pc, driver.stub + STUB_STOPPED);
+        drop(core);
+        let again: Vec<u8> = data.iter().map(|b| b & 0x0F).collect();
+        write(&mut session, &mut driver, &again).unwrap();
+        assert_eq!(device.peek(UNIT.start, UNIT.len()), again);
+    }
+
+    #[test]
+    fn a_failing_call_is_named_with_its_code() {
+        // movs r0, #7; bx lr
+        let (device, mut session, mut driver) = attached(Some(&[0x2007, 0x4770]));
+        let err = write(&mut session, &mut driver, &[0u8; 4096]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("ProgramPage at 0x00010000 failed with code 7"),
+            "{text}"
+        );
+        assert_eq!(device.peek(UNIT.start, 4), [0xFF; 4]);
+    }
+
+    #[test]
+    fn a_call_that_faults_is_reported_before_its_deadline() {
+        // udf #0
+        let (_device, mut session, mut driver) = attached(Some(&[0xDE00]));
+        let started = Instant::now();
+        let err = write(&mut session, &mut driver, &[0u8; 4096]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("locked the core up"), "{text}");
+        assert!(started.elapsed() < Duration::from_secs(1), "{text}");
+    }
 }
