@@ -2,9 +2,9 @@
 //! `driver`, with a probe): which calls, and how much each programs. Kept apart from the
 //! probe so that `flash --dry-run`'s estimate prices the very same calls.
 //!
-//! Every call of an algorithm costs a handful of register round trips while the flash
-//! waits (the arguments, the resume, the result), so a call programs as much as one RAM
-//! buffer holds; and words that would program 0xFFFFFFFF onto an erased unit are left
+//! Every call of an algorithm costs the host a few round trips (posting it in the
+//! driver's mailbox, seeing it done), so a call programs as much as one RAM buffer holds;
+//! and words that would program 0xFFFFFFFF onto an erased unit are left
 //! out, unless the gap between two runs is too short to be worth a call of its own.
 
 #[cfg(feature = "probe")]
@@ -12,13 +12,13 @@ pub(crate) mod driver;
 
 /// Bytes one ProgramPage call programs at most: the size of each of the two RAM buffers
 /// the host fills in turn. Two of them, the algorithm and its stack take 66 KiB of the
-/// STM32F205's 112 KiB SRAM, below the checksum routine at its top; a call costs about
-/// ten register round trips, a few percent of moving 32 KiB on any probe here.
+/// STM32F205's 112 KiB SRAM, below the checksum routine at its top; a call costs a few
+/// round trips, well under a percent of moving 32 KiB on any probe here.
 pub const BUFFER_BYTES: u32 = 0x4000;
 
 /// A run of 0xFF words shorter than this is programmed rather than skipped: a call costs
-/// about as much wire time as moving 128 words (about 8 CMSIS-DAP round trips, 20 J-Link
-/// commands), and an nRF52840 programs 128 words in 5 ms.
+/// a few round trips, and cutting a run in two costs the ramps' short calls besides; an
+/// nRF52840 programs 128 words in 5 ms.
 pub const MIN_GAP_BYTES: usize = 512;
 
 /// The first and the last call of a batch program this much, and the calls next to them

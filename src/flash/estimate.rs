@@ -52,12 +52,20 @@ const ALGORITHM_LOAD: Accesses = Accesses {
     writes: 80,
     flushes: 0,
 };
-/// Starting one call of the algorithm: PC, R0-R2 and LR (each a DCRDR and a DCRSR write
-/// and a DHCSR read), the resume.
-const CALL_START: Accesses = Accesses {
-    reads: 5,
-    writes: 12,
+/// Starting the driver's stub once per batch: R4, R9, SP and PC (each a DCRDR and a
+/// DCRSR write and a DHCSR read), the resume; the two mailbox slots are a block besides.
+const STUB_START: Accesses = Accesses {
+    reads: 4,
+    writes: 9,
     flushes: 1,
+};
+/// Stopping it after a batch's last call: the STOP word, a DHCSR read that sees it
+/// halted, where it stopped (DCRSR write, DHCSR and DCRDR reads); the last slot's
+/// result and state are a block besides.
+const STUB_STOP: Accesses = Accesses {
+    reads: 3,
+    writes: 2,
+    flushes: 0,
 };
 /// One status read while the core runs.
 const STATUS_POLL: Accesses = Accesses {
@@ -65,12 +73,9 @@ const STATUS_POLL: Accesses = Accesses {
     writes: 0,
     flushes: 0,
 };
-/// Reading where a call halted and its result.
-const CALL_RESULT: Accesses = Accesses {
-    reads: 4,
-    writes: 4,
-    flushes: 0,
-};
+/// Words the host writes to post one call (a mailbox slot), and reads to see one done.
+const SLOT_WORDS: u64 = 5;
+const DONE_WORDS: u64 = 2;
 /// Calls at least this long (in words) show which side paces a batch, as in the driver.
 const FULL_SIZE_WORDS: u64 = 4 * algorithm::RAMP_BYTES as u64 / 4;
 /// Instructions the algorithm runs per word it programs, besides waiting for the flash.
@@ -326,20 +331,19 @@ pub fn estimate(
     let mut driver = Driver {
         pricer: &p,
         now: 0,
-        core_free: 0,
         pace: algorithm::Pace::Unknown,
     };
     if !pending.is_empty() {
         driver.wire(p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD));
     }
     for batch in pending.chunks(batch_units.max(1)) {
+        // The batch's calls in the order the driver posts them: (words to load, core time).
+        let mut calls: Vec<(u64, u64)> = Vec::new();
         let erase: Vec<EraseUnit> = batch.iter().filter(|(_, b)| !b).map(|(u, _)| *u).collect();
         if !erase.is_empty() {
-            driver.call(0, 0);
-            for u in &erase {
-                driver.call(0, u64::from(u.erase_ms) * 1_000_000);
-            }
-            driver.call(0, 0);
+            calls.push((0, 0));
+            calls.extend(erase.iter().map(|u| (0, u64::from(u.erase_ms) * 1_000_000)));
+            calls.push((0, 0));
         }
         let contents: Vec<(u32, Vec<u8>)> = batch
             .iter()
@@ -359,25 +363,16 @@ pub fn estimate(
         .map(|(_, _, len)| (len as u64).div_ceil(4))
         .collect();
         if !runs.is_empty() {
-            driver.call(0, 0);
-            // As the driver learns it: which side kept the other waiting between two
-            // full-size calls in a row, for the next batch's ramps.
-            let mut paced = [0u32; 2];
-            let mut tail_waited = false;
-            let mut before = 0;
-            for words in runs {
-                let busy = words * word_ns + core_ns(words * ALGORITHM_INSTRUCTIONS_PER_WORD);
-                let flash_left = driver.call(p.ram_block(words), busy);
-                if before.min(words) >= FULL_SIZE_WORDS {
-                    paced[usize::from(flash_left)] += 1;
-                } else if before > 0 && words < before && flash_left {
-                    tail_waited = true;
-                }
-                before = words;
-            }
-            driver.call(0, 0);
-            driver.pace = algorithm::next_pace(driver.pace, paced, tail_waited);
+            calls.push((0, 0));
+            calls.extend(runs.iter().map(|words| {
+                (
+                    *words,
+                    words * word_ns + core_ns(words * ALGORITHM_INSTRUCTIONS_PER_WORD),
+                )
+            }));
+            calls.push((0, 0));
         }
+        driver.batch(&calls);
     }
     ns += driver.finish();
     if !pending.is_empty() {
@@ -416,14 +411,13 @@ pub fn estimate(
 }
 
 /// The calls of the flash algorithm hexsmith drives (`algorithm::driver`), on a timeline:
-/// a call's data crosses the wire while the call before it runs, then the host waits for
-/// that one to halt, reads its result and starts the next.
+/// the core runs the posted calls one after the other; the host waits for the call two
+/// before a call to be done (it takes that one's slot and buffer), loads the call's data
+/// and posts it.
 struct Driver<'a> {
     pricer: &'a Pricer,
     /// The host's time.
     now: u64,
-    /// When the core halts after the call running now.
-    core_free: u64,
     /// What paced the last batch (`algorithm::driver` cuts the next one's calls for it).
     pace: algorithm::Pace,
 }
@@ -433,32 +427,67 @@ impl Driver<'_> {
         self.now += ns;
     }
 
-    /// A call whose buffer takes `load` ns to fill and which keeps the core busy `busy` ns;
-    /// returns whether the call before was still running once the buffer was loaded.
-    fn call(&mut self, load: u64, busy: u64) -> bool {
-        self.now += load;
-        let flash_left = self.core_free > self.now;
-        self.wait();
-        self.now += self.pricer.accesses(CALL_START);
-        self.core_free = self.now + busy;
-        flash_left
+    /// One batch's calls, each `(words to load, core time)`, through the stub.
+    fn batch(&mut self, calls: &[(u64, u64)]) {
+        if calls.is_empty() {
+            return;
+        }
+        let p = self.pricer;
+        // When each call ends on the core.
+        let mut ends: Vec<u64> = Vec::with_capacity(calls.len());
+        let mut paced = [0u32; 2];
+        let mut tail_waited = false;
+        for (i, (words, busy)) in calls.iter().enumerate() {
+            if let Some(k) = i.checked_sub(2) {
+                // Had call k finished when the host came to load call i?
+                let flash_left = self.wait_done(ends[k]);
+                let (before, _) = calls[k];
+                if before.min(*words) >= FULL_SIZE_WORDS {
+                    paced[usize::from(flash_left)] += 1;
+                } else if before > 0 && *words > 0 && *words < before && flash_left {
+                    tail_waited = true;
+                }
+            }
+            self.now += p.ram_block(*words);
+            if i == 0 {
+                self.now += p.ram_block(2 * SLOT_WORDS) + p.accesses(STUB_START);
+            } else {
+                self.now += p.ram_block(SLOT_WORDS);
+            }
+            let start = ends.last().copied().unwrap_or(0).max(self.now);
+            ends.push(start + busy);
+        }
+        let n = calls.len();
+        if n >= 2 {
+            self.wait_done(ends[n - 2]);
+        }
+        // The STOP, then DHCSR polls until the stub has stopped after the last call.
+        self.now += p.accesses(Accesses {
+            reads: 0,
+            writes: 1,
+            flushes: 0,
+        });
+        let poll = p.accesses(STATUS_POLL);
+        if ends[n - 1] > self.now {
+            self.now += (ends[n - 1] - self.now).div_ceil(poll.max(1)) * poll;
+        }
+        self.now += p.accesses(STUB_STOP) + p.block(DONE_WORDS);
+        self.pace = algorithm::next_pace(self.pace, paced, tail_waited);
     }
 
-    /// Polls until the core halts (the halt is seen by the first status read after it),
-    /// then reads where it stopped and its result.
-    fn wait(&mut self) {
-        let poll = self.pricer.accesses(STATUS_POLL);
-        if self.core_free > self.now {
-            let polls = (self.core_free - self.now).div_ceil(poll.max(1));
-            self.now += polls * poll;
+    /// Reads the slot of a call ending at `end` until it says done; returns whether it
+    /// was still running at the first read.
+    fn wait_done(&mut self, end: u64) -> bool {
+        let read = self.pricer.block(DONE_WORDS);
+        let left = end > self.now;
+        if left {
+            self.now += (end - self.now).div_ceil(read.max(1)) * read;
         }
-        self.now += poll + self.pricer.accesses(CALL_RESULT);
+        self.now += read;
+        left
     }
 
-    fn finish(mut self) -> u64 {
-        if self.core_free > 0 {
-            self.wait();
-        }
+    fn finish(self) -> u64 {
         self.now
     }
 }

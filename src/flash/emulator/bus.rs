@@ -163,6 +163,9 @@ pub struct Bus {
     /// Writes by either master, so that the core can tell a loop that only waits for
     /// memory to change from one that works.
     pub(super) stores: u64,
+    /// Reads of anything but RAM (flash, peripheral registers), whose answer may change
+    /// with time alone: a loop that makes one is polling, not waiting for a store.
+    pub(super) volatile_reads: u64,
     /// Every write that tried to set a programmed bit, in order.
     pub violations: Vec<NorViolation>,
     /// What the flash hardware did, for [`super::WireCounts`].
@@ -239,6 +242,7 @@ impl Bus {
             nor: Default::default(),
             reset_requested: false,
             stores: 0,
+            volatile_reads: 0,
             violations: Vec::new(),
             work: NvmWork::default(),
             now: 0,
@@ -413,6 +417,7 @@ impl Bus {
         if let Some(o) = self.ram_offset(address, size) {
             return Ok(le(&self.ram[o..o + size as usize]));
         }
+        self.volatile_reads += 1;
         let flash_alias = match self.chip {
             // The STM32 boots from flash mapped at 0 too.
             Chip::Stm32f205 if (address as usize) < STM_FLASH_LEN => address + STM_FLASH,

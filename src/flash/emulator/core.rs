@@ -12,7 +12,7 @@ use crate::flash::armv7m::{
     DFSR_HALTED, DFSR_VCATCH, DHCSR, DWT_CTRL, FP_CTRL, S_HALT, S_LOCKUP, S_REGRDY, S_RESET_ST,
     S_RETIRE_ST,
 };
-use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor, RunOptions};
+use armagnac::core::{ArmVersion, Config, Emulator, Event, ItState, Processor};
 use armagnac::decoder::{BasicInstructionDecoder, InstructionDecode, InstructionDecodeError};
 use armagnac::instructions::{Instruction, InstructionSize};
 use armagnac::memory::{
@@ -337,14 +337,11 @@ impl Silicon {
     }
 
     /// Called before the debugger reaches the chip at virtual time `until`: a core that
-    /// was resumed into code before then runs that code, from the time it was resumed,
-    /// to its end (a breakpoint, a fault, or its budget). It halts at the virtual time its
-    /// instructions and the flash controller's waits add up to, and the debugger sees it
-    /// running until then. Running it to the end in one go, rather than step by step with
-    /// the wire, keeps the emulation's own speed out of the virtual clock: probe-rs waits
-    /// on the core with wall-clock timeouts, which a slow host must not trip. The code
-    /// the tools run (flash algorithms, the checksum routine) reads only what the
-    /// debugger wrote before resuming it (probe-rs fills the other page buffer meanwhile).
+    /// was resumed into code runs that code up to `until` (or to a breakpoint, a fault, or
+    /// its budget), so that what the debugger writes meanwhile (the next page buffer, a
+    /// stub's mailbox) is there when the code looks. A wait for the flash controller may
+    /// carry the core past `until`; it halts at the virtual time its instructions and the
+    /// waits add up to, and the debugger sees it running until then.
     pub fn catch_up(&mut self, until: Nanos) {
         if self.bus.reset_requested {
             self.system_reset();
@@ -356,15 +353,8 @@ impl Silicon {
         }
         if self.running && self.core_ns < until {
             self.idle_at = None;
-            // The RTL8721DM's loader never stops: it waits for the host's next message in
-            // RAM, so it runs with the wire, up to `until` (its idle loop is skipped).
-            let horizon = if self.bus.chip == Chip::Rtl8721dm {
-                until
-            } else {
-                Nanos::MAX
-            };
             let budget = self.budget_left;
-            let executed = self.execute(budget, horizon);
+            let executed = self.execute(budget, until);
             self.budget_left = budget.saturating_sub(executed);
         }
     }
@@ -437,34 +427,8 @@ impl Silicon {
             b.core_access = true;
         }
         let mut executed = 0usize;
-        let outcome = if chip == Chip::Rtl8721dm {
-            run_km0(&mut cpu, &bus, budget, until, &timing, &mut executed)
-        } else {
-            loop {
-                if executed >= budget {
-                    break Outcome::Budget;
-                }
-                let now = bus.borrow().now;
-                if now >= until {
-                    break Outcome::Paused;
-                }
-                // Small enough steps that the core stops close to `until`.
-                let cycles_to_go = ((until - now).saturating_mul(timing.core_hz) / 1_000_000_000)
-                    .clamp(1, 1_000_000) as usize;
-                let chunk = (budget - executed).min(cycles_to_go);
-                let before = cpu.cycles;
-                let result = cpu.run(RunOptions::new().gas(chunk));
-                let ran = cpu.cycles - before;
-                executed += ran as usize;
-                bus.borrow_mut().now += timing.cycles_ns(ran);
-                match result {
-                    Ok(None) => continue,
-                    Ok(Some(Event::Break(_))) => break Outcome::Breakpoint,
-                    Ok(Some(_)) => continue,
-                    Err(e) => break Outcome::Fault(format!("{e:?} at pc {:#010x}", cpu.pc())),
-                }
-            }
-        };
+        let rom = chip == Chip::Rtl8721dm;
+        let outcome = run_stepping(&mut cpu, &bus, budget, until, &timing, &mut executed, rom);
         self.instructions += executed as u64;
         self.retired |= executed > 0;
 
@@ -531,24 +495,38 @@ enum Outcome {
     Idle,
 }
 
-/// Runs the KM0 instruction by instruction until `until`: a fetch from the ROM runs that
-/// routine ([`rtl8721dm::rom_call`]) and returns to its caller; a loop that comes back to
-/// the same place with the same registers and no store in between can only wait for the
-/// debugger, so the run ends there ([`Outcome::Idle`]), as the chip would spin until then.
-fn run_km0(
+/// Runs the core instruction by instruction until `until`, one cycle of its clock each,
+/// on the bus's time (which a wait for the flash controller moves on). On the RTL8721DM
+/// (`rom`) a fetch from the boot ROM runs that routine ([`rtl8721dm::rom_call`]) and
+/// returns to its caller. A loop that comes back to the same place with the same
+/// registers, with no store and no read of anything but RAM in between, can only wait for
+/// the debugger to write (a loader's or a stub's mailbox), so the run ends there
+/// ([`Outcome::Idle`]), as the chip would spin until then.
+fn run_stepping(
     cpu: &mut Processor,
     bus: &Rc<RefCell<Bus>>,
     budget: usize,
     until: Nanos,
     timing: &super::clock::FlashTiming,
     executed: &mut usize,
+    rom: bool,
 ) -> Outcome {
-    let start = bus.borrow().now;
-    let mut last_at: HashMap<u32, ([u32; 16], u64)> = HashMap::new();
+    type Seen = ([u32; 16], u64, u64);
+    let mut last_at: HashMap<u32, Seen> = HashMap::new();
     let mut pc_before = cpu.pc();
+    // Time is counted from `base` in whole cycles, so that 64 MHz's 15.625 ns do not
+    // round; a wait for the flash moves the bus on, and the count starts again from there.
+    let mut base = bus.borrow().now;
+    let mut cycles = 0u64;
     loop {
-        let now = start + timing.cycles_ns(*executed as u64);
-        bus.borrow_mut().now = now;
+        if rom {
+            // Known flaw, kept for now: on the RTL8721DM the ROM routines' waits for the
+            // NOR (`Bus::flash_operation_waited`) are dropped from the KM0's time, so the
+            // loader answers before its erase or write would have finished and the P2's
+            // figures leave most of the NOR's busy time out (README, *RTL872x*).
+            bus.borrow_mut().now = base + timing.cycles_ns(cycles);
+        }
+        let now = bus.borrow().now;
         if bus.borrow().reset_requested {
             return Outcome::Idle;
         }
@@ -558,9 +536,19 @@ fn run_km0(
         if *executed >= budget {
             return Outcome::Budget;
         }
-        match cpu.next_event() {
+        let event = cpu.next_event();
+        {
+            let b = bus.borrow();
+            if !rom && b.now != base + timing.cycles_ns(cycles) {
+                base = b.now;
+                cycles = 0;
+            }
+        }
+        match event {
             Ok(Event::Instruction { .. }) => {
                 *executed += 1;
+                cycles += 1;
+                bus.borrow_mut().now = base + timing.cycles_ns(cycles);
                 let pc = cpu.pc();
                 if pc < pc_before {
                     let mut regs = [0u32; 16];
@@ -570,8 +558,11 @@ fn run_km0(
                     regs[13] = cpu.registers.msp;
                     regs[14] = cpu.registers.lr;
                     regs[15] = cpu.registers.psr.get();
-                    let stores = bus.borrow().stores;
-                    if last_at.insert(pc, (regs, stores)) == Some((regs, stores)) {
+                    let seen = {
+                        let b = bus.borrow();
+                        (regs, b.stores, b.volatile_reads)
+                    };
+                    if last_at.insert(pc, seen) == Some(seen) {
                         return Outcome::Idle;
                     }
                     if last_at.len() > 64 {
@@ -580,7 +571,7 @@ fn run_km0(
                 }
                 pc_before = pc;
             }
-            Ok(Event::Hook { address }) => {
+            Ok(Event::Hook { address }) if rom => {
                 let args = [
                     cpu.registers[RegisterIndex::R0],
                     cpu.registers[RegisterIndex::R1],
