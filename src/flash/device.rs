@@ -629,8 +629,8 @@ pub fn verify_device(
     };
     let mut in_place = vec![sums.is_some() || compared.is_some(); plan.units.len()];
     if let Some(sums) = &sums {
-        for ((i, _, bytes), sum) in pieces.iter().zip(sums) {
-            if *sum != super::checksum::expected(bytes) {
+        for (k, (i, _, bytes)) in pieces.iter().enumerate() {
+            if !sums.matches(k, bytes) {
                 in_place[*i] = false;
             }
         }

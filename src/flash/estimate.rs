@@ -88,6 +88,9 @@ const RESET: Accesses = Accesses {
 };
 /// Instructions the CRC routine executes per byte (a word at a time, four lookups).
 const CRC_INSTRUCTIONS_PER_BYTE: u64 = 4;
+/// Cycles the STM32F2's CRC unit takes per byte (4 AHB cycles a word, RM0033 4.2): the
+/// routine's loads and stores keep it fed.
+const UNIT_CYCLES_PER_BYTE: u64 = 1;
 /// Instructions the blank check executes per eight erased words (`ldm`, seven ANDs, the
 /// test and the loop).
 const BLANK_INSTRUCTIONS_PER_BLOCK: u64 = 12;
@@ -101,6 +104,8 @@ struct Algorithm {
     words: u64,
     /// The core's clock after reset, in Hz (as the emulator's clock runs it).
     core_hz: u64,
+    /// The chip has the STM32F2's CRC unit, which checksums ranges of whole words.
+    crc_unit: bool,
 }
 
 fn algorithm(mcu: &Mcu) -> Algorithm {
@@ -109,12 +114,14 @@ fn algorithm(mcu: &Mcu) -> Algorithm {
         Some(c) if c.to_ascii_uppercase().starts_with("STM32F2") => Algorithm {
             words: 211,
             core_hz: 16_000_000,
+            crc_unit: true,
         },
         // probe-rs's nRF52840 target's nrf52; 64 MHz. Also the guess for chips without a
         // built-in target.
         _ => Algorithm {
             words: 186,
             core_hz: 64_000_000,
+            crc_unit: false,
         },
     }
 }
@@ -265,17 +272,11 @@ pub fn estimate(
         }
         ns += p.routine(runs.len() as u64, core_ns(instructions));
         if !open.is_empty() {
-            let ranges: u64 = open
+            let ranges: Vec<(u32, u32)> = open
                 .iter()
-                .map(|i| image_ranges_in(image, plan.units[*i]))
-                .sum();
-            let bytes: u64 = open
-                .iter()
-                .map(|i| image_bytes_in(image, plan.units[*i]))
-                .sum();
-            let instructions =
-                bytes * CRC_INSTRUCTIONS_PER_BYTE + ranges * ROUTINE_INSTRUCTIONS_PER_RANGE;
-            ns += p.routine(ranges, core_ns(instructions));
+                .flat_map(|i| super::execute::image_ranges(image, plan.units[*i]))
+                .collect();
+            ns += p.routine(ranges.len() as u64, core_ns(crc_cycles(&algo, &ranges)));
             let differ: Vec<EraseUnit> = open
                 .iter()
                 .map(|i| plan.units[*i])
@@ -379,7 +380,7 @@ pub fn estimate(
         // Verify (the routines stay loaded beside the algorithm): each run of written
         // units' erased stretches by the blank check, the rest by CRC.
         let units: Vec<EraseUnit> = pending.iter().map(|(u, _)| *u).collect();
-        let (mut erased, mut erased_bytes, mut crc, mut crc_bytes) = (0, 0, 0, 0);
+        let (mut erased, mut erased_bytes, mut crc) = (0, 0, Vec::new());
         for ((start, len), _) in super::execute::unit_runs(&units) {
             let mut data = vec![0xFF; len as usize];
             held.copy_into(start, &mut data);
@@ -388,8 +389,7 @@ pub fn estimate(
             let rest = checksum::between(start, len, &runs);
             erased += runs.len() as u64;
             erased_bytes += runs.iter().map(|(_, l)| u64::from(*l)).sum::<u64>();
-            crc += rest.len() as u64;
-            crc_bytes += rest.iter().map(|(_, l)| u64::from(*l)).sum::<u64>();
+            crc.extend(rest);
         }
         if erased > 0 {
             let blocks = erased_bytes / 32;
@@ -400,10 +400,7 @@ pub fn estimate(
                 ),
             );
         }
-        ns += p.routine(
-            crc,
-            core_ns(crc_bytes * CRC_INSTRUCTIONS_PER_BYTE + crc * ROUTINE_INSTRUCTIONS_PER_RANGE),
-        );
+        ns += p.routine(crc.len() as u64, core_ns(crc_cycles(&algo, &crc)));
     }
     ns += p.accesses(RESET);
     let seconds = (ns as f64 / 1e7).round() / 100.0;
@@ -492,6 +489,19 @@ impl Driver<'_> {
     }
 }
 
+/// Core cycles a run of checksums over `ranges` takes: the STM32F2's CRC unit where the
+/// chip has one and every range is whole words (as `probe` picks it), else the routine.
+fn crc_cycles(algo: &Algorithm, ranges: &[(u32, u32)]) -> u64 {
+    let bytes: u64 = ranges.iter().map(|(_, l)| u64::from(*l)).sum();
+    let words = ranges.iter().all(|(a, l)| a % 4 == 0 && l % 4 == 0);
+    let per_byte = if algo.crc_unit && words {
+        UNIT_CYCLES_PER_BYTE
+    } else {
+        CRC_INSTRUCTIONS_PER_BYTE
+    };
+    bytes * per_byte + ranges.len() as u64 * ROUTINE_INSTRUCTIONS_PER_RANGE
+}
+
 /// Instructions the blank check spends on `bytes`: eight words a block up to the block
 /// with the first programmed byte, where it stops.
 fn blank_check_instructions(bytes: &[u8]) -> u64 {
@@ -507,19 +517,6 @@ fn image_ranges_in(image: &MemoryImage, unit: EraseUnit) -> u64 {
         .iter()
         .filter(|seg| seg.end() > u64::from(unit.start) && u64::from(seg.start) < unit.end)
         .count() as u64
-}
-
-/// How many of `unit`'s bytes `image` holds.
-fn image_bytes_in(image: &MemoryImage, unit: EraseUnit) -> u64 {
-    image
-        .segments()
-        .iter()
-        .map(|seg| {
-            let from = u64::from(seg.start).max(u64::from(unit.start));
-            let to = seg.end().min(unit.end);
-            to.saturating_sub(from)
-        })
-        .sum()
 }
 
 /// What a unit would hold after `image` is written over `base`: `base`'s bytes (0xFF

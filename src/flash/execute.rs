@@ -310,7 +310,7 @@ fn execute_counted(
 }
 
 /// The image's bytes inside a unit, as `(address, length)` ranges.
-fn image_ranges(image: &MemoryImage, unit: EraseUnit) -> Vec<(u32, u32)> {
+pub(super) fn image_ranges(image: &MemoryImage, unit: EraseUnit) -> Vec<(u32, u32)> {
     let (lo, hi) = (u64::from(unit.start), unit.end);
     image
         .segments()
@@ -423,7 +423,8 @@ fn units_agree(
     } else {
         target.blank(&erased)?
     };
-    let checks: Vec<(u32, u32, u32)> = match blank {
+    // The rest, as `(address, the bytes written there)`.
+    let expected: Vec<(u32, &[u8])> = match blank {
         Some(answers) => {
             tally(&mut agree, &bare, &erased, answers);
             spans
@@ -434,7 +435,7 @@ fn units_agree(
                         .into_iter()
                         .map(|(s, l)| {
                             let from = (s - start) as usize;
-                            (s, l, checksum::expected(&data[from..from + l as usize]))
+                            (s, &data[from..from + l as usize])
                         })
                         .collect::<Vec<_>>()
                 })
@@ -442,13 +443,28 @@ fn units_agree(
         }
         None => units
             .iter()
-            .map(|(unit, data)| (unit.start, unit.len() as u32, checksum::expected(data)))
+            .map(|(unit, data)| (unit.start, *data))
             .collect(),
     };
-    let ranges: Vec<(u32, u32)> = checks.iter().map(|(s, l, _)| (*s, *l)).collect();
+    let ranges: Vec<(u32, u32)> = expected
+        .iter()
+        .map(|(s, data)| (*s, data.len() as u32))
+        .collect();
     let answers = match target.checksums(&ranges)? {
-        Some(sums) => Some(sums.iter().zip(&checks).map(|(s, c)| *s == c.2).collect()),
-        None => target.compare(&checks)?,
+        Some(sums) => Some(
+            expected
+                .iter()
+                .enumerate()
+                .map(|(k, (_, data))| sums.matches(k, data))
+                .collect(),
+        ),
+        None => {
+            let checks: Vec<(u32, u32, u32)> = expected
+                .iter()
+                .map(|(s, data)| (*s, data.len() as u32, checksum::expected(data)))
+                .collect();
+            target.compare(&checks)?
+        }
     };
     tally(&mut agree, &bare, &ranges, answers.unwrap_or_default());
     Ok(agree)
@@ -464,15 +480,11 @@ fn erased(
     if can_blank {
         return target.blank(ranges);
     }
-    let mut blank_sums = std::collections::HashMap::new();
     Ok(target.checksums(ranges)?.map(|sums| {
-        sums.iter()
-            .zip(ranges)
-            .map(|(sum, (_, len))| {
-                *sum == *blank_sums
-                    .entry(*len)
-                    .or_insert_with(|| checksum::expected(&vec![0xFF; *len as usize]))
-            })
+        ranges
+            .iter()
+            .enumerate()
+            .map(|(k, (_, len))| sums.matches(k, &vec![0xFF; *len as usize]))
             .collect()
     }))
 }
@@ -557,7 +569,7 @@ fn units_matching(
         }
         return Ok(states);
     };
-    let mut sums = sums.into_iter();
+    let mut k = 0;
     let mut differ = Vec::new();
     for (i, unit_ranges) in open.iter().zip(ranges) {
         let mut holds_image = true;
@@ -565,7 +577,8 @@ fn units_matching(
             let bytes = image
                 .read(u64::from(*start), *len as usize)
                 .expect("the range lies in the image");
-            holds_image &= sums.next() == Some(checksum::expected(bytes));
+            holds_image &= sums.matches(k, bytes);
+            k += 1;
         }
         states[*i] = Some(UnitState {
             holds_image,

@@ -200,10 +200,13 @@ pub trait FlashTarget {
     fn wiped_to_unlock(&self) -> bool {
         false
     }
-    /// The CRC-32 register of each `(address, length)` range as [`checksum::expected`]
-    /// gives it, computed on the target so that only checksums cross the wire; `None`
-    /// where the target cannot run code, and the caller reads the bytes instead.
-    fn checksums(&mut self, _ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
+    /// A checksum of each `(address, length)` range, computed on the target so that only
+    /// checksums cross the wire, with the [`checksum::Kind`] the host computes to compare;
+    /// `None` where the target cannot run code, and the caller reads the bytes instead.
+    fn checksums(
+        &mut self,
+        _ranges: &[(u32, u32)],
+    ) -> Result<Option<checksum::Checksums>, TargetError> {
         Ok(None)
     }
     /// Whether each `(address, length)` range is all 0xFF, checked exactly on the target

@@ -913,8 +913,24 @@ fn probe_error(e: impl std::error::Error + Send + Sync + 'static) -> TargetError
 }
 
 impl FlashTarget for ProbeTarget {
-    fn checksums(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<u32>>, TargetError> {
-        Ok(self.routine_answer(checksum::Routine::Crc, ranges))
+    /// On an STM32F2, ranges of whole words go to the chip's CRC unit; anything else, and
+    /// any other chip, to the CRC routine.
+    fn checksums(
+        &mut self,
+        ranges: &[(u32, u32)],
+    ) -> Result<Option<checksum::Checksums>, TargetError> {
+        let words = ranges.iter().all(|(a, l)| a % 4 == 0 && l % 4 == 0);
+        let (routine, kind) = if self.stm32f2 && words {
+            (
+                checksum::Routine::Stm32CrcUnit,
+                checksum::Kind::Stm32CrcUnit,
+            )
+        } else {
+            (checksum::Routine::Crc, checksum::Kind::Crc32Register)
+        };
+        Ok(self
+            .routine_answer(routine, ranges)
+            .map(|values| checksum::Checksums { kind, values }))
     }
 
     fn blank(&mut self, ranges: &[(u32, u32)]) -> Result<Option<Vec<bool>>, TargetError> {

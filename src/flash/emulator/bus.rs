@@ -6,6 +6,7 @@
 use super::Chip;
 use super::clock::{Controller, FlashTiming, Nanos};
 use super::rtl8721dm;
+use super::stm32_crc::{self, CrcUnit};
 use crate::flash::stm32f2::{self as f2, offset};
 
 /// A write that tried to turn a 0 bit back into a 1 without an erase: real NOR flash
@@ -153,6 +154,8 @@ pub struct Bus {
     pub id_bytes: Vec<u8>,
     nvmc: Nvmc,
     stm: StmFlash,
+    /// The STM32F2's CRC calculation unit.
+    stm_crc: CrcUnit,
     /// Peripheral and system registers the model does not interpret: kept so that what a
     /// tool writes it reads back (DBGMCU, clock setup, watchdog freeze bits).
     pub(super) scratch: std::collections::BTreeMap<u32, u32>,
@@ -238,6 +241,7 @@ impl Bus {
             id_bytes: Vec::new(),
             nvmc: Nvmc::default(),
             stm,
+            stm_crc: CrcUnit::default(),
             scratch: Default::default(),
             nor: Default::default(),
             reset_requested: false,
@@ -312,6 +316,15 @@ impl Bus {
         self.stm.key_step = 0;
         self.stm.optkey_step = 0;
         self.stm.key_fault = false;
+        self.stm_crc = CrcUnit::default();
+        self.scratch.remove(&stm32_crc::RCC_AHB1ENR);
+    }
+
+    /// Whether RCC_AHB1ENR clocks the STM32F2's CRC unit.
+    fn stm_crc_clocked(&self) -> bool {
+        self.scratch
+            .get(&stm32_crc::RCC_AHB1ENR)
+            .is_some_and(|v| v & stm32_crc::CRCEN != 0)
     }
 
     /// The non-volatile memory that starts at `start` (the UICR at [`NRF_UICR`]): found by
@@ -485,6 +498,16 @@ impl Bus {
                         _ => 0xFFFF_FFFF,
                     });
                 }
+                if stm32_crc::holds(address) {
+                    if !self.stm_crc_clocked() {
+                        return Ok(0);
+                    }
+                    let (value, done) = self.stm_crc.read(address, self.now);
+                    if self.core_access {
+                        self.now = done;
+                    }
+                    return Ok(value);
+                }
                 match address.wrapping_sub(f2::FLASH_IF) {
                     offset::ACR => Ok(self.stm.acr),
                     offset::KEYR | offset::OPTKEYR => Ok(0),
@@ -626,6 +649,16 @@ impl Bus {
     }
 
     fn write_stm_register(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
+        if stm32_crc::holds(address) {
+            if self.stm_crc_clocked() {
+                let word_ns = self.timing.cycles_ns(stm32_crc::CYCLES_PER_WORD);
+                let done = self.stm_crc.write(address & !3, value, self.now, word_ns);
+                if self.core_access {
+                    self.now = done;
+                }
+            }
+            return Ok(());
+        }
         let at = address.wrapping_sub(f2::FLASH_IF);
         if at >= offset::BLOCK_LEN {
             if address < 0x4000_0000 {

@@ -18,6 +18,7 @@ mod core;
 mod coresight;
 mod dap;
 mod rtl8721dm;
+mod stm32_crc;
 mod wire;
 
 pub use bus::NorViolation;
