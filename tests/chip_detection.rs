@@ -204,3 +204,42 @@ fn a_locked_nrf52840_is_to_be_named() {
     assert!(err.contains("did not identify itself"), "{err}");
     assert!(err.contains("locked nRF52840 (APPROTECT)"), "{err}");
 }
+
+/// The session detection attached is the one the command goes on with: no second attach
+/// (on a real probe about 0.2 s), and it reads the device as a fresh one would.
+#[test]
+fn the_detected_session_is_handed_over() {
+    use hexsmith::flash::FlashTarget as _;
+    use hexsmith::flash::probe::{Connect, ProbeTarget};
+    for (chip, mcu) in [(Chip::Nrf52840, "nrf52840"), (Chip::Stm32f205, "stm32f205")] {
+        let device = EmulatedDevice::without_state(chip);
+        let settings = settings(&device);
+        let mcu = hexsmith::platform::mcu(mcu).unwrap();
+        let detected = hexsmith::flash::detect::detect_attached(&settings).unwrap();
+        let named = detected.chip.chip.clone();
+        let after_detection = device.counts().transfers;
+        let connect = Connect::new(&settings, mcu, Some(named.clone())).unwrap();
+        let mut target = ProbeTarget::connect_detected(&connect, detected).unwrap();
+        assert_eq!(
+            device.counts().transfers,
+            after_detection,
+            "{named}: connecting attached again"
+        );
+        let mut handed_over = [0u8; 16];
+        target
+            .read(mcu.device_id.as_ref().unwrap().address, &mut handed_over)
+            .unwrap();
+        drop(target);
+
+        // The same bytes through a session of its own, which costs an attach.
+        let before = device.counts().transfers;
+        let mut fresh = ProbeTarget::connect(&connect).unwrap();
+        let attach = device.counts().transfers - before;
+        assert!(attach > 100, "{named}: an attach took {attach} transfers");
+        let mut again = [0u8; 16];
+        fresh
+            .read(mcu.device_id.as_ref().unwrap().address, &mut again)
+            .unwrap();
+        assert_eq!(handed_over, again, "{named}");
+    }
+}

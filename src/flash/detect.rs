@@ -29,10 +29,31 @@ pub struct DetectedChip {
     pub evidence: String,
 }
 
+/// A chip that named itself, still attached: the command that asked goes on with this
+/// session ([`super::probe::ProbeTarget::connect_detected`]) instead of opening the probe
+/// again.
+#[derive(Debug)]
+pub struct Detected {
+    /// What answered, and how.
+    pub chip: DetectedChip,
+    session: Session,
+}
+
+impl Detected {
+    pub(crate) fn into_parts(self) -> (DetectedChip, Session) {
+        (self.chip, self.session)
+    }
+}
+
 /// Asks the chip on the probe `settings` name (or on the emulated device) what it is.
 /// Holding it in reset is tried when it does not answer otherwise: Gen 2's Device OS turns
 /// SWD off once it runs, and no MCU is known yet to say so.
 pub fn detect(settings: &super::ProbeSettings) -> Result<DetectedChip, ProbeError> {
+    detect_attached(settings).map(|d| d.chip)
+}
+
+/// [`detect`], keeping the session it attached.
+pub fn detect_attached(settings: &super::ProbeSettings) -> Result<Detected, ProbeError> {
     type Opener = Box<dyn Fn() -> Result<Probe, ProbeError>>;
     #[cfg(feature = "emulator")]
     let emulated = settings.emulate.first().map(|device| {
@@ -99,7 +120,8 @@ pub fn detect(settings: &super::ProbeSettings) -> Result<DetectedChip, ProbeErro
         }
         Err(e) => return Err(e),
     };
-    confirm(&mut session, &name)
+    let chip = confirm(&mut session, &name)?;
+    Ok(Detected { chip, session })
 }
 
 /// probe-rs's registry with the part number its STM32F2 family lacks. Its auto-detection
@@ -120,6 +142,7 @@ fn detection_registry(chip_description: Option<&std::path::Path>) -> Result<Regi
                 variant.part = Some(STM32F2_DEV_ID as u16);
             }
         }
+        super::probe::sector_sized_pages(&mut family.flash_algorithms);
         // The family came from the registry, so it validates; should it not, detection
         // simply finds no STM32F2, as probe-rs alone does.
         let _ = registry.add_target_family(family);

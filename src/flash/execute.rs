@@ -614,14 +614,16 @@ fn units_matching(
 
 /// [`units_matching`] for a target that can only compare a range with a checksum (the
 /// RTL872x loader): one question per range, whether the image's part holds the image and
-/// whether the rest is erased. Whether the image's part is erased is not asked (it would
-/// cost a question per range for an erase the target does cheaply), so no unit counts as
-/// blank.
+/// whether the rest is erased; then, for each unit that does not hold the image and whose
+/// rest is erased, whether the image's part is erased too, which spares its erase (a
+/// question costs the loader a CRC of the range, 5 to 13 ms a 4 KiB sector on the
+/// emulator, an erase 50 ms).
 fn units_comparing(
     image: &MemoryImage,
     target: &mut dyn FlashTarget,
     per_unit: &[[Vec<(u32, u32)>; 2]],
 ) -> Result<Option<Vec<UnitState>>, TargetError> {
+    let blank = |len: u32| checksum::expected(&vec![0xFF; len as usize]);
     let mut checks = Vec::new();
     for [ranges, rest] in per_unit {
         for (start, len) in ranges {
@@ -631,32 +633,53 @@ fn units_comparing(
             checks.push((*start, *len, checksum::expected(bytes)));
         }
         for (start, len) in rest {
-            let blank = checksum::expected(&vec![0xFF; *len as usize]);
-            checks.push((*start, *len, blank));
+            checks.push((*start, *len, blank(*len)));
         }
     }
     let Some(answers) = target.compare(&checks)? else {
         return Ok(None);
     };
     let mut answers = answers.into_iter();
-    Ok(Some(
-        per_unit
+    let mut states: Vec<UnitState> = per_unit
+        .iter()
+        .map(|[ranges, rest]| {
+            let holds_image = ranges
+                .iter()
+                .fold(true, |all, _| answers.next() == Some(true) && all);
+            let rest_erased = rest
+                .iter()
+                .fold(true, |all, _| answers.next() == Some(true) && all);
+            UnitState {
+                holds_image,
+                rest_erased,
+                blank: false,
+            }
+        })
+        .collect();
+    let asked: Vec<usize> = (0..states.len())
+        .filter(|i| !states[*i].holds_image && states[*i].rest_erased)
+        .collect();
+    let checks: Vec<(u32, u32, u32)> = asked
+        .iter()
+        .flat_map(|i| {
+            per_unit[*i][0]
+                .iter()
+                .map(|(start, len)| (*start, *len, blank(*len)))
+        })
+        .collect();
+    if checks.is_empty() {
+        return Ok(Some(states));
+    }
+    let Some(answers) = target.compare(&checks)? else {
+        return Ok(None);
+    };
+    let mut answers = answers.into_iter();
+    for i in asked {
+        states[i].blank = per_unit[i][0]
             .iter()
-            .map(|[ranges, rest]| {
-                let holds_image = ranges
-                    .iter()
-                    .fold(true, |all, _| answers.next() == Some(true) && all);
-                let rest_erased = rest
-                    .iter()
-                    .fold(true, |all, _| answers.next() == Some(true) && all);
-                UnitState {
-                    holds_image,
-                    rest_erased,
-                    blank: false,
-                }
-            })
-            .collect(),
-    ))
+            .fold(true, |all, _| answers.next() == Some(true) && all);
+    }
+    Ok(Some(states))
 }
 
 /// The Particle device ID: a fixed prefix and the chip's unique bytes, as lower-case hex

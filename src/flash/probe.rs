@@ -39,8 +39,15 @@ fn is_stm32f2(target_name: &str) -> bool {
 /// sector (every sector is a multiple of 16 KiB), hexsmith writes whole sectors, and 2 x
 /// 16 KiB buffers fit the 128 KiB of RAM. The page timeout grows in proportion.
 fn with_sector_sized_pages(mut target: probe_rs::Target) -> probe_rs::Target {
+    sector_sized_pages(&mut target.flash_algorithms);
+    target
+}
+
+/// [`with_sector_sized_pages`] on a family's algorithms (for the registry chip detection
+/// attaches with, so that the session it hands over is the one `connect` would make).
+pub(crate) fn sector_sized_pages(algorithms: &mut [probe_rs::config::RawFlashAlgorithm]) {
     const SECTOR_PAGE: u32 = 0x4000;
-    for algorithm in &mut target.flash_algorithms {
+    for algorithm in algorithms {
         let properties = &mut algorithm.flash_properties;
         if properties.address_range.start == u64::from(STM32F2_SECTOR0)
             && properties.page_size < SECTOR_PAGE
@@ -51,7 +58,6 @@ fn with_sector_sized_pages(mut target: probe_rs::Target) -> probe_rs::Target {
                 properties.program_page_timeout.saturating_mul(factor);
         }
     }
-    target
 }
 
 /// An attached probe, as `hexsmith probes` lists it.
@@ -579,6 +585,32 @@ impl ProbeTarget {
         ProbeTarget::attach_telling_wipe(&open, name.clone(), c)
     }
 
+    /// Goes on with the session chip detection attached (see
+    /// [`super::detect::detect_attached`]) instead of opening the probe a second time,
+    /// which costs a real probe about 0.2 s; attaches afresh where that session will not
+    /// do: a chip erase allowed (its permission is given at attach time), or a chip other
+    /// than the one `c` names.
+    pub fn connect_detected(
+        c: &Connect,
+        detected: super::detect::Detected,
+    ) -> Result<ProbeTarget, ProbeError> {
+        let (chip, session) = detected.into_parts();
+        if c.allow_erase_all
+            || c.rtl872x_loader.is_some()
+            || !session.target().name.eq_ignore_ascii_case(&c.chip)
+        {
+            drop(session);
+            return ProbeTarget::connect(c);
+        }
+        #[cfg_attr(not(feature = "emulator"), allow(unused_mut))]
+        let mut target = ProbeTarget::attached(session, chip.probe, None);
+        #[cfg(feature = "emulator")]
+        {
+            target.emulated = c.emulate.clone();
+        }
+        Ok(target)
+    }
+
     /// Attaches; when erasing the whole chip is allowed, first without that permission,
     /// so that a chip unlocked by erasing it is known to have been (probe-rs erases a
     /// locked chip during the attach and says nothing). An unlocked chip is then
@@ -665,8 +697,13 @@ impl ProbeTarget {
                 source,
             },
         })?;
+        Ok(ProbeTarget::attached(session, name, rtl))
+    }
+
+    /// A target around an attached session.
+    fn attached(session: Session, name: String, rtl: Option<Mailbox>) -> ProbeTarget {
         let stm32f2 = is_stm32f2(&session.target().name);
-        Ok(ProbeTarget {
+        ProbeTarget {
             session,
             probe: name,
             #[cfg(feature = "emulator")]
@@ -678,7 +715,7 @@ impl ProbeTarget {
             wiped_to_unlock: false,
             rtl,
             driver: None,
-        })
+        }
     }
 
     /// The emulated chip behind this target, if it is one.

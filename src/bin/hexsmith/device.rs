@@ -88,7 +88,14 @@ pub struct DeviceChoice {
     pub chip: Option<String>,
     /// How the chip identified itself, when no `--platform` or `--chip` named it.
     pub detected: Option<String>,
+    /// The session detection attached, which the command goes on with.
+    pub session: DetectedSession,
 }
+
+#[cfg(feature = "probe")]
+pub type DetectedSession = Option<hexsmith::flash::detect::Detected>;
+#[cfg(not(feature = "probe"))]
+pub type DetectedSession = ();
 
 /// The MCU and probe-rs chip a command without an image is for: from `--platform`, from
 /// `--chip` alone (a chip given with a platform is checked against it), or else from the
@@ -109,6 +116,7 @@ pub fn device_mcu(platform: Option<&str>, settings: &ProbeSettings) -> Result<De
         mcu: platform.mcu(),
         chip,
         detected: None,
+        session: Default::default(),
     })
 }
 
@@ -118,11 +126,12 @@ pub fn device_mcu(platform: Option<&str>, settings: &ProbeSettings) -> Result<De
 #[cfg(feature = "probe")]
 fn detect_device(settings: &ProbeSettings) -> Result<DeviceChoice> {
     use hexsmith::flash::probe::ProbeError;
-    let found = hexsmith::flash::detect::detect(settings).map_err(|e| match e {
+    let attached = hexsmith::flash::detect::detect_attached(settings).map_err(|e| match e {
         ProbeError::NoProbe => NoProbe.into(),
         e @ ProbeError::Undetected { .. } => anyhow::Error::new(Usage(e.to_string())),
         e => anyhow::Error::new(hexsmith::flash::DeviceError::from(e)),
     })?;
+    let found = attached.chip.clone();
     let platform = hexsmith::flash::platform_for_chip(&found.chip).ok_or_else(|| {
         Usage(format!(
             "{}: detected {} ({}), which no Particle platform uses: name the device with --platform NAME or --chip NAME",
@@ -142,6 +151,7 @@ fn detect_device(settings: &ProbeSettings) -> Result<DeviceChoice> {
         mcu: platform.mcu(),
         chip,
         detected: Some(found.evidence),
+        session: Some(attached),
     })
 }
 
@@ -180,12 +190,17 @@ pub fn connect(
     mcu: &Mcu,
     chip: Option<String>,
     allow_erase_all: bool,
+    session: DetectedSession,
 ) -> Result<hexsmith::flash::probe::ProbeTarget> {
     use hexsmith::flash::DeviceError;
     use hexsmith::flash::probe::{Connect, ProbeTarget};
     let mut connect = Connect::new(settings, mcu, chip)?;
     connect.allow_erase_all = allow_erase_all;
-    ProbeTarget::connect(&connect).map_err(|e| match DeviceError::from(e) {
+    let connected = match session {
+        Some(detected) => ProbeTarget::connect_detected(&connect, detected),
+        None => ProbeTarget::connect(&connect),
+    };
+    connected.map_err(|e| match DeviceError::from(e) {
         DeviceError::NoProbe => NoProbe.into(),
         other => anyhow::Error::new(other),
     })
@@ -199,8 +214,9 @@ fn connect_and_identify(
     mcu: &Mcu,
     chip: Option<String>,
     allow_erase_all: bool,
+    session: DetectedSession,
 ) -> Result<(hexsmith::flash::probe::ProbeTarget, Option<String>)> {
-    let mut target = connect(settings, mcu, chip, allow_erase_all)?;
+    let mut target = connect(settings, mcu, chip, allow_erase_all, session)?;
     let id = hexsmith::flash::read_device_id(&mut target, mcu)
         .map_err(hexsmith::flash::DeviceError::DeviceId)?;
     if let Some(id) = &id {
@@ -221,10 +237,11 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
         mcu,
         chip,
         detected,
+        session,
     } = device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {
-        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
+        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false, session)?;
         let bars = args.probe.bars();
         let bar = progress_for(&bars, target.probe.clone());
         let mut bar = bar;
@@ -259,7 +276,7 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip, detected, range, args.json);
+        let _ = (mcu, chip, detected, session, range, args.json);
         Err(crate::NoProbeSupport.into())
     }
 }
@@ -287,7 +304,8 @@ pub fn verify(args: &VerifyArgs) -> Result<Outcome> {
     let plan = job.plan(PlanOptions::default())?;
     #[cfg(feature = "probe")]
     {
-        let (mut target, id) = connect_and_identify(&settings, job.mcu(), job.chip.clone(), false)?;
+        let (mut target, id) =
+            connect_and_identify(&settings, job.mcu(), job.chip.clone(), false, None)?;
         let bars = args.probe.bars();
         let mut bar = progress_for(&bars, target.probe.clone());
         let report = hexsmith::flash::verify_device(&mut target, &job.image, &plan, &mut |e| {
@@ -375,6 +393,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
         mcu,
         chip,
         detected,
+        session,
     } = device_mcu(args.platform.as_deref(), &settings)?;
     if args.all {
         hexsmith::flash::check_chip_erase(mcu)?;
@@ -389,7 +408,8 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     #[cfg(feature = "probe")]
     {
         use hexsmith::flash::FlashTarget as _;
-        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), args.all)?;
+        let (mut target, id) =
+            connect_and_identify(&settings, mcu, chip.clone(), args.all, session)?;
         let bytes: u64 = units.iter().map(|u| u.len() as u64).sum();
         if args.all {
             target
@@ -421,7 +441,7 @@ pub fn erase(args: &EraseArgs) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (chip, detected, units, args.json);
+        let _ = (chip, detected, session, units, args.json);
         Err(crate::NoProbeSupport.into())
     }
 }
@@ -448,11 +468,12 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
         mcu,
         chip,
         detected,
+        session,
     } = device_mcu(args.platform.as_deref(), &settings)?;
     #[cfg(feature = "probe")]
     {
         use hexsmith::flash::FlashTarget as _;
-        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false)?;
+        let (mut target, id) = connect_and_identify(&settings, mcu, chip.clone(), false, session)?;
         target.reset().map_err(hexsmith::flash::DeviceError::from)?;
         if args.json {
             crate::out::json(DeviceActionDocument::reset(Attached {
@@ -468,7 +489,7 @@ pub fn reset(args: &ResetArgs) -> Result<Outcome> {
     }
     #[cfg(not(feature = "probe"))]
     {
-        let _ = (mcu, chip, detected, args.json);
+        let _ = (mcu, chip, detected, session, args.json);
         Err(crate::NoProbeSupport.into())
     }
 }

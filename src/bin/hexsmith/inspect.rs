@@ -358,11 +358,14 @@ fn run_on_device(args: &Args, selector: &str) -> Result<Outcome> {
         allow_unknown_loader: args.allow_unknown_loader,
     }
     .settings(&[])?;
-    let choice = crate::device::device_mcu(args.platform.as_deref(), &settings)?;
+    #[cfg_attr(not(feature = "probe"), allow(unused_mut))]
+    let mut choice = crate::device::device_mcu(args.platform.as_deref(), &settings)?;
     let mcu = choice.mcu;
     #[cfg(feature = "probe")]
     {
-        let mut target = crate::device::connect(&settings, mcu, choice.chip.clone(), false)?;
+        let session = choice.session.take();
+        let mut target =
+            crate::device::connect(&settings, mcu, choice.chip.clone(), false, session)?;
         let name = format!("device on {}", target.probe);
         let image = hexsmith::flash::read_device(&mut target, mcu, None)?;
         let report = inspect::inspect_image(&image, inspect::ImageFormat::Swd);

@@ -519,13 +519,6 @@ fn run_stepping(
     let mut base = bus.borrow().now;
     let mut cycles = 0u64;
     loop {
-        if rom {
-            // Known flaw, kept for now: on the RTL8721DM the ROM routines' waits for the
-            // NOR (`Bus::flash_operation_waited`) are dropped from the KM0's time, so the
-            // loader answers before its erase or write would have finished and the P2's
-            // figures leave most of the NOR's busy time out (README, *RTL872x*).
-            bus.borrow_mut().now = base + timing.cycles_ns(cycles);
-        }
         let now = bus.borrow().now;
         if bus.borrow().reset_requested {
             return Outcome::Idle;
@@ -539,7 +532,7 @@ fn run_stepping(
         let event = cpu.next_event();
         {
             let b = bus.borrow();
-            if !rom && b.now != base + timing.cycles_ns(cycles) {
+            if b.now != base + timing.cycles_ns(cycles) {
                 base = b.now;
                 cycles = 0;
             }
