@@ -819,23 +819,14 @@ impl ProbeTarget {
     }
 
     /// Runs `routine` over `ranges` (as many runs as [`checksum::MAX_RANGES`] needs) and
-    /// returns its result words; `None` where the routines cannot run (no room in RAM, a
-    /// core without Thumb-2). Loads them first after a reset and halt, as probe-rs starts
-    /// its flash algorithms: no interrupts, no firmware running.
+    /// returns its result words; `None` where there is no room for the routines in RAM.
+    /// Loads them first after a reset and halt, as probe-rs starts its flash algorithms:
+    /// no interrupts, no firmware running.
     fn run_routine(
         &mut self,
         routine: checksum::Routine,
         ranges: &[(u32, u32)],
     ) -> Result<Option<Vec<u32>>, TargetError> {
-        let thumb2 = self
-            .session
-            .target()
-            .cores
-            .first()
-            .is_some_and(|c| matches!(c.core_type, CoreType::Armv7m | CoreType::Armv7em));
-        if !thumb2 {
-            return Ok(None);
-        }
         let layout = match self.checksum_at {
             Some(layout) => layout,
             None => {
@@ -906,15 +897,21 @@ impl ProbeTarget {
     }
 
     /// [`ProbeTarget::run_routine`] where the routines can serve: a chip probe-rs drives
-    /// (not the RTL872x's loader) whose routine has not failed before. A failure turns
-    /// them off for good: the bytes can still be read, so a chip that cannot run them
-    /// costs time, not correctness.
+    /// (not the RTL872x's loader) with an ARMv7-M core (the routines are Thumb-2) whose
+    /// routine has not failed before. A failure turns them off for good: the bytes can
+    /// still be read, so a chip that cannot run them costs time, not correctness.
     fn routine_answer(
         &mut self,
         routine: checksum::Routine,
         ranges: &[(u32, u32)],
     ) -> Option<Vec<u32>> {
-        if self.rtl.is_some() || self.checksum_failed {
+        let thumb2 = self
+            .session
+            .target()
+            .cores
+            .first()
+            .is_some_and(|c| matches!(c.core_type, CoreType::Armv7m | CoreType::Armv7em));
+        if self.rtl.is_some() || self.checksum_failed || !thumb2 {
             return None;
         }
         if ranges.is_empty() {
@@ -935,8 +932,8 @@ impl ProbeTarget {
 /// its low bits: never 0 or 1 (what a blank check stores), rarely a CRC.
 const RUN_MARKER: u32 = 0x5EA1_0000;
 
-/// How long one run of the routines may take: the CRC of 128 ranges of 128 KiB at 16 MHz,
-/// 4 cycles a byte, is 4 s.
+/// How long one run of the routines may wait before it counts as stuck: the CRC of a
+/// whole 1 MiB flash at 16 MHz, 4 cycles a byte, takes 0.26 s.
 const ROUTINE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn routine_failed(what: &str) -> TargetError {
