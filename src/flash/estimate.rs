@@ -268,6 +268,65 @@ pub fn estimate(
             }
         }
     }
+    // A chip erase instead of the units' erases, where `execute` would choose one: quicker
+    // by the datasheet, and nothing outside the image on the device (a CRC of the rest of
+    // the flash tells).
+    let mut pending = pending;
+    let mut chip_erased = false;
+    if let Some(whole) = &plan.whole_chip
+        && !plan.chip_erase
+        && !pending.is_empty()
+    {
+        let units_us: u64 = pending
+            .iter()
+            .filter(|(_, blank)| !blank)
+            .map(|(u, _)| u64::from(u.erase_ms) * 1000)
+            .sum();
+        let again_words: u64 = plan
+            .units
+            .iter()
+            .filter(|u| !pending.iter().any(|(p, _)| p == *u))
+            .map(|u| super::execute::programmed_words(image, *u))
+            .sum();
+        let chip_us =
+            u64::from(whole.erase_ms) * 1000 + again_words * u64::from(whole.program_us_per_word);
+        if chip_us < units_us {
+            let mut rest_bytes = 0u64;
+            let mut rest_blank = true;
+            for u in &whole.units {
+                let have = content(held, &MemoryImage::new(), *u);
+                let mut mine = vec![false; u.len()];
+                for seg in image.segments() {
+                    let from = u64::from(seg.start).max(u64::from(u.start));
+                    let to = seg.end().min(u.end);
+                    for m in mine
+                        .iter_mut()
+                        .take(to.saturating_sub(u64::from(u.start)) as usize)
+                        .skip(from.saturating_sub(u64::from(u.start)) as usize)
+                    {
+                        *m = true;
+                    }
+                }
+                for (b, m) in have.iter().zip(&mine) {
+                    if !m {
+                        rest_bytes += 1;
+                        rest_blank &= *b == 0xFF;
+                    }
+                }
+            }
+            ns += p.accesses(CHECKSUM_CALL)
+                + core_ns(rest_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE)
+                + p.ram_block(2 * ranges)
+                + p.block(ranges);
+            if rest_blank {
+                chip_erased = true;
+                pending = plan.units.iter().map(|u| (*u, true)).collect();
+            }
+        }
+    }
+    let empty = MemoryImage::new();
+    let held = if chip_erased { &empty } else { held };
+
     let mut written_bytes = 0;
     let mut driver = Driver {
         pricer: &p,
@@ -276,6 +335,13 @@ pub fn estimate(
     };
     if !pending.is_empty() {
         driver.wire(p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD));
+    }
+    if chip_erased {
+        driver.batch(&[
+            (0, 0),
+            (0, u64::from(mcu.chip_erase_ms) * 1_000_000),
+            (0, 0),
+        ]);
     }
     for batch in pending.chunks(batch_units.max(1)) {
         // The batch's calls in the order the driver posts them: (words to load, core time).
