@@ -123,6 +123,64 @@ fn nrf52840_flash_again_and_a_new_application() {
     clean(&device);
 }
 
+/// Another Device OS release over one: erasing the chip (ERASEALL, 169 ms) and programming
+/// everything again is quicker than erasing the pages that changed (85 ms each), and
+/// loses nothing when the device holds nothing outside the image, so it is chosen. With
+/// a page outside the image programmed, the pages are erased one by one and it is kept.
+#[test]
+fn another_release_goes_after_a_chip_erase_when_quicker_and_nothing_is_lost() {
+    let (platform, old) = catalog_image("4.0.1", "boron", true);
+    let (_, new) = catalog_image("4.0.2", "boron", true);
+    let id = [0x12; 8];
+    let device = EmulatedDevice::blank(Chip::Nrf52840, &id);
+    assert!(!flash(&device, platform, &old).chip_erased);
+    device.reset_counts();
+    let report = flash(&device, platform, &new);
+    assert!(report.chip_erased && report.verified, "{report:?}");
+    assert_eq!(report.units_skipped, 0);
+    assert!(holds(&device, &new));
+    assert_eq!(device.counts().algorithm_loads, 1);
+    clean(&device);
+
+    // A page the new image leaves alone, programmed on the device.
+    let geometry = hexsmith::flash::Geometry::of(platform.mcu());
+    let free = geometry
+        .units()
+        .iter()
+        .find(|u| {
+            new.segments()
+                .iter()
+                .all(|s| s.end() <= u64::from(u.start) || u64::from(s.start) >= u.end)
+        })
+        .copied()
+        .expect("a page outside the image");
+    let mut kept = old.clone();
+    kept.write(free.start, b"the customer's data, outside the image");
+    let device = EmulatedDevice::blank(Chip::Nrf52840, &id);
+    flash(&device, platform, &kept);
+    let report = flash(&device, platform, &new);
+    assert!(!report.chip_erased && report.verified, "{report:?}");
+    assert!(holds(&device, &new));
+    assert_eq!(
+        device.peek(free.start, 38),
+        b"the customer's data, outside the image"
+    );
+    clean(&device);
+
+    // Asked not to choose, it erases pages.
+    let device = EmulatedDevice::blank(Chip::Nrf52840, &id);
+    flash(&device, platform, &old);
+    let mut target = connect(&device, platform, false);
+    let unchosen = PlanOptions::default().with_choose_chip_erase(false);
+    let plan = FlashPlan::new(&new, platform, platform.mcu(), unchosen).unwrap();
+    let report = execute(&plan, &new, &mut target, &options(None), &mut |_| {}).unwrap();
+    assert!(
+        !report.chip_erased && report.units_skipped > 0,
+        "{report:?}"
+    );
+    assert!(holds(&device, &new));
+}
+
 #[test]
 fn stm32f2_attached_under_reset_flash_and_again() {
     let (platform, image) = catalog_image("2.3.1", "photon", false);

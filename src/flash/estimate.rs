@@ -329,6 +329,49 @@ pub fn estimate(
             }
         }
     }
+    // A chip erase instead of the units' erases, where `execute` would choose one: quicker
+    // by the datasheet, and nothing outside the image on the device (a blank check of the
+    // rest of the flash tells).
+    let mut pending = pending;
+    let mut chip_erased = false;
+    if let Some(whole) = &plan.whole_chip
+        && !plan.chip_erase
+        && !pending.is_empty()
+    {
+        let units_us: u64 = pending
+            .iter()
+            .filter(|(_, blank)| !blank)
+            .map(|(u, _)| u64::from(u.erase_ms) * 1000)
+            .sum();
+        let again_words: u64 = plan
+            .units
+            .iter()
+            .filter(|u| !pending.iter().any(|(p, _)| p == *u))
+            .map(|u| super::execute::programmed_words(image, *u))
+            .sum();
+        let chip_us =
+            u64::from(whole.erase_ms) * 1000 + again_words * u64::from(whole.program_us_per_word);
+        if chip_us < units_us {
+            // A blank check of the rest of the flash, as `execute` asks it.
+            let rest = super::execute::rest_of_flash(image, whole);
+            let mut rest_blank = true;
+            let mut instructions = 0;
+            for (start, len) in &rest {
+                let mut have = vec![0xFF; *len as usize];
+                held.copy_into(*start, &mut have);
+                rest_blank &= have.iter().all(|b| *b == 0xFF);
+                instructions += blank_check_instructions(&have);
+            }
+            if !rest.is_empty() {
+                ns += p.routine(rest.len() as u64, core_ns(instructions));
+            }
+            if rest_blank {
+                chip_erased = true;
+                pending = plan.units.iter().map(|u| (*u, true)).collect();
+            }
+        }
+    }
+    let held = if chip_erased { &empty } else { held };
     let mut driver = Driver {
         pricer: &p,
         now: 0,
@@ -336,6 +379,13 @@ pub fn estimate(
     };
     if !pending.is_empty() {
         driver.wire(p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD));
+    }
+    if chip_erased {
+        driver.batch(&[
+            (0, 0),
+            (0, u64::from(mcu.chip_erase_ms) * 1_000_000),
+            (0, 0),
+        ]);
     }
     for batch in pending.chunks(batch_units.max(1)) {
         // The batch's calls in the order the driver posts them: (words to load, core time).

@@ -110,6 +110,9 @@ pub struct FlashReport {
     /// Every written unit was checked and agrees with the image (true also when nothing
     /// needed writing); false when verification was off or did not get that far.
     pub verified: bool,
+    /// The whole chip was erased first: asked for, or chosen as quicker than erasing the
+    /// units one by one, where it loses nothing ([`FlashPlan::whole_chip`]).
+    pub chip_erased: bool,
     /// The run stopped at [`FlashOptions::cancel`]: the units in `written` were written,
     /// the rest not, and nothing was verified or reset.
     pub interrupted: bool,
@@ -242,6 +245,33 @@ fn execute_counted(
         });
     }
 
+    report.chip_erased = plan.chip_erase;
+    // Only where the target told each unit's state without its bytes being read.
+    if let Some(whole) = &plan.whole_chip
+        && matching.iter().all(Option::is_some)
+        && chip_erase_pays(plan, image, whole, &pending, &blank)
+        && rest_of_flash_blank(image, whole, target).map_err(|e| fail(e.into(), &report))?
+        && target
+            .erase_whole_chip()
+            .map_err(|e| fail(e.into(), &report))?
+    {
+        // Every unit is blank now, and is written whole: the image over 0xFF.
+        report.chip_erased = true;
+        report.units_skipped = 0;
+        report.bytes_skipped = 0;
+        blank = vec![true; plan.units.len()];
+        pending = plan
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let mut wanted = vec![0xFF; u.len()];
+                image.copy_into(u.start, &mut wanted);
+                (i, wanted)
+            })
+            .collect();
+    }
+
     let total: u64 = pending
         .iter()
         .map(|(i, _)| plan.units[*i].len() as u64)
@@ -307,6 +337,83 @@ fn execute_counted(
         target.reset().map_err(|e| fail(e.into(), &report))?;
     }
     Ok(report)
+}
+
+/// Whether erasing the whole chip is quicker than erasing the units to be written that
+/// are not blank: by the datasheet's times, counting the programming of the units that
+/// hold the image already, which the chip erase makes to be written again.
+fn chip_erase_pays(
+    plan: &FlashPlan,
+    image: &MemoryImage,
+    whole: &super::WholeChip,
+    pending: &[(usize, Vec<u8>)],
+    blank: &[bool],
+) -> bool {
+    let units_us: u64 = pending
+        .iter()
+        .filter(|(i, _)| !blank[*i])
+        .map(|(i, _)| u64::from(plan.units[*i].erase_ms) * 1000)
+        .sum();
+    let written: std::collections::HashSet<usize> = pending.iter().map(|(i, _)| *i).collect();
+    let again_words: u64 = plan
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !written.contains(i))
+        .map(|(_, u)| programmed_words(image, *u))
+        .sum();
+    let chip_us =
+        u64::from(whole.erase_ms) * 1000 + again_words * u64::from(whole.program_us_per_word);
+    chip_us < units_us
+}
+
+/// Words of `image` inside `unit` that are not 0xFFFFFFFF: what programming it costs.
+pub(crate) fn programmed_words(image: &MemoryImage, unit: EraseUnit) -> u64 {
+    let mut bytes = vec![0xFF; unit.len()];
+    image.copy_into(unit.start, &mut bytes);
+    bytes
+        .chunks(4)
+        .filter(|w| w.iter().any(|b| *b != 0xFF))
+        .count() as u64
+}
+
+/// Whether every byte of the flash that the image does not cover is erased on the
+/// target, so that a chip erase loses nothing: by blank checks, or checksums where the
+/// target has none; false where it cannot tell either way.
+fn rest_of_flash_blank(
+    image: &MemoryImage,
+    whole: &super::WholeChip,
+    target: &mut dyn FlashTarget,
+) -> Result<bool, TargetError> {
+    let rest = rest_of_flash(image, whole);
+    if rest.is_empty() {
+        return Ok(true);
+    }
+    if let Some(answers) = target.blank(&rest)? {
+        return Ok(answers.iter().all(|b| *b));
+    }
+    let Some(sums) = target.checksums(&rest)? else {
+        return Ok(false);
+    };
+    Ok(rest
+        .iter()
+        .enumerate()
+        .all(|(k, (_, len))| sums.matches(k, &vec![0xFF; *len as usize])))
+}
+
+/// The flash the image does not cover, as `(address, length)` ranges, contiguous ones
+/// merged.
+pub(super) fn rest_of_flash(image: &MemoryImage, whole: &super::WholeChip) -> Vec<(u32, u32)> {
+    let mut rest: Vec<(u32, u32)> = Vec::new();
+    for unit in &whole.units {
+        for (start, len) in gaps(&image_ranges(image, *unit), *unit) {
+            match rest.last_mut() {
+                Some((s, l)) if u64::from(*s) + u64::from(*l) == u64::from(start) => *l += len,
+                _ => rest.push((start, len)),
+            }
+        }
+    }
+    rest
 }
 
 /// The image's bytes inside a unit, as `(address, length)` ranges.

@@ -66,7 +66,7 @@ pub use execute::{
 pub use geometry::{EraseUnit, Geometry};
 pub use job::{FlashJob, JobError, PlatformFrom, chip_for, platform_for_chip};
 pub use plan::{
-    Estimate, FlashPlan, PlanError, PlanOptions, check_before_writing,
+    Estimate, FlashPlan, PlanError, PlanOptions, WholeChip, check_before_writing,
     device_data_cleared_by_chip_erase, refuse_losing_device_data,
 };
 #[cfg(feature = "probe")]
@@ -175,6 +175,14 @@ pub trait FlashTarget {
     fn write_units(&mut self, writes: &[UnitWrite<'_>]) -> Result<(), TargetError>;
     /// Erases the whole chip (on an nRF52840, UICR and MBR included).
     fn erase_chip(&mut self) -> Result<(), TargetError>;
+    /// Erases the whole chip as the flash's own algorithm does (nRF52840 ERASEALL: the
+    /// code flash and the UICR), for [`execute`] when it chose a chip erase as quicker
+    /// ([`FlashPlan::whole_chip`]). Unlike [`FlashTarget::erase_chip`] it needs no
+    /// permission given at attach time (which would also let probe-rs wipe a locked chip
+    /// while attaching). `Ok(false)` where the target cannot, and the caller erases units.
+    fn erase_whole_chip(&mut self) -> Result<bool, TargetError> {
+        Ok(false)
+    }
     /// Resets the chip so that it boots what was written.
     fn reset(&mut self) -> Result<(), TargetError>;
     /// Erases units, leaving them blank. Writing 0xFF throughout is what an erase leaves,

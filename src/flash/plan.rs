@@ -7,8 +7,9 @@ use crate::memory::MemoryImage;
 use crate::platform::{Mcu, Platform};
 use serde::Serialize;
 
-/// Choices the user makes about a plan; the default touches only the image's units.
-#[derive(Debug, Clone, Copy, Default)]
+/// Choices the user makes about a plan; the default touches only the image's units,
+/// unless a chip erase is quicker and loses nothing ([`PlanOptions::choose_chip_erase`]).
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct PlanOptions {
     /// Erase the whole chip first instead of only the units the image touches.
@@ -16,9 +17,27 @@ pub struct PlanOptions {
     /// Let that chip erase clear the device's own data (the Gen 2 DCT with its keys, and
     /// the EEPROM emulation); refused otherwise ([`PlanError::ChipEraseLosesDeviceData`]).
     pub erase_device_keys: bool,
+    /// Let [`super::execute`] erase the chip instead of the units, where the device shows
+    /// that it is quicker and loses nothing ([`FlashPlan::whole_chip`]). On by default.
+    pub choose_chip_erase: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> PlanOptions {
+        PlanOptions {
+            chip_erase: false,
+            erase_device_keys: false,
+            choose_chip_erase: true,
+        }
+    }
 }
 
 impl PlanOptions {
+    /// With [`PlanOptions::choose_chip_erase`].
+    pub fn with_choose_chip_erase(mut self, choose: bool) -> PlanOptions {
+        self.choose_chip_erase = choose;
+        self
+    }
     /// With [`PlanOptions::chip_erase`].
     pub fn with_chip_erase(mut self, chip_erase: bool) -> PlanOptions {
         self.chip_erase = chip_erase;
@@ -172,6 +191,22 @@ pub struct FlashPlan {
     pub chip_erase: bool,
     /// The time the plan would take, from the platform table's datasheet figures.
     pub estimate: Estimate,
+    /// Where a chip erase would lose nothing the image does not put back (the MCU allows
+    /// one, keeps no device data in its flash, and the image carries what a chip erase
+    /// clears besides: the MBR and the UICR), what [`super::execute`] needs to choose it
+    /// over unit erases when that is quicker and the rest of the flash is blank.
+    pub whole_chip: Option<WholeChip>,
+}
+
+/// A chip erase [`super::execute`] may choose instead of erasing units one by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WholeChip {
+    /// Every erase unit of the MCU, which the chip erase clears.
+    pub units: Vec<EraseUnit>,
+    /// The chip erase's datasheet time.
+    pub erase_ms: u32,
+    /// Programming one word, to price what the chip erase makes to be written again.
+    pub program_us_per_word: u32,
 }
 
 impl FlashPlan {
@@ -234,6 +269,17 @@ impl FlashPlan {
         } else {
             units.iter().map(|u| u64::from(u.erase_ms)).sum()
         };
+        let whole_chip = (options.choose_chip_erase
+            && !options.chip_erase
+            && mcu.chip_erase
+            && mcu.never_write.is_none()
+            && device_data_cleared_by_chip_erase(mcu).is_none()
+            && refuse_destructive_chip_erase(image, platform, mcu).is_ok())
+        .then(|| WholeChip {
+            units: geometry.units().to_vec(),
+            erase_ms: mcu.chip_erase_ms,
+            program_us_per_word: mcu.program_us_per_word,
+        });
         let unit_bytes: u64 = units.iter().map(|u| u.len() as u64).sum();
         // Units are written whole; the transfer over SWD is assumed at about 100 KiB/s.
         let program = unit_bytes as f64 / 4.0 * f64::from(mcu.program_us_per_word) / 1e6
@@ -243,6 +289,7 @@ impl FlashPlan {
             units,
             bytes,
             chip_erase: options.chip_erase,
+            whole_chip,
             estimate: Estimate {
                 erase_seconds: round2(erase),
                 program_seconds: round2(program),

@@ -803,6 +803,19 @@ impl ProbeTarget {
         (base >= ram.start + 0x8000).then_some(checksum::Layout { base: base as u32 })
     }
 
+    /// Where the target's main flash starts (its boot NVM region).
+    fn flash_start(&self) -> u32 {
+        self.session
+            .target()
+            .memory_map
+            .iter()
+            .find_map(|r| match r {
+                MemoryRegion::Nvm(nvm) if !nvm.is_alias => Some(nvm.range.start as u32),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
     /// Whether the driver (made now if need be) can write these units: an algorithm of the
     /// target holds them all, and fits in RAM below the checksum routine's region, so
     /// that neither overwrites the other.
@@ -1076,6 +1089,38 @@ impl FlashTarget for ProbeTarget {
             driver.forget();
         }
         erase_all(&mut self.session, &mut FlashProgress::empty(), false).map_err(probe_error)
+    }
+
+    /// With the target's flash algorithm (its EraseChip), through the driver; an STM32F2
+    /// with a write-protected sector is refused as for [`FlashTarget::erase_chip`].
+    fn erase_whole_chip(&mut self) -> Result<bool, TargetError> {
+        if self.rtl.is_some() {
+            return Ok(false);
+        }
+        if self.stm32f2
+            && let Some(n) = self.stm32f2_first_protected_sector()?
+        {
+            return Err(TargetError::WriteProtected {
+                start: n.start,
+                end: n.end,
+            });
+        }
+        // The algorithm for the main flash: the one holding its first unit.
+        if !self.driver_for(&[UnitWrite {
+            unit: EraseUnit {
+                start: self.flash_start(),
+                end: u64::from(self.flash_start()) + 4,
+                erase_ms: 0,
+            },
+            data: &[],
+            erased: true,
+        }]) {
+            return Ok(false);
+        }
+        match &mut self.driver {
+            Some(driver) => driver.erase_chip(&mut self.session),
+            None => Ok(false),
+        }
     }
 
     fn erase_units(&mut self, units: &[EraseUnit]) -> Result<(), TargetError> {

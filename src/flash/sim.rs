@@ -208,6 +208,10 @@ impl FlashTarget for SimulatedFlash {
         Ok(())
     }
 
+    fn erase_whole_chip(&mut self) -> Result<bool, TargetError> {
+        self.erase_chip().map(|()| true)
+    }
+
     fn reset(&mut self) -> Result<(), TargetError> {
         self.resets += 1;
         Ok(())

@@ -477,6 +477,11 @@ fn print_plan(
             "erase units   {} touched ({erase_bytes} bytes); those already holding the image are skipped",
             plan.units.len()
         );
+        if plan.whole_chip.is_some() {
+            outln!(
+                "              or the whole chip instead, if the device shows that to be quicker and to hold nothing outside the image"
+            );
+        }
     }
     for run in unit_runs(plan) {
         outln!(
@@ -723,8 +728,13 @@ fn result_line(r: &DeviceResult) -> String {
     } else {
         ""
     };
+    let whole = if rep.chip_erased {
+        " after erasing the whole chip"
+    } else {
+        ""
+    };
     format!(
-        "{:<24} {id:<34} written {} units ({} bytes), skipped {} units ({} bytes): {state}{wiped}",
+        "{:<24} {id:<34} written {} units ({} bytes){whole}, skipped {} units ({} bytes): {state}{wiped}",
         r.probe, rep.units_written, rep.bytes_written, rep.units_skipped, rep.bytes_skipped
     )
 }

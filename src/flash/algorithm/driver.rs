@@ -45,6 +45,10 @@ const PROGRAM: u32 = 2;
 /// How long Init and UnInit may take (probe-rs waits as long).
 const INIT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long EraseChip may take: an STM32F205's mass erase at x8 parallelism, 16 s at most
+/// (datasheet, "Flash memory programming"), with room to spare.
+const CHIP_ERASE_TIMEOUT: Duration = Duration::from_secs(40);
+
 /// The mailbox stub, ARMv6-M Thumb (runs on any Cortex-M). R4 points at two slots of five
 /// words, `[entry, r1, r2, r0, state]`; the host writes a slot in one block, `state` last.
 /// The stub takes the slots in turn: it waits for `state` to be [`GO`], calls `entry`
@@ -119,6 +123,7 @@ enum Call<'a> {
     Init(u32),
     UnInit(u32),
     Erase(u32),
+    EraseChip,
     Program { address: u32, data: &'a [u8] },
 }
 
@@ -271,6 +276,23 @@ impl Driver {
         self.run(&mut core, &calls)
     }
 
+    /// Erases the whole flash the algorithm is for with its own EraseChip (Init, EraseChip,
+    /// UnInit); `Ok(false)` when it has none.
+    pub(crate) fn erase_chip(&mut self, session: &mut Session) -> Result<bool, TargetError> {
+        if self.algorithm.pc_erase_all.is_none() {
+            return Ok(false);
+        }
+        let mut core = session.core(0).map_err(probe_error)?;
+        if !self.loaded {
+            self.load(&mut core)?;
+        }
+        self.run(
+            &mut core,
+            &[Call::Init(ERASE), Call::EraseChip, Call::UnInit(ERASE)],
+        )?;
+        Ok(true)
+    }
+
     /// Downloads the blob after a reset and halt (no firmware running, peripherals at
     /// their reset state, as probe-rs loads it), and reads it back.
     fn load(&mut self, core: &mut Core<'_>) -> Result<(), TargetError> {
@@ -390,6 +412,7 @@ impl Driver {
         let (entry, args, timeout) = match call {
             Call::Init(function) => (a.pc_init, [start, 0, *function], INIT_TIMEOUT),
             Call::UnInit(function) => (a.pc_uninit, [*function, 0, 0], INIT_TIMEOUT),
+            Call::EraseChip => (a.pc_erase_all, [0, 0, 0], CHIP_ERASE_TIMEOUT),
             Call::Erase(address) => (
                 Some(a.pc_erase_sector),
                 [*address, 0, 0],
@@ -443,6 +466,7 @@ impl Driver {
             Call::Init(_) => ("Init", None),
             Call::UnInit(_) => ("UnInit", None),
             Call::Erase(a) => ("EraseSector", Some(*a)),
+            Call::EraseChip => ("EraseChip", None),
             Call::Program { address, .. } => ("ProgramPage", Some(*address)),
         };
         (
