@@ -88,9 +88,9 @@ const RESET: Accesses = Accesses {
 };
 /// Instructions the CRC routine executes per byte (a word at a time, four lookups).
 const CRC_INSTRUCTIONS_PER_BYTE: u64 = 4;
-/// Cycles the STM32F2's CRC unit takes per byte (4 AHB cycles a word, RM0033 4.2): the
-/// routine's loads and stores keep it fed.
-const UNIT_CYCLES_PER_BYTE: u64 = 1;
+/// Cycles the STM32F2's CRC unit takes per word (4 AHB cycles, RM0033 4.2), which the
+/// routine's loads and stores keep fed; its flash reads' wait states come on top.
+const UNIT_CYCLES_PER_WORD: u64 = 4;
 /// Instructions the blank check executes per eight erased words (`ldm`, seven ANDs, the
 /// test and the loop).
 const BLANK_INSTRUCTIONS_PER_BLOCK: u64 = 12;
@@ -102,19 +102,35 @@ const ROUTINE_INSTRUCTIONS_PER_RANGE: u64 = 20;
 struct Algorithm {
     /// Words of the algorithm blob.
     words: u64,
-    /// The core's clock after reset, in Hz (as the emulator's clock runs it).
+    /// The core's clock while hexsmith's code runs, in Hz (as the emulator's clock runs it).
     core_hz: u64,
     /// The chip has the STM32F2's CRC unit, which checksums ranges of whole words.
     crc_unit: bool,
+    /// Wait states on each read of flash by the core (the checksum routine's).
+    flash_read_cycles: u64,
+    /// Accesses that set the clock after each of the two resets (the checksum routine's
+    /// and the algorithm's).
+    clock_setup: Accesses,
 }
+
+/// The STM32F2's switch to 120 MHz (`probe::stm32f2_fast_clock`): FLASH_ACR written and
+/// read back, RCC_PLLCFGR, RCC_CR read and written, a PLLRDY poll or two, RCC_CFGR.
+const STM32F2_CLOCK_SETUP: Accesses = Accesses {
+    reads: 4,
+    writes: 5,
+    flushes: 0,
+};
 
 fn algorithm(mcu: &Mcu) -> Algorithm {
     match mcu.chip.as_deref() {
-        // probe-rs's STM32F2 Series target's stm32f2xx_1024; 16 MHz HSI.
+        // probe-rs's STM32F2 Series target's stm32f2xx_1024; 120 MHz, the PLL hexsmith
+        // switches to after each reset (`probe::stm32f2_fast_clock`).
         Some(c) if c.to_ascii_uppercase().starts_with("STM32F2") => Algorithm {
             words: 211,
-            core_hz: 16_000_000,
             crc_unit: true,
+            core_hz: 120_000_000,
+            flash_read_cycles: 3,
+            clock_setup: STM32F2_CLOCK_SETUP,
         },
         // probe-rs's nRF52840 target's nrf52; 64 MHz. Also the guess for chips without a
         // built-in target.
@@ -122,6 +138,12 @@ fn algorithm(mcu: &Mcu) -> Algorithm {
             words: 186,
             core_hz: 64_000_000,
             crc_unit: false,
+            flash_read_cycles: 0,
+            clock_setup: Accesses {
+                reads: 0,
+                writes: 0,
+                flushes: 0,
+            },
         },
     }
 }
@@ -258,14 +280,16 @@ pub fn estimate(
     // image's bytes in the runs that are not blank, and where a unit differs, a blank
     // check of its image part and of the rest.
     if !plan.chip_erase {
-        ns += p.ram_block(checksum::program().len() as u64) + p.accesses(ROUTINE_LOAD);
+        ns += p.ram_block(checksum::program().len() as u64)
+            + p.accesses(ROUTINE_LOAD)
+            + p.accesses(algo.clock_setup);
         let runs = super::execute::unit_runs(&plan.units);
         let mut instructions = 0;
         let mut open = Vec::new();
         for ((start, len), members) in &runs {
             let mut bytes = vec![0xFF; *len as usize];
             held.copy_into(*start, &mut bytes);
-            instructions += blank_check_instructions(&bytes);
+            instructions += blank_check_cycles(&algo, &bytes);
             if bytes.iter().any(|b| *b != 0xFF) {
                 open.extend(members.clone());
             }
@@ -289,7 +313,7 @@ pub fn estimate(
                 for u in &differ {
                     let have = content(held, &empty, *u);
                     ranges += 2 * image_ranges_in(image, *u) + 1;
-                    instructions += blank_check_instructions(&have);
+                    instructions += blank_check_cycles(&algo, &have);
                 }
                 ns += p.routine(ranges, core_ns(instructions));
             }
@@ -360,7 +384,7 @@ pub fn estimate(
                 let mut have = vec![0xFF; *len as usize];
                 held.copy_into(*start, &mut have);
                 rest_blank &= have.iter().all(|b| *b == 0xFF);
-                instructions += blank_check_instructions(&have);
+                instructions += blank_check_cycles(&algo, &have);
             }
             if !rest.is_empty() {
                 ns += p.routine(rest.len() as u64, core_ns(instructions));
@@ -378,7 +402,9 @@ pub fn estimate(
         pace: algorithm::Pace::Unknown,
     };
     if !pending.is_empty() {
-        driver.wire(p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD));
+        driver.wire(
+            p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD) + p.accesses(algo.clock_setup),
+        );
     }
     if chip_erased {
         driver.batch(&[
@@ -446,7 +472,8 @@ pub fn estimate(
             ns += p.routine(
                 erased,
                 core_ns(
-                    blocks * BLANK_INSTRUCTIONS_PER_BLOCK + erased * ROUTINE_INSTRUCTIONS_PER_RANGE,
+                    blocks * (BLANK_INSTRUCTIONS_PER_BLOCK + 8 * algo.flash_read_cycles)
+                        + erased * ROUTINE_INSTRUCTIONS_PER_RANGE,
                 ),
             );
         }
@@ -540,23 +567,27 @@ impl Driver<'_> {
 }
 
 /// Core cycles a run of checksums over `ranges` takes: the STM32F2's CRC unit where the
-/// chip has one and every range is whole words (as `probe` picks it), else the routine.
+/// chip has one and every range is whole words (as `probe` picks it), else the routine;
+/// either way each word is read from flash once, with its wait states.
 fn crc_cycles(algo: &Algorithm, ranges: &[(u32, u32)]) -> u64 {
-    let bytes: u64 = ranges.iter().map(|(_, l)| u64::from(*l)).sum();
-    let words = ranges.iter().all(|(a, l)| a % 4 == 0 && l % 4 == 0);
-    let per_byte = if algo.crc_unit && words {
-        UNIT_CYCLES_PER_BYTE
+    let words: u64 = ranges.iter().map(|(_, l)| u64::from(*l) / 4).sum();
+    let whole_words = ranges.iter().all(|(a, l)| a % 4 == 0 && l % 4 == 0);
+    let per_word = if algo.crc_unit && whole_words {
+        UNIT_CYCLES_PER_WORD
     } else {
-        CRC_INSTRUCTIONS_PER_BYTE
+        4 * CRC_INSTRUCTIONS_PER_BYTE
     };
-    bytes * per_byte + ranges.len() as u64 * ROUTINE_INSTRUCTIONS_PER_RANGE
+    words * (per_word + algo.flash_read_cycles)
+        + ranges.len() as u64 * ROUTINE_INSTRUCTIONS_PER_RANGE
 }
 
-/// Instructions the blank check spends on `bytes`: eight words a block up to the block
-/// with the first programmed byte, where it stops.
-fn blank_check_instructions(bytes: &[u8]) -> u64 {
+/// Core cycles the blank check spends on `bytes`: eight words a block (each read from
+/// flash with its wait states) up to the block with the first programmed byte, where it
+/// stops.
+fn blank_check_cycles(algo: &Algorithm, bytes: &[u8]) -> u64 {
     let scanned = bytes.iter().position(|b| *b != 0xFF).unwrap_or(bytes.len());
-    (scanned as u64 / 32) * BLANK_INSTRUCTIONS_PER_BLOCK + ROUTINE_INSTRUCTIONS_PER_RANGE
+    (scanned as u64 / 32) * (BLANK_INSTRUCTIONS_PER_BLOCK + 8 * algo.flash_read_cycles)
+        + ROUTINE_INSTRUCTIONS_PER_RANGE
 }
 
 /// How many of the image's segments reach into `unit`: the ranges a CRC of its image
