@@ -7,9 +7,9 @@
 //!   instructions a word and a programmed one stops at its first programmed block.
 //! - The CRC gives each range's CRC-32 (ISO-HDLC, as zlib) register: a word at a time,
 //!   four table lookups, 4 instructions a byte. On an STM32F2, ranges of whole words go
-//!   to the chip's CRC unit instead (about 1 cycle a byte at the 16 MHz the chip starts
-//!   on). Each run says which [`Kind`] it computed, and the host computes the same with
-//!   the `crc` crate.
+//!   to the chip's CRC unit instead (4 cycles a word where the table takes 16; each word's
+//!   flash wait states come on top of either). Each run says which [`Kind`] it computed,
+//!   and the host computes the same with the `crc` crate.
 //!
 //! The routines' source is `checksum.s` beside this file (ARMv7-M: the nRF52840's
 //! Cortex-M4 and the STM32F2's Cortex-M3); the halfwords below are its assembly.
