@@ -1,4 +1,4 @@
-//! Comparing flash on the target: two small Thumb-2 routines, run from RAM by the chip's
+//! Comparing flash on the target: small Thumb-2 routines, run from RAM by the chip's
 //! own core, answer for many ranges in one run, so an unchanged erase unit costs a few
 //! words on the wire instead of its size.
 //!

@@ -1,10 +1,11 @@
 @ hexsmith's on-target checksum routines (src/flash/checksum.rs), ARMv7-M Thumb-2.
 @ Assembled with: llvm-mc -triple thumbv7m-none-eabi -filetype=obj checksum.s
-@ Two entry points share one layout, found PC-relative: the header (a call's count
+@ Three entry points share one layout, found PC-relative: the header (a call's count
 @ of ranges and its marker, then (address, length) pairs), and the results (one word
 @ per range, then the marker, stored last so the host knows the run finished).
-@ r0 address, r1 bytes left, r2 CRC table, r3 CRC register / result, r4 scratch,
-@ r5 next pair, r6 ranges left, r7 next result, r8 the marker.
+@ r0 address, r1 bytes (words in the unit's loop) left, r2 CRC table (CRC_DR for the
+@ unit's entry), r3 CRC register / result, r4 scratch, r5 next pair, r6 ranges left,
+@ r7 next result, r8 the marker.
     .syntax unified
     .thumb
     .text
