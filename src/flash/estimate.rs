@@ -86,22 +86,44 @@ const CHECKSUM_INSTRUCTIONS_PER_BYTE: u64 = 10;
 struct Algorithm {
     /// Words of the algorithm blob.
     words: u64,
-    /// The core's clock after reset, in Hz (as the emulator's clock runs it).
+    /// The core's clock while hexsmith's code runs, in Hz (as the emulator's clock runs it).
     core_hz: u64,
+    /// Wait states on each read of flash by the core (the checksum routine's).
+    flash_read_cycles: u64,
+    /// Accesses that set the clock after each of the two resets (the checksum routine's
+    /// and the algorithm's).
+    clock_setup: Accesses,
 }
+
+/// The STM32F2's switch to 120 MHz (`probe::stm32f2_fast_clock`): FLASH_ACR written and
+/// read back, RCC_PLLCFGR, RCC_CR read and written, a PLLRDY poll or two, RCC_CFGR.
+const STM32F2_CLOCK_SETUP: Accesses = Accesses {
+    reads: 4,
+    writes: 5,
+    flushes: 0,
+};
 
 fn algorithm(mcu: &Mcu) -> Algorithm {
     match mcu.chip.as_deref() {
-        // probe-rs's STM32F2 Series target's stm32f2xx_1024; 16 MHz HSI.
+        // probe-rs's STM32F2 Series target's stm32f2xx_1024; 120 MHz, the PLL hexsmith
+        // switches to after each reset (`probe::stm32f2_fast_clock`).
         Some(c) if c.to_ascii_uppercase().starts_with("STM32F2") => Algorithm {
             words: 211,
-            core_hz: 16_000_000,
+            core_hz: 120_000_000,
+            flash_read_cycles: 3,
+            clock_setup: STM32F2_CLOCK_SETUP,
         },
         // probe-rs's nRF52840 target's nrf52; 64 MHz. Also the guess for chips without a
         // built-in target.
         _ => Algorithm {
             words: 186,
             core_hz: 64_000_000,
+            flash_read_cycles: 0,
+            clock_setup: Accesses {
+                reads: 0,
+                writes: 0,
+                flushes: 0,
+            },
         },
     }
 }
@@ -212,6 +234,8 @@ pub fn estimate(
     let algo = algorithm(mcu);
     let word_ns = u64::from(mcu.program_us_per_word) * 1_000;
     let core_ns = |instructions: u64| instructions * 1_000_000_000 / algo.core_hz;
+    // The checksum routine reads each byte from flash once.
+    let checksum_cycles = CHECKSUM_INSTRUCTIONS_PER_BYTE + algo.flash_read_cycles;
     let checksum_words = checksum::program().len() as u64;
 
     let mut ns = p.accesses(ATTACH);
@@ -220,9 +244,10 @@ pub fn estimate(
     let ranges = plan.units.len() as u64;
     if !plan.chip_erase {
         ns += p.ram_block(checksum_words)
+            + p.accesses(algo.clock_setup)
             + p.accesses(CHECKSUM_CALL)
             + p.ram_block(2 * ranges)
-            + core_ns(image.len() * CHECKSUM_INSTRUCTIONS_PER_BYTE)
+            + core_ns(image.len() * checksum_cycles)
             + p.block(ranges);
     } else {
         ns += u64::from(mcu.chip_erase_ms) * 1_000_000 + p.accesses(ALGORITHM_LOAD);
@@ -246,7 +271,7 @@ pub fn estimate(
             .sum();
         ns += p.accesses(CHECKSUM_CALL)
             + p.ram_block(4 * pending.len() as u64)
-            + core_ns(rest * CHECKSUM_INSTRUCTIONS_PER_BYTE)
+            + core_ns(rest * checksum_cycles)
             + p.block(2 * pending.len() as u64);
         // A unit whose bytes outside the image are not erased is read whole, to keep them.
         for (u, _) in &pending {
@@ -315,7 +340,7 @@ pub fn estimate(
                 }
             }
             ns += p.accesses(CHECKSUM_CALL)
-                + core_ns(rest_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE)
+                + core_ns(rest_bytes * checksum_cycles)
                 + p.ram_block(2 * ranges)
                 + p.block(ranges);
             if rest_blank {
@@ -334,7 +359,9 @@ pub fn estimate(
         pace: algorithm::Pace::Unknown,
     };
     if !pending.is_empty() {
-        driver.wire(p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD));
+        driver.wire(
+            p.ram_block(algo.words) + p.accesses(ALGORITHM_LOAD) + p.accesses(algo.clock_setup),
+        );
     }
     if chip_erased {
         driver.batch(&[
@@ -385,7 +412,7 @@ pub fn estimate(
     ns += driver.finish();
     if !pending.is_empty() {
         // Verify: the written units' CRCs (the routine stays loaded beside the algorithm).
-        ns += p.accesses(CHECKSUM_CALL) + core_ns(written_bytes * CHECKSUM_INSTRUCTIONS_PER_BYTE);
+        ns += p.accesses(CHECKSUM_CALL) + core_ns(written_bytes * checksum_cycles);
     }
     ns += p.accesses(RESET);
     let seconds = (ns as f64 / 1e7).round() / 100.0;

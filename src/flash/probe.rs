@@ -777,6 +777,36 @@ impl ProbeTarget {
     }
 }
 
+/// Runs an STM32F2's core at 120 MHz (the main PLL from the HSI) instead of the 16 MHz
+/// HSI it resets to: the flash algorithm's and the checksum routine's instructions take
+/// an eighth of the time, and the flash's own times do not depend on the clock. The wait
+/// states first, as RM0033 3.5.1 orders it when the clock goes up; the reset that ends a
+/// run puts the HSI back. A PLL that does not lock leaves the core on the HSI, slower
+/// but correct.
+pub(crate) fn stm32f2_fast_clock(core: &mut probe_rs::Core<'_>) -> Result<(), TargetError> {
+    use super::stm32f2::{self as f2, rcc};
+    let acr = u64::from(f2::register(f2::offset::ACR));
+    core.write_word_32(acr, rcc::ACR_120MHZ)
+        .map_err(probe_error)?;
+    if core.read_word_32(acr).map_err(probe_error)? & 0b111 != rcc::ACR_120MHZ & 0b111 {
+        return Ok(());
+    }
+    core.write_word_32(u64::from(rcc::PLLCFGR), rcc::PLLCFGR_120MHZ)
+        .map_err(probe_error)?;
+    let cr = core.read_word_32(u64::from(rcc::CR)).map_err(probe_error)?;
+    core.write_word_32(u64::from(rcc::CR), cr | rcc::CR_PLLON)
+        .map_err(probe_error)?;
+    // The datasheet's tLOCK is at most 300 us; a few polls on any probe.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(100);
+    while core.read_word_32(u64::from(rcc::CR)).map_err(probe_error)? & rcc::CR_PLLRDY == 0 {
+        if std::time::Instant::now() > deadline {
+            return Ok(());
+        }
+    }
+    core.write_word_32(u64::from(rcc::CFGR), rcc::CFGR_120MHZ)
+        .map_err(probe_error)
+}
+
 impl ProbeTarget {
     /// Where the checksum routine goes: the top of the RAM at 0x2000_0000 (every Cortex-M
     /// here has it), clear of the flash algorithm probe-rs loads at the bottom.
@@ -819,6 +849,11 @@ impl ProbeTarget {
             .checksum_layout()
             .map_or(u64::MAX, |layout| u64::from(layout.base));
         self.driver = Driver::for_units(self.session.target(), &units, ram_end);
+        if self.stm32f2
+            && let Some(driver) = &mut self.driver
+        {
+            driver.after_reset = Some(stm32f2_fast_clock);
+        }
         self.driver.is_some()
     }
 
@@ -834,6 +869,9 @@ impl ProbeTarget {
                 // firmware running.
                 core.reset_and_halt(std::time::Duration::from_millis(500))
                     .map_err(probe_error)?;
+                if self.stm32f2 {
+                    stm32f2_fast_clock(&mut core)?;
+                }
                 core.write_32(u64::from(layout.code()), &checksum::program())
                     .map_err(probe_error)?;
                 self.checksum_at = Some(layout);
@@ -842,6 +880,14 @@ impl ProbeTarget {
         };
         let mut sums = Vec::with_capacity(ranges.len());
         let mut core = self.session.core(0).map_err(probe_error)?;
+        if self.stm32f2 {
+            // The flash algorithm's Init clears FLASH_ACR (Keil's FLM: zero wait states,
+            // no caches), which is right for the HSI it expects and for programming at any
+            // clock, but the routine reads flash: at 120 MHz it needs its 3 wait states.
+            let acr = u64::from(super::stm32f2::register(super::stm32f2::offset::ACR));
+            core.write_word_32(acr, super::stm32f2::rcc::ACR_120MHZ)
+                .map_err(probe_error)?;
+        }
         for chunk in ranges.chunks(checksum::MAX_RANGES) {
             let words: Vec<u32> = chunk.iter().flat_map(|(a, l)| [*a, *l]).collect();
             core.write_32(u64::from(layout.ranges()), &words)

@@ -99,6 +99,9 @@ const POLLS_PER_STATUS: u32 = 32;
 /// Bytes the stub and its mailbox take, just below the checksum routine's region.
 const STUB_BYTES: u64 = 2 * STUB.len() as u64 + 2 * 20;
 
+/// A chip's setup after a reset, before the algorithm is loaded.
+pub(crate) type AfterReset = fn(&mut Core<'_>) -> Result<(), TargetError>;
+
 /// A flash algorithm laid out in the target's RAM, and whether it is there now.
 pub(crate) struct Driver {
     algorithm: FlashAlgorithm,
@@ -116,6 +119,9 @@ pub(crate) struct Driver {
     pace: Pace,
     /// RAM address of the stub; its mailbox follows it.
     stub: u64,
+    /// What the chip needs after the reset that precedes loading the algorithm (the
+    /// STM32F2's faster clock).
+    pub(crate) after_reset: Option<AfterReset>,
 }
 
 /// One call of the algorithm, in the order they run.
@@ -197,6 +203,7 @@ impl Driver {
             loaded: false,
             pace: Pace::Unknown,
             stub,
+            after_reset: None,
         })
     }
 
@@ -302,6 +309,9 @@ impl Driver {
         // halted, so it is set here, once.
         core.write_word_32(DHCSR, DBGKEY | C_MASKINTS | C_HALT | C_DEBUGEN)
             .map_err(probe_error)?;
+        if let Some(after_reset) = self.after_reset {
+            after_reset(core)?;
+        }
         let blob = &self.algorithm.instructions;
         core.write_32(self.algorithm.load_address, blob)
             .map_err(probe_error)?;

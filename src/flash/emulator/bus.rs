@@ -137,7 +137,17 @@ struct StmFlash {
     optkey_step: u8,
     /// A wrong key locks the interface until the next reset, as on the chip.
     key_fault: bool,
+    /// RCC_CR, RCC_PLLCFGR, RCC_CFGR: what clocks the core.
+    rcc_cr: u32,
+    rcc_pllcfgr: u32,
+    rcc_cfgr: u32,
+    /// When PLLON was set: the PLL locks [`PLL_LOCK_NS`] later.
+    pll_on_at: Option<Nanos>,
 }
+
+/// The main PLL's lock time: the STM32F205xx datasheet's tLOCK, "Main PLL
+/// characteristics", typical for a VCO below 432 MHz (the STM32 figures here are typical).
+const PLL_LOCK_NS: Nanos = 100_000;
 
 /// One chip's memory map below the core's own registers (0xE000_0000 and up), as both
 /// the core and the AHB-AP reach it.
@@ -220,6 +230,10 @@ impl Bus {
             acr: 0,
             sr: 0,
             cr: f2::CR_LOCK,
+            rcc_cr: f2::rcc::CR_RESET,
+            rcc_pllcfgr: f2::rcc::PLLCFGR_RESET,
+            rcc_cfgr: 0,
+            pll_on_at: None,
             optcr: STM_OPTCR_FACTORY,
             options: STM_OPTCR_FACTORY & 0x0FFF_FFFC,
             key_step: 0,
@@ -312,6 +326,32 @@ impl Bus {
         self.stm.key_step = 0;
         self.stm.optkey_step = 0;
         self.stm.key_fault = false;
+        self.stm.rcc_cr = f2::rcc::CR_RESET;
+        self.stm.rcc_pllcfgr = f2::rcc::PLLCFGR_RESET;
+        self.stm.rcc_cfgr = 0;
+        self.stm.pll_on_at = None;
+    }
+
+    /// The core's clock now, in Hz: the platform table's figure, or on the STM32F2 what
+    /// its RCC selects (the HSI after reset, the PLL once a tool switched to it).
+    pub fn core_hz(&self) -> u64 {
+        match self.chip {
+            Chip::Stm32f205 => f2::rcc::hclk(self.stm.rcc_pllcfgr, self.stm.rcc_cfgr),
+            _ => self.timing.core_hz,
+        }
+    }
+
+    /// `cycles` of the core's clock now.
+    pub fn cycles_ns(&self, cycles: u64) -> Nanos {
+        cycles * 1_000_000_000 / self.core_hz()
+    }
+
+    fn pll_ready(&self) -> bool {
+        self.pll_on_at_ready(self.now)
+    }
+
+    fn pll_on_at_ready(&self, now: Nanos) -> bool {
+        self.stm.pll_on_at.is_some_and(|t| now >= t + PLL_LOCK_NS)
     }
 
     /// The non-volatile memory that starts at `start` (the UICR at [`NRF_UICR`]): found by
@@ -429,6 +469,16 @@ impl Bus {
                 // the operation ends (RM0033 3.5; the nRF52840's NVMC halts the CPU).
                 self.now = self.flash.idle_from();
             }
+            if self.core_access && self.chip == Chip::Stm32f205 {
+                // FLASH_ACR.LATENCY wait states on each read (the ART's prefetch and
+                // caches, which would hide some, are not modelled). Too few for the clock
+                // and the chip reads wrong data: a fault here, so that it shows.
+                let latency = self.stm.acr & 0b111;
+                if latency < f2::rcc::latency_needed(self.core_hz()) {
+                    return Err(BusFault);
+                }
+                self.now += self.cycles_ns(u64::from(latency));
+            }
             let nvm = &self.nvm[i];
             let o = (flash_alias - nvm.start) as usize;
             if u64::from(flash_alias) + u64::from(size) > nvm.end() {
@@ -484,6 +534,19 @@ impl Bus {
                         8 => 0xFFFF_0000 | (optcr >> 16 & 0xFFF),
                         _ => 0xFFFF_FFFF,
                     });
+                }
+                match address {
+                    f2::rcc::CR => {
+                        let ready = if self.pll_ready() {
+                            f2::rcc::CR_PLLRDY
+                        } else {
+                            0
+                        };
+                        return Ok(self.stm.rcc_cr | ready);
+                    }
+                    f2::rcc::PLLCFGR => return Ok(self.stm.rcc_pllcfgr),
+                    f2::rcc::CFGR => return Ok(self.stm.rcc_cfgr),
+                    _ => {}
                 }
                 match address.wrapping_sub(f2::FLASH_IF) {
                     offset::ACR => Ok(self.stm.acr),
@@ -625,7 +688,49 @@ impl Bus {
         Ok(())
     }
 
+    /// RCC_CR, RCC_PLLCFGR and RCC_CFGR as far as the core's clock goes (RM0033 5.3):
+    /// the PLL locks some time after PLLON, its factors change only while it is off, and
+    /// the switch to it (SW) takes effect (SWS) only once it is locked. Whether it was
+    /// one of them.
+    fn write_rcc(&mut self, address: u32, value: u32) -> bool {
+        use f2::rcc;
+        let stm = &mut self.stm;
+        match address {
+            rcc::CR => {
+                let on = value & rcc::CR_PLLON != 0;
+                let running_on_pll = stm.rcc_cfgr >> rcc::CFGR_SWS_SHIFT & 0b11 == rcc::CFGR_SW_PLL;
+                match (on, stm.pll_on_at) {
+                    (true, None) => stm.pll_on_at = Some(self.now),
+                    // The PLL cannot stop while it clocks the system.
+                    (false, Some(_)) if !running_on_pll => stm.pll_on_at = None,
+                    _ => {}
+                }
+                stm.rcc_cr = value & !rcc::CR_PLLRDY | rcc::CR_RESET & 0b11;
+            }
+            rcc::PLLCFGR => {
+                if stm.pll_on_at.is_none() {
+                    stm.rcc_pllcfgr = value;
+                }
+            }
+            rcc::CFGR => {
+                let sw = value & 0b11;
+                let sws = match sw {
+                    rcc::CFGR_SW_PLL if self.pll_on_at_ready(self.now) => rcc::CFGR_SW_PLL,
+                    rcc::CFGR_SW_PLL => self.stm.rcc_cfgr >> rcc::CFGR_SWS_SHIFT & 0b11,
+                    _ => 0,
+                };
+                self.stm.rcc_cfgr =
+                    value & !(0b11 << rcc::CFGR_SWS_SHIFT) | sws << rcc::CFGR_SWS_SHIFT;
+            }
+            _ => return false,
+        }
+        true
+    }
+
     fn write_stm_register(&mut self, address: u32, size: u32, value: u32) -> Result<(), BusFault> {
+        if size == 4 && self.write_rcc(address, value) {
+            return Ok(());
+        }
         let at = address.wrapping_sub(f2::FLASH_IF);
         if at >= offset::BLOCK_LEN {
             if address < 0x4000_0000 {
@@ -726,4 +831,61 @@ fn le(bytes: &[u8]) -> u32 {
     let mut w = [0u8; 4];
     w[..bytes.len()].copy_from_slice(bytes);
     u32::from_le_bytes(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use f2::rcc;
+
+    /// RM0033 5.3: the switch to the PLL takes effect once it is locked, the core's clock
+    /// follows, and a flash read with too few wait states for that clock is refused.
+    #[test]
+    fn the_stm32f2_core_runs_on_the_pll_once_locked() {
+        let mut bus = Bus::new(Chip::Stm32f205, &[0; 12]);
+        assert_eq!(bus.core_hz(), 16_000_000);
+        bus.write(rcc::PLLCFGR, 4, rcc::PLLCFGR_120MHZ).unwrap();
+        bus.write(rcc::CR, 4, rcc::CR_PLLON | rcc::CR_RESET)
+            .unwrap();
+        // Not locked yet: the switch waits.
+        bus.write(rcc::CFGR, 4, rcc::CFGR_120MHZ).unwrap();
+        assert_eq!(bus.read(rcc::CR, 4).unwrap() & rcc::CR_PLLRDY, 0);
+        assert_eq!(bus.core_hz(), 16_000_000);
+        bus.now += PLL_LOCK_NS;
+        assert_ne!(bus.read(rcc::CR, 4).unwrap() & rcc::CR_PLLRDY, 0);
+        bus.write(rcc::CFGR, 4, rcc::CFGR_120MHZ).unwrap();
+        assert_eq!(bus.core_hz(), 120_000_000);
+        assert_eq!(
+            bus.read(rcc::CFGR, 4).unwrap() >> rcc::CFGR_SWS_SHIFT & 0b11,
+            0b10
+        );
+
+        // The core reads flash: refused at zero wait states, three cycles more at three.
+        bus.core_access = true;
+        assert!(bus.read(STM_FLASH, 4).is_err());
+        bus.write(f2::register(offset::ACR), 4, rcc::ACR_120MHZ)
+            .unwrap();
+        let before = bus.now;
+        bus.read(STM_FLASH, 4).unwrap();
+        assert_eq!(bus.now - before, 25);
+        bus.core_access = false;
+
+        bus.reset();
+        assert_eq!(bus.core_hz(), 16_000_000);
+    }
+
+    #[test]
+    fn the_clock_tree_as_rm0033_gives_it() {
+        assert_eq!(rcc::hclk(rcc::PLLCFGR_RESET, 0), 16_000_000);
+        let on_pll = rcc::CFGR_120MHZ | rcc::CFGR_SW_PLL << rcc::CFGR_SWS_SHIFT;
+        assert_eq!(rcc::hclk(rcc::PLLCFGR_120MHZ, on_pll), 120_000_000);
+        // AHB prescaler /2.
+        assert_eq!(
+            rcc::hclk(rcc::PLLCFGR_120MHZ, on_pll | 0b1000 << 4),
+            60_000_000
+        );
+        assert_eq!(rcc::latency_needed(30_000_000), 0);
+        assert_eq!(rcc::latency_needed(30_000_001), 1);
+        assert_eq!(rcc::latency_needed(120_000_000), 3);
+    }
 }

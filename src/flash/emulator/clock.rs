@@ -61,8 +61,8 @@ impl FlashTiming {
         let (key, core_hz) = match chip {
             // nRF52840 Product Specification 4.1.2: the CPU runs at 64 MHz.
             Chip::Nrf52840 => ("nrf52840", 64_000_000),
-            // RM0033 5.2: after reset the STM32F2 runs on the 16 MHz HSI oscillator, and
-            // probe-rs's flash algorithm leaves the clock alone.
+            // RM0033 5.2: after reset the STM32F2 runs on the 16 MHz HSI oscillator; the
+            // bus follows its RCC when a tool switches to the PLL (`Bus::core_hz`).
             Chip::Stm32f205 => ("stm32f205", 16_000_000),
             // The KM0, AmebaD's low-power core: 20 MHz is the figure the AmebaD datasheet
             // gives for it; the boot ROM's clock setup is not public.

@@ -428,7 +428,7 @@ impl Silicon {
         }
         let mut executed = 0usize;
         let rom = chip == Chip::Rtl8721dm;
-        let outcome = run_stepping(&mut cpu, &bus, budget, until, &timing, &mut executed, rom);
+        let outcome = run_stepping(&mut cpu, &bus, budget, until, &mut executed, rom);
         self.instructions += executed as u64;
         self.retired |= executed > 0;
 
@@ -507,7 +507,6 @@ fn run_stepping(
     bus: &Rc<RefCell<Bus>>,
     budget: usize,
     until: Nanos,
-    timing: &super::clock::FlashTiming,
     executed: &mut usize,
     rom: bool,
 ) -> Outcome {
@@ -518,6 +517,9 @@ fn run_stepping(
     // round; a wait for the flash moves the bus on, and the count starts again from there.
     let mut base = bus.borrow().now;
     let mut cycles = 0u64;
+    // The core's clock for this run (a tool changes it only while the core is halted).
+    let hz = bus.borrow().core_hz();
+    let cycles_ns = |cycles: u64| cycles * 1_000_000_000 / hz;
     loop {
         let now = bus.borrow().now;
         if bus.borrow().reset_requested {
@@ -532,7 +534,7 @@ fn run_stepping(
         let event = cpu.next_event();
         {
             let b = bus.borrow();
-            if b.now != base + timing.cycles_ns(cycles) {
+            if b.now != base + cycles_ns(cycles) {
                 base = b.now;
                 cycles = 0;
             }
@@ -541,7 +543,7 @@ fn run_stepping(
             Ok(Event::Instruction { .. }) => {
                 *executed += 1;
                 cycles += 1;
-                bus.borrow_mut().now = base + timing.cycles_ns(cycles);
+                bus.borrow_mut().now = base + cycles_ns(cycles);
                 let pc = cpu.pc();
                 if pc < pc_before {
                     let mut regs = [0u32; 16];
