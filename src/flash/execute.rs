@@ -725,11 +725,106 @@ fn units_matching(
 /// rest is erased, whether the image's part is erased too, which spares its erase (a
 /// question costs the loader a CRC of the range, 5 to 13 ms a 4 KiB sector on the
 /// emulator, an erase 50 ms).
+///
+/// A device that holds the image already is asked fewer questions: for each run of
+/// adjacent units whose first unit holds the image, one question covers the rest of the
+/// run (the image over 0xFF), and only a run that fails it is asked unit by unit. The
+/// loader's CRC of the bytes is the same; the wire's round trips per question are not
+/// (a P2's same image again: one question per run instead of one per 4 KiB sector).
 fn units_comparing(
     image: &MemoryImage,
     target: &mut dyn FlashTarget,
     per_unit: &[[Vec<(u32, u32)>; 2]],
 ) -> Result<Option<Vec<UnitState>>, TargetError> {
+    let extent = |k: usize| {
+        let [ranges, rest] = &per_unit[k];
+        let all = || ranges.iter().chain(rest);
+        let start = all().map(|(s, _)| u64::from(*s)).min().unwrap_or(0);
+        let end = all()
+            .map(|(s, l)| u64::from(*s) + u64::from(*l))
+            .max()
+            .unwrap_or(0);
+        (start, end)
+    };
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for k in 0..per_unit.len() {
+        match runs.last_mut() {
+            Some(r) if extent(r.end - 1).1 == extent(k).0 => r.end = k + 1,
+            _ => runs.push(k..k + 1),
+        }
+    }
+    let mut states: Vec<Option<UnitState>> = vec![None; per_unit.len()];
+    let held = UnitState {
+        holds_image: true,
+        rest_erased: true,
+        blank: false,
+    };
+    // Each longer run's first unit, then the rest of the runs whose first unit matched.
+    let firsts: Vec<usize> = runs
+        .iter()
+        .filter(|r| r.len() > 1)
+        .map(|r| r.start)
+        .collect();
+    let asked: Vec<[Vec<(u32, u32)>; 2]> = firsts.iter().map(|k| per_unit[*k].clone()).collect();
+    let Some(found) = units_comparing_one_by_one(image, target, &asked)? else {
+        return Ok(None);
+    };
+    for (k, state) in firsts.iter().zip(found) {
+        states[*k] = Some(state);
+    }
+    let rests: Vec<std::ops::Range<usize>> = runs
+        .iter()
+        .filter(|r| r.len() > 1 && states[r.start] == Some(held))
+        .map(|r| r.start + 1..r.end)
+        .collect();
+    let checks: Vec<(u32, u32, u32)> = rests
+        .iter()
+        .map(|r| {
+            let (start, _) = extent(r.start);
+            let (_, end) = extent(r.end - 1);
+            let mut bytes = vec![0xFF; (end - start) as usize];
+            image.copy_into(start as u32, &mut bytes);
+            (
+                start as u32,
+                (end - start) as u32,
+                checksum::expected(&bytes),
+            )
+        })
+        .collect();
+    if !checks.is_empty() {
+        let Some(answers) = target.compare(&checks)? else {
+            return Ok(None);
+        };
+        for (r, yes) in rests.iter().zip(answers) {
+            if yes {
+                for k in r.clone() {
+                    states[k] = Some(held);
+                }
+            }
+        }
+    }
+    let open: Vec<usize> = (0..per_unit.len())
+        .filter(|k| states[*k].is_none())
+        .collect();
+    let asked: Vec<[Vec<(u32, u32)>; 2]> = open.iter().map(|k| per_unit[*k].clone()).collect();
+    let Some(found) = units_comparing_one_by_one(image, target, &asked)? else {
+        return Ok(None);
+    };
+    for (k, state) in open.iter().zip(found) {
+        states[*k] = Some(state);
+    }
+    Ok(states.into_iter().collect())
+}
+
+/// [`units_comparing`]'s questions for each unit on its own.
+fn units_comparing_one_by_one(
+    image: &MemoryImage,
+    target: &mut dyn FlashTarget,
+    per_unit: &[[Vec<(u32, u32)>; 2]],
+) -> Result<Option<Vec<UnitState>>, TargetError> {
+    if per_unit.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
     let blank = |len: u32| checksum::expected(&vec![0xFF; len as usize]);
     let mut checks = Vec::new();
     for [ranges, rest] in per_unit {
