@@ -362,20 +362,13 @@ pub fn estimate(
         && !plan.chip_erase
         && !pending.is_empty()
     {
-        let units_us: u64 = pending
-            .iter()
-            .filter(|(_, blank)| !blank)
-            .map(|(u, _)| u64::from(u.erase_ms) * 1000)
-            .sum();
-        let again_words: u64 = plan
+        let to_erase = pending.iter().filter(|(_, blank)| !blank).map(|(u, _)| *u);
+        let held_units = plan
             .units
             .iter()
-            .filter(|u| !pending.iter().any(|(p, _)| p == *u))
-            .map(|u| super::execute::programmed_words(image, *u))
-            .sum();
-        let chip_us =
-            u64::from(whole.erase_ms) * 1000 + again_words * u64::from(whole.program_us_per_word);
-        if chip_us < units_us {
+            .filter(|u| pending.iter().all(|(p, _)| p != *u))
+            .copied();
+        if whole.quicker(image, to_erase, held_units) {
             // A blank check of the rest of the flash, as `execute` asks it.
             let rest = super::execute::rest_of_flash(image, whole);
             let mut rest_blank = true;

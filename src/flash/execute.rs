@@ -249,7 +249,18 @@ fn execute_counted(
     // Only where the target told each unit's state without its bytes being read.
     if let Some(whole) = &plan.whole_chip
         && matching.iter().all(Option::is_some)
-        && chip_erase_pays(plan, image, whole, &pending, &blank)
+        && whole.quicker(
+            image,
+            pending
+                .iter()
+                .filter(|(i, _)| !blank[*i])
+                .map(|(i, _)| plan.units[*i]),
+            plan.units
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| pending.iter().all(|(p, _)| p != i))
+                .map(|(_, u)| *u),
+        )
         && rest_of_flash_blank(image, whole, target).map_err(|e| fail(e.into(), &report))?
         && target
             .erase_whole_chip()
@@ -337,44 +348,6 @@ fn execute_counted(
         target.reset().map_err(|e| fail(e.into(), &report))?;
     }
     Ok(report)
-}
-
-/// Whether erasing the whole chip is quicker than erasing the units to be written that
-/// are not blank: by the datasheet's times, counting the programming of the units that
-/// hold the image already, which the chip erase makes to be written again.
-fn chip_erase_pays(
-    plan: &FlashPlan,
-    image: &MemoryImage,
-    whole: &super::WholeChip,
-    pending: &[(usize, Vec<u8>)],
-    blank: &[bool],
-) -> bool {
-    let units_us: u64 = pending
-        .iter()
-        .filter(|(i, _)| !blank[*i])
-        .map(|(i, _)| u64::from(plan.units[*i].erase_ms) * 1000)
-        .sum();
-    let written: std::collections::HashSet<usize> = pending.iter().map(|(i, _)| *i).collect();
-    let again_words: u64 = plan
-        .units
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !written.contains(i))
-        .map(|(_, u)| programmed_words(image, *u))
-        .sum();
-    let chip_us =
-        u64::from(whole.erase_ms) * 1000 + again_words * u64::from(whole.program_us_per_word);
-    chip_us < units_us
-}
-
-/// Words of `image` inside `unit` that are not 0xFFFFFFFF: what programming it costs.
-pub(crate) fn programmed_words(image: &MemoryImage, unit: EraseUnit) -> u64 {
-    let mut bytes = vec![0xFF; unit.len()];
-    image.copy_into(unit.start, &mut bytes);
-    bytes
-        .chunks(4)
-        .filter(|w| w.iter().any(|b| *b != 0xFF))
-        .count() as u64
 }
 
 /// Whether every byte of the flash that the image does not cover is erased on the

@@ -754,6 +754,22 @@ impl ProbeTarget {
         Ok(())
     }
 
+    /// An STM32F2 with a write-protected sector refuses a mass erase (WRPERR) while its
+    /// flash algorithm still returns success: [`TargetError::WriteProtected`], naming the
+    /// sector, before anything is tried.
+    fn refuse_protected_chip_erase(&mut self) -> Result<(), TargetError> {
+        match self.stm32f2 {
+            true => match self.stm32f2_first_protected_sector()? {
+                Some(n) => Err(TargetError::WriteProtected {
+                    start: n.start,
+                    end: n.end,
+                }),
+                None => Ok(()),
+            },
+            false => Ok(()),
+        }
+    }
+
     /// Whether the STM32F2's sector 0 is write-protected (nWRP0 clear in FLASH_OPTCR).
     fn stm32f2_sector0_protected(&mut self) -> Result<bool, TargetError> {
         Ok(self
@@ -849,15 +865,14 @@ impl ProbeTarget {
     /// Whether the driver (made now if need be) can write these units: an algorithm of the
     /// target holds them all, and fits in RAM below the checksum routine's region, so
     /// that neither overwrites the other.
-    fn driver_for(&mut self, writes: &[UnitWrite<'_>]) -> bool {
-        let units: Vec<EraseUnit> = writes.iter().map(|w| w.unit).collect();
-        if self.driver.as_ref().is_some_and(|d| d.holds(&units)) {
+    fn driver_for(&mut self, units: &[EraseUnit]) -> bool {
+        if self.driver.as_ref().is_some_and(|d| d.holds(units)) {
             return true;
         }
         let ram_end = self
             .checksum_layout()
             .map_or(u64::MAX, |layout| u64::from(layout.base));
-        self.driver = Driver::for_units(self.session.target(), &units, ram_end);
+        self.driver = Driver::for_units(self.session.target(), units, ram_end);
         if self.stm32f2
             && let Some(driver) = &mut self.driver
         {
@@ -1077,7 +1092,8 @@ impl FlashTarget for ProbeTarget {
                 });
             }
         }
-        if self.driver_for(writes)
+        let units: Vec<EraseUnit> = writes.iter().map(|w| w.unit).collect();
+        if self.driver_for(&units)
             && let Some(driver) = &mut self.driver
         {
             return driver.write(&mut self.session, writes);
@@ -1122,14 +1138,7 @@ impl FlashTarget for ProbeTarget {
                 std::io::Error::other(RTL872X_NO_CHIP_ERASE),
             )));
         }
-        if self.stm32f2
-            && let Some(n) = self.stm32f2_first_protected_sector()?
-        {
-            return Err(TargetError::WriteProtected {
-                start: n.start,
-                end: n.end,
-            });
-        }
+        self.refuse_protected_chip_erase()?;
         self.checksum_at = None;
         if let Some(driver) = &mut self.driver {
             driver.forget();
@@ -1143,24 +1152,15 @@ impl FlashTarget for ProbeTarget {
         if self.rtl.is_some() {
             return Ok(false);
         }
-        if self.stm32f2
-            && let Some(n) = self.stm32f2_first_protected_sector()?
-        {
-            return Err(TargetError::WriteProtected {
-                start: n.start,
-                end: n.end,
-            });
-        }
+        self.refuse_protected_chip_erase()?;
         // The algorithm for the main flash: the one holding its first unit.
-        if !self.driver_for(&[UnitWrite {
-            unit: EraseUnit {
-                start: self.flash_start(),
-                end: u64::from(self.flash_start()) + 4,
-                erase_ms: 0,
-            },
-            data: &[],
-            erased: true,
-        }]) {
+        let start = self.flash_start();
+        let first_word = EraseUnit {
+            start,
+            end: u64::from(start) + 4,
+            erase_ms: 0,
+        };
+        if !self.driver_for(&[first_word]) {
             return Ok(false);
         }
         match &mut self.driver {

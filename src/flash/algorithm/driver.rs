@@ -342,9 +342,8 @@ impl Driver {
     fn run(&mut self, core: &mut Core<'_>, calls: &[Call<'_>]) -> Result<(), TargetError> {
         let calls: Vec<(&Call<'_>, Posted)> = calls
             .iter()
-            .map(|c| Ok((c, self.posted(c)?)))
-            .filter(|r| !matches!(r, Ok((_, Posted { entry: None, .. }))))
-            .collect::<Result<_, TargetError>>()?;
+            .filter_map(|c| Some((c, self.posted(c)?)))
+            .collect();
         if calls.is_empty() {
             return Ok(());
         }
@@ -375,7 +374,7 @@ impl Driver {
                 }
                 core.write_32(buffer, &words).map_err(probe_error)?;
             }
-            let slot = [posted.entry.unwrap_or(0), args[1], args[2], args[0], GO];
+            let slot = [posted.entry, args[1], args[2], args[0], GO];
             if i == 0 {
                 self.start(core, slot)?;
             } else {
@@ -413,9 +412,9 @@ impl Driver {
     }
 
     /// A call's entry point (Thumb), arguments (R0-R2; a program call's buffer is filled
-    /// in when it is posted) and how long it may take; no entry for an Init or UnInit the
-    /// algorithm does without.
-    fn posted(&self, call: &Call<'_>) -> Result<Posted, TargetError> {
+    /// in when it is posted) and how long it may take; `None` for a call the algorithm
+    /// has no entry for (an Init or UnInit it does without), which is skipped.
+    fn posted(&self, call: &Call<'_>) -> Option<Posted> {
         let a = &self.algorithm;
         let properties = &a.flash_properties;
         let start = properties.address_range.start as u32;
@@ -439,8 +438,8 @@ impl Driver {
                 )
             }
         };
-        Ok(Posted {
-            entry: entry.map(|pc| pc as u32 | 1),
+        Some(Posted {
+            entry: entry? as u32 | 1,
             args,
             timeout,
         })
@@ -584,7 +583,7 @@ impl Driver {
 
 /// A call as the stub takes it.
 struct Posted {
-    entry: Option<u32>,
+    entry: u32,
     args: [u32; 3],
     timeout: Duration,
 }
