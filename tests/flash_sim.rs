@@ -49,6 +49,27 @@ fn flash(sim: &mut SimulatedFlash, image: &MemoryImage, platform: &Platform) -> 
     execute(&p, image, sim, &options(), &mut |_| {}).unwrap()
 }
 
+/// The dry run says a Gen 3 image with MBR and UICR may take a chip erase instead of its
+/// pages, and `--no-auto-chip-erase` takes that choice away; a Gen 2 image never has it.
+#[test]
+fn dry_run_says_when_a_chip_erase_may_be_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, boron) = catalog_image("4.0.1", "boron", true);
+    let (_, photon) = catalog_image("2.3.1", "photon", false);
+    std::fs::write(dir.path().join("boron.hex"), hex::write(&boron)).unwrap();
+    std::fs::write(dir.path().join("photon.hex"), hex::write(&photon)).unwrap();
+    let says = |args: &[&str]| {
+        let mut full = vec!["flash", "--dry-run"];
+        full.extend_from_slice(args);
+        let out = hexsmith(dir.path(), &full);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out).contains("or the whole chip instead")
+    };
+    assert!(says(&["boron.hex"]));
+    assert!(!says(&["--no-auto-chip-erase", "boron.hex"]));
+    assert!(!says(&["photon.hex"]));
+}
+
 #[test]
 fn dry_run_plans_for_each_family() {
     let dir = tempfile::tempdir().unwrap();

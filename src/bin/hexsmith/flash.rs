@@ -267,6 +267,11 @@ pub struct Args {
     /// settings and EEPROM data (the DCT and EEPROM emulation, 0x08004000-0x08020000).
     #[arg(long, requires = "chip_erase")]
     erase_device_keys: bool,
+    /// Erase only the units the image touches, never the whole chip on hexsmith's own
+    /// choice (by default a Gen 3 chip holding nothing outside the image is erased whole
+    /// when that is quicker than its pages).
+    #[arg(long, conflicts_with = "chip_erase")]
+    no_auto_chip_erase: bool,
     /// Skip reading the written units back.
     #[arg(long)]
     no_verify: bool,
@@ -358,7 +363,8 @@ pub fn run(args: &Args) -> Result<Outcome> {
     let plan = job.plan(
         PlanOptions::default()
             .with_chip_erase(args.chip_erase)
-            .with_erase_device_keys(args.erase_device_keys),
+            .with_erase_device_keys(args.erase_device_keys)
+            .with_choose_chip_erase(!args.no_auto_chip_erase),
     )?;
     if args.dry_run {
         let time = time_estimate(&args.probe, &settings, &job, &plan);
