@@ -359,12 +359,11 @@ impl Bus {
         cycles * 1_000_000_000 / self.core_hz()
     }
 
+    /// The PLL has locked by now.
     fn pll_ready(&self) -> bool {
-        self.pll_on_at_ready(self.now)
-    }
-
-    fn pll_on_at_ready(&self, now: Nanos) -> bool {
-        self.stm.pll_on_at.is_some_and(|t| now >= t + PLL_LOCK_NS)
+        self.stm
+            .pll_on_at
+            .is_some_and(|t| self.now >= t + PLL_LOCK_NS)
     }
 
     /// The non-volatile memory that starts at `start` (the UICR at [`NRF_UICR`]): found by
@@ -738,7 +737,7 @@ impl Bus {
             rcc::CFGR => {
                 let sw = value & 0b11;
                 let sws = match sw {
-                    rcc::CFGR_SW_PLL if self.pll_on_at_ready(self.now) => rcc::CFGR_SW_PLL,
+                    rcc::CFGR_SW_PLL if self.pll_ready() => rcc::CFGR_SW_PLL,
                     rcc::CFGR_SW_PLL => self.stm.rcc_cfgr >> rcc::CFGR_SWS_SHIFT & 0b11,
                     _ => 0,
                 };
